@@ -1,0 +1,171 @@
+# jitperf - LD_PRELOAD shim that makes JIT code visible to perf.
+#
+#   make            build libjitperf.so, jitperf-dump and the test programs
+#   make demo       profile the bundled demo JIT end to end (installs deps)
+#   make check      every test suite (installs deps)
+#   make bench      benchmarks, as ratios against a baseline in the same run
+#   make fuzz       longer fuzzing of the dump reader
+#   make stress     long stress tests
+#   make install    PREFIX=/usr/local DESTDIR=
+#
+# BUILD=dir puts every output in dir (default: build), so several builds can
+# share one tree.  WERROR=1 turns warnings into errors (CI sets it).
+
+BUILD   ?= build
+PREFIX  ?= /usr/local
+DESTDIR ?=
+CC      ?= gcc
+CLANG   ?= clang
+WERROR  ?=
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := all
+
+ifneq ($(filter-out deps,$(MAKECMDGOALS)),)
+NEED_DEPS := 1
+endif
+
+PKGS := libunwind libelf
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CHECK_CFLAGS = $(shell pkg-config --cflags check 2>/dev/null)
+CHECK_LIBS   = $(shell pkg-config --libs check 2>/dev/null)
+# Zydis 4 ships no pkg-config file on Debian 12.
+ZYDIS_LIBS := -lZydis
+
+WARN    := -Wall -Wextra -Wshadow -Wno-unused-parameter -Wstrict-prototypes -Wmissing-prototypes
+ifneq ($(WERROR),)
+WARN    += -Werror
+endif
+# Code that runs inside hosts: position independent, nothing exported but the
+# hooks (version script), frame pointers so our own frames unwind cheaply.
+BASE_CFLAGS := -std=gnu11 -O2 -g -fPIC -fvisibility=hidden -fno-omit-frame-pointer \
+	-D_GNU_SOURCE $(WARN) -Ilib
+CFLAGS  ?=
+ALL_CFLAGS = $(BASE_CFLAGS) $(PKG_CFLAGS) $(CFLAGS)
+CORE_LIBS = $(PKG_LIBS) $(ZYDIS_LIBS) -lpthread -ldl
+
+LIB_SRC     := $(sort $(wildcard lib/*.c))
+PRELOAD_SRC := $(sort $(wildcard preload/*.c))
+UNIT_SRC    := $(sort $(wildcard tests/unit/test_*.c))
+JIT_SRC     := $(sort $(wildcard tests/jit/*.c))
+BENCH_SRC   := $(sort $(wildcard tests/bench/*.c))
+LIB_HDR     := $(wildcard lib/*.h)
+
+CORE_A    := $(BUILD)/libjitperf-core.a
+SO        := $(BUILD)/libjitperf.so
+DUMP_TOOL := $(BUILD)/jitperf-dump
+UNIT_BIN  := $(BUILD)/tests/unit-tests
+ASAN_BIN  := $(BUILD)/asan/unit-tests
+FUZZ_BIN  := $(BUILD)/fuzz/fuzz_dump
+JIT_BINS  := $(patsubst tests/jit/%.c,$(BUILD)/tests/jit/%,$(JIT_SRC))
+BENCH_BINS:= $(patsubst tests/bench/%.c,$(BUILD)/tests/bench/%,$(BENCH_SRC))
+
+LIB_OBJ     := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRC))
+PRELOAD_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(PRELOAD_SRC))
+ASAN_LIB_OBJ:= $(patsubst %.c,$(BUILD)/asan/%.o,$(LIB_SRC))
+
+.PHONY: all deps check check-build unit unit-asan e2e fuzz-quick fuzz demo bench stress \
+	install uninstall clean
+
+all: $(SO) $(DUMP_TOOL) $(JIT_BINS) $(BENCH_BINS)
+
+deps:
+	@scripts/setup-deps
+
+$(BUILD)/%.o: %.c $(LIB_HDR) | $(BUILD)/.dirs
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/.dirs:
+	@mkdir -p $(BUILD)/lib $(BUILD)/preload $(BUILD)/tools $(BUILD)/tests/unit \
+		$(BUILD)/tests/jit $(BUILD)/tests/bench $(BUILD)/asan/lib $(BUILD)/asan/tests/unit \
+		$(BUILD)/fuzz
+	@touch $@
+
+$(CORE_A): $(LIB_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(SO): $(PRELOAD_OBJ) $(CORE_A) preload/libjitperf.map
+	$(CC) -shared -o $@ $(PRELOAD_OBJ) $(CORE_A) -Wl,--version-script=preload/libjitperf.map \
+		-Wl,-z,defs -Wl,-z,now -Wl,-z,noexecstack $(CORE_LIBS)
+
+$(DUMP_TOOL): tools/jitperf-dump.c $(CORE_A) $(LIB_HDR) | $(BUILD)/.dirs
+	$(CC) $(ALL_CFLAGS) -fvisibility=default -o $@ $< $(CORE_A) $(CORE_LIBS)
+
+# The Check runner is generated from the make_<area>_suite() functions found
+# in tests/unit/test_*.c, so a new suite needs no edit here.
+$(BUILD)/tests/suites.inc: $(UNIT_SRC) | $(BUILD)/.dirs
+	@grep -ho 'Suite \*make_[a-z0-9_]*_suite(void)' $(UNIT_SRC) | \
+		sed 's/Suite \*\(make_[a-z0-9_]*_suite\)(void)/SUITE(\1)/' > $@.tmp && mv $@.tmp $@
+
+UNIT_CFLAGS = $(ALL_CFLAGS) $(CHECK_CFLAGS) -I$(BUILD)/tests -Itests/unit -fvisibility=default
+$(UNIT_BIN): tests/unit/main.c $(UNIT_SRC) $(CORE_A) $(BUILD)/tests/suites.inc $(wildcard tests/unit/*.h)
+	$(CC) $(UNIT_CFLAGS) -o $@ tests/unit/main.c $(UNIT_SRC) $(CORE_A) $(CHECK_LIBS) $(CORE_LIBS)
+
+# Sanitizers only for code that is not injected into hosts: the core linked
+# into the unit tests.
+SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+$(BUILD)/asan/%.o: %.c $(LIB_HDR) | $(BUILD)/.dirs
+	$(CC) $(ALL_CFLAGS) $(SAN) -O1 -c $< -o $@
+
+$(ASAN_BIN): tests/unit/main.c $(UNIT_SRC) $(ASAN_LIB_OBJ) $(BUILD)/tests/suites.inc
+	$(CC) $(UNIT_CFLAGS) $(SAN) -O1 -o $@ tests/unit/main.c $(UNIT_SRC) $(ASAN_LIB_OBJ) \
+		$(CHECK_LIBS) $(CORE_LIBS)
+
+# Test JIT programs: plain C, frame pointers kept so call graphs work.
+JIT_CFLAGS = -std=gnu11 -O2 -g -fno-omit-frame-pointer -D_GNU_SOURCE -Wall -Wextra \
+	-Wno-unused-parameter $(if $(WERROR),-Werror) -Itests/jit
+$(BUILD)/tests/jit/%: tests/jit/%.c $(wildcard tests/jit/*.h) | $(BUILD)/.dirs
+	$(CC) $(JIT_CFLAGS) -o $@ $< -lpthread $(if $(findstring pcre2,$*),$(shell pkg-config --libs libpcre2-8 2>/dev/null))
+
+$(BUILD)/tests/bench/%: tests/bench/%.c $(CORE_A) | $(BUILD)/.dirs
+	$(CC) $(JIT_CFLAGS) -Ilib -o $@ $< $(CORE_A) $(CORE_LIBS)
+
+$(FUZZ_BIN): tests/fuzz/fuzz_dump.c $(LIB_SRC) $(LIB_HDR) | $(BUILD)/.dirs
+	$(CLANG) -std=gnu11 -g -O1 -D_GNU_SOURCE -Ilib $(PKG_CFLAGS) \
+		-fsanitize=fuzzer,address,undefined -o $@ tests/fuzz/fuzz_dump.c $(filter lib/jd_read.c lib/sys.c lib/log.c,$(LIB_SRC))
+
+check:
+	@scripts/setup-deps
+	@$(MAKE) --no-print-directory check-build
+	@tests/run-all $(BUILD)
+
+check-build: all $(UNIT_BIN) $(ASAN_BIN) $(FUZZ_BIN)
+
+unit: $(UNIT_BIN)
+	$(UNIT_BIN)
+
+unit-asan: $(ASAN_BIN)
+	$(ASAN_BIN)
+
+fuzz: $(FUZZ_BIN)
+	tests/fuzz/run $(BUILD) long
+
+demo:
+	@scripts/setup-deps
+	@$(MAKE) --no-print-directory all
+	@scripts/demo $(BUILD)
+
+bench:
+	@scripts/setup-deps
+	@$(MAKE) --no-print-directory all
+	@tests/bench/run $(BUILD)
+
+stress:
+	@scripts/setup-deps
+	@$(MAKE) --no-print-directory all
+	@tests/stress/run $(BUILD)
+
+install: $(SO) $(DUMP_TOOL)
+	install -d $(DESTDIR)$(PREFIX)/lib/jitperf $(DESTDIR)$(PREFIX)/bin
+	install -m 0644 $(SO) $(DESTDIR)$(PREFIX)/lib/jitperf/libjitperf.so
+	install -m 0755 $(DUMP_TOOL) $(DESTDIR)$(PREFIX)/bin/jitperf-dump
+	install -m 0755 scripts/jitperf-run $(DESTDIR)$(PREFIX)/bin/jitperf-run
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/lib/jitperf/libjitperf.so $(DESTDIR)$(PREFIX)/bin/jitperf-dump \
+		$(DESTDIR)$(PREFIX)/bin/jitperf-run
+	-rmdir $(DESTDIR)$(PREFIX)/lib/jitperf
+
+clean:
+	rm -rf $(BUILD)

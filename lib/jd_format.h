@@ -1,0 +1,110 @@
+/* jd_format.h - on-disk layout of perf's jitdump format, written from
+ * tools/perf/Documentation/jitdump-specification.txt and the checked facts in
+ * shared/docs/perf-jitdump-facts.md.
+ *
+ * Contract: plain data definitions only; safe to include anywhere.  All fields
+ * are little-endian on x86-64 and packed without padding between fields; the
+ * _Static_asserts below pin every size perf depends on. */
+#ifndef JITPERF_JD_FORMAT_H
+#define JITPERF_JD_FORMAT_H
+
+#include <stdint.h>
+
+#define JD_MAGIC 0x4A695444u   /* "JiTD" read as a little-endian u32 */
+#define JD_VERSION 1u
+#define JD_ELF_MACH_X86_64 62u
+
+enum jd_record_id {
+	JD_CODE_LOAD = 0,
+	JD_CODE_MOVE = 1,
+	JD_CODE_DEBUG_INFO = 2,
+	JD_CODE_CLOSE = 3,
+	JD_CODE_UNWINDING_INFO = 4,
+	JD_CODE_MAX
+};
+
+/* File header.  perf insists on total_size == 40: a larger value derails the
+ * parse (checked), so we never write extra header bytes. */
+struct jd_header {
+	uint32_t magic;      /* JD_MAGIC */
+	uint32_t version;    /* JD_VERSION */
+	uint32_t total_size; /* sizeof(struct jd_header) */
+	uint32_t elf_mach;   /* ELF e_machine of the code */
+	uint32_t pad1;       /* zero */
+	uint32_t pid;        /* process that wrote the dump */
+	uint64_t timestamp;  /* CLOCK_MONOTONIC ns at creation */
+	uint64_t flags;      /* zero: no arch timestamp */
+};
+_Static_assert(sizeof(struct jd_header) == 40, "jitdump header is 40 bytes");
+
+/* Prefix of every record. */
+struct jd_prefix {
+	uint32_t id;         /* enum jd_record_id */
+	uint32_t total_size; /* whole record, prefix included */
+	uint64_t timestamp;  /* CLOCK_MONOTONIC ns; perf dates the symbol by it */
+};
+_Static_assert(sizeof(struct jd_prefix) == 16, "record prefix is 16 bytes");
+
+/* JIT_CODE_LOAD: followed by the NUL-terminated name, then code_size bytes. */
+struct jd_code_load {
+	struct jd_prefix p;
+	uint32_t pid;        /* perf matches it against the sample's pid */
+	uint32_t tid;
+	uint64_t vma;        /* address of the code (same as code_addr here) */
+	uint64_t code_addr;
+	uint64_t code_size;
+	uint64_t code_index; /* unique within a dump: perf names the .so after it */
+};
+_Static_assert(sizeof(struct jd_code_load) == 56, "LOAD fixed part is 56 bytes");
+
+/* JIT_CODE_MOVE: re-emits the .so of code_index at new_code_addr. */
+struct jd_code_move {
+	struct jd_prefix p;
+	uint32_t pid;
+	uint32_t tid;
+	uint64_t vma;
+	uint64_t old_code_addr;
+	uint64_t new_code_addr;
+	uint64_t code_size;
+	uint64_t code_index;
+};
+_Static_assert(sizeof(struct jd_code_move) == 64, "MOVE is 64 bytes");
+
+/* JIT_CODE_DEBUG_INFO: followed by nr_entry entries, each a jd_debug_entry
+ * and a NUL-terminated file name. */
+struct jd_code_debug_info {
+	struct jd_prefix p;
+	uint64_t code_addr;
+	uint64_t nr_entry;
+};
+_Static_assert(sizeof(struct jd_code_debug_info) == 32, "DEBUG_INFO fixed part is 32 bytes");
+
+struct jd_debug_entry {
+	uint64_t addr;
+	int32_t lineno;
+	int32_t discrim;
+};
+_Static_assert(sizeof(struct jd_debug_entry) == 16, "debug entry fixed part is 16 bytes");
+
+/* JIT_CODE_UNWINDING_INFO: followed by unwinding_size bytes: the .eh_frame
+ * then the .eh_frame_hdr (perf's order, not the specification's), padded to a
+ * multiple of 8.  It attaches to the next LOAD. */
+struct jd_code_unwinding_info {
+	struct jd_prefix p;
+	uint64_t unwinding_size;    /* eh_frame + eh_frame_hdr, unpadded */
+	uint64_t eh_frame_hdr_size; /* size of the trailing .eh_frame_hdr */
+	uint64_t mapped_size;       /* bytes perf maps after the code; 0 or unwinding_size */
+};
+_Static_assert(sizeof(struct jd_code_unwinding_info) == 40, "UNWINDING_INFO fixed part is 40 bytes");
+
+struct jd_code_close {
+	struct jd_prefix p;
+};
+
+/* Sizes of the two unwinding payloads jitperf writes (see jitdump.c). */
+#define JD_EH_HDR_SIZE 20u          /* version, 3 encodings, eh_frame_ptr, fde_count, one entry */
+#define JD_EMPTY_UNWIND_RECORD 64u  /* 40 + 20 rounded up to 8 */
+#define JD_FDE_UNWIND_SIZE 80u      /* CIE 24 + FDE 32 + terminator 4 + header 20 */
+#define JD_FDE_UNWIND_RECORD 120u   /* 40 + 80 */
+
+#endif

@@ -1,0 +1,62 @@
+/* sys.h - direct system calls and small I/O helpers for code inside hosts.
+ *
+ * Contract: jitperf's own memory and files go through these, never through
+ * the interposed libc entry points (mmap, mprotect, ...) and never malloc, so
+ * the library can run before constructors, inside hooks and in fork children.
+ * Functions return 0 / a non-negative count on success and -errno on failure
+ * unless stated, and leave the caller's errno untouched. */
+#ifndef JITPERF_SYS_H
+#define JITPERF_SYS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Raw memory calls.  jp_sys_mmap returns the address or NULL;
+ * jp_sys_mmap_raw returns the address or a value in [-4095, -1] (-errno). */
+void *jp_sys_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off);
+long jp_sys_mmap_raw(void *addr, size_t len, int prot, int flags, int fd, off_t off);
+int jp_sys_munmap(void *addr, size_t len);
+int jp_sys_mprotect(void *addr, size_t len, int prot);
+
+pid_t jp_sys_getpid(void);
+pid_t jp_sys_gettid(void);
+
+/* CLOCK_MONOTONIC in ns: the clock perf record -k 1 samples with. */
+uint64_t jp_now_ns(void);
+
+/* write(2) the whole buffer, retrying EINTR and short writes.  Returns 0,
+ * or -errno with *done (if non-NULL) set to the bytes that did reach the fd. */
+int jp_write_all(int fd, const void *buf, size_t len);
+int jp_write_all_done(int fd, const void *buf, size_t len, size_t *done);
+
+/* open(2) with O_CLOEXEC|O_NOFOLLOW added and EINTR retried; a result in
+ * 0..2 is moved above 2 so a host that closed stdio never gets our file on
+ * its standard descriptors.  Returns fd or -errno. */
+int jp_open(const char *path, int flags, int mode);
+/* Move fd above 2 (closing the low one); returns the new fd or -errno. */
+int jp_fd_above_stdio(int fd);
+int jp_close(int fd);
+
+/* Copy len bytes of our own memory at src into dst without faulting if src
+ * is unmapped or unreadable (another thread may unmap JIT code at any time).
+ * Returns bytes copied (a short count stops at the first unreadable page) or
+ * -errno. */
+ssize_t jp_safe_copy(void *dst, const void *src, size_t len);
+
+/* strerror without gettext or allocation (a localised host could otherwise
+ * make strerror load catalogues). */
+const char *jp_strerror(int err);
+
+/* Bounded string helpers that never allocate. */
+size_t jp_strlcpy(char *dst, const char *src, size_t size);
+size_t jp_strlcat(char *dst, const char *src, size_t size);
+/* Format an unsigned number in base 10 or 16 into buf (no NUL); returns length. */
+size_t jp_utoa(char *buf, uint64_t v, int base);
+
+/* Zeroed private anonymous memory straight from the kernel (never malloc),
+ * for bookkeeping; returns NULL on failure. */
+void *jp_sys_alloc(size_t len);
+void jp_sys_free(void *p, size_t len);
+
+#endif
