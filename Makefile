@@ -115,8 +115,11 @@ $(ASAN_BIN): tests/unit/main.c $(UNIT_SRC) $(ASAN_LIB_OBJ) $(BUILD)/tests/suites
 # Test JIT programs: plain C, frame pointers kept so call graphs work.
 JIT_CFLAGS = -std=gnu11 -O2 -g -fno-omit-frame-pointer -D_GNU_SOURCE -Wall -Wextra \
 	-Wno-unused-parameter $(if $(WERROR),-Werror) -Itests/jit
-$(BUILD)/tests/jit/%: tests/jit/%.c $(wildcard tests/jit/*.h) | $(BUILD)/.dirs
-	$(CC) $(JIT_CFLAGS) -o $@ $< -lpthread $(if $(findstring pcre2,$*),$(shell pkg-config --libs libpcre2-8 2>/dev/null))
+# They may call the core (e.g. the writer test drives lib/jitdump directly);
+# --as-needed keeps the others free of its libraries.
+$(BUILD)/tests/jit/%: tests/jit/%.c $(wildcard tests/jit/*.h) $(CORE_A) | $(BUILD)/.dirs
+	$(CC) $(JIT_CFLAGS) -Ilib -o $@ $< $(CORE_A) -Wl,--as-needed -lpthread \
+		$(if $(findstring pcre2,$*),$(shell pkg-config --libs libpcre2-8 2>/dev/null)) $(CORE_LIBS)
 
 $(BUILD)/tests/bench/%: tests/bench/%.c $(CORE_A) | $(BUILD)/.dirs
 	$(CC) $(JIT_CFLAGS) -Ilib -o $@ $< $(CORE_A) $(CORE_LIBS)

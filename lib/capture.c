@@ -1,0 +1,1042 @@
+/* capture.c - when and what to snapshot: regions, dirty pages, pieces, LOADs. */
+#include "capture.h"
+#include "config.h"
+#include "jitdump.h"
+#include "log.h"
+#include "maps.h"
+#include "describe.h"
+#include "region.h"
+#include "sys.h"
+#include "wtrack.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <time.h>
+#include <unistd.h>
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+__thread int jp_guard __attribute__((tls_model("initial-exec")));
+uint64_t jp_tracked_lo, jp_tracked_hi;
+
+#define CHUNK (1u << 20)      /* bytes read per step of a capture */
+#define MAX_DIRTY 512         /* dirty ranges handled per region pass */
+#define MAX_PIECES 8192       /* pieces per chunk */
+#define EPOCH_STACK (256u << 10)
+
+enum { ST_UNINIT = 0, ST_INITIALIZING, ST_ACTIVE, ST_OFF };
+enum { DUMP_NONE = 0, DUMP_OPEN, DUMP_FAILED };
+
+static struct engine {
+	pthread_mutex_t lock;
+	int state;
+	struct jp_config cfg;
+	uint64_t pagesz;
+	pid_t pid;
+	int child_pending;  /* fork child that has not touched JIT memory yet */
+	int dump_state;
+	struct jp_dump dump;
+	int pmap_state;
+	struct jp_perfmap pmap;
+	struct jp_wtrack wt;
+	struct jp_regions regs;
+	int thread_state;   /* 0 none, 1 running, -1 failed */
+	uint64_t thread_gen; /* bumped at fork and exit: a stale thread stops */
+	uint8_t *scratch;
+	struct jp_range *dirty;
+	struct jp_span_piece *pieces;
+	struct jp_desc *nd;
+	unsigned char *mvec;
+	struct jp_capture_stats st;
+} E = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static uint64_t page_down(uint64_t a)
+{
+	return a & ~(E.pagesz - 1);
+}
+
+static uint64_t page_up(uint64_t a)
+{
+	return (a + E.pagesz - 1) & ~(E.pagesz - 1);
+}
+
+static uint64_t hash_bytes(const void *p, size_t n)
+{
+	uint64_t h = XXH3_64bits(p, n);
+
+	return h ? h : 1; /* 0 means "never seen" in page-hash arrays */
+}
+
+static void update_bounds(void)
+{
+	uint64_t lo, hi;
+
+	jp_regions_bounds(&E.regs, &lo, &hi);
+	/* Publish hi before lo grows and lo before hi shrinks: a racing fast
+	 * path may see a wider window than real (harmless, it takes the slow
+	 * path), never a narrower one. */
+	__atomic_store_n(&jp_tracked_hi, hi > jp_tracked_hi ? hi : jp_tracked_hi, __ATOMIC_RELEASE);
+	__atomic_store_n(&jp_tracked_lo, lo, __ATOMIC_RELEASE);
+	__atomic_store_n(&jp_tracked_hi, hi, __ATOMIC_RELEASE);
+	E.st.regions = E.regs.n;
+}
+
+/* Turn jitperf off for good after a failure that was already reported. */
+static void turn_off(void)
+{
+	__atomic_store_n(&E.state, ST_OFF, __ATOMIC_RELEASE);
+	__atomic_store_n(&jp_tracked_lo, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&jp_tracked_hi, 0, __ATOMIC_RELEASE);
+}
+
+/* ---- initialisation ---------------------------------------------------- */
+
+static int alloc_buffers(void)
+{
+	E.scratch = jp_sys_alloc(CHUNK);
+	E.dirty = jp_sys_alloc(MAX_DIRTY * sizeof(*E.dirty));
+	E.pieces = jp_sys_alloc(MAX_PIECES * sizeof(*E.pieces));
+	E.nd = jp_sys_alloc(MAX_PIECES * sizeof(*E.nd));
+	E.mvec = jp_sys_alloc(4096);
+	return E.scratch && E.dirty && E.pieces && E.nd && E.mvec ? 0 : -ENOMEM;
+}
+
+int jp_capture_init(void)
+{
+	int s = __atomic_load_n(&E.state, __ATOMIC_ACQUIRE);
+	int expect = ST_UNINIT;
+	long pg;
+
+	if (s == ST_ACTIVE)
+		return 1;
+	if (s != ST_UNINIT)
+		return 0;
+	/* Set before initialising (libfaketime's habit): memory calls made
+	 * while we initialise see "initialising" and pass through. */
+	if (!__atomic_compare_exchange_n(&E.state, &expect, ST_INITIALIZING, 0, __ATOMIC_ACQ_REL,
+					 __ATOMIC_ACQUIRE))
+		return __atomic_load_n(&E.state, __ATOMIC_ACQUIRE) == ST_ACTIVE;
+	jp_config_load(&E.cfg, NULL);
+	pg = sysconf(_SC_PAGESIZE);
+	E.pagesz = pg > 0 ? (uint64_t)pg : 4096;
+	E.pid = jp_sys_getpid();
+	E.wt.uffd = E.wt.pagemap = -1;
+	if (!E.cfg.enabled) {
+		turn_off();
+		return 0;
+	}
+	if (alloc_buffers() < 0) {
+		jp_err("cannot allocate %u KiB of working memory; jitperf is off", CHUNK >> 10);
+		turn_off();
+		return 0;
+	}
+	__atomic_store_n(&E.state, ST_ACTIVE, __ATOMIC_RELEASE);
+	return 1;
+}
+
+int jp_capture_active(void)
+{
+	return __atomic_load_n(&E.state, __ATOMIC_ACQUIRE) == ST_ACTIVE;
+}
+
+/* Take the engine lock; 0 when the engine is not active. */
+static int enter(void)
+{
+	if (__atomic_load_n(&E.state, __ATOMIC_ACQUIRE) != ST_ACTIVE && !jp_capture_init())
+		return 0;
+	pthread_mutex_lock(&E.lock);
+	if (E.state != ST_ACTIVE) {
+		pthread_mutex_unlock(&E.lock);
+		return 0;
+	}
+	return 1;
+}
+
+static void leave(void)
+{
+	pthread_mutex_unlock(&E.lock);
+}
+
+/* ---- output ------------------------------------------------------------- */
+
+static int ensure_output(void)
+{
+	if (E.dump_state == DUMP_NONE) {
+		if (!E.cfg.jitdump) {
+			E.dump_state = DUMP_FAILED;
+		} else if (jp_dump_open(&E.dump, E.cfg.dir, E.pid) == 0) {
+			E.dump_state = DUMP_OPEN;
+		} else {
+			/* jp_dump_open said why. */
+			E.dump_state = DUMP_FAILED;
+			if (!E.cfg.perfmap) {
+				turn_off();
+				return -EIO;
+			}
+		}
+		if (E.cfg.perfmap)
+			E.pmap_state = jp_perfmap_open(&E.pmap, E.cfg.perfmap_dir, E.pid) == 0 ? DUMP_OPEN : DUMP_FAILED;
+	}
+	if (E.dump_state == DUMP_OPEN && !jp_dump_ok(&E.dump)) {
+		/* The writer reported the failure; nothing else to do. */
+		E.dump_state = DUMP_FAILED;
+		if (E.pmap_state != DUMP_OPEN) {
+			turn_off();
+			return -EIO;
+		}
+	}
+	return E.dump_state == DUMP_OPEN || E.pmap_state == DUMP_OPEN ? 0 : -EIO;
+}
+
+static void flush_output(void)
+{
+	if (E.dump_state == DUMP_OPEN && jp_dump_flush(&E.dump) < 0)
+		ensure_output();
+}
+
+/* The earliest time a LOAD may carry: perf drops it behind a kernel mmap
+ * event it keeps if it is older, and cannot place it before the marker. */
+static uint64_t floor_ts(const struct jp_region *r)
+{
+	uint64_t t = r->last_event_ts;
+
+	if (E.dump_state == DUMP_OPEN && E.dump.open_ts > t)
+		t = E.dump.open_ts;
+	return t + 1;
+}
+
+static uint64_t emit_load(struct jp_region *r, uint64_t addr, uint32_t len, const uint8_t *bytes, uint64_t ts,
+			  int unwind)
+{
+	char name[256];
+	uint64_t index = JP_NO_INDEX;
+	struct jp_code c;
+
+	if (ensure_output() < 0)
+		return JP_NO_INDEX;
+	jp_describe_name(name, sizeof(name), r->creator, r->kind, bytes, len, addr);
+	if (E.dump_state == DUMP_OPEN) {
+		memset(&c, 0, sizeof(c));
+		c.addr = addr;
+		c.code = bytes;
+		c.size = len;
+		c.name = name;
+		c.timestamp = ts;
+		c.unwind = unwind;
+		if (jp_dump_load(&E.dump, &c, &index) < 0)
+			index = JP_NO_INDEX;
+	}
+	if (E.pmap_state == DUMP_OPEN) {
+		jp_perfmap_add(&E.pmap, addr, len, name);
+		if (index == JP_NO_INDEX)
+			index = 0; /* described through the map */
+	}
+	if (index != JP_NO_INDEX) {
+		E.st.loads++;
+		E.st.load_bytes += len;
+	}
+	return index;
+}
+
+static void emit_move(uint64_t index, uint64_t addr, uint64_t new_addr, uint32_t len, uint64_t ts)
+{
+	if (E.dump_state != DUMP_OPEN || index == JP_NO_INDEX)
+		return;
+	if (jp_dump_move(&E.dump, index, addr, new_addr, len, ts) == 0)
+		E.st.moves++;
+}
+
+/* ---- dirty pages ------------------------------------------------------- */
+
+static void report_wtrack_once(void)
+{
+	static int said;
+
+	if (said++)
+		return;
+	if (E.cfg.track == JP_TRACK_WP)
+		jp_err("kernel write tracking unavailable (%s: %s); hashing resident pages instead", E.wt.why,
+		       jp_strerror(E.wt.err));
+	else
+		jp_info("kernel write tracking unavailable (%s: %s); hashing resident pages instead", E.wt.why,
+			jp_strerror(E.wt.err));
+}
+
+/* Start change tracking for a region: kernel write tracking when it can
+ * see the writes (the executable view is the written one), else hashing. */
+static void arm_region(struct jp_region *r)
+{
+	if (r->track != JP_RT_NONE)
+		return;
+	if (E.cfg.track != JP_TRACK_HASH && r->kind != JP_RK_FILE) {
+		if (jp_wtrack_init(&E.wt) < 0) {
+			report_wtrack_once();
+		} else if ((r->kind != JP_RK_SHMEM || E.wt.shmem_ok) && jp_wtrack_add(&E.wt, r->start, r->end) == 0) {
+			r->track = JP_RT_WP;
+			E.st.wp_regions++;
+			return;
+		}
+	}
+	r->track = JP_RT_HASH;
+	E.st.hash_regions++;
+}
+
+static size_t add_dirty(size_t n, uint64_t a, uint64_t b)
+{
+	if (n && E.dirty[n - 1].end == a) {
+		E.dirty[n - 1].end = b;
+		return n;
+	}
+	if (n >= MAX_DIRTY) {
+		/* Too fragmented: widen the last range (reads more, loses nothing). */
+		E.dirty[n - 1].end = b;
+		return n;
+	}
+	E.dirty[n].start = a;
+	E.dirty[n].end = b;
+	return n + 1;
+}
+
+/* Resident pages of [start, end) as dirty ranges. */
+static size_t resident_ranges(uint64_t start, uint64_t end, size_t n)
+{
+	const uint64_t step = 4096 * E.pagesz;
+
+	for (uint64_t a = start; a < end; a += step) {
+		uint64_t b = end - a < step ? end : a + step;
+		size_t pages = (size_t)((b - a) / E.pagesz);
+
+		if (mincore((void *)a, b - a, E.mvec) < 0) {
+			/* ENOMEM: part of it is unmapped (raced); skip it. */
+			continue;
+		}
+		for (size_t i = 0; i < pages; i++)
+			if (E.mvec[i] & 1)
+				n = add_dirty(n, a + i * E.pagesz, a + (i + 1) * E.pagesz);
+	}
+	return n;
+}
+
+/* Hashing fallback: resident pages whose hash changed since last time. */
+static size_t hashed_dirty(struct jp_region *r, size_t n, int all)
+{
+	size_t m = resident_ranges(r->start, r->end, 0);
+	size_t out = 0;
+	struct jp_range res[MAX_DIRTY];
+
+	if (jp_region_phash(r, E.pagesz) < 0)
+		all = 1;
+	memcpy(res, E.dirty, m * sizeof(*res));
+	out = n;
+	for (size_t k = 0; k < m; k++) {
+		for (uint64_t a = res[k].start; a < res[k].end;) {
+			uint64_t want = res[k].end - a < CHUNK ? res[k].end - a : CHUNK;
+			ssize_t got = jp_safe_copy(E.scratch, (void *)a, want);
+
+			if (got <= 0)
+				break;
+			for (uint64_t off = 0; off + E.pagesz <= (uint64_t)got; off += E.pagesz) {
+				uint64_t h = hash_bytes(E.scratch + off, E.pagesz);
+				uint64_t pi = (a + off - r->start) / E.pagesz;
+
+				if (all || !r->phash || r->phash[pi] != h) {
+					if (r->phash)
+						r->phash[pi] = h;
+					out = add_dirty(out, a + off, a + off + E.pagesz);
+				}
+			}
+			a += (uint64_t)got;
+			if ((uint64_t)got < want)
+				break;
+		}
+	}
+	E.st.dirty_pages += 0;
+	return out;
+}
+
+static size_t collect_dirty(struct jp_region *r)
+{
+	size_t n = 0;
+
+	if (r->needs_full) {
+		/* Arm first, then read: a store after arming is seen next time. */
+		r->needs_full = 0;
+		arm_region(r);
+		if (r->track == JP_RT_HASH)
+			return hashed_dirty(r, 0, 1);
+		return resident_ranges(r->start, r->end, 0);
+	}
+	if (r->track == JP_RT_WP) {
+		int k = jp_wtrack_scan(&E.wt, r->start, r->end, E.dirty, MAX_DIRTY, NULL);
+
+		if (k >= 0)
+			return (size_t)k;
+		/* The registration vanished (the host re-mapped it behind our
+		 * back, or a seccomp change): hash from now on. */
+		jp_debug("write tracking of %#lx-%#lx failed (%s); hashing it", (unsigned long)r->start,
+			 (unsigned long)r->end, jp_strerror(k));
+		r->track = JP_RT_HASH;
+		E.st.hash_regions++;
+		return hashed_dirty(r, 0, 1);
+	}
+	return hashed_dirty(r, n, 0);
+}
+
+/* ---- pieces ------------------------------------------------------------ */
+
+static int unwind_for(const struct jp_span_piece *p)
+{
+	uint64_t a;
+
+	if (E.cfg.unwind == JP_UNWIND_MODE_EMPTY || !(p->flags & JP_SPAN_FP_PROLOGUE))
+		return JP_UNWIND_EMPTY;
+	/* perf maps the unwinding data right after the (8-aligned) code; it
+	 * must not cover the next piece. */
+	a = ((uint64_t)p->len + 7) & ~7ull;
+	if (p->gap_after < a - p->len + JD_FDE_UNWIND_SIZE)
+		return JP_UNWIND_EMPTY;
+	return JP_UNWIND_FP_FDE;
+}
+
+/* Re-split [a, b) of region r from a fresh copy and describe what changed.
+ * ts_new dates code where nothing was described before (it cannot have run
+ * before it was written, so dating it back to the previous pass names the
+ * samples taken in between); code replacing other code is dated now. */
+static void describe_span(struct jp_region *r, uint64_t a, uint64_t b, uint64_t now, uint64_t ts_new, int reannounce)
+{
+	uint32_t f, c;
+
+	/* A piece crossing either end is re-split whole. */
+	jp_desc_overlap(r, a, a + 1, &f, &c);
+	if (c && r->d[f].addr < a)
+		a = r->d[f].addr;
+	jp_desc_overlap(r, b - 1, b, &f, &c);
+	if (c && r->d[f].addr + r->d[f].len > b)
+		b = r->d[f].addr + r->d[f].len;
+	if (b > r->end)
+		b = r->end;
+
+	while (a < b) {
+		uint64_t want = b - a < CHUNK ? b - a : CHUNK, span;
+		ssize_t got = jp_safe_copy(E.scratch, (void *)a, want);
+		size_t np, k;
+		uint32_t nn = 0, oi;
+
+		if (got <= 0)
+			return; /* unmapped under us: nothing left to describe */
+		np = jp_describe_split(E.scratch, (size_t)got, a, E.cfg.max_piece, E.pieces, MAX_PIECES);
+		span = (uint64_t)got;
+		/* A piece touching the end of a full chunk may continue in the
+		 * next one: leave it to the next step. */
+		if ((uint64_t)got == want && a + want < b && np > 1 &&
+		    E.pieces[np - 1].off + E.pieces[np - 1].len == (uint64_t)got) {
+			span = E.pieces[np - 1].off;
+			np--;
+		}
+		jp_desc_overlap(r, a, a + span, &f, &c);
+		oi = f;
+		for (k = 0; k < np && nn < MAX_PIECES; k++) {
+			const struct jp_span_piece *p = &E.pieces[k];
+			uint64_t pa = a + p->off, h = hash_bytes(E.scratch + p->off, p->len);
+			struct jp_desc *old = NULL;
+			int replaced = 0;
+
+			while (oi < f + c && r->d[oi].addr + r->d[oi].len <= pa)
+				oi++;
+			for (uint32_t j = oi; j < f + c && r->d[j].addr < pa + p->len; j++) {
+				const struct jp_desc *o = &r->d[j];
+
+				if (o->addr == pa && o->len == p->len)
+					old = &r->d[j];
+				if (o->addr < a || o->addr + o->len > a + span ||
+				    hash_bytes(E.scratch + (o->addr - a), o->len) != o->hash)
+					replaced = 1;
+			}
+			E.nd[nn].addr = pa;
+			E.nd[nn].len = p->len;
+			E.nd[nn].hash = h;
+			if (old && old->hash == h && old->index != JP_NO_INDEX) {
+				E.nd[nn].index = old->index;
+				E.nd[nn].flags = old->flags;
+				if (reannounce)
+					emit_move(old->index, pa, pa, p->len, now);
+			} else {
+				int uw = unwind_for(p);
+
+				E.nd[nn].index = emit_load(r, pa, p->len, E.scratch + p->off, replaced ? now : ts_new, uw);
+				E.nd[nn].flags = uw == JP_UNWIND_FP_FDE ? JP_DESC_FDE : 0;
+			}
+			nn++;
+		}
+		if (jp_desc_replace(r, f, c, E.nd, nn) < 0)
+			jp_debug("out of memory for piece table; pieces will be described again");
+		a += span;
+	}
+}
+
+/* One capture pass over region i. */
+static void capture_region(size_t i, uint64_t now, int reannounce)
+{
+	struct jp_region *r = &E.regs.r[i];
+	uint64_t ts_new = floor_ts(r);
+	uint64_t t0 = jp_now_ns();
+	size_t n;
+
+	if (r->last_scan_ts >= ts_new)
+		ts_new = r->last_scan_ts + 1;
+	if (ts_new > now)
+		ts_new = now;
+	n = collect_dirty(r);
+	E.st.captures++;
+	for (size_t k = 0; k < n; k++) {
+		E.st.dirty_pages += (E.dirty[k].end - E.dirty[k].start) / E.pagesz;
+		/* E.dirty is reused by nested calls: copy the bounds. */
+		uint64_t a = E.dirty[k].start, b = E.dirty[k].end;
+
+		describe_span(r, a, b, now, ts_new, 0);
+	}
+	if (reannounce) {
+		/* perf keeps the kernel event that made [heap] or a file view
+		 * executable again, and it hides what we described: announce
+		 * the unchanged pieces anew. */
+		for (uint32_t k = 0; k < r->nd; k++)
+			emit_move(r->d[k].index, r->d[k].addr, r->d[k].addr, r->d[k].len, now);
+	}
+	r->last_scan_ts = jp_now_ns();
+	E.st.capture_ns += r->last_scan_ts - t0;
+}
+
+static void capture_range(uint64_t start, uint64_t end, int only_exec)
+{
+	uint64_t now = jp_now_ns();
+
+	for (size_t i = jp_regions_lower(&E.regs, start); i < E.regs.n && E.regs.r[i].start < end; i++)
+		if (!only_exec || E.regs.r[i].exec)
+			capture_region(i, now, 0);
+}
+
+/* ---- the epoch thread ---------------------------------------------------- */
+
+static void *epoch_main(void *arg)
+{
+	uint64_t gen = (uint64_t)(uintptr_t)arg;
+	struct timespec ts;
+
+	jp_guard = 1; /* our own memory calls pass through the hooks */
+	pthread_setname_np(pthread_self(), "jitperf");
+	for (;;) {
+		ts.tv_sec = E.cfg.epoch_ms / 1000;
+		ts.tv_nsec = (long)(E.cfg.epoch_ms % 1000) * 1000000L;
+		while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+			;
+		pthread_mutex_lock(&E.lock);
+		if (E.state != ST_ACTIVE || E.thread_gen != gen) {
+			pthread_mutex_unlock(&E.lock);
+			break;
+		}
+		E.st.epochs++;
+		capture_range(0, UINT64_MAX, 1);
+		flush_output();
+		pthread_mutex_unlock(&E.lock);
+	}
+	return NULL;
+}
+
+static void ensure_thread(void)
+{
+	pthread_attr_t attr;
+	sigset_t all, old;
+	pthread_t th;
+	int r;
+
+	if (E.thread_state != 0 || E.cfg.epoch_ms == 0)
+		return;
+	/* The host's signals must never land on our thread. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, EPOCH_STACK);
+	r = pthread_create(&th, &attr, epoch_main, (void *)(uintptr_t)E.thread_gen);
+	pthread_attr_destroy(&attr);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r != 0) {
+		E.thread_state = -1;
+		jp_err("cannot start the capture thread (%s): code written into executable memory with no call is captured only when it is unmapped or at exit",
+		       jp_strerror(r));
+		return;
+	}
+	E.thread_state = 1;
+}
+
+/* ---- regions ------------------------------------------------------------- */
+
+static int kind_of_fd(int fd, int flags)
+{
+	struct stat st;
+
+	if (flags & MAP_ANONYMOUS || fd < 0)
+		return (flags & MAP_SHARED) ? JP_RK_SHMEM : JP_RK_ANON;
+	if (fstat(fd, &st) < 0)
+		return -1;
+	/* memfd (however it was created) and unlinked files have no name
+	 * left: nothing else can describe their code.  Real files are
+	 * symbolized by perf from the file itself. */
+	if (S_ISREG(st.st_mode) && st.st_nlink == 0)
+		return JP_RK_FILE;
+	if (S_ISCHR(st.st_mode) && major(st.st_rdev) == 1 && minor(st.st_rdev) == 5)
+		return (flags & MAP_SHARED) ? JP_RK_SHMEM : JP_RK_ANON; /* /dev/zero */
+	return -1;
+}
+
+/* Track [start, end) as executable memory of kind; existing regions in it
+ * are kept (their descriptions stay valid). */
+static void track_range(uint64_t start, uint64_t end, int kind, uint64_t creator, uint64_t now, uint64_t file_off)
+{
+	uint64_t a = start;
+
+	while (a < end) {
+		size_t i = jp_regions_lower(&E.regs, a);
+		uint64_t b = end;
+
+		if (i < E.regs.n && E.regs.r[i].start <= a) {
+			/* Already tracked: becomes executable again. */
+			struct jp_region *r = &E.regs.r[i];
+
+			r->exec = 1;
+			r->last_event_ts = now;
+			a = r->end;
+			continue;
+		}
+		if (i < E.regs.n && E.regs.r[i].start < b)
+			b = E.regs.r[i].start;
+		{
+			long k = jp_regions_insert(&E.regs, a, b, kind);
+
+			if (k < 0) {
+				jp_err("out of memory for the region table; jitperf is off");
+				turn_off();
+				return;
+			}
+			E.regs.r[k].exec = 1;
+			E.regs.r[k].creator = creator;
+			E.regs.r[k].last_event_ts = now;
+			E.regs.r[k].file_off = file_off + (a - start);
+			E.st.regions_total++;
+		}
+		a = b;
+	}
+	update_bounds();
+}
+
+static void untrack_range(uint64_t start, uint64_t end)
+{
+	size_t i;
+
+	if (jp_regions_split(&E.regs, start) < 0 || jp_regions_split(&E.regs, end) < 0) {
+		/* Could not split: drop whole regions instead (they will be
+		 * described again if they come back). */
+	}
+	i = jp_regions_lower(&E.regs, start);
+	while (i < E.regs.n && E.regs.r[i].start < end) {
+		if (E.regs.r[i].track == JP_RT_WP)
+			jp_wtrack_remove(&E.wt, E.regs.r[i].start, E.regs.r[i].end);
+		jp_regions_delete(&E.regs, i);
+	}
+	update_bounds();
+}
+
+/* Leave the "fork child, untouched" state: the child now has JIT activity
+ * of its own, so it gets a dump and re-describes what it inherited. */
+static void child_starts(void)
+{
+	if (!E.child_pending)
+		return;
+	E.child_pending = 0;
+}
+
+void jp_capture_mmap_done(void *addr, size_t len, int prot, int flags, int fd, off_t off, void *caller)
+{
+	uint64_t start = (uint64_t)(uintptr_t)addr, end = start + page_up(len), now;
+	int kind;
+
+	if (!(prot & PROT_EXEC) || !enter())
+		return;
+	kind = kind_of_fd(fd, flags);
+	if (kind >= 0) {
+		child_starts();
+		now = jp_now_ns();
+		/* Open the dump (and its marker) before any code exists, so
+		 * every LOAD can be dated from the moment code appears. */
+		ensure_output();
+		track_range(start, end, kind, jp_describe_creator(caller), now, (uint64_t)off);
+		/* Fresh anonymous memory holds no code yet: arm tracking now
+		 * so the first write is seen.  A file view may already hold
+		 * code written through its other view: read it now. */
+		if (kind == JP_RK_FILE || kind == JP_RK_SHMEM)
+			capture_range(start, end, 1);
+		else
+			for (size_t i = jp_regions_lower(&E.regs, start); i < E.regs.n && E.regs.r[i].start < end; i++) {
+				E.regs.r[i].needs_full = 0;
+				arm_region(&E.regs.r[i]);
+				E.regs.r[i].last_scan_ts = now;
+			}
+		flush_output();
+		ensure_thread();
+	}
+	leave();
+}
+
+void jp_capture_unmap_before(uint64_t start, uint64_t len)
+{
+	if (!enter())
+		return;
+	capture_range(page_down(start), page_up(start + len), 1);
+	flush_output();
+	leave();
+}
+
+void jp_capture_unmap_done(uint64_t start, uint64_t len)
+{
+	if (!enter())
+		return;
+	untrack_range(page_down(start), page_up(start + len));
+	leave();
+}
+
+void jp_capture_mprotect_before(uint64_t start, uint64_t len, int prot)
+{
+	if (prot & PROT_EXEC)
+		return; /* granting exec: captured after the call */
+	jp_capture_unmap_before(start, len);
+}
+
+struct classify_ctx {
+	uint64_t start, end, creator, now;
+	int found;
+};
+
+static int classify_cb(const struct jp_map *m, void *arg)
+{
+	struct classify_ctx *c = arg;
+	uint64_t a = m->start > c->start ? m->start : c->start;
+	uint64_t b = m->end < c->end ? m->end : c->end;
+	int kind;
+
+	switch (m->cls) {
+	case JP_MAP_ANON:
+		kind = JP_RK_ANON;
+		break;
+	case JP_MAP_SHMEM:
+		kind = JP_RK_SHMEM;
+		break;
+	case JP_MAP_HEAP:
+		kind = JP_RK_HEAP;
+		break;
+	case JP_MAP_DUAL:
+		kind = JP_RK_FILE;
+		break;
+	default:
+		return 0; /* real files, stacks, vdso: not ours */
+	}
+	if (a < b) {
+		track_range(a, b, kind, c->creator, c->now, m->offset + (a - m->start));
+		c->found = 1;
+	}
+	return 0;
+}
+
+void jp_capture_mprotect_done(uint64_t start, uint64_t len, int prot, void *caller)
+{
+	uint64_t end, now;
+	int reannounce = 0;
+
+	if (!enter())
+		return;
+	start = page_down(start);
+	end = page_up(start + len);
+	now = jp_now_ns();
+	jp_regions_split(&E.regs, start);
+	jp_regions_split(&E.regs, end);
+	if (!(prot & PROT_EXEC)) {
+		/* Dormant: keep descriptions and write tracking, so making it
+		 * executable again (W^X toggling) re-reads only what changed. */
+		for (size_t i = jp_regions_lower(&E.regs, start); i < E.regs.n && E.regs.r[i].start < end; i++)
+			E.regs.r[i].exec = 0;
+		leave();
+		return;
+	}
+	child_starts();
+	/* Gaps not yet tracked: ask the kernel what they are. */
+	{
+		uint64_t a = start;
+		int gap = 0;
+
+		for (size_t i = jp_regions_lower(&E.regs, start); a < end; i++) {
+			uint64_t nx = (i < E.regs.n && E.regs.r[i].start < end) ? E.regs.r[i].start : end;
+
+			if (nx > a)
+				gap = 1;
+			if (i >= E.regs.n || E.regs.r[i].start >= end)
+				break;
+			a = E.regs.r[i].end;
+		}
+		if (gap) {
+			struct classify_ctx cc = { start, end, jp_describe_creator(caller), now, 0 };
+
+			ensure_output();
+			jp_maps_each(start, end, (char *)E.scratch, CHUNK, classify_cb, &cc);
+		}
+	}
+	for (size_t i = jp_regions_lower(&E.regs, start); i < E.regs.n && E.regs.r[i].start < end; i++) {
+		struct jp_region *r = &E.regs.r[i];
+
+		r->exec = 1;
+		r->last_event_ts = now;
+		/* perf keeps kernel mmap events of [heap] and of file views:
+		 * the one this call just made hides our earlier LOADs. */
+		if (r->kind == JP_RK_HEAP || r->kind == JP_RK_FILE)
+			reannounce = 1;
+	}
+	/* The W^X moment (and any exec grant): describe the code now. */
+	for (size_t i = jp_regions_lower(&E.regs, start); i < E.regs.n && E.regs.r[i].start < end; i++)
+		capture_region(i, now, reannounce && (E.regs.r[i].kind == JP_RK_HEAP || E.regs.r[i].kind == JP_RK_FILE));
+	flush_output();
+	if (E.regs.n)
+		ensure_thread();
+	leave();
+}
+
+void jp_capture_mremap_done(uint64_t old_addr, uint64_t old_len, uint64_t new_addr, uint64_t new_len)
+{
+	uint64_t oend, nend, now;
+	size_t i;
+
+	if (!enter())
+		return;
+	old_addr = page_down(old_addr);
+	oend = page_up(old_addr + old_len);
+	nend = new_addr + page_up(new_len);
+	now = jp_now_ns();
+	jp_regions_split(&E.regs, old_addr);
+	jp_regions_split(&E.regs, oend);
+	i = jp_regions_lower(&E.regs, old_addr);
+	if (i >= E.regs.n || E.regs.r[i].start >= oend) {
+		leave();
+		return;
+	}
+	if (new_addr == old_addr) {
+		/* Resized in place. */
+		struct jp_region *r = &E.regs.r[i];
+
+		if (nend < r->end) {
+			jp_desc_drop(r, nend, r->end);
+			r->end = nend;
+		} else if (nend > r->end && (i + 1 >= E.regs.n || E.regs.r[i + 1].start >= nend)) {
+			if (r->track == JP_RT_WP)
+				jp_wtrack_add(&E.wt, r->end, nend);
+			r->end = nend;
+			if (r->phash)
+				r->needs_full = 1;
+		}
+		update_bounds();
+		leave();
+		return;
+	}
+	/* Moved: the kernel carried the code along.  Re-announce every piece
+	 * at its new address (MOVE: no new ELF for perf inject to write) and
+	 * track the new range; the old one is gone. */
+	{
+		struct jp_region *r = &E.regs.r[i];
+		uint64_t delta = new_addr - old_addr;
+		int kind = r->kind;
+		uint64_t creator = r->creator;
+		uint32_t nd = r->nd;
+		struct jp_desc *d = r->d;
+		long k;
+
+		r->d = NULL;
+		r->nd = r->capd = 0;
+		for (uint32_t j = 0; j < nd; j++)
+			if (d[j].addr + d[j].len <= old_addr + new_len)
+				emit_move(d[j].index, d[j].addr, d[j].addr + delta, d[j].len, now);
+		/* The moved mapping lost its userfaultfd registration. */
+		jp_regions_delete(&E.regs, i);
+		untrack_range(new_addr, nend); /* whatever MREMAP_FIXED replaced */
+		k = jp_regions_insert(&E.regs, new_addr, nend, kind);
+		if (k >= 0) {
+			struct jp_region *n = &E.regs.r[k];
+
+			n->exec = 1;
+			n->creator = creator;
+			n->last_event_ts = now;
+			n->last_scan_ts = now;
+			E.st.regions_total++;
+			for (uint32_t j = 0; j < nd; j++) {
+				if (d[j].addr + d[j].len > old_addr + new_len)
+					continue;
+				d[j].addr += delta;
+				jp_desc_replace(n, n->nd, 0, &d[j], 1);
+			}
+			/* Re-arm, and read once in case it was written between
+			 * our last pass and the move. */
+			n->needs_full = 1;
+			capture_region((size_t)k, now, 0);
+		}
+		if (d)
+			jp_sys_free(d, ((size_t)nd * sizeof(*d) + 4095) & ~(size_t)4095);
+		update_bounds();
+		flush_output();
+	}
+	leave();
+}
+
+void jp_capture_discard_done(uint64_t start, uint64_t len)
+{
+	uint64_t end;
+
+	if (!enter())
+		return;
+	start = page_down(start);
+	end = page_up(start + len);
+	for (size_t i = jp_regions_lower(&E.regs, start); i < E.regs.n && E.regs.r[i].start < end; i++) {
+		struct jp_region *r = &E.regs.r[i];
+
+		jp_desc_drop(r, start, end);
+		if (r->phash)
+			r->needs_full = 1;
+	}
+	leave();
+}
+
+static void capture_all(void)
+{
+	capture_range(0, UINT64_MAX, 1);
+	flush_output();
+}
+
+void jp_capture_exec_before(void)
+{
+	if (!enter())
+		return;
+	/* A fork child about to exec has nothing of its own to say. */
+	if (!E.child_pending && E.pid == jp_sys_getpid())
+		capture_all();
+	leave();
+}
+
+void jp_capture_exit(void)
+{
+	struct timespec ts;
+
+	if (__atomic_load_n(&E.state, __ATOMIC_ACQUIRE) != ST_ACTIVE)
+		return;
+	/* Never hang the host's exit: a thread that died holding the lock
+	 * (or exit called from a signal handler that interrupted us). */
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += 2;
+	if (pthread_mutex_timedlock(&E.lock, &ts) != 0)
+		return;
+	if (E.state == ST_ACTIVE && !E.child_pending && E.pid == jp_sys_getpid()) {
+		capture_all();
+		if (jp_log_level() >= JP_LOG_INFO)
+			jp_info("%lu regions, %lu captures, %lu epochs, %lu LOADs (%lu bytes), %lu MOVEs, %.1f ms capturing%s%s",
+				(unsigned long)E.st.regions_total, (unsigned long)E.st.captures,
+				(unsigned long)E.st.epochs, (unsigned long)E.st.loads,
+				(unsigned long)E.st.load_bytes, (unsigned long)E.st.moves, E.st.capture_ns / 1e6,
+				E.dump_state == DUMP_OPEN ? "; dump " : "", E.dump_state == DUMP_OPEN ? E.dump.path : "");
+		if (E.dump_state == DUMP_OPEN)
+			jp_dump_close(&E.dump);
+		if (E.pmap_state == DUMP_OPEN)
+			jp_perfmap_close(&E.pmap);
+	}
+	E.thread_gen++;
+	turn_off();
+	pthread_mutex_unlock(&E.lock);
+}
+
+/* ---- fork ---------------------------------------------------------------- */
+
+static int fork_locked;
+
+void jp_capture_fork_prepare(void)
+{
+	/* Hold the lock across fork so the child's copy of the state is
+	 * consistent.  If this thread is inside jitperf already (fork from a
+	 * signal handler that interrupted a hook), taking it would deadlock. */
+	fork_locked = 0;
+	if (jp_guard || __atomic_load_n(&E.state, __ATOMIC_ACQUIRE) != ST_ACTIVE)
+		return;
+	pthread_mutex_lock(&E.lock);
+	fork_locked = 1;
+}
+
+void jp_capture_fork_parent(void)
+{
+	if (fork_locked)
+		pthread_mutex_unlock(&E.lock);
+	fork_locked = 0;
+}
+
+void jp_capture_fork_child(void)
+{
+	int consistent = fork_locked;
+
+	pthread_mutex_init(&E.lock, NULL);
+	fork_locked = 0;
+	if (__atomic_load_n(&E.state, __ATOMIC_ACQUIRE) != ST_ACTIVE)
+		return;
+	if (!consistent) {
+		/* Forked while the engine was mid-update: trust nothing. */
+		turn_off();
+		return;
+	}
+	E.pid = jp_sys_getpid();
+	E.child_pending = 1;
+	E.thread_state = 0;
+	E.thread_gen++;
+	/* The parent's dump is the parent's: a child writes its own
+	 * jit-<childpid>.dump, created when it has something to describe. */
+	if (E.dump_state == DUMP_OPEN)
+		jp_dump_abandon(&E.dump);
+	E.dump_state = DUMP_NONE;
+	if (E.pmap_state == DUMP_OPEN)
+		jp_perfmap_close(&E.pmap);
+	E.pmap_state = DUMP_NONE;
+	/* Both descriptors still point at the parent's address space. */
+	jp_wtrack_forget(&E.wt);
+	memset(&E.st, 0, sizeof(E.st));
+	for (size_t i = 0; i < E.regs.n; i++) {
+		struct jp_region *r = &E.regs.r[i];
+
+		/* The child's mappings are no longer registered; everything
+		 * inherited is described again in the child's own dump. */
+		r->track = JP_RT_NONE;
+		r->needs_full = 1;
+		r->last_scan_ts = 0;
+		for (uint32_t k = 0; k < r->nd; k++)
+			r->d[k].index = JP_NO_INDEX;
+	}
+	E.st.regions = E.regs.n;
+}
+
+/* ---- introspection ------------------------------------------------------ */
+
+void jp_capture_get_stats(struct jp_capture_stats *s)
+{
+	pthread_mutex_lock(&E.lock);
+	*s = E.st;
+	s->regions = E.regs.n;
+	pthread_mutex_unlock(&E.lock);
+}
+
+const char *jp_capture_dump_path(void)
+{
+	return E.dump_state == DUMP_OPEN ? E.dump.path : "";
+}

@@ -1,0 +1,88 @@
+/* capture.h - the capture engine: decides when and what JIT code to describe.
+ *
+ * The preload hooks report every memory call that concerns executable
+ * memory; the engine keeps the region table, snapshots code at the W^X
+ * moment, runs deferred capture (an epoch thread using kernel write tracking
+ * or page hashing) for memory that is written with no call at all, captures
+ * at every moment code is about to disappear, and feeds the jitdump writer.
+ *
+ * Contract
+ * - Every jp_capture_* entry point may be called from a hook: no malloc, no
+ *   stdio, errno preserved, never fails visibly.  They serialise on one
+ *   engine lock; the host's own result has already been decided by then.
+ * - Callers must set the thread's guard (jp_guard) around calls so that
+ *   memory calls made by the engine itself (or by libraries it uses) pass
+ *   straight through the hooks.
+ * - After an internal failure the engine reports once on stderr and turns
+ *   itself off; calls then return at once. */
+#ifndef JITPERF_CAPTURE_H
+#define JITPERF_CAPTURE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Per-thread recursion guard: non-zero while the thread runs jitperf code. */
+extern __thread int jp_guard __attribute__((tls_model("initial-exec")));
+
+/* Bounds of all tracked regions, for the hooks' fast path. */
+extern uint64_t jp_tracked_lo, jp_tracked_hi;
+
+static inline int jp_capture_overlaps(uint64_t start, uint64_t len)
+{
+	uint64_t lo = __atomic_load_n(&jp_tracked_lo, __ATOMIC_RELAXED);
+	uint64_t hi = __atomic_load_n(&jp_tracked_hi, __ATOMIC_RELAXED);
+
+	return lo < hi && start < hi && start + len > lo;
+}
+
+/* Read the configuration and prepare; idempotent.  Returns 1 when jitperf
+ * is active, 0 when it is off (disabled or failed). */
+int jp_capture_init(void);
+int jp_capture_active(void);
+
+/* After a successful mmap with PROT_EXEC.  caller: return address of the
+ * hooked call (creator attribution). */
+void jp_capture_mmap_done(void *addr, size_t len, int prot, int flags, int fd, off_t off, void *caller);
+
+/* Before memory in [start, start+len) goes away (munmap, MAP_FIXED
+ * replacement, mremap source, madvise discard): capture what is pending.
+ * After the call succeeded: forget it. */
+void jp_capture_unmap_before(uint64_t start, uint64_t len);
+void jp_capture_unmap_done(uint64_t start, uint64_t len);
+
+/* mprotect: before (capture when exec is being removed) and after success. */
+void jp_capture_mprotect_before(uint64_t start, uint64_t len, int prot);
+void jp_capture_mprotect_done(uint64_t start, uint64_t len, int prot, void *caller);
+
+/* After a successful mremap that returned new_addr. */
+void jp_capture_mremap_done(uint64_t old_addr, uint64_t old_len, uint64_t new_addr, uint64_t new_len);
+
+/* After a successful madvise that discarded contents (DONTNEED, FREE, REMOVE). */
+void jp_capture_discard_done(uint64_t start, uint64_t len);
+
+/* Capture everything pending now: before execve, at exit. */
+void jp_capture_exec_before(void);
+void jp_capture_exit(void);
+
+/* Fork handlers (pthread_atfork). */
+void jp_capture_fork_prepare(void);
+void jp_capture_fork_parent(void);
+void jp_capture_fork_child(void);
+
+struct jp_capture_stats {
+	uint64_t regions;       /* regions tracked now */
+	uint64_t regions_total; /* regions ever tracked */
+	uint64_t epochs;        /* epoch passes */
+	uint64_t captures;      /* capture passes over a region */
+	uint64_t dirty_pages;   /* pages reported written or changed */
+	uint64_t loads, moves, load_bytes;
+	uint64_t wp_regions, hash_regions;
+	uint64_t capture_ns;    /* time spent capturing */
+};
+void jp_capture_get_stats(struct jp_capture_stats *s);
+
+/* Path of the dump being written ("" when none). */
+const char *jp_capture_dump_path(void);
+
+#endif

@@ -1,0 +1,45 @@
+/* maps.h - classify our own mappings from /proc/self/maps.
+ *
+ * Used when a range we have never seen becomes executable (mprotect of
+ * memory mapped earlier, malloc'd memory, a view mapped before jitperf
+ * started): only the kernel knows whether it is anonymous, [heap], a memfd,
+ * or a real file that perf can symbolize on its own.
+ *
+ * Contract: no allocation; the caller passes a scratch buffer (>= 4 KiB).
+ * Returns the number of callbacks made or -errno.  Not async-signal-safe
+ * (it reads a file), but needs no lock of its own. */
+#ifndef JITPERF_MAPS_H
+#define JITPERF_MAPS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum jp_map_class {
+	JP_MAP_ANON,   /* private anonymous, [anon:name] */
+	JP_MAP_SHMEM,  /* shared anonymous (/dev/zero (deleted), /SYSV) */
+	JP_MAP_HEAP,   /* [heap] */
+	JP_MAP_DUAL,   /* memfd or unlinked file: JIT dual mapping */
+	JP_MAP_FILE,   /* a real file: not JIT code */
+	JP_MAP_SPECIAL /* [stack], [vdso], [vsyscall], ...: not ours */
+};
+
+struct jp_map {
+	uint64_t start, end, offset;
+	uint64_t inode;
+	unsigned dev_major, dev_minor;
+	int prot;         /* PROT_* from the permission letters */
+	int shared;       /* 's' */
+	int cls;          /* enum jp_map_class */
+};
+
+/* Classify a pathname column (may be empty). */
+int jp_map_classify(const char *path, size_t len);
+
+/* Parse one line of /proc/<pid>/maps (without the newline); 0 or -EINVAL. */
+int jp_map_parse_line(const char *line, size_t len, struct jp_map *m);
+
+/* Call cb for each mapping overlapping [start, end). */
+int jp_maps_each(uint64_t start, uint64_t end, char *buf, size_t bufsz,
+		 int (*cb)(const struct jp_map *m, void *arg), void *arg);
+
+#endif

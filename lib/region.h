@@ -1,0 +1,96 @@
+/* region.h - the table of executable JIT memory jitperf tracks, and the
+ * pieces of code it has described to perf inside each region.
+ *
+ * Contract: a plain data structure with no locking of its own (the capture
+ * engine holds its lock around every call) and no malloc: all memory comes
+ * from jp_sys_alloc.  Functions that grow storage return 0 or -ENOMEM and
+ * leave the table unchanged on failure.  Region pointers are invalidated by
+ * any call that inserts or deletes; hold indexes across such calls. */
+#ifndef JITPERF_REGION_H
+#define JITPERF_REGION_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum jp_region_kind {
+	JP_RK_ANON = 0,  /* private anonymous memory (//anon) */
+	JP_RK_SHMEM = 1, /* MAP_SHARED|MAP_ANONYMOUS (/dev/zero (deleted)) */
+	JP_RK_HEAP = 2,  /* [heap]: perf keeps its kernel mmap events */
+	JP_RK_FILE = 3,  /* memfd or unlinked file: dual-mapped code */
+};
+
+enum jp_region_track {
+	JP_RT_NONE = 0, /* not armed yet */
+	JP_RT_WP = 1,   /* kernel write tracking */
+	JP_RT_HASH = 2, /* resident-page hashing */
+};
+
+#define JP_NO_INDEX UINT64_MAX
+
+/* One piece of code described to perf (one LOAD). */
+struct jp_desc {
+	uint64_t addr;
+	uint32_t len;
+	uint32_t flags;  /* JP_DESC_* */
+	uint64_t hash;   /* content hash of the bytes described */
+	uint64_t index;  /* code_index in the current dump, JP_NO_INDEX if none */
+};
+
+#define JP_DESC_FDE 1u /* described with a real CIE+FDE */
+
+struct jp_region {
+	uint64_t start, end;     /* page aligned */
+	uint64_t last_event_ts;  /* last exec-granting call (a kernel mmap event) */
+	uint64_t last_scan_ts;   /* end of the previous capture of this region */
+	uint64_t creator;        /* opaque creator id (see capture.c) */
+	uint64_t file_off;       /* file offset of start, for JP_RK_FILE */
+	uint32_t id;             /* serial number, for names */
+	uint8_t kind;            /* enum jp_region_kind */
+	uint8_t exec;            /* currently PROT_EXEC */
+	uint8_t track;           /* enum jp_region_track */
+	uint8_t needs_full;      /* next capture reads every resident page */
+	struct jp_desc *d;       /* sorted by addr, non-overlapping */
+	uint32_t nd, capd;
+	uint64_t *phash;         /* JP_RT_HASH: one hash per page, 0 = never seen */
+	uint32_t npages;
+};
+
+struct jp_regions {
+	struct jp_region *r;
+	size_t n, cap;
+	uint32_t next_id;
+};
+
+/* Regions ------------------------------------------------------------- */
+
+/* Index of the first region whose end is above addr (n when none). */
+size_t jp_regions_lower(const struct jp_regions *t, uint64_t addr);
+/* Region containing addr, or NULL. */
+struct jp_region *jp_regions_find(struct jp_regions *t, uint64_t addr);
+/* Insert a region that overlaps none; returns its index or -ENOMEM. */
+long jp_regions_insert(struct jp_regions *t, uint64_t start, uint64_t end, int kind);
+/* Make addr a region boundary (split the region containing it). */
+int jp_regions_split(struct jp_regions *t, uint64_t addr);
+/* Delete region i and free its storage. */
+void jp_regions_delete(struct jp_regions *t, size_t i);
+/* Lowest start and highest end of all regions (0,0 when empty). */
+void jp_regions_bounds(const struct jp_regions *t, uint64_t *lo, uint64_t *hi);
+/* Free everything. */
+void jp_regions_clear(struct jp_regions *t);
+
+/* Descriptions inside a region --------------------------------------- */
+
+/* Descs overlapping [start, end): first index into r->d and count. */
+void jp_desc_overlap(const struct jp_region *r, uint64_t start, uint64_t end, uint32_t *first, uint32_t *count);
+/* Replace descs [first, first+count) by the n descs in nd (sorted, within
+ * the replaced span's neighbours).  Returns 0 or -ENOMEM. */
+int jp_desc_replace(struct jp_region *r, uint32_t first, uint32_t count, const struct jp_desc *nd, uint32_t n);
+/* Drop descs overlapping [start, end). */
+void jp_desc_drop(struct jp_region *r, uint64_t start, uint64_t end);
+
+/* Page hashes (JP_RT_HASH) ------------------------------------------- */
+
+/* Allocate the page-hash array if missing; 0 or -ENOMEM. */
+int jp_region_phash(struct jp_region *r, uint64_t pagesz);
+
+#endif

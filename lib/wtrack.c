@@ -1,0 +1,214 @@
+/* wtrack.c - userfaultfd async write-protect + PAGEMAP_SCAN write tracking. */
+#include "wtrack.h"
+#include "kabi.h"
+#include "sys.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#ifndef SYS_userfaultfd
+#define SYS_userfaultfd 323
+#endif
+
+static int fail(struct jp_wtrack *t, int err, const char *why)
+{
+	if (t->uffd >= 0)
+		jp_close(t->uffd);
+	if (t->pagemap >= 0)
+		jp_close(t->pagemap);
+	t->uffd = t->pagemap = -1;
+	t->state = -1;
+	t->err = err;
+	t->why = why;
+	return err;
+}
+
+int jp_wtrack_init(struct jp_wtrack *t)
+{
+	struct uffdio_api api;
+	struct pm_scan_arg probe;
+	int saved = errno, fd;
+	long r;
+
+	if (t->state == 1)
+		return 0;
+	if (t->state == -1)
+		return t->err;
+	t->uffd = t->pagemap = -1;
+	/* User-mode-only faults are all that asynchronous write-protect needs,
+	 * and they are allowed to unprivileged processes even when
+	 * vm.unprivileged_userfaultfd is 0. */
+	r = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY);
+	if (r < 0) {
+		int e = -errno;
+
+		errno = saved;
+		return fail(t, e, e == -ENOSYS ? "userfaultfd is not available" : "userfaultfd was refused");
+	}
+	fd = jp_fd_above_stdio((int)r);
+	if (fd < 0) {
+		errno = saved;
+		return fail(t, fd, "no descriptor for userfaultfd");
+	}
+	t->uffd = fd;
+	memset(&api, 0, sizeof(api));
+	api.api = UFFD_API;
+	api.features = UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_UNPOPULATED | UFFD_FEATURE_WP_HUGETLBFS_SHMEM;
+	if (ioctl(t->uffd, UFFDIO_API, &api) < 0) {
+		/* Retry without shared-memory support before giving up. */
+		int e = -errno;
+
+		jp_close(t->uffd);
+		r = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY);
+		t->uffd = r < 0 ? -1 : jp_fd_above_stdio((int)r);
+		memset(&api, 0, sizeof(api));
+		api.api = UFFD_API;
+		api.features = UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_UNPOPULATED;
+		if (t->uffd < 0 || ioctl(t->uffd, UFFDIO_API, &api) < 0) {
+			errno = saved;
+			return fail(t, e, "the kernel lacks asynchronous userfaultfd write-protect (Linux 6.7)");
+		}
+		t->shmem_ok = 0;
+	} else {
+		t->shmem_ok = 1;
+	}
+	t->pagemap = jp_open("/proc/self/pagemap", O_RDONLY, 0);
+	if (t->pagemap < 0) {
+		errno = saved;
+		return fail(t, t->pagemap, "cannot open /proc/self/pagemap");
+	}
+	/* An empty scan tells whether PAGEMAP_SCAN exists (ENOTTY before 6.7). */
+	memset(&probe, 0, sizeof(probe));
+	probe.size = sizeof(probe);
+	probe.start = probe.end = 0;
+	if (ioctl(t->pagemap, PAGEMAP_SCAN, &probe) < 0 && errno != EINVAL) {
+		int e = -errno;
+
+		errno = saved;
+		return fail(t, e, "the kernel lacks PAGEMAP_SCAN (Linux 6.7)");
+	}
+	t->state = 1;
+	errno = saved;
+	return 0;
+}
+
+int jp_wtrack_add(struct jp_wtrack *t, uint64_t start, uint64_t end)
+{
+	struct uffdio_register reg;
+	struct uffdio_writeprotect wp;
+	int saved = errno, e;
+
+	if (t->state != 1)
+		return -ENODEV;
+	memset(&reg, 0, sizeof(reg));
+	reg.range.start = start;
+	reg.range.len = end - start;
+	reg.mode = UFFDIO_REGISTER_MODE_WP;
+	/* EBUSY: the host registered this range with its own userfaultfd
+	 * (CRIU, live migration); EINVAL: memory that cannot be tracked.  The
+	 * caller hashes such regions instead. */
+	if (ioctl(t->uffd, UFFDIO_REGISTER, &reg) < 0) {
+		e = -errno;
+		errno = saved;
+		return e;
+	}
+	memset(&wp, 0, sizeof(wp));
+	wp.range.start = start;
+	wp.range.len = end - start;
+	wp.mode = UFFDIO_WRITEPROTECT_MODE_WP;
+	if (ioctl(t->uffd, UFFDIO_WRITEPROTECT, &wp) < 0) {
+		struct uffdio_range ur = { start, end - start };
+
+		e = -errno;
+		ioctl(t->uffd, UFFDIO_UNREGISTER, &ur);
+		errno = saved;
+		return e;
+	}
+	errno = saved;
+	return 0;
+}
+
+int jp_wtrack_remove(struct jp_wtrack *t, uint64_t start, uint64_t end)
+{
+	struct uffdio_range ur = { start, end - start };
+	int saved = errno, r = 0;
+
+	if (t->state != 1)
+		return -ENODEV;
+	if (ioctl(t->uffd, UFFDIO_UNREGISTER, &ur) < 0)
+		r = -errno;
+	errno = saved;
+	return r;
+}
+
+int jp_wtrack_scan(struct jp_wtrack *t, uint64_t start, uint64_t end, struct jp_range *out, size_t max,
+		   uint64_t *resume)
+{
+	struct page_region vec[64];
+	struct pm_scan_arg a;
+	size_t n = 0;
+	int saved = errno;
+
+	if (resume)
+		*resume = end;
+	if (t->state != 1)
+		return -ENODEV;
+	while (start < end && n < max) {
+		long r;
+
+		memset(&a, 0, sizeof(a));
+		a.size = sizeof(a);
+		a.flags = PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC;
+		a.start = start;
+		a.end = end;
+		a.vec = (uint64_t)(uintptr_t)vec;
+		/* Every reported range may need its own slot in out. */
+		a.vec_len = max - n < 64 ? max - n : 64;
+		a.category_mask = PAGE_IS_WRITTEN;
+		a.return_mask = PAGE_IS_WRITTEN;
+		r = ioctl(t->pagemap, PAGEMAP_SCAN, &a);
+		if (r < 0) {
+			int e = -errno;
+
+			errno = saved;
+			return e;
+		}
+		for (long i = 0; i < r; i++) {
+			if (n && out[n - 1].end == vec[i].start) {
+				out[n - 1].end = vec[i].end;
+			} else {
+				out[n].start = vec[i].start;
+				out[n].end = vec[i].end;
+				n++;
+			}
+		}
+		/* walk_end is where the kernel stopped: end, or earlier when
+		 * the vector filled.  Pages it did not reach keep their written
+		 * state, so nothing is lost by stopping. */
+		if (a.walk_end <= start || a.walk_end >= end) {
+			start = end;
+			break;
+		}
+		start = a.walk_end;
+	}
+	if (resume)
+		*resume = start < end ? start : end;
+	errno = saved;
+	return (int)n;
+}
+
+void jp_wtrack_forget(struct jp_wtrack *t)
+{
+	if (t->uffd >= 0)
+		jp_close(t->uffd);
+	if (t->pagemap >= 0)
+		jp_close(t->pagemap);
+	t->uffd = t->pagemap = -1;
+	t->state = 0;
+	t->err = 0;
+	t->why = NULL;
+}

@@ -1,0 +1,411 @@
+/* hooks.c - the interposed memory and exec calls: forward, then report. */
+#include "capture.h"
+#include "log.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define EXPORT __attribute__((visibility("default")))
+
+/* Real functions, resolved once in the constructor.  Before that (hooks
+ * called from libraries' constructors that run before ours) the memory
+ * calls go straight to the kernel with libc's exact semantics. */
+static struct {
+	void *(*mmap)(void *, size_t, int, int, int, off_t);
+	int (*mprotect)(void *, size_t, int);
+	int (*pkey_mprotect)(void *, size_t, int, int);
+	int (*munmap)(void *, size_t);
+	void *(*mremap)(void *, size_t, size_t, int, ...);
+	int (*madvise)(void *, size_t, int);
+	int (*execve)(const char *, char *const[], char *const[]);
+	int (*execv)(const char *, char *const[]);
+	int (*execvp)(const char *, char *const[]);
+	int (*execvpe)(const char *, char *const[], char *const[]);
+	int (*fexecve)(int, char *const[], char *const[]);
+	int (*execveat)(int, const char *, char *const[], char *const[], int);
+} real;
+
+static void *next_sym(const char *name)
+{
+	int saved = errno;
+	void *p = dlsym(RTLD_NEXT, name);
+
+	errno = saved;
+	return p;
+}
+
+static void resolve_real(void)
+{
+	real.mmap = next_sym("mmap");
+	real.mprotect = next_sym("mprotect");
+	real.pkey_mprotect = next_sym("pkey_mprotect");
+	real.munmap = next_sym("munmap");
+	real.mremap = next_sym("mremap");
+	real.madvise = next_sym("madvise");
+	real.execve = next_sym("execve");
+	real.execv = next_sym("execv");
+	real.execvp = next_sym("execvp");
+	real.execvpe = next_sym("execvpe");
+	real.fexecve = next_sym("fexecve");
+	real.execveat = next_sym("execveat");
+}
+
+/* syscall() returns -1 with errno set, exactly like the libc wrappers. */
+static void *do_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+	if (real.mmap)
+		return real.mmap(addr, len, prot, flags, fd, off);
+	if (off & 4095) { /* glibc's own check */
+		errno = EINVAL;
+		return MAP_FAILED;
+	}
+	return (void *)syscall(SYS_mmap, addr, len, prot, flags, fd, off);
+}
+
+static int do_mprotect(void *addr, size_t len, int prot)
+{
+	return real.mprotect ? real.mprotect(addr, len, prot) : (int)syscall(SYS_mprotect, addr, len, prot);
+}
+
+static int do_munmap(void *addr, size_t len)
+{
+	return real.munmap ? real.munmap(addr, len) : (int)syscall(SYS_munmap, addr, len);
+}
+
+static int do_madvise(void *addr, size_t len, int advice)
+{
+	return real.madvise ? real.madvise(addr, len, advice) : (int)syscall(SYS_madvise, addr, len, advice);
+}
+
+static void *do_mremap(void *old, size_t old_len, size_t new_len, int flags, void *new_addr)
+{
+	if (real.mremap)
+		return real.mremap(old, old_len, new_len, flags, new_addr);
+	return (void *)syscall(SYS_mremap, old, old_len, new_len, flags, new_addr);
+}
+
+static int discards(int advice)
+{
+	return advice == MADV_DONTNEED || advice == MADV_FREE || advice == MADV_REMOVE || advice == 24 /* DONTNEED_LOCKED */;
+}
+
+EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+	uint64_t a = (uint64_t)(uintptr_t)addr;
+	int replaces, e;
+	void *r;
+
+	/* Fast path: not executable and not replacing tracked memory. */
+	replaces = (flags & MAP_FIXED) && jp_capture_overlaps(a, len);
+	if (jp_guard || (!(prot & PROT_EXEC) && !replaces))
+		return do_mmap(addr, len, prot, flags, fd, off);
+	jp_guard = 1;
+	if (replaces)
+		jp_capture_unmap_before(a, len);
+	r = do_mmap(addr, len, prot, flags, fd, off);
+	e = errno;
+	if (r != MAP_FAILED) {
+		if (replaces)
+			jp_capture_unmap_done(a, len);
+		if (prot & PROT_EXEC)
+			jp_capture_mmap_done(r, len, prot, flags, fd, off, __builtin_return_address(0));
+	}
+	jp_guard = 0;
+	errno = e;
+	return r;
+}
+
+EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+	__attribute__((alias("mmap")));
+
+static int protect_common(void *addr, size_t len, int prot, int pkey, int use_pkey, void *caller)
+{
+	uint64_t a = (uint64_t)(uintptr_t)addr;
+	int r, e;
+
+	if (jp_guard || (!(prot & PROT_EXEC) && !jp_capture_overlaps(a, len))) {
+		if (use_pkey)
+			return real.pkey_mprotect ? real.pkey_mprotect(addr, len, prot, pkey)
+						  : (int)syscall(SYS_pkey_mprotect, addr, len, prot, pkey);
+		return do_mprotect(addr, len, prot);
+	}
+	jp_guard = 1;
+	jp_capture_mprotect_before(a, len, prot);
+	if (use_pkey)
+		r = real.pkey_mprotect ? real.pkey_mprotect(addr, len, prot, pkey)
+				       : (int)syscall(SYS_pkey_mprotect, addr, len, prot, pkey);
+	else
+		r = do_mprotect(addr, len, prot);
+	e = errno;
+	if (r == 0)
+		jp_capture_mprotect_done(a, len, prot, caller);
+	jp_guard = 0;
+	errno = e;
+	return r;
+}
+
+EXPORT int mprotect(void *addr, size_t len, int prot)
+{
+	return protect_common(addr, len, prot, 0, 0, __builtin_return_address(0));
+}
+
+EXPORT int pkey_mprotect(void *addr, size_t len, int prot, int pkey)
+{
+	return protect_common(addr, len, prot, pkey, 1, __builtin_return_address(0));
+}
+
+EXPORT int munmap(void *addr, size_t len)
+{
+	uint64_t a = (uint64_t)(uintptr_t)addr;
+	int r, e;
+
+	if (jp_guard || !jp_capture_overlaps(a, len))
+		return do_munmap(addr, len);
+	jp_guard = 1;
+	jp_capture_unmap_before(a, len);
+	r = do_munmap(addr, len);
+	e = errno;
+	if (r == 0)
+		jp_capture_unmap_done(a, len);
+	jp_guard = 0;
+	errno = e;
+	return r;
+}
+
+EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
+{
+	uint64_t a = (uint64_t)(uintptr_t)old;
+	void *new_addr = NULL, *r;
+	int e, fixed_over;
+
+	if (flags & MREMAP_FIXED) {
+		va_list ap;
+
+		va_start(ap, flags);
+		new_addr = va_arg(ap, void *);
+		va_end(ap);
+	}
+	fixed_over = (flags & MREMAP_FIXED) && jp_capture_overlaps((uint64_t)(uintptr_t)new_addr, new_len);
+	/* old_len 0 duplicates a shared mapping and leaves the original. */
+	if (jp_guard || ((old_len == 0 || !jp_capture_overlaps(a, old_len)) && !fixed_over))
+		return do_mremap(old, old_len, new_len, flags, new_addr);
+	jp_guard = 1;
+	if (old_len)
+		jp_capture_unmap_before(a, old_len);
+	if (fixed_over)
+		jp_capture_unmap_before((uint64_t)(uintptr_t)new_addr, new_len);
+	r = do_mremap(old, old_len, new_len, flags, new_addr);
+	e = errno;
+	if (r != MAP_FAILED) {
+		if (fixed_over)
+			jp_capture_unmap_done((uint64_t)(uintptr_t)new_addr, new_len);
+		if (old_len)
+			jp_capture_mremap_done(a, old_len, (uint64_t)(uintptr_t)r, new_len);
+	}
+	jp_guard = 0;
+	errno = e;
+	return r;
+}
+
+EXPORT int madvise(void *addr, size_t len, int advice)
+{
+	uint64_t a = (uint64_t)(uintptr_t)addr;
+	int r, e;
+
+	if (jp_guard || !discards(advice) || !jp_capture_overlaps(a, len))
+		return do_madvise(addr, len, advice);
+	jp_guard = 1;
+	jp_capture_unmap_before(a, len);
+	r = do_madvise(addr, len, advice);
+	e = errno;
+	if (r == 0)
+		jp_capture_discard_done(a, len);
+	jp_guard = 0;
+	errno = e;
+	return r;
+}
+
+/* ---- exec: describe what is pending before the image is replaced ---- */
+
+static void before_exec(void)
+{
+	int e = errno;
+
+	if (!jp_guard) {
+		jp_guard = 1;
+		jp_capture_exec_before();
+		jp_guard = 0;
+	}
+	errno = e;
+}
+
+#define RESOLVE(name)                                    \
+	do {                                             \
+		if (!real.name)                          \
+			real.name = next_sym(#name);     \
+	} while (0)
+
+EXPORT int execve(const char *path, char *const argv[], char *const envp[])
+{
+	before_exec();
+	if (real.execve)
+		return real.execve(path, argv, envp);
+	return (int)syscall(SYS_execve, path, argv, envp);
+}
+
+EXPORT int execv(const char *path, char *const argv[])
+{
+	before_exec();
+	RESOLVE(execv);
+	return real.execv(path, argv);
+}
+
+EXPORT int execvp(const char *file, char *const argv[])
+{
+	before_exec();
+	RESOLVE(execvp);
+	return real.execvp(file, argv);
+}
+
+EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
+{
+	before_exec();
+	RESOLVE(execvpe);
+	return real.execvpe(file, argv, envp);
+}
+
+EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
+{
+	before_exec();
+	RESOLVE(fexecve);
+	return real.fexecve(fd, argv, envp);
+}
+
+EXPORT int execveat(int dirfd, const char *path, char *const argv[], char *const envp[], int flags)
+{
+	before_exec();
+	RESOLVE(execveat);
+	if (real.execveat)
+		return real.execveat(dirfd, path, argv, envp, flags);
+	return (int)syscall(SYS_execveat, dirfd, path, argv, envp, flags);
+}
+
+/* The execl family takes its arguments inline; gather them on the stack
+ * (no malloc) and hand them to the vector forms. */
+static size_t count_args(const char *arg, va_list ap)
+{
+	size_t n = 1;
+	va_list c;
+
+	va_copy(c, ap);
+	while (arg && va_arg(c, const char *))
+		n++;
+	va_end(c);
+	return arg ? n : 0;
+}
+
+#define GATHER_ARGS(arg0, ap, argv, n)              \
+	do {                                        \
+		argv[0] = (char *)(arg0);           \
+		for (size_t i_ = 1; i_ < (n); i_++) \
+			argv[i_] = va_arg(ap, char *); \
+		argv[n] = NULL;                     \
+	} while (0)
+
+EXPORT int execl(const char *path, const char *arg, ...)
+{
+	va_list ap;
+	size_t n;
+
+	va_start(ap, arg);
+	n = count_args(arg, ap);
+	{
+		char *argv[n + 1];
+
+		GATHER_ARGS(arg, ap, argv, n);
+		va_end(ap);
+		return execv(path, argv);
+	}
+}
+
+EXPORT int execlp(const char *file, const char *arg, ...)
+{
+	va_list ap;
+	size_t n;
+
+	va_start(ap, arg);
+	n = count_args(arg, ap);
+	{
+		char *argv[n + 1];
+
+		GATHER_ARGS(arg, ap, argv, n);
+		va_end(ap);
+		return execvp(file, argv);
+	}
+}
+
+EXPORT int execle(const char *path, const char *arg, ...)
+{
+	va_list ap;
+	size_t n;
+
+	va_start(ap, arg);
+	n = count_args(arg, ap);
+	{
+		char *argv[n + 1];
+		char *const *envp;
+
+		GATHER_ARGS(arg, ap, argv, n);
+		if (n)
+			(void)va_arg(ap, char *); /* the NULL that ended the list */
+		envp = va_arg(ap, char *const *);
+		va_end(ap);
+		return execve(path, argv, envp);
+	}
+}
+
+/* ---- life cycle ------------------------------------------------------------ */
+
+static void fork_prepare(void)
+{
+	jp_capture_fork_prepare();
+}
+
+static void fork_parent(void)
+{
+	jp_capture_fork_parent();
+}
+
+static void fork_child(void)
+{
+	jp_capture_fork_child();
+}
+
+__attribute__((constructor)) static void jitperf_init(void)
+{
+	int e = errno;
+
+	jp_guard = 1;
+	resolve_real();
+	if (jp_capture_init())
+		pthread_atfork(fork_prepare, fork_parent, fork_child);
+	jp_guard = 0;
+	errno = e;
+}
+
+__attribute__((destructor)) static void jitperf_fini(void)
+{
+	int e = errno;
+
+	jp_guard = 1;
+	jp_capture_exit();
+	jp_guard = 0;
+	errno = e;
+}
