@@ -98,7 +98,7 @@ $(BUILD)/tests/suites.inc: $(UNIT_SRC) | $(BUILD)/.dirs
 	@grep -ho 'Suite \*make_[a-z0-9_]*_suite(void)' $(UNIT_SRC) | \
 		sed 's/Suite \*\(make_[a-z0-9_]*_suite\)(void)/SUITE(\1)/' > $@.tmp && mv $@.tmp $@
 
-UNIT_CFLAGS = $(ALL_CFLAGS) $(CHECK_CFLAGS) -I$(BUILD)/tests -Itests/unit -fvisibility=default
+UNIT_CFLAGS = $(ALL_CFLAGS) $(CHECK_CFLAGS) -I$(BUILD)/tests -Itests/unit -fvisibility=default -Wno-missing-prototypes
 $(UNIT_BIN): tests/unit/main.c $(UNIT_SRC) $(CORE_A) $(BUILD)/tests/suites.inc $(wildcard tests/unit/*.h)
 	$(CC) $(UNIT_CFLAGS) -o $@ tests/unit/main.c $(UNIT_SRC) $(CORE_A) $(CHECK_LIBS) $(CORE_LIBS)
 
