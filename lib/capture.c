@@ -50,6 +50,7 @@ static struct engine {
 	uint64_t thread_gen; /* bumped at fork and exit: a stale thread stops */
 	uint8_t *scratch;
 	struct jp_range *dirty;
+	struct jp_range *resident; /* hashing: resident runs before hashing */
 	struct jp_span_piece *pieces;
 	struct jp_desc *nd;
 	unsigned char *mvec;
@@ -101,10 +102,11 @@ static int alloc_buffers(void)
 {
 	E.scratch = jp_sys_alloc(CHUNK);
 	E.dirty = jp_sys_alloc(MAX_DIRTY * sizeof(*E.dirty));
+	E.resident = jp_sys_alloc(MAX_DIRTY * sizeof(*E.resident));
 	E.pieces = jp_sys_alloc(MAX_PIECES * sizeof(*E.pieces));
 	E.nd = jp_sys_alloc(MAX_PIECES * sizeof(*E.nd));
 	E.mvec = jp_sys_alloc(4096);
-	return E.scratch && E.dirty && E.pieces && E.nd && E.mvec ? 0 : -ENOMEM;
+	return E.scratch && E.dirty && E.resident && E.pieces && E.nd && E.mvec ? 0 : -ENOMEM;
 }
 
 int jp_capture_init(void)
@@ -145,6 +147,8 @@ int jp_capture_active(void)
 	return __atomic_load_n(&E.state, __ATOMIC_ACQUIRE) == ST_ACTIVE;
 }
 
+static void become_child(void);
+
 /* Take the engine lock; 0 when the engine is not active. */
 static int enter(void)
 {
@@ -155,6 +159,10 @@ static int enter(void)
 		pthread_mutex_unlock(&E.lock);
 		return 0;
 	}
+	/* A child made by a raw clone() ran no atfork handler: it must not
+	 * write into its parent's dump. */
+	if (jp_sys_getpid() != E.pid)
+		become_child();
 	return 1;
 }
 
@@ -328,7 +336,7 @@ static size_t hashed_dirty(struct jp_region *r, size_t n, int all)
 {
 	size_t m = resident_ranges(r->start, r->end, 0);
 	size_t out = 0;
-	struct jp_range res[MAX_DIRTY];
+	struct jp_range *res = E.resident;
 
 	if (jp_region_phash(r, E.pagesz) < 0)
 		all = 1;
@@ -356,7 +364,6 @@ static size_t hashed_dirty(struct jp_region *r, size_t n, int all)
 				break;
 		}
 	}
-	E.st.dirty_pages += 0;
 	return out;
 }
 
@@ -488,6 +495,10 @@ static void capture_region(size_t i, uint64_t now, int reannounce)
 	uint64_t t0 = jp_now_ns();
 	size_t n;
 
+	/* The caller's clock may predate the marker (the dump can be opened
+	 * during this very call): nothing may be dated before the floor. */
+	if (now < ts_new)
+		now = ts_new;
 	if (r->last_scan_ts >= ts_new)
 		ts_new = r->last_scan_ts + 1;
 	if (ts_new > now)
@@ -997,6 +1008,12 @@ void jp_capture_fork_child(void)
 		turn_off();
 		return;
 	}
+	become_child();
+}
+
+/* Reset the engine for a new process that inherited our state. */
+static void become_child(void)
+{
 	E.pid = jp_sys_getpid();
 	E.child_pending = 1;
 	E.thread_state = 0;
