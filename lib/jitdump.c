@@ -174,6 +174,26 @@ static int create_dump_file(int dfd, pid_t pid, char *rel, size_t relsize)
 	return -EEXIST;
 }
 
+/* Undo create_dump_file() after a failure: the file, and the per-instance
+ * subdirectory if we made one.  Relative to the directory descriptor, so a
+ * path that could not be made absolute never touches the working directory. */
+static void remove_created(int dfd, const char *rel)
+{
+	const char *slash = strchr(rel, '/');
+
+	unlinkat(dfd, rel, 0);
+	if (slash) {
+		char sub[64];
+		size_t n = (size_t)(slash - rel);
+
+		if (n < sizeof(sub)) {
+			memcpy(sub, rel, n);
+			sub[n] = 0;
+			unlinkat(dfd, sub, AT_REMOVEDIR);
+		}
+	}
+}
+
 int jp_dump_open(struct jp_dump *d, const char *dir, pid_t pid)
 {
 	struct jd_header h;
@@ -191,8 +211,8 @@ int jp_dump_open(struct jp_dump *d, const char *dir, pid_t pid)
 	if (dfd < 0)
 		return dfd;
 	fd = create_dump_file(dfd, pid, rel, sizeof(rel));
-	close(dfd);
 	if (fd < 0) {
+		close(dfd);
 		jp_err("cannot create jit-%d.dump in %s: %s", (int)pid, dir, jp_strerror(-fd));
 		errno = saved;
 		return fd;
@@ -212,7 +232,8 @@ int jp_dump_open(struct jp_dump *d, const char *dir, pid_t pid)
 	if (r < 0) {
 		jp_err("cannot write %s: %s; jitperf is off", d->path, jp_strerror(-r));
 		close(fd);
-		unlink(d->path);
+		remove_created(dfd, rel);
+		close(dfd);
 		errno = saved;
 		return r;
 	}
@@ -231,12 +252,14 @@ int jp_dump_open(struct jp_dump *d, const char *dir, pid_t pid)
 			else
 				jp_err("cannot map %s: %s; jitperf is off", d->path, jp_strerror(e));
 			close(fd);
-			unlink(d->path);
+			remove_created(dfd, rel);
+			close(dfd);
 			errno = saved;
 			return -e;
 		}
 		d->marker = (void *)m;
 	}
+	close(dfd);
 	if (fstat(fd, &st) == 0) {
 		d->dev = st.st_dev;
 		d->ino = st.st_ino;
@@ -281,7 +304,9 @@ static int fd_still_ours(struct jp_dump *d)
 	return st.st_dev == d->dev && st.st_ino == d->ino;
 }
 
-static int write_locked(struct jp_dump *d, const void *p, size_t len)
+/* keep: the file size to cut back to if this write fails (the start of
+ * the record group this write belongs to). */
+static int write_locked(struct jp_dump *d, const void *p, size_t len, uint64_t keep)
 {
 	size_t done = 0;
 	int r;
@@ -295,12 +320,13 @@ static int write_locked(struct jp_dump *d, const void *p, size_t len)
 	if (r < 0) {
 		/* Cut back to the last whole record so perf and our reader see
 		 * a valid dump; the records are gone, not corrupt. */
-		if (done) {
+		if (done || d->size != keep) {
 			int saved = errno;
 
-			if (ftruncate(d->fd, (off_t)d->size) == 0)
-				lseek(d->fd, (off_t)d->size, SEEK_SET);
+			if (ftruncate(d->fd, (off_t)keep) == 0)
+				lseek(d->fd, (off_t)keep, SEEK_SET);
 			errno = saved;
+			d->size = keep;
 		}
 		fail_locked(d, r, "writing records");
 		return r;
@@ -314,7 +340,7 @@ static int flush_locked(struct jp_dump *d)
 	int r = 0;
 
 	if (d->buf_len && !d->failed)
-		r = write_locked(d, d->buf, d->buf_len);
+		r = write_locked(d, d->buf, d->buf_len, d->size);
 	d->buf_len = 0;
 	return r;
 }
@@ -342,10 +368,14 @@ static int append_locked(struct jp_dump *d, const struct iovec *iov, int n)
 		}
 		return 0;
 	}
-	for (int i = 0; i < n; i++) {
-		r = write_locked(d, iov[i].iov_base, iov[i].iov_len);
-		if (r < 0)
-			return r;
+	{
+		uint64_t start = d->size; /* a failure drops the whole group */
+
+		for (int i = 0; i < n; i++) {
+			r = write_locked(d, iov[i].iov_base, iov[i].iov_len, start);
+			if (r < 0)
+				return r;
+		}
 	}
 	return 0;
 }
@@ -425,6 +455,9 @@ int jp_dump_load(struct jp_dump *d, const struct jp_code *c, uint64_t *index)
 
 	if (!jp_dump_ok(d))
 		return -EIO;
+	/* total_size is 32 bits wide (and so is the FDE's code range). */
+	if (c->size > UINT32_MAX - sizeof(l) - namelen)
+		return -EFBIG;
 	memset(&l, 0, sizeof(l));
 	l.p.id = JD_CODE_LOAD;
 	l.p.total_size = (uint32_t)(sizeof(l) + namelen + c->size);

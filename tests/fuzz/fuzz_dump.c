@@ -1,0 +1,93 @@
+/* fuzz_dump.c - libFuzzer target: the jitdump reader must survive any bytes. */
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "jd_read.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void count_warning(void *arg, uint64_t off, const char *reason)
+{
+	uint64_t *n = arg;
+
+	/* A reason is always a terminated, non-empty string. */
+	if (!reason[0] || strlen(reason) >= JP_JDR_REASON_MAX)
+		__builtin_trap();
+	(*n)++;
+}
+
+/* Read every byte a record hands out, so ASan sees any pointer or length
+ * that strays outside the input. */
+static uint64_t touch(const void *p, size_t len)
+{
+	const unsigned char *b = p;
+	uint64_t h = 0;
+
+	for (size_t i = 0; i < len; i++)
+		h = h * 31 + b[i];
+	return h;
+}
+
+static uint64_t walk_record(const struct jp_jdr_rec *rec)
+{
+	struct jp_jdr_debug_cursor cur = { 0, 0 };
+	struct jp_jdr_debug_entry e;
+	uint64_t h = touch(rec->raw, rec->total_size);
+
+	switch (rec->id) {
+	case JD_CODE_LOAD:
+		if (strlen(rec->u.load.name) != rec->u.load.name_len)
+			__builtin_trap();
+		h += touch(rec->u.load.name, rec->u.load.name_len + 1);
+		h += touch(rec->u.load.code, rec->u.load.code_size);
+		break;
+	case JD_CODE_DEBUG_INFO:
+		while (jp_jdr_debug_next(rec, &cur, &e) > 0)
+			h += e.addr + strlen(e.name);
+		break;
+	case JD_CODE_UNWINDING_INFO:
+		h += touch(rec->u.unwind.data, rec->u.unwind.data_len);
+		break;
+	default:
+		break;
+	}
+	return h;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct jp_jdr_summary s;
+	struct jp_jdr_rec rec;
+	struct jp_jdr r;
+	uint64_t warnings = 0, records = 0, errors = 0;
+	volatile uint64_t sink = 0;
+	int n, v;
+
+	if (jp_jdr_open(&r, data, size) == 0) {
+		while ((n = jp_jdr_next(&r, &rec)) != 0) {
+			if (n < 0) {
+				if (!r.err[0] || r.err_off > size)
+					__builtin_trap();
+				errors++;
+				continue;
+			}
+			if (rec.offset + rec.total_size > size || rec.total_size < 16)
+				__builtin_trap();
+			records++;
+			sink += walk_record(&rec);
+		}
+	}
+
+	v = jp_jdr_check(data, size, &s, count_warning, &warnings);
+	/* The two modes must agree: a dump the checker accepts iterates
+	 * without a single error, and every verdict comes with a reason. */
+	if (v == 0 && (!s.valid || errors || s.records != records))
+		__builtin_trap();
+	if (v < 0 && (s.valid || !s.err[0] || s.err_off > size))
+		__builtin_trap();
+	if (s.warnings != warnings || s.bytes > size)
+		__builtin_trap();
+	(void)sink;
+	return 0;
+}

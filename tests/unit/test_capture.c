@@ -1,0 +1,372 @@
+/* test_capture.c - the capture engine driven directly (no preloading): what
+ * reaches the dump for each memory strategy, and when. */
+#include <check.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "capture.h"
+#include "jd_read.h"
+#include "log.h"
+#include "sys.h"
+
+#define PG 4096ul
+
+static char dir[64];
+
+/* Engine settings come from the environment; each test runs in its own
+ * forked process, so each gets a fresh engine. */
+static void start(const char *epoch_ms, const char *track)
+{
+	strcpy(dir, "/tmp/jpcapXXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	setenv("JITPERF_DIR", dir, 1);
+	setenv("JITPERF_EPOCH_MS", epoch_ms, 1);
+	setenv("JITPERF_TRACK", track, 1);
+	setenv("JITPERF_VERBOSE", "1", 1);
+	ck_assert_int_eq(jp_capture_init(), 1);
+}
+
+/* A frame-pointer function returning k: push rbp; mov rbp,rsp; mov eax,k;
+ * pop rbp; ret. 11 bytes. */
+static size_t emit_fn(unsigned char *p, uint32_t k)
+{
+	static const unsigned char f[] = { 0x55, 0x48, 0x89, 0xe5, 0xb8, 0, 0, 0, 0, 0x5d, 0xc3 };
+
+	memcpy(p, f, sizeof(f));
+	memcpy(p + 5, &k, 4);
+	return sizeof(f);
+}
+
+struct seen {
+	int loads, moves, unwinds;
+	uint64_t addr[64], size[64], ts[64], index[64];
+	unsigned char code[64][16];
+	uint64_t move_old[16], move_new[16];
+	uint64_t header_ts;
+	int valid;
+	char err[JP_JDR_REASON_MAX];
+};
+
+static void read_dump_at(const char *path, struct seen *s)
+{
+	struct jp_jdr r;
+	struct jp_jdr_rec rec;
+	struct jp_jdr_summary sum;
+	unsigned char *buf;
+	struct stat st;
+	int fd = open(path, O_RDONLY);
+
+	memset(s, 0, sizeof(*s));
+	ck_assert_msg(fd >= 0, "no dump at %s", path);
+	fstat(fd, &st);
+	buf = malloc((size_t)st.st_size + 1);
+	ck_assert_int_eq(read(fd, buf, (size_t)st.st_size), st.st_size);
+	close(fd);
+	s->valid = jp_jdr_check(buf, (size_t)st.st_size, &sum, NULL, NULL) == 0;
+	strcpy(s->err, sum.err);
+	ck_assert_int_eq(jp_jdr_open(&r, buf, (size_t)st.st_size), 0);
+	s->header_ts = r.hdr.timestamp;
+	while (jp_jdr_next(&r, &rec) == 1) {
+		if (rec.id == JD_CODE_LOAD && s->loads < 64) {
+			int i = s->loads++;
+
+			s->addr[i] = rec.u.load.code_addr;
+			s->size[i] = rec.u.load.code_size;
+			s->ts[i] = rec.timestamp;
+			s->index[i] = rec.u.load.code_index;
+			memcpy(s->code[i], rec.u.load.code, rec.u.load.code_size < 16 ? rec.u.load.code_size : 16);
+		} else if (rec.id == JD_CODE_MOVE && s->moves < 16) {
+			s->move_old[s->moves] = rec.u.move.old_code_addr;
+			s->move_new[s->moves++] = rec.u.move.new_code_addr;
+		} else if (rec.id == JD_CODE_UNWINDING_INFO) {
+			s->unwinds++;
+		}
+	}
+	free(buf);
+}
+
+static void read_dump(pid_t pid, struct seen *s)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "%s/jit-%d.dump", dir, (int)pid);
+	read_dump_at(path, s);
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) < 0)
+		;
+}
+
+/* The hooks set the guard; so must a direct caller. */
+#define CALL(x)               \
+	do {                  \
+		jp_guard = 1; \
+		x;            \
+		jp_guard = 0; \
+	} while (0)
+
+START_TEST(wx_moment_is_captured)
+{
+	struct seen s;
+	unsigned char *m;
+
+	start("0", "auto");
+	m = mmap(NULL, 16 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	memset(m, 0xcc, PG);
+	emit_fn(m + 64, 7);
+	ck_assert_int_eq(mprotect(m, 16 * PG, PROT_READ | PROT_EXEC), 0);
+	CALL(jp_capture_mprotect_done((uint64_t)m, 16 * PG, PROT_READ | PROT_EXEC, NULL));
+	ck_assert_int_eq(((int (*)(void))(m + 64))(), 7);
+	CALL(jp_capture_exit());
+	read_dump(getpid(), &s);
+	ck_assert_msg(s.valid, "dump invalid: %s", s.err);
+	ck_assert_int_eq(s.loads, 1);
+	ck_assert_uint_eq(s.addr[0], (uint64_t)(m + 64));
+	ck_assert_uint_eq(s.size[0], 11);
+	ck_assert_int_eq(memcmp(s.code[0], m + 64, 11), 0);
+	/* Every LOAD is preceded by its unwinding record. */
+	ck_assert_int_eq(s.unwinds, 1);
+	ck_assert_uint_ge(s.ts[0], s.header_ts);
+}
+END_TEST
+
+/* The common real-engine case: one RWX mapping, code appears later with no
+ * call at all; only the epoch thread can see it. */
+static void deferred(const char *track)
+{
+	struct seen s;
+	unsigned char *m;
+	int before;
+
+	start("20", track);
+	m = mmap(NULL, 64 * PG, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CALL(jp_capture_mmap_done(m, 64 * PG, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0,
+				  NULL));
+	emit_fn(m + 10 * PG, 1);
+	emit_fn(m + 10 * PG + 256, 2);
+	sleep_ms(200);
+	/* Records reach the file at each pass, not only at exit. */
+	read_dump(getpid(), &s);
+	ck_assert_int_eq(s.loads, 2);
+	ck_assert_uint_eq(s.addr[0], (uint64_t)(m + 10 * PG));
+	ck_assert_uint_eq(s.addr[1], (uint64_t)(m + 10 * PG + 256));
+	/* Unchanged code is not described again, however many passes. */
+	sleep_ms(150);
+	read_dump(getpid(), &s);
+	ck_assert_int_eq(s.loads, 2);
+	before = s.loads;
+	/* Rewritten in place: one new LOAD at the same address, dated later. */
+	emit_fn(m + 10 * PG + 256, 3);
+	sleep_ms(200);
+	read_dump(getpid(), &s);
+	ck_assert_int_eq(s.loads, before + 1);
+	ck_assert_uint_eq(s.addr[2], (uint64_t)(m + 10 * PG + 256));
+	ck_assert_uint_gt(s.ts[2], s.ts[1]);
+	ck_assert_uint_eq(s.code[2][5], 3);
+	ck_assert_uint_ne(s.index[2], s.index[1]);
+	CALL(jp_capture_exit());
+	read_dump(getpid(), &s);
+	ck_assert_msg(s.valid, "dump invalid: %s", s.err);
+}
+
+START_TEST(deferred_write_tracking)
+{
+	struct jp_capture_stats st;
+
+	deferred("auto");
+	jp_capture_get_stats(&st);
+}
+END_TEST
+
+START_TEST(deferred_hashing)
+{
+	deferred("hash");
+}
+END_TEST
+
+START_TEST(captured_before_unmap)
+{
+	struct seen s;
+	unsigned char *m;
+
+	start("0", "auto"); /* no epochs: only the unmap can see the code */
+	m = mmap(NULL, 4 * PG, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CALL(jp_capture_mmap_done(m, 4 * PG, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0,
+				  NULL));
+	emit_fn(m + 100, 9);
+	CALL(jp_capture_unmap_before((uint64_t)m, 4 * PG));
+	ck_assert_int_eq(munmap(m, 4 * PG), 0);
+	CALL(jp_capture_unmap_done((uint64_t)m, 4 * PG));
+	CALL(jp_capture_exit());
+	read_dump(getpid(), &s);
+	ck_assert_int_eq(s.loads, 1);
+	ck_assert_uint_eq(s.addr[0], (uint64_t)(m + 100));
+}
+END_TEST
+
+START_TEST(untouched_pages_and_reservations_emit_nothing)
+{
+	struct seen s;
+	unsigned char *m;
+	size_t len = 256ul << 20;
+
+	start("0", "auto");
+	m = mmap(NULL, len, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	ck_assert_ptr_ne(m, MAP_FAILED);
+	CALL(jp_capture_mmap_done(m, len, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0,
+				  NULL));
+	emit_fn(m + (100ul << 20), 5);
+	CALL(jp_capture_exit());
+	read_dump(getpid(), &s);
+	ck_assert_int_eq(s.loads, 1);
+	ck_assert_uint_eq(s.size[0], 11);
+}
+END_TEST
+
+START_TEST(mremap_moves_pieces)
+{
+	struct seen s;
+	unsigned char *m, *n, *target;
+
+	start("0", "auto");
+	m = mmap(NULL, 4 * PG, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	target = mmap(NULL, 4 * PG, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CALL(jp_capture_mmap_done(m, 4 * PG, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0,
+				  NULL));
+	emit_fn(m + 32, 4);
+	CALL(jp_capture_unmap_before((uint64_t)m, 4 * PG));
+	n = mremap(m, 4 * PG, 4 * PG, MREMAP_MAYMOVE | MREMAP_FIXED, target);
+	ck_assert_ptr_eq(n, target);
+	CALL(jp_capture_mremap_done((uint64_t)m, 4 * PG, (uint64_t)n, 4 * PG));
+	ck_assert_int_eq(((int (*)(void))(n + 32))(), 4);
+	/* Code written after the move is still seen. */
+	emit_fn(n + 512, 6);
+	CALL(jp_capture_exit());
+	read_dump(getpid(), &s);
+	ck_assert_int_eq(s.loads, 2);
+	ck_assert_int_eq(s.moves, 1);
+	ck_assert_uint_eq(s.move_old[0], (uint64_t)(m + 32));
+	ck_assert_uint_eq(s.move_new[0], (uint64_t)(n + 32));
+	ck_assert_uint_eq(s.addr[1], (uint64_t)(n + 512));
+}
+END_TEST
+
+START_TEST(heap_is_reannounced)
+{
+	struct seen s;
+	unsigned char *raw = malloc(64 * PG), *p;
+
+	start("0", "auto");
+	p = (unsigned char *)(((uintptr_t)raw + PG - 1) & ~(PG - 1));
+	memset(p, 0xcc, PG);
+	emit_fn(p + 16, 8);
+	ck_assert_int_eq(mprotect(p, 2 * PG, PROT_READ | PROT_WRITE | PROT_EXEC), 0);
+	CALL(jp_capture_mprotect_done((uint64_t)p, 2 * PG, PROT_READ | PROT_WRITE | PROT_EXEC, NULL));
+	/* A second exec grant makes a kernel event perf keeps for [heap]-like
+	 * memory (here plain anon when malloc used mmap; the engine decides by
+	 * /proc/self/maps).  Unchanged code then gets a MOVE, not a LOAD. */
+	ck_assert_int_eq(mprotect(p, 2 * PG, PROT_READ | PROT_EXEC), 0);
+	CALL(jp_capture_mprotect_done((uint64_t)p, 2 * PG, PROT_READ | PROT_EXEC, NULL));
+	CALL(jp_capture_exit());
+	read_dump(getpid(), &s);
+	ck_assert_int_eq(s.loads, 1);
+	ck_assert_uint_eq(s.addr[0], (uint64_t)(p + 16));
+	ck_assert_msg(s.valid, "dump invalid: %s", s.err);
+}
+END_TEST
+
+START_TEST(fork_child_writes_its_own_dump)
+{
+	struct seen s;
+	unsigned char *m;
+	pid_t child;
+	int status;
+
+	start("0", "auto");
+	m = mmap(NULL, 4 * PG, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CALL(jp_capture_mmap_done(m, 4 * PG, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0,
+				  NULL));
+	emit_fn(m, 1);
+	jp_capture_fork_prepare();
+	child = fork();
+	if (child == 0) {
+		jp_capture_fork_child();
+		emit_fn(m + 1024, 2);
+		/* The child's own JIT activity: a new region. */
+		unsigned char *c = mmap(NULL, PG, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		CALL(jp_capture_mmap_done(c, PG, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1,
+					  0, NULL));
+		emit_fn(c, 3);
+		CALL(jp_capture_exit());
+		_exit(0);
+	}
+	jp_capture_fork_parent();
+	ck_assert_int_eq(waitpid(child, &status, 0), child);
+	ck_assert_int_eq(status, 0);
+	read_dump(child, &s);
+	ck_assert_msg(s.valid, "child dump invalid: %s", s.err);
+	/* Inherited code re-described, plus the child's own two pieces. */
+	ck_assert_int_eq(s.loads, 3);
+	CALL(jp_capture_exit());
+	read_dump(getpid(), &s);
+	ck_assert_int_eq(s.loads, 1); /* the child wrote nothing into ours */
+	ck_assert_uint_eq(s.addr[0], (uint64_t)m);
+}
+END_TEST
+
+START_TEST(unwritable_dir_turns_off_quietly_for_the_host)
+{
+	unsigned char *m;
+	char log[] = "/tmp/jpcaplogXXXXXX";
+	int lfd = mkstemp(log);
+	char buf[512] = { 0 };
+
+	setenv("JITPERF_DIR", "/proc/self/jitperf-cannot-be-here", 1);
+	setenv("JITPERF_EPOCH_MS", "0", 1);
+	ck_assert_int_eq(jp_capture_init(), 1);
+	jp_log_set_fd(lfd);
+	m = mmap(NULL, PG, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CALL(jp_capture_mmap_done(m, PG, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0, NULL));
+	emit_fn(m, 1);
+	ck_assert_int_eq(((int (*)(void))m)(), 1);
+	CALL(jp_capture_exit());
+	ck_assert_int_eq(jp_capture_active(), 0);
+	lseek(lfd, 0, SEEK_SET);
+	ck_assert_int_gt(read(lfd, buf, sizeof(buf) - 1), 0);
+	ck_assert_ptr_nonnull(strstr(buf, "jitperf: cannot create dump directory"));
+	/* Said once, not once per call. */
+	ck_assert_ptr_null(strstr(strstr(buf, "jitperf:") + 1, "jitperf:"));
+	unlink(log);
+}
+END_TEST
+
+Suite *make_capture_suite(void)
+{
+	Suite *s = suite_create("capture");
+	TCase *tc = tcase_create("engine");
+
+	tcase_set_timeout(tc, 20);
+	tcase_add_test(tc, wx_moment_is_captured);
+	tcase_add_test(tc, deferred_write_tracking);
+	tcase_add_test(tc, deferred_hashing);
+	tcase_add_test(tc, captured_before_unmap);
+	tcase_add_test(tc, untouched_pages_and_reservations_emit_nothing);
+	tcase_add_test(tc, mremap_moves_pieces);
+	tcase_add_test(tc, heap_is_reannounced);
+	tcase_add_test(tc, fork_child_writes_its_own_dump);
+	tcase_add_test(tc, unwritable_dir_turns_off_quietly_for_the_host);
+	suite_add_tcase(s, tc);
+	return s;
+}

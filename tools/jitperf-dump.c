@@ -1,0 +1,380 @@
+/* jitperf-dump.c - print, validate (--check) or summarise (--stats) jitdump files. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "jd_read.h"
+
+/* Exit codes, as documented in --help. */
+enum { EXIT_VALID = 0, EXIT_INVALID = 1, EXIT_USAGE = 2 };
+
+enum mode { MODE_PRINT, MODE_CHECK, MODE_STATS };
+
+#define MAX_WARNINGS_SHOWN 20
+
+static const char usage_text[] =
+	"Usage: jitperf-dump [--check | --stats] FILE...\n"
+	"       jitperf-dump --help\n"
+	"\n"
+	"Read perf jitdump files (jit-<pid>.dump, as written by jitperf, V8's\n"
+	"--perf-prof, CPython's -X perf_jit, JVMTI agents, ...).\n"
+	"\n"
+	"FILE may be - for standard input.\n"
+	"\n"
+	"Default: print the header, then one line per record: offset, type,\n"
+	"timestamp, address, size, code index and name.\n"
+	"\n"
+	"  -c, --check   validate each FILE against the jitdump format and what\n"
+	"                perf 6.1 (perf inject --jit) accepts; print\n"
+	"                'FILE: ok ...' or 'FILE: offset N: reason' for the first\n"
+	"                problem, and 'FILE: offset N: warning: ...' for things perf\n"
+	"                accepts but that are probably unintended\n"
+	"  -s, --stats   count records by type, LOADs, code bytes, distinct names\n"
+	"  -h, --help    show this help\n"
+	"\n"
+	"Exit status: 0 every FILE valid, 1 some FILE invalid (or not fully\n"
+	"readable as a jitdump), 2 usage error or a FILE that cannot be read.\n";
+
+static void __attribute__((format(printf, 1, 2))) say(const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	fputs("jitperf-dump: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* The file is mapped: if another process truncates it under us, touching
+ * the lost pages raises SIGBUS.  Say so instead of dying silently. */
+static void on_sigbus(int sig)
+{
+	static const char msg[] = "jitperf-dump: the file shrank while it was being read\n";
+	ssize_t w = write(2, msg, sizeof(msg) - 1);
+
+	(void)w;
+	(void)sig;
+	_exit(EXIT_USAGE);
+}
+
+struct input {
+	const unsigned char *buf;
+	size_t len;
+	int mapped;
+};
+
+/* Map a regular file read-only (huge dumps cost no memory); read anything
+ * else (a pipe from <(...)) into memory.  Returns 0 or prints why and
+ * returns -1. */
+static int load_file(const char *path, struct input *in)
+{
+	struct stat st;
+	int fd;
+
+	memset(in, 0, sizeof(*in));
+	fd = strcmp(path, "-") ? open(path, O_RDONLY | O_CLOEXEC) : dup(0);
+	if (fd < 0) {
+		say("%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) < 0) {
+		say("%s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		say("%s: is a directory, not a jitdump file (the dump is the jit-<pid>.dump inside it)", path);
+		close(fd);
+		return -1;
+	}
+	if (S_ISREG(st.st_mode)) {
+		void *p;
+
+		if (st.st_size == 0) {
+			close(fd);
+			return 0;
+		}
+		if ((unsigned long long)st.st_size > (size_t)-1) {
+			say("%s: too large to map", path);
+			close(fd);
+			return -1;
+		}
+		p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+		if (p == MAP_FAILED) {
+			say("%s: cannot map: %s", path, strerror(errno));
+			close(fd);
+			return -1;
+		}
+		close(fd);
+		in->buf = p;
+		in->len = (size_t)st.st_size;
+		in->mapped = 1;
+		return 0;
+	}
+	{
+		unsigned char *b = NULL;
+		size_t cap = 0, len = 0;
+
+		for (;;) {
+			ssize_t n;
+
+			if (len == cap) {
+				unsigned char *nb;
+
+				cap = cap ? cap * 2 : 65536;
+				nb = realloc(b, cap);
+				if (!nb) {
+					say("%s: out of memory after %zu bytes", path, len);
+					free(b);
+					close(fd);
+					return -1;
+				}
+				b = nb;
+			}
+			n = read(fd, b + len, cap - len);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0) {
+				say("%s: %s", path, strerror(errno));
+				free(b);
+				close(fd);
+				return -1;
+			}
+			if (n == 0)
+				break;
+			len += (size_t)n;
+		}
+		close(fd);
+		in->buf = b;
+		in->len = len;
+		return 0;
+	}
+}
+
+static void unload_file(struct input *in)
+{
+	if (in->mapped)
+		munmap((void *)in->buf, in->len);
+	else
+		free((void *)in->buf);
+}
+
+/* Names come from the traced program: keep control bytes off the terminal. */
+static void print_name(const char *s)
+{
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (ch < 0x20 || ch == 0x7f)
+			printf("\\x%02x", ch);
+		else
+			putchar(ch);
+	}
+}
+
+static void print_header(const char *path, const struct jd_header *h, size_t len)
+{
+	printf("%s: jitdump version %u, pid %u, elf_mach %u, header size %u, timestamp %llu, flags 0x%llx, %zu bytes\n",
+	       path, h->version, h->pid, h->elf_mach, h->total_size, (unsigned long long)h->timestamp,
+	       (unsigned long long)h->flags, len);
+	printf("%10s %-14s %20s %18s %10s %8s %s\n", "OFFSET", "TYPE", "TIMESTAMP", "ADDRESS", "SIZE", "INDEX",
+	       "NAME");
+}
+
+static void print_record(const struct jp_jdr_rec *rec)
+{
+	printf("%10llu %-14s %20llu ", (unsigned long long)rec->offset, jp_jdr_type_name(rec->id),
+	       (unsigned long long)rec->timestamp);
+	switch (rec->id) {
+	case JD_CODE_LOAD:
+		printf("%#18llx %10llu %8llu ", (unsigned long long)rec->u.load.code_addr,
+		       (unsigned long long)rec->u.load.code_size, (unsigned long long)rec->u.load.code_index);
+		print_name(rec->u.load.name);
+		break;
+	case JD_CODE_MOVE:
+		printf("%#18llx %10llu %8llu (moved from %#llx)", (unsigned long long)rec->u.move.new_code_addr,
+		       (unsigned long long)rec->u.move.code_size, (unsigned long long)rec->u.move.code_index,
+		       (unsigned long long)rec->u.move.old_code_addr);
+		break;
+	case JD_CODE_DEBUG_INFO:
+		printf("%#18llx %10s %8s (%llu line entries)", (unsigned long long)rec->u.debug.code_addr, "-", "-",
+		       (unsigned long long)rec->u.debug.nr_entry);
+		break;
+	case JD_CODE_UNWINDING_INFO:
+		printf("%18s %10llu %8s (eh_frame_hdr %llu, mapped %llu)", "-",
+		       (unsigned long long)rec->u.unwind.unwinding_size, "-",
+		       (unsigned long long)rec->u.unwind.eh_frame_hdr_size,
+		       (unsigned long long)rec->u.unwind.mapped_size);
+		break;
+	case JD_CODE_CLOSE:
+		printf("%18s %10s %8s", "-", "-", "-");
+		break;
+	default:
+		printf("%18s %10u %8s (unknown id %u, skipped)", "-", rec->total_size, "-", rec->id);
+		break;
+	}
+	putchar('\n');
+}
+
+static int do_print(const char *path, const struct input *in)
+{
+	struct jp_jdr r;
+	struct jp_jdr_rec rec;
+	int n, bad = 0;
+
+	if (jp_jdr_open(&r, in->buf, in->len) < 0) {
+		printf("%s: offset %llu: %s\n", path, (unsigned long long)r.err_off, r.err);
+		return EXIT_INVALID;
+	}
+	print_header(path, &r.hdr, in->len);
+	while ((n = jp_jdr_next(&r, &rec)) != 0) {
+		if (n < 0) {
+			printf("%s: offset %llu: %s\n", path, (unsigned long long)r.err_off, r.err);
+			bad = 1;
+			continue;
+		}
+		print_record(&rec);
+	}
+	return bad ? EXIT_INVALID : EXIT_VALID;
+}
+
+struct warn_ctx {
+	const char *path;
+	uint64_t shown;
+};
+
+static void show_warning(void *arg, uint64_t off, const char *reason)
+{
+	struct warn_ctx *w = arg;
+
+	if (w->shown++ < MAX_WARNINGS_SHOWN)
+		printf("%s: offset %llu: warning: %s\n", w->path, (unsigned long long)off, reason);
+}
+
+static int summarise(const char *path, const struct input *in, struct jp_jdr_summary *s)
+{
+	struct warn_ctx w = { path, 0 };
+	int r = jp_jdr_check(in->buf, in->len, s, show_warning, &w);
+
+	if (s->warnings > MAX_WARNINGS_SHOWN)
+		printf("%s: ... %llu more warnings\n", path,
+		       (unsigned long long)(s->warnings - MAX_WARNINGS_SHOWN));
+	if (r == -ENOMEM) {
+		say("%s: out of memory", path);
+		return EXIT_USAGE;
+	}
+	if (r < 0) {
+		printf("%s: offset %llu: %s\n", path, (unsigned long long)s->err_off, s->err);
+		return EXIT_INVALID;
+	}
+	return EXIT_VALID;
+}
+
+static int do_check(const char *path, const struct input *in)
+{
+	struct jp_jdr_summary s;
+	int r = summarise(path, in, &s);
+
+	if (r == EXIT_VALID)
+		printf("%s: ok, %llu records, %llu LOADs, %llu warnings\n", path, (unsigned long long)s.records,
+		       (unsigned long long)s.by_id[JD_CODE_LOAD], (unsigned long long)s.warnings);
+	return r;
+}
+
+static int do_stats(const char *path, const struct input *in)
+{
+	struct jp_jdr_summary s;
+	int r = summarise(path, in, &s);
+
+	if (r == EXIT_USAGE)
+		return r;
+	printf("%s:%s\n", path, r == EXIT_VALID ? "" : " (statistics up to the first error)");
+	printf("  records:              %llu\n", (unsigned long long)s.records);
+	for (uint32_t id = 0; id < JD_CODE_MAX; id++) {
+		char label[32];
+
+		snprintf(label, sizeof(label), "%s:", jp_jdr_type_name(id));
+		printf("  %-21s %llu\n", label, (unsigned long long)s.by_id[id]);
+	}
+	printf("  %-21s %llu\n", "UNKNOWN:", (unsigned long long)s.unknown);
+	printf("  code bytes:           %llu\n", (unsigned long long)s.code_bytes);
+	printf("  distinct names:       %llu\n", (unsigned long long)s.distinct_names);
+	printf("  timestamps backwards: %llu\n", (unsigned long long)s.ts_backwards);
+	printf("  warnings:             %llu\n", (unsigned long long)s.warnings);
+	return r;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "check", no_argument, NULL, 'c' },
+		{ "stats", no_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	enum mode mode = MODE_PRINT;
+	struct sigaction sa;
+	int c, status = EXIT_VALID;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "csh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+		case 's':
+			if (mode != MODE_PRINT && mode != (c == 'c' ? MODE_CHECK : MODE_STATS)) {
+				say("--check and --stats cannot be combined");
+				return EXIT_USAGE;
+			}
+			mode = c == 'c' ? MODE_CHECK : MODE_STATS;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return EXIT_VALID;
+		default:
+			/* getopt's own message would start with argv[0]. */
+			say("unknown option '%s'; try 'jitperf-dump --help'", argv[optind - 1]);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		say("no FILE given; try 'jitperf-dump --help'");
+		return EXIT_USAGE;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_sigbus;
+	sigaction(SIGBUS, &sa, NULL);
+
+	for (int i = optind; i < argc; i++) {
+		struct input in;
+		int r;
+
+		if (load_file(argv[i], &in) < 0) {
+			status = EXIT_USAGE;
+			continue;
+		}
+		if (mode == MODE_CHECK)
+			r = do_check(argv[i], &in);
+		else if (mode == MODE_STATS)
+			r = do_stats(argv[i], &in);
+		else
+			r = do_print(argv[i], &in);
+		unload_file(&in);
+		if (r > status)
+			status = r;
+	}
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		say("cannot write the output: %s", strerror(errno));
+		return EXIT_USAGE;
+	}
+	return status;
+}
