@@ -281,6 +281,8 @@ START_TEST(heap_is_reannounced)
 	CALL(jp_capture_mprotect_done((uint64_t)p, 2 * PG, PROT_READ | PROT_EXEC, NULL));
 	CALL(jp_capture_exit());
 	read_dump(getpid(), &s);
+	ck_assert_int_eq(mprotect(p, 2 * PG, PROT_READ | PROT_WRITE), 0);
+	free(raw);
 	ck_assert_int_eq(s.loads, 1);
 	ck_assert_uint_eq(s.addr[0], (uint64_t)(p + 16));
 	ck_assert_msg(s.valid, "dump invalid: %s", s.err);
