@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# capture_exec_chain - a JIT that execve()s itself (same pid) gets a second dump that perf also finds.
+set -euo pipefail
+# shellcheck source=lib.sh source-path=SCRIPTDIR
+. "$(dirname "$0")/lib.sh"
+jp_capture exec_chain "$(jp_prog exec_chain)"

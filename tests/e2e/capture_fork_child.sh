@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# capture_fork_child - a fork child gets its own dump, naming the code it inherited and the code it made.
+set -euo pipefail
+# shellcheck source=lib.sh source-path=SCRIPTDIR
+. "$(dirname "$0")/lib.sh"
+jp_capture fork_child "$(jp_prog fork_child)"

@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# capture_heap_rwx - code in memory from malloc made RWX ([heap], tcc -run) is named.
+set -euo pipefail
+# shellcheck source=lib.sh source-path=SCRIPTDIR
+. "$(dirname "$0")/lib.sh"
+jp_capture heap_rwx "$(jp_prog heap_rwx)"

@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# capture_rwx_late - perf names code written into an RWX mapping long after its only mmap call (PCRE2, V8).
+set -euo pipefail
+# shellcheck source=lib.sh source-path=SCRIPTDIR
+. "$(dirname "$0")/lib.sh"
+jp_capture rwx_late "$(jp_prog rwx_late)"

@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# capture_threads - code made and run by several threads at once is named.
+set -euo pipefail
+# shellcheck source=lib.sh source-path=SCRIPTDIR
+. "$(dirname "$0")/lib.sh"
+jp_capture threads "$(jp_prog threads)"
