@@ -1,0 +1,336 @@
+/* creator.c - creating call sites via libunwind, names via the objects' symbol tables. */
+#define UNW_LOCAL_ONLY
+#include "creator.h"
+
+#include <errno.h>
+#include <link.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <libunwind.h>
+
+#include "elfsym.h"
+#include "sys.h"
+
+/* ---- where libc, ld.so and jitperf sit ---- */
+
+#define SKIP_MAX 32
+static struct {
+	uint64_t lo, hi;
+} skip[SKIP_MAX];
+static unsigned nskip;
+static pthread_once_t skip_once = PTHREAD_ONCE_INIT;
+
+static const char *base_name(const char *p)
+{
+	const char *s = strrchr(p, '/');
+
+	return s ? s + 1 : p;
+}
+
+static int prefix(const char *s, const char *p)
+{
+	return !strncmp(s, p, strlen(p));
+}
+
+/* Objects whose frames never name a creator: the C library and loader
+ * (mmap wrappers, dlopen, pthread stacks), ourselves, and the sanitizer
+ * runtimes, which interpose mmap and qsort the way we do. */
+static int skipped_object(const char *name)
+{
+	static const char *const skip_prefix[] = {
+		"libc.so", "ld-linux", "ld64.so", "ld-musl", "libc.musl", "libpthread.so",
+		"libdl.so", "libjitperf", "libunwind", "libasan.so", "libtsan.so", "liblsan.so",
+		"libubsan.so", "libhwasan.so",
+	};
+	const char *b = base_name(name);
+	size_t i;
+
+	for (i = 0; i < sizeof(skip_prefix) / sizeof(skip_prefix[0]); i++)
+		if (prefix(b, skip_prefix[i]))
+			return 1;
+	return 0;
+}
+
+static int contains(const struct dl_phdr_info *info, uint64_t addr)
+{
+	int i;
+
+	for (i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		uint64_t lo = info->dlpi_addr + ph->p_vaddr;
+
+		if (ph->p_type == PT_LOAD && addr >= lo && addr - lo < ph->p_memsz)
+			return 1;
+	}
+	return 0;
+}
+
+static int skip_cb(struct dl_phdr_info *info, size_t sz, void *arg)
+{
+	unsigned *index = arg;
+	int main_prog = (*index)++ == 0;
+	int ours, i;
+
+	/* Our own code is skipped when it is a library of its own
+	 * (libjitperf.so); linked into a program (unit tests) the program's
+	 * functions are the creators being tested. */
+	ours = !main_prog && contains(info, (uint64_t)(uintptr_t)&jp_creator_capture);
+	if (!ours && !(info->dlpi_name && info->dlpi_name[0] && skipped_object(info->dlpi_name)))
+		return 0;
+	for (i = 0; i < info->dlpi_phnum && nskip < SKIP_MAX; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+
+		if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X))
+			continue;
+		skip[nskip].lo = info->dlpi_addr + ph->p_vaddr;
+		skip[nskip].hi = skip[nskip].lo + ph->p_memsz;
+		nskip++;
+	}
+	return 0;
+}
+
+static void skip_init(void)
+{
+	unsigned index = 0;
+
+	dl_iterate_phdr(skip_cb, &index);
+}
+
+int jp_creator_skipped(uint64_t addr)
+{
+	unsigned i;
+
+	pthread_once(&skip_once, skip_init);
+	for (i = 0; i < nskip; i++)
+		if (addr >= skip[i].lo && addr < skip[i].hi)
+			return 1;
+	return 0;
+}
+
+/* ---- capture ---- */
+
+int jp_creator_capture(struct jp_callsite *cs)
+{
+	int saved = errno;
+	unw_context_t uc;
+	unw_cursor_t cur;
+	unsigned steps = 0;
+	int r;
+
+	memset(cs, 0, sizeof(*cs));
+	pthread_once(&skip_once, skip_init);
+	if (unw_getcontext(&uc) < 0 || unw_init_local(&cur, &uc) < 0) {
+		errno = saved;
+		return -EIO;
+	}
+	/* The first frame is this function; its callers follow. */
+	while (cs->n < JP_CREATOR_DEPTH && steps++ < JP_CREATOR_MAX_STEPS) {
+		unw_word_t ip = 0;
+
+		r = unw_step(&cur);
+		if (r <= 0)
+			break;
+		if (unw_get_reg(&cur, UNW_REG_IP, &ip) < 0 || ip == 0)
+			break;
+		if (jp_creator_skipped(ip))
+			continue;
+		cs->pc[cs->n++] = ip;
+	}
+	errno = saved;
+	return (int)cs->n;
+}
+
+/* ---- symbolization ---- */
+
+struct object {
+	uint64_t addr;
+	uint64_t bias;
+	int found, main_prog;
+	size_t build_id_len;
+	uint8_t build_id[64];
+	char path[PATH_MAX];
+	unsigned index;
+};
+
+static int find_cb(struct dl_phdr_info *info, size_t sz, void *arg)
+{
+	struct object *o = arg;
+	int main_prog = o->index++ == 0;
+	int i;
+
+	if (!contains(info, o->addr))
+		return 0;
+	o->found = 1;
+	o->main_prog = main_prog;
+	o->bias = info->dlpi_addr;
+	jp_strlcpy(o->path, info->dlpi_name ? info->dlpi_name : "", sizeof(o->path));
+	for (i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		const uint8_t *id;
+		size_t n;
+
+		/* PT_NOTE lies inside the first PT_LOAD: mapped and readable */
+		if (ph->p_type != PT_NOTE)
+			continue;
+		n = jp_elf_note_build_id((const void *)(uintptr_t)(info->dlpi_addr + ph->p_vaddr),
+					 ph->p_memsz, &id);
+		if (n && n <= sizeof(o->build_id)) {
+			memcpy(o->build_id, id, n);
+			o->build_id_len = n;
+			break;
+		}
+	}
+	return 1;
+}
+
+/* The main program's file name, for fallback names: /proc/self/exe's target
+ * without " (deleted)". */
+static void exe_name(char *buf, size_t size)
+{
+	char tmp[PATH_MAX];
+	int saved = errno;
+	long n = syscall(SYS_readlink, "/proc/self/exe", tmp, sizeof(tmp) - 1);
+	size_t l;
+
+	errno = saved;
+	if (n <= 0) {
+		jp_strlcpy(buf, "exe", size);
+		return;
+	}
+	tmp[n] = 0;
+	l = (size_t)n;
+	if (l > 10 && !strcmp(tmp + l - 10, " (deleted)"))
+		tmp[l - 10] = 0;
+	jp_strlcpy(buf, base_name(tmp), size);
+}
+
+static int symbolize(uint64_t addr, char *buf, size_t size)
+{
+	struct object o;
+	struct jp_elf_symtab t;
+	struct jp_elf_func f;
+	char num[24];
+	size_t n;
+
+	memset(&o, 0, offsetof(struct object, path));
+	o.path[0] = 0;
+	o.addr = addr;
+	dl_iterate_phdr(find_cb, &o);
+	if (!o.found) {
+		jp_strlcpy(buf, "unknown", size);
+		return -ENOENT;
+	}
+	if (jp_elf_file_symtab(o.main_prog || !o.path[0] ? "/proc/self/exe" : o.path,
+			       o.build_id_len ? o.build_id : NULL, o.build_id_len, &t) == 0) {
+		int r = jp_elf_func_at(&t, addr - o.bias, &f);
+
+		if (r == 0)
+			jp_strlcpy(buf, f.name, size);
+		jp_elf_symtab_release(&t);
+		if (r == 0)
+			return 1;
+	}
+	if (o.main_prog || !o.path[0])
+		exe_name(buf, size);
+	else
+		jp_strlcpy(buf, base_name(o.path), size);
+	jp_strlcat(buf, "+0x", size);
+	n = jp_utoa(num, addr - o.bias, 16);
+	num[n] = 0;
+	jp_strlcat(buf, num, size);
+	return 0;
+}
+
+/* Cache: open addressing on the looked-up address, overwritten when a probe
+ * run is full.  Entries are only written under the lock. */
+#define CACHE_SLOTS 1024
+#define CACHE_PROBE 8
+
+struct centry {
+	uint64_t addr;  /* 0: empty */
+	int state;      /* symbolize()'s result */
+	char name[JP_CREATOR_NAME_MAX];
+};
+
+static struct centry *cache;
+static int cache_busy;
+
+static unsigned slot_of(uint64_t addr)
+{
+	return (unsigned)((addr * 0x9e3779b97f4a7c15ull) >> 54) & (CACHE_SLOTS - 1);
+}
+
+static int cached_symbolize(uint64_t addr, char *buf, size_t size)
+{
+	unsigned s, i;
+	int state;
+
+	if (__atomic_exchange_n(&cache_busy, 1, __ATOMIC_ACQUIRE))
+		return symbolize(addr, buf, size);
+	if (!cache)
+		cache = jp_sys_alloc(CACHE_SLOTS * sizeof(*cache));
+	if (!cache) {
+		__atomic_store_n(&cache_busy, 0, __ATOMIC_RELEASE);
+		return symbolize(addr, buf, size);
+	}
+	s = slot_of(addr);
+	for (i = 0; i < CACHE_PROBE; i++) {
+		struct centry *e = &cache[(s + i) & (CACHE_SLOTS - 1)];
+
+		if (e->addr == addr) {
+			jp_strlcpy(buf, e->name, size);
+			state = e->state;
+			__atomic_store_n(&cache_busy, 0, __ATOMIC_RELEASE);
+			return state;
+		}
+		if (!e->addr)
+			break;
+	}
+	{
+		struct centry *e = &cache[(s + (i == CACHE_PROBE ? 0 : i)) & (CACHE_SLOTS - 1)];
+
+		state = symbolize(addr, e->name, sizeof(e->name));
+		e->addr = addr;
+		e->state = state;
+		jp_strlcpy(buf, e->name, size);
+	}
+	__atomic_store_n(&cache_busy, 0, __ATOMIC_RELEASE);
+	return state;
+}
+
+int jp_creator_symbolize(uint64_t addr, char *buf, size_t size)
+{
+	char tmp[JP_CREATOR_NAME_MAX];
+	int r;
+
+	if (!addr) {
+		jp_strlcpy(buf, "unknown", size);
+		return -ENOENT;
+	}
+	r = cached_symbolize(addr, tmp, sizeof(tmp));
+	jp_strlcpy(buf, tmp, size);
+	return r;
+}
+
+int jp_creator_name(const struct jp_callsite *cs, char *buf, size_t size)
+{
+	char name[JP_CREATOR_NAME_MAX], fallback[JP_CREATOR_NAME_MAX];
+	uint32_t i;
+
+	fallback[0] = 0;
+	for (i = 0; cs && i < cs->n && i < JP_CREATOR_DEPTH; i++) {
+		/* a return address may be one past a noreturn call's function */
+		int r = jp_creator_symbolize(cs->pc[i] - 1, name, sizeof(name));
+
+		if (r == 1)
+			return (int)jp_strlcpy(buf, name, size);
+		if (r == 0 && !fallback[0])
+			jp_strlcpy(fallback, name, sizeof(fallback));
+	}
+	return (int)jp_strlcpy(buf, fallback[0] ? fallback : "unknown", size);
+}

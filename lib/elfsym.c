@@ -1,0 +1,464 @@
+/* elfsym.c - ELF64 symbol tables from memory or from a file, bounds-checked. */
+#include "elfsym.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "sys.h"
+
+/* A file's symbol and string tables together may not exceed this: bigger
+ * ones belong to objects no JIT allocates code from, and reading them would
+ * cost more than the name is worth. */
+#define FILE_TABLES_MAX (256u << 20)
+
+static int in_bounds(uint64_t off, uint64_t len, uint64_t size)
+{
+	return off <= size && len <= size - off;
+}
+
+static void get_sym(const struct jp_elf_symtab *t, size_t i, Elf64_Sym *s)
+{
+	/* memcpy: an in-memory image may put its tables anywhere */
+	memcpy(s, (const char *)t->sym + i * sizeof(*s), sizeof(*s));
+}
+
+static void get_shdr(const Elf64_Shdr *sh, size_t i, Elf64_Shdr *out)
+{
+	memcpy(out, (const char *)sh + i * sizeof(*out), sizeof(*out));
+}
+
+static const char *sym_name(const struct jp_elf_symtab *t, uint32_t off)
+{
+	if (off >= t->strsz || !memchr(t->str + off, 0, t->strsz - off))
+		return NULL;
+	return t->str + off;
+}
+
+static int check_ehdr(const Elf64_Ehdr *eh)
+{
+	if (memcmp(eh->e_ident, ELFMAG, SELFMAG) || eh->e_ident[EI_CLASS] != ELFCLASS64 ||
+	    eh->e_ident[EI_DATA] != ELFDATA2LSB)
+		return -EINVAL;
+	if (eh->e_shoff && eh->e_shentsize != sizeof(Elf64_Shdr))
+		return -EINVAL;
+	return 0;
+}
+
+/* Pick the symbol table section (index) among n headers; -1 if none. */
+static long pick_symtab(const Elf64_Shdr *sh, size_t n, int *is_dyn)
+{
+	long dyn = -1;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		Elf64_Shdr s;
+
+		get_shdr(sh, i, &s);
+		if (s.sh_type == SHT_SYMTAB) {
+			*is_dyn = 0;
+			return (long)i;
+		}
+		if (s.sh_type == SHT_DYNSYM && dyn < 0)
+			dyn = (long)i;
+	}
+	*is_dyn = 1;
+	return dyn;
+}
+
+static int check_tables(const Elf64_Shdr *sh, size_t shnum, long si, Elf64_Shdr *sym,
+			Elf64_Shdr *str)
+{
+	get_shdr(sh, (size_t)si, sym);
+	if (sym->sh_entsize && sym->sh_entsize != sizeof(Elf64_Sym))
+		return -EINVAL;
+	if (sym->sh_link == 0 || sym->sh_link >= shnum)
+		return -EINVAL;
+	get_shdr(sh, sym->sh_link, str);
+	if (str->sh_type != SHT_STRTAB)
+		return -EINVAL;
+	return 0;
+}
+
+static size_t section_count(const Elf64_Ehdr *eh, const void *first_shdr)
+{
+	Elf64_Shdr s0;
+
+	if (eh->e_shnum || !first_shdr)
+		return eh->e_shnum;
+	/* more than 0xff00 sections: the count lives in section 0 */
+	get_shdr(first_shdr, 0, &s0);
+	return (size_t)s0.sh_size;
+}
+
+int jp_elf_mem_symtab(const void *buf, size_t size, struct jp_elf_symtab *t)
+{
+	const uint8_t *b = buf;
+	Elf64_Ehdr eh;
+	Elf64_Shdr sym, str;
+	size_t shnum;
+	long si;
+	int r;
+
+	memset(t, 0, sizeof(*t));
+	if (!buf || size < sizeof(eh))
+		return -EINVAL;
+	memcpy(&eh, b, sizeof(eh));
+	r = check_ehdr(&eh);
+	if (r)
+		return r;
+	if (!eh.e_shoff || !in_bounds(eh.e_shoff, sizeof(Elf64_Shdr), size))
+		return -ENOENT;
+	shnum = section_count(&eh, b + eh.e_shoff);
+	if (shnum == 0 || shnum > (size - eh.e_shoff) / sizeof(Elf64_Shdr))
+		return -EINVAL;
+	si = pick_symtab((const Elf64_Shdr *)(b + eh.e_shoff), shnum, &t->is_dyn);
+	if (si < 0)
+		return -ENOENT;
+	r = check_tables((const Elf64_Shdr *)(b + eh.e_shoff), shnum, si, &sym, &str);
+	if (r)
+		return r;
+	if (!in_bounds(sym.sh_offset, sym.sh_size, size) ||
+	    !in_bounds(str.sh_offset, str.sh_size, size))
+		return -EINVAL;
+	t->sym = (const Elf64_Sym *)(b + sym.sh_offset);
+	t->nsym = sym.sh_size / sizeof(Elf64_Sym);
+	t->str = (const char *)b + str.sh_offset;
+	t->strsz = str.sh_size;
+	t->sh = (const Elf64_Shdr *)(b + eh.e_shoff);
+	t->shnum = shnum;
+	t->is_rel = eh.e_type == ET_REL;
+	return 0;
+}
+
+size_t jp_elf_note_build_id(const void *notes, size_t size, const uint8_t **id)
+{
+	const uint8_t *p = notes;
+	size_t off = 0;
+
+	while (notes && size >= 12 && off <= size - 12) {
+		Elf64_Nhdr nh;
+		size_t name_sz, desc_sz;
+
+		memcpy(&nh, p + off, sizeof(nh));
+		name_sz = ((size_t)nh.n_namesz + 3) & ~(size_t)3;
+		desc_sz = ((size_t)nh.n_descsz + 3) & ~(size_t)3;
+		off += 12;
+		if (!in_bounds(off, name_sz, size) || !in_bounds(off + name_sz, desc_sz, size))
+			break;
+		if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 &&
+		    !memcmp(p + off, "GNU", 4) && nh.n_descsz > 0) {
+			*id = p + off + name_sz;
+			return nh.n_descsz;
+		}
+		off += name_sz + desc_sz;
+	}
+	return 0;
+}
+
+static int sys_open_ro(const char *path)
+{
+	int saved = errno;
+	long fd;
+
+	do
+		fd = syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
+	while (fd < 0 && errno == EINTR);
+	if (fd < 0) {
+		int e = errno;
+
+		errno = saved;
+		return -e;
+	}
+	errno = saved;
+	return (int)fd;
+}
+
+/* pread exactly len bytes at off; -EIO on a short file. */
+static int read_at(int fd, void *buf, size_t len, uint64_t off)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = pread(fd, (char *)buf + done, len - done, (off_t)(off + done));
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			return -EIO;
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+/* Does any SHT_NOTE section of the file carry this build-id? */
+static int file_build_id_matches(int fd, uint64_t fsize, const Elf64_Shdr *sh, size_t shnum,
+				 const uint8_t *want, size_t want_len)
+{
+	uint8_t note[512];
+	size_t i;
+
+	for (i = 0; i < shnum; i++) {
+		Elf64_Shdr s;
+		const uint8_t *id;
+		size_t n;
+
+		get_shdr(sh, i, &s);
+		if (s.sh_type != SHT_NOTE || s.sh_size > sizeof(note) ||
+		    !in_bounds(s.sh_offset, s.sh_size, fsize))
+			continue;
+		if (read_at(fd, note, s.sh_size, s.sh_offset))
+			continue;
+		n = jp_elf_note_build_id(note, s.sh_size, &id);
+		if (n)
+			return n == want_len && !memcmp(id, want, n);
+	}
+	return 0;
+}
+
+int jp_elf_file_symtab(const char *path, const uint8_t *build_id, size_t build_id_len,
+		       struct jp_elf_symtab *t)
+{
+	int saved = errno;
+	Elf64_Ehdr eh;
+	Elf64_Shdr sym, str, s0;
+	struct stat st;
+	uint64_t fsize, shbytes, total;
+	size_t shnum;
+	char *mem = NULL;
+	long si;
+	int fd, r;
+
+	memset(t, 0, sizeof(*t));
+	fd = sys_open_ro(path);
+	if (fd < 0)
+		return fd;
+	if (syscall(SYS_fstat, fd, &st) < 0) {
+		r = -errno;
+		goto out;
+	}
+	r = -EINVAL;
+	if (!S_ISREG(st.st_mode))
+		goto out;
+	fsize = (uint64_t)st.st_size;
+	if (fsize < sizeof(eh) || (r = read_at(fd, &eh, sizeof(eh), 0)))
+		goto out;
+	if ((r = check_ehdr(&eh)))
+		goto out;
+	r = -ENOENT;
+	if (!eh.e_shoff || !in_bounds(eh.e_shoff, sizeof(s0), fsize))
+		goto out;
+	if ((r = read_at(fd, &s0, sizeof(s0), eh.e_shoff)))
+		goto out;
+	shnum = section_count(&eh, &s0);
+	r = -EINVAL;
+	if (shnum == 0 || shnum > (fsize - eh.e_shoff) / sizeof(Elf64_Shdr))
+		goto out;
+	shbytes = (uint64_t)shnum * sizeof(Elf64_Shdr);
+	if (shbytes > FILE_TABLES_MAX)
+		goto out;
+	/* Read the headers into the start of a region that is grown once the
+	 * table sizes are known: one mapping, released in one call. */
+	t->mem_len = (size_t)shbytes;
+	mem = jp_sys_alloc(t->mem_len);
+	r = -ENOMEM;
+	if (!mem)
+		goto out;
+	if ((r = read_at(fd, mem, (size_t)shbytes, eh.e_shoff)))
+		goto out;
+	if (build_id && build_id_len &&
+	    !file_build_id_matches(fd, fsize, (const Elf64_Shdr *)mem, shnum, build_id,
+				   build_id_len)) {
+		r = -ESTALE;
+		goto out;
+	}
+	si = pick_symtab((const Elf64_Shdr *)mem, shnum, &t->is_dyn);
+	r = -ENOENT;
+	if (si < 0)
+		goto out;
+	if ((r = check_tables((const Elf64_Shdr *)mem, shnum, si, &sym, &str)))
+		goto out;
+	r = -EINVAL;
+	if (!in_bounds(sym.sh_offset, sym.sh_size, fsize) ||
+	    !in_bounds(str.sh_offset, str.sh_size, fsize) ||
+	    sym.sh_size > FILE_TABLES_MAX || str.sh_size > FILE_TABLES_MAX - sym.sh_size)
+		goto out;
+	total = shbytes + ((sym.sh_size + 7) & ~7ull) + str.sh_size;
+	{
+		char *big = jp_sys_alloc((size_t)total);
+
+		r = -ENOMEM;
+		if (!big)
+			goto out;
+		memcpy(big, mem, (size_t)shbytes);
+		jp_sys_free(mem, t->mem_len);
+		mem = big;
+		t->mem_len = (size_t)total;
+	}
+	if ((r = read_at(fd, mem + shbytes, sym.sh_size, sym.sh_offset)))
+		goto out;
+	if ((r = read_at(fd, mem + total - str.sh_size, str.sh_size, str.sh_offset)))
+		goto out;
+	t->sh = (const Elf64_Shdr *)mem;
+	t->shnum = shnum;
+	t->sym = (const Elf64_Sym *)(mem + shbytes);
+	t->nsym = sym.sh_size / sizeof(Elf64_Sym);
+	t->str = mem + total - str.sh_size;
+	t->strsz = str.sh_size;
+	t->is_rel = eh.e_type == ET_REL;
+	t->mem = mem;
+	mem = NULL;
+	r = 0;
+out:
+	if (mem)
+		jp_sys_free(mem, t->mem_len);
+	if (r) {
+		t->mem = NULL;
+		t->mem_len = 0;
+	}
+	syscall(SYS_close, fd);
+	errno = saved;
+	return r;
+}
+
+void jp_elf_symtab_release(struct jp_elf_symtab *t)
+{
+	if (t->mem)
+		jp_sys_free(t->mem, t->mem_len);
+	memset(t, 0, sizeof(*t));
+}
+
+static int is_func(const Elf64_Sym *s)
+{
+	unsigned type = ELF64_ST_TYPE(s->st_info);
+
+	return (type == STT_FUNC || type == STT_GNU_IFUNC) && s->st_shndx != SHN_UNDEF;
+}
+
+/* Address of a defined symbol; 0 on a bad section index. */
+static int sym_addr(const struct jp_elf_symtab *t, const Elf64_Sym *s, uint64_t *addr)
+{
+	Elf64_Shdr sh;
+
+	if (!t->is_rel || s->st_shndx == SHN_ABS) {
+		*addr = s->st_value;
+		return 1;
+	}
+	if (s->st_shndx >= t->shnum || s->st_shndx >= SHN_LORESERVE)
+		return 0;
+	get_shdr(t->sh, s->st_shndx, &sh);
+	*addr = sh.sh_addr + s->st_value;
+	return 1;
+}
+
+static int bind_rank(unsigned bind)
+{
+	return bind == STB_GLOBAL ? 3 : bind == STB_WEAK ? 2 : bind == STB_GNU_UNIQUE ? 2 : 1;
+}
+
+int jp_elf_func_at(const struct jp_elf_symtab *t, uint64_t addr, struct jp_elf_func *f)
+{
+	int best_rank = 0;
+	size_t i;
+
+	for (i = 1; i < t->nsym; i++) {
+		Elf64_Sym s;
+		uint64_t a;
+		const char *name;
+		int rank;
+
+		get_sym(t, i, &s);
+		if (!is_func(&s) || !sym_addr(t, &s, &a))
+			continue;
+		if (addr < a || (s.st_size ? addr - a >= s.st_size : addr != a))
+			continue;
+		rank = bind_rank(ELF64_ST_BIND(s.st_info));
+		if (rank <= best_rank)
+			continue;
+		name = sym_name(t, s.st_name);
+		if (!name || !*name)
+			continue;
+		best_rank = rank;
+		f->addr = a;
+		f->size = s.st_size;
+		f->name = name;
+		f->bind = ELF64_ST_BIND(s.st_info);
+	}
+	return best_rank ? 0 : -ENOENT;
+}
+
+/* Distance from a to the next symbol start in section shndx, else to the
+ * section's end; 0 when unknown. */
+static uint64_t guess_size(const struct jp_elf_symtab *t, uint16_t shndx, uint64_t a)
+{
+	uint64_t best = 0;
+	Elf64_Shdr sh;
+	size_t i;
+
+	for (i = 1; i < t->nsym; i++) {
+		Elf64_Sym s;
+		uint64_t b;
+
+		get_sym(t, i, &s);
+		if (s.st_shndx != shndx || s.st_shndx == SHN_UNDEF || !sym_addr(t, &s, &b))
+			continue;
+		if (b > a && (!best || b - a < best))
+			best = b - a;
+	}
+	if (!best && shndx < t->shnum && shndx < SHN_LORESERVE) {
+		get_shdr(t->sh, shndx, &sh);
+		if (sh.sh_addr <= a && a - sh.sh_addr < sh.sh_size)
+			best = sh.sh_addr + sh.sh_size - a;
+	}
+	return best;
+}
+
+int jp_elf_for_each_func(const struct jp_elf_symtab *t, jp_elf_func_cb cb, void *arg)
+{
+	size_t i;
+
+	for (i = 1; i < t->nsym; i++) {
+		Elf64_Sym s;
+		struct jp_elf_func f;
+		int r;
+
+		get_sym(t, i, &s);
+		if (!is_func(&s) || !sym_addr(t, &s, &f.addr))
+			continue;
+		f.name = sym_name(t, s.st_name);
+		if (!f.name || !*f.name)
+			continue;
+		f.size = s.st_size;
+		if (!f.size && t->nsym <= JP_ELF_SIZE_GUESS_MAX)
+			f.size = guess_size(t, s.st_shndx, f.addr);
+		f.bind = ELF64_ST_BIND(s.st_info);
+		r = cb(arg, &f);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+int jp_elf_find(const struct jp_elf_symtab *t, const char *name, uint64_t *value)
+{
+	size_t i;
+
+	for (i = 1; i < t->nsym; i++) {
+		Elf64_Sym s;
+		const char *n;
+
+		get_sym(t, i, &s);
+		if (s.st_shndx == SHN_UNDEF)
+			continue;
+		n = sym_name(t, s.st_name);
+		if (n && !strcmp(n, name) && sym_addr(t, &s, value))
+			return 0;
+	}
+	return -ENOENT;
+}

@@ -1,0 +1,210 @@
+/* gdbjit.c - read __jit_debug_descriptor and its in-memory ELF objects safely. */
+#include "gdbjit.h"
+
+#include <errno.h>
+#include <link.h>
+#include <limits.h>
+#include <pthread.h>
+#include <string.h>
+
+#include "elfsym.h"
+#include "sys.h"
+
+struct jd_descriptor {
+	uint32_t version;
+	uint32_t action_flag;
+	uint64_t relevant_entry;
+	uint64_t first_entry;
+};
+
+struct jd_entry {
+	uint64_t next_entry;
+	uint64_t prev_entry;
+	uint64_t symfile_addr;
+	uint64_t symfile_size;
+};
+
+/* ---- finding descriptors ---- */
+
+static pthread_mutex_t find_lock = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t found[JP_GDBJIT_MAX_DESC];
+static size_t nfound;
+static unsigned long long seen_adds = ~0ull, seen_subs = ~0ull;
+
+struct find_ctx {
+	unsigned index;
+	unsigned long long adds, subs;
+};
+
+static void add_found(uint64_t a)
+{
+	size_t i;
+
+	for (i = 0; i < nfound; i++)
+		if (found[i] == a)
+			return;
+	if (nfound < JP_GDBJIT_MAX_DESC)
+		found[nfound++] = a;
+}
+
+static int counters_cb(struct dl_phdr_info *info, size_t sz, void *arg)
+{
+	struct find_ctx *c = arg;
+
+	c->adds = info->dlpi_adds;
+	c->subs = info->dlpi_subs;
+	return 1;
+}
+
+static int find_cb(struct dl_phdr_info *info, size_t sz, void *arg)
+{
+	struct find_ctx *c = arg;
+	int main_prog = c->index++ == 0;
+	const char *path = info->dlpi_name;
+	struct jp_elf_symtab t;
+	uint64_t v;
+
+	if (main_prog || !path || !path[0])
+		path = main_prog ? "/proc/self/exe" : NULL;
+	/* the vDSO has no file; objects without a path cannot be read */
+	if (!path || path[0] != '/')
+		return 0;
+	if (jp_elf_file_symtab(path, NULL, 0, &t))
+		return 0;
+	if (jp_elf_find(&t, "__jit_debug_descriptor", &v) == 0 && v)
+		add_found(info->dlpi_addr + v);
+	jp_elf_symtab_release(&t);
+	return 0;
+}
+
+int jp_gdbjit_find(uint64_t *descs, size_t max)
+{
+	struct find_ctx c = { 0, 0, 0 };
+	int saved = errno;
+	size_t i, n;
+
+	pthread_mutex_lock(&find_lock);
+	dl_iterate_phdr(counters_cb, &c);
+	if (c.adds != seen_adds || c.subs != seen_subs) {
+		nfound = 0;
+		c.index = 0;
+		dl_iterate_phdr(find_cb, &c);
+		seen_adds = c.adds;
+		seen_subs = c.subs;
+	}
+	n = nfound < max ? nfound : max;
+	for (i = 0; i < n; i++)
+		descs[i] = found[i];
+	pthread_mutex_unlock(&find_lock);
+	errno = saved;
+	return (int)n;
+}
+
+/* ---- parsing one object ---- */
+
+struct parse_ctx {
+	jp_gdbjit_sym_cb cb;
+	void *arg;
+};
+
+static int func_cb(void *arg, const struct jp_elf_func *f)
+{
+	struct parse_ctx *p = arg;
+
+	/* sections a JIT did not place keep sh_addr 0: not code we can name */
+	if (f->addr < 0x1000)
+		return 0;
+	return p->cb(p->arg, f->addr, f->size, f->name) ? 1 : 0;
+}
+
+int jp_gdbjit_parse_object(const void *elf, size_t size, jp_gdbjit_sym_cb sym_cb, void *arg)
+{
+	struct jp_elf_symtab t;
+	struct parse_ctx p = { sym_cb, arg };
+	int r;
+
+	r = jp_elf_mem_symtab(elf, size, &t);
+	if (r)
+		return r;
+	return jp_elf_for_each_func(&t, func_cb, &p) ? -ECANCELED : 0;
+}
+
+/* ---- walking the list ---- */
+
+static int read_struct(void *dst, uint64_t src, size_t len)
+{
+	ssize_t n;
+
+	if (!src)
+		return -EFAULT;
+	n = jp_safe_copy(dst, (const void *)(uintptr_t)src, len);
+	return n == (ssize_t)len ? 0 : -EFAULT;
+}
+
+int jp_gdbjit_scan_descriptor(uint64_t desc, jp_gdbjit_entry_cb entry_cb,
+			      jp_gdbjit_sym_cb sym_cb, void *arg)
+{
+	int saved = errno;
+	struct jd_descriptor d;
+	uint64_t e, prev = 0;
+	unsigned walked = 0;
+	int r = 0;
+
+	if (read_struct(&d, desc, sizeof(d))) {
+		errno = saved;
+		return -EFAULT;
+	}
+	if (d.version != 1) {
+		errno = saved;
+		return -EINVAL;
+	}
+	for (e = d.first_entry; e && walked < JP_GDBJIT_MAX_ENTRIES; walked++) {
+		struct jd_entry ent;
+		void *copy;
+		size_t len;
+
+		if (read_struct(&ent, e, sizeof(ent)))
+			break;
+		/* A list being edited under us: a back link that does not
+		 * point where we came from means we are off the list. */
+		if (walked && ent.prev_entry && ent.prev_entry != prev)
+			break;
+		prev = e;
+		e = ent.next_entry;
+		if (!ent.symfile_addr || ent.symfile_size < sizeof(Elf64_Ehdr) ||
+		    ent.symfile_size > JP_GDBJIT_SYMFILE_MAX)
+			continue;
+		if (entry_cb && entry_cb(arg, ent.symfile_addr, ent.symfile_size))
+			continue;
+		len = (size_t)ent.symfile_size;
+		copy = jp_sys_alloc(len);
+		if (!copy)
+			continue;
+		if (jp_safe_copy(copy, (const void *)(uintptr_t)ent.symfile_addr, len) == (ssize_t)len)
+			r = jp_gdbjit_parse_object(copy, len, sym_cb, arg);
+		jp_sys_free(copy, len);
+		if (r == -ECANCELED) {
+			errno = saved;
+			return r;
+		}
+		r = 0;
+	}
+	errno = saved;
+	return (int)walked;
+}
+
+int jp_gdbjit_scan(jp_gdbjit_entry_cb entry_cb, jp_gdbjit_sym_cb sym_cb, void *arg)
+{
+	uint64_t descs[JP_GDBJIT_MAX_DESC];
+	int n = jp_gdbjit_find(descs, JP_GDBJIT_MAX_DESC), i, total = 0;
+
+	for (i = 0; i < n; i++) {
+		int r = jp_gdbjit_scan_descriptor(descs[i], entry_cb, sym_cb, arg);
+
+		if (r == -ECANCELED)
+			return r;
+		if (r > 0)
+			total += r;
+	}
+	return total;
+}

@@ -1,0 +1,322 @@
+/* insn.c - one x86-64 instruction through Zydis, reduced to what naming needs. */
+#include "insn.h"
+
+#include <string.h>
+
+void jp_insn_init(struct jp_decoder *d)
+{
+	ZydisDecoderInit(&d->z, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
+	/* Minimal mode skips operand semantics: the raw layout (ModRM, disp,
+	 * imm offsets) is everything we use, and it decodes about twice as
+	 * fast. */
+	ZydisDecoderEnableMode(&d->z, ZYDIS_DECODER_MODE_MINIMAL, ZYAN_TRUE);
+}
+
+static uint8_t kind_of(ZydisMnemonic m)
+{
+	switch (m) {
+	case ZYDIS_MNEMONIC_NOP:
+		return JP_INSN_NOP;
+	case ZYDIS_MNEMONIC_INT3:
+		return JP_INSN_INT3;
+	case ZYDIS_MNEMONIC_RET:
+	case ZYDIS_MNEMONIC_JMP:
+	case ZYDIS_MNEMONIC_UD0:
+	case ZYDIS_MNEMONIC_UD1:
+	case ZYDIS_MNEMONIC_UD2:
+	case ZYDIS_MNEMONIC_HLT:
+	case ZYDIS_MNEMONIC_IRETQ:
+		return JP_INSN_TERM;
+	case ZYDIS_MNEMONIC_ENDBR64:
+		return JP_INSN_ENDBR;
+	default:
+		return JP_INSN_OTHER;
+	}
+}
+
+/* ---- fast path ----
+ * Most JIT and compiler output is legacy-encoded integer and SSE code.  A
+ * table lookup gives its length and fields several times faster than a full
+ * decoder; everything unusual (VEX/EVEX/XOP, 3-byte maps, 3DNow!, opcodes
+ * invalid in 64-bit mode, LOCK, odd prefix orders, 16-bit branches) goes to
+ * Zydis, and the unit tests check that both agree on every instruction the
+ * fast path accepts. */
+
+/* one-byte opcode properties */
+#define F_MODRM 0x01  /* has a ModRM byte */
+#define F_IMM8  0x02
+#define F_IMMZ  0x04  /* imm16 with 0x66, else imm32 */
+#define F_REL8  0x08
+#define F_REL32 0x10
+#define F_IMMV  0x20  /* B8+r: imm16/32/64 by operand size */
+#define F_MOFFS 0x40  /* A0-A3: address-sized absolute address */
+#define F_SLOW  0x80  /* let Zydis decide */
+
+#define M F_MODRM
+#define I8 F_IMM8
+#define IZ F_IMMZ
+#define S F_SLOW
+static const uint8_t op1[256] = {
+	/* 00 */ M, M, M, M, I8, IZ, S, S, M, M, M, M, I8, IZ, S, S,
+	/* 10 */ M, M, M, M, I8, IZ, S, S, M, M, M, M, I8, IZ, S, S,
+	/* 20 */ M, M, M, M, I8, IZ, S, S, M, M, M, M, I8, IZ, S, S,
+	/* 30 */ M, M, M, M, I8, IZ, S, S, M, M, M, M, I8, IZ, S, S,
+	/* 40 */ S, S, S, S, S, S, S, S, S, S, S, S, S, S, S, S, /* REX: handled before */
+	/* 50 */ 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	/* 60 */ S, S, S, M, S, S, S, S, IZ, M | IZ, I8, M | I8, 0, 0, 0, 0,
+	/* 70 */ F_REL8, F_REL8, F_REL8, F_REL8, F_REL8, F_REL8, F_REL8, F_REL8,
+		 F_REL8, F_REL8, F_REL8, F_REL8, F_REL8, F_REL8, F_REL8, F_REL8,
+	/* 80 */ M | I8, M | IZ, S, M | I8, M, M, M, M, M, M, M, M, M, M, M, S, /* 8F: pop or XOP */
+	/* 90 */ 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, S, S, 0, 0, 0, 0, /* 9B fwait may fuse */
+	/* A0 */ F_MOFFS, F_MOFFS, F_MOFFS, F_MOFFS, 0, 0, 0, 0, I8, IZ, 0, 0, 0, 0, 0, 0,
+	/* B0 */ I8, I8, I8, I8, I8, I8, I8, I8,
+		 F_IMMV, F_IMMV, F_IMMV, F_IMMV, F_IMMV, F_IMMV, F_IMMV, F_IMMV,
+	/* C0 */ M | I8, M | I8, 0, 0, S, S, M | I8, M | IZ, 0, 0, S, S, 0, I8, S, S,
+	/* D0 */ M, M, M, M, S, S, S, 0, S, S, S, S, S, S, S, S, /* x87: Zydis */
+	/* E0 */ F_REL8, F_REL8, F_REL8, F_REL8, I8, I8, I8, I8,
+		 F_REL32, F_REL32, S, F_REL8, 0, 0, 0, 0,
+	/* F0 */ S, 0, S, S, 0, 0, M, M, 0, 0, 0, 0, 0, 0, M, M, /* F6/F7 /0-1 add an imm */
+};
+
+/* two-byte (0F xx) opcode properties */
+static const uint8_t op2[256] = {
+	/* 00 */ M, M, M, M, S, 0, 0, 0, 0, 0, S, 0, S, M, S, S,
+	/* 10 */ M, M, M, M, M, M, M, M, M, S, S, S, S, S, S, M, /* 1F below */
+	/* 20 */ M, M, M, M, S, S, S, S, M, M, M, M, M, M, M, M,
+	/* 30 */ 0, 0, 0, 0, S, S, S, S, S, S, S, S, S, S, S, S,
+	/* 40 */ M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M,
+	/* 50 */ M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M,
+	/* 60 */ M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M,
+	/* 70 */ M | I8, M | I8, M | I8, M | I8, M, M, M, S, S, S, S, S, M, M, M, M,
+	/* 80 */ F_REL32, F_REL32, F_REL32, F_REL32, F_REL32, F_REL32, F_REL32, F_REL32,
+		 F_REL32, F_REL32, F_REL32, F_REL32, F_REL32, F_REL32, F_REL32, F_REL32,
+	/* 90 */ M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M,
+	/* A0 */ 0, 0, 0, M, M | I8, M, S, S, 0, 0, S, M, M | I8, M, M, M,
+	/* B0 */ M, M, M, M, M, M, M, M, S, S, M | I8, M, M, M, M, M,
+	/* C0 */ M, M, M | I8, M, M | I8, M | I8, M | I8, M, 0, 0, 0, 0, 0, 0, 0, 0,
+	/* D0 */ M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M,
+	/* E0 */ M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, M,
+	/* F0 */ M, M, M, M, M, M, M, M, M, M, M, M, M, M, M, S,
+};
+#undef M
+#undef I8
+#undef IZ
+#undef S
+
+/* Returns the length, or 0 to ask Zydis. */
+unsigned jp_insn_decode_fast(const uint8_t *p, size_t n, struct jp_insn *in)
+{
+	size_t i = 0, lim = n < 15 ? n : 15;
+	unsigned osz16 = 0, asz32 = 0, rep = 0, rex = 0, f, op, two = 0;
+	size_t disp_at = 0, disp_len = 0, imm_at, imm_len = 0;
+
+	for (;; i++) {
+		if (i >= lim)
+			return 0;
+		switch (p[i]) {
+		case 0x66:
+			osz16 = 1;
+			continue;
+		case 0x67:
+			asz32 = 1;
+			continue;
+		case 0xf2:
+		case 0xf3:
+			rep = 1;
+			continue;
+		case 0x2e:
+		case 0x3e:
+		case 0x26:
+		case 0x36:
+		case 0x64:
+		case 0x65:
+			continue;
+		}
+		break;
+	}
+	if ((p[i] & 0xf0) == 0x40) {
+		rex = p[i++];
+		if (i >= lim)
+			return 0;
+	}
+	op = p[i++];
+	if (op == 0x0f) {
+		if (i >= lim)
+			return 0;
+		op = p[i++];
+		two = 1;
+		f = op2[op];
+	} else {
+		f = op1[op];
+	}
+	if (f & F_SLOW)
+		return 0;
+	memset(in, 0, sizeof(*in));
+	/* control flow and filler, the way Zydis names them */
+	if (!two) {
+		if (op == 0x90 || op == 0xc3 || op == 0xc2 || op == 0xe9 || op == 0xeb || op == 0xf4 ||
+		    op == 0xcc) {
+			if (rep || rex)
+				return 0; /* pause, xchg r8,rax, bnd/rep ret: rare, exact names via Zydis */
+			in->kind = op == 0x90 ? JP_INSN_NOP : op == 0xcc ? JP_INSN_INT3 : JP_INSN_TERM;
+		}
+		if (op == 0xc2)
+			imm_len = 2;
+	} else if (op == 0x0b) {
+		in->kind = JP_INSN_TERM; /* ud2 */
+	}
+	if ((f & (F_REL8 | F_REL32)) && osz16)
+		return 0; /* 16-bit branch targets differ between vendors */
+
+	if (f & F_MODRM) {
+		unsigned mod, reg, rm;
+
+		if (i >= lim)
+			return 0;
+		mod = p[i] >> 6;
+		reg = (p[i] >> 3) & 7;
+		rm = p[i] & 7;
+		i++;
+		if (!two) {
+			if (op == 0xf6 && reg < 2)
+				f |= F_IMM8;
+			else if (op == 0xf7 && reg < 2)
+				f |= F_IMMZ;
+			else if (op == 0xff && (reg == 4 || reg == 5)) {
+				if (reg == 5 && mod == 3)
+					return 0; /* invalid */
+				in->kind = JP_INSN_TERM;
+			} else if (op == 0xff && (reg == 3 || reg == 7)) {
+				if (mod == 3 || reg == 7)
+					return 0;
+			} else if (op == 0xfe && reg > 1) {
+				return 0;
+			} else if ((op == 0xc6 || op == 0xc7) && reg != 0) {
+				return 0; /* xabort/xbegin and invalid forms */
+			} else if (op == 0x8d && mod == 3) {
+				return 0; /* lea with a register: invalid */
+			}
+		} else if (op == 0x1f) {
+			if (reg != 0 || rep)
+				return 0;
+			in->kind = JP_INSN_NOP;
+		} else if (op <= 0x01 || op == 0x18 || op == 0x0d || op == 0xae || op == 0xba ||
+			   op == 0xc7 || op == 0x71 || op == 0x72 || op == 0x73 ||
+			   (op >= 0x20 && op <= 0x23)) {
+			/* groups whose operands or validity depend on ModRM.reg
+			 * or on prefixes: let Zydis tell */
+			return 0;
+		}
+		if (mod != 3 && rm == 4) {
+			if (i >= lim)
+				return 0;
+			if (mod == 0 && (p[i] & 7) == 5)
+				disp_len = 4;
+			i++;
+		}
+		if (mod == 1)
+			disp_len = 1;
+		else if (mod == 2 || (mod == 0 && rm == 5))
+			disp_len = 4;
+		disp_at = i;
+		i += disp_len;
+		if (mod == 0 && rm == 5) {
+			int32_t d;
+
+			if (i > lim)
+				return 0;
+			memcpy(&d, p + disp_at, 4);
+			in->rel_off = (uint8_t)disp_at;
+			in->rel_size = 4;
+			in->rel = d;
+		}
+	}
+	imm_at = i;
+	if (f & F_IMM8)
+		imm_len += 1;
+	if (f & F_IMMZ)
+		imm_len += (osz16 && !(rex & 8)) ? 2 : 4;
+	if (f & F_REL8)
+		imm_len = 1;
+	if (f & F_REL32)
+		imm_len = 4;
+	if (f & F_IMMV)
+		imm_len = (rex & 8) ? 8 : osz16 ? 2 : 4;
+	if (f & F_MOFFS)
+		imm_len = asz32 ? 4 : 8;
+	if (!two && op == 0xc8)
+		imm_len = 3; /* enter imm16, imm8 */
+	i += imm_len;
+	if (i > lim)
+		return 0;
+	if (f & F_REL8) {
+		in->rel_off = (uint8_t)imm_at;
+		in->rel_size = 1;
+		in->rel = (int8_t)p[imm_at];
+		in->rel_is_branch = 1;
+	} else if (f & F_REL32) {
+		int32_t d;
+
+		memcpy(&d, p + imm_at, 4);
+		in->rel_off = (uint8_t)imm_at;
+		in->rel_size = 4;
+		in->rel = d;
+		in->rel_is_branch = 1;
+	} else if (imm_len == 8) {
+		in->abs_off = (uint8_t)imm_at;
+		in->abs_size = 8;
+		memcpy(&in->abs, p + imm_at, 8);
+	}
+	in->len = (uint8_t)i;
+	return (unsigned)i;
+}
+
+unsigned jp_insn_decode(const struct jp_decoder *d, const uint8_t *p, size_t n,
+			struct jp_insn *in)
+{
+	unsigned len = jp_insn_decode_fast(p, n, in);
+
+	return len ? len : jp_insn_decode_zydis(d, p, n, in);
+}
+
+unsigned jp_insn_decode_zydis(const struct jp_decoder *d, const uint8_t *p, size_t n,
+			      struct jp_insn *in)
+{
+	ZydisDecodedInstruction z;
+	unsigned i;
+
+	memset(in, 0, sizeof(*in));
+	if (n == 0 || !ZYAN_SUCCESS(ZydisDecoderDecodeInstruction(&d->z, NULL, p, n, &z)))
+		return 0;
+	in->len = z.length;
+	in->kind = kind_of(z.mnemonic);
+	/* A 0x41 90 is xchg r8d,eax, not a nop; Zydis names it XCHG already.
+	 * RIP-relative memory: ModRM mod 00 r/m 101 in 64-bit mode (the
+	 * IS_RELATIVE attribute alone also covers relative immediates). */
+	if ((z.attributes & ZYDIS_ATTRIB_HAS_MODRM) && (z.attributes & ZYDIS_ATTRIB_IS_RELATIVE) &&
+	    z.raw.modrm.mod == 0 && z.raw.modrm.rm == 5 && z.raw.disp.size) {
+		in->rel_off = z.raw.disp.offset;
+		in->rel_size = z.raw.disp.size / 8;
+		in->rel = z.raw.disp.value;
+	} else if (z.raw.disp.size == 64) {
+		/* mov rax, [moffs64]: an absolute address in the displacement */
+		in->abs_off = z.raw.disp.offset;
+		in->abs_size = 8;
+		in->abs = (uint64_t)z.raw.disp.value;
+	}
+	for (i = 0; i < 2; i++) {
+		if (!z.raw.imm[i].size)
+			continue;
+		if (z.raw.imm[i].is_relative) {
+			in->rel_off = z.raw.imm[i].offset;
+			in->rel_size = z.raw.imm[i].size / 8;
+			in->rel = z.raw.imm[i].value.s;
+			in->rel_is_branch = 1;
+		} else if (z.raw.imm[i].size == 64) {
+			in->abs_off = z.raw.imm[i].offset;
+			in->abs_size = 8;
+			in->abs = z.raw.imm[i].value.u;
+		}
+	}
+	return in->len;
+}

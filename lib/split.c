@@ -1,0 +1,276 @@
+/* split.c - function-sized pieces from padding, control flow and prologues. */
+#include "split.h"
+
+#include "insn.h"
+
+/* No compiler pads with more than 63 bytes to reach a 64-byte boundary, so
+ * a longer run of filler ends a function whatever came before it. */
+#define LONG_RUN 64u
+
+struct splitter {
+	const uint8_t *code;
+	size_t len;
+	uint64_t addr;
+	struct jp_piece *out;
+	size_t max_out, n;
+	int open;          /* a piece is being built */
+	size_t start;      /* its first byte */
+	uint32_t flags;    /* its flags so far */
+	size_t max_target; /* farthest near forward branch target of the piece */
+	int has_term;      /* the piece holds a ret/jmp/ud2/hlt */
+};
+
+static uint32_t entry_flags(const uint8_t *p, size_t n)
+{
+	if (jp_insn_fp_prologue(p, n))
+		return JP_PIECE_FP_PROLOGUE;
+	if (jp_insn_is_endbr64(p, n) && jp_insn_fp_prologue(p + 4, n - 4))
+		return JP_PIECE_ENDBR_FP;
+	return 0;
+}
+
+static int is_entry(const uint8_t *p, size_t n)
+{
+	return jp_insn_fp_prologue(p, n) || jp_insn_is_endbr64(p, n);
+}
+
+/* What compiled and JIT functions commonly begin with once the frame setup
+ * is scheduled: push rbp/rbx/r12-r15, sub rsp, or a full prologue.  Weaker
+ * than is_entry (shrink-wrapped slow paths start like this too), so it only
+ * counts after filler. */
+static int is_entry_like(const uint8_t *p, size_t n)
+{
+	if (is_entry(p, n))
+		return 1;
+	if (n >= 1 && (p[0] == 0x55 || p[0] == 0x53))
+		return 1;
+	if (n >= 2 && p[0] == 0x41 && p[1] >= 0x54 && p[1] <= 0x57)
+		return 1;
+	return n >= 3 && p[0] == 0x48 && (p[1] == 0x83 || p[1] == 0x81) && p[2] == 0xec;
+}
+
+static void begin(struct splitter *s, size_t at, uint32_t extra)
+{
+	s->open = 1;
+	s->start = at;
+	s->max_target = at;
+	s->has_term = 0;
+	s->flags = entry_flags(s->code + at, s->len - at) | extra;
+	if (at == 0)
+		s->flags |= JP_PIECE_OPEN_START;
+}
+
+/* Close the open piece at end (exclusive).  Returns 0 when out is full. */
+static int finish(struct splitter *s, size_t end, size_t gap, uint32_t extra)
+{
+	struct jp_piece *p;
+
+	if (!s->open)
+		return 1;
+	s->open = 0;
+	if (end <= s->start)
+		return 1;
+	p = &s->out[s->n++];
+	p->offset = s->start;
+	p->length = end - s->start;
+	p->gap_after = gap;
+	p->flags = s->flags | extra;
+	if (!s->has_term && p->length < JP_SPLIT_DATA_MAX)
+		p->flags |= JP_PIECE_DATA;
+	return s->n < s->max_out;
+}
+
+/* Length of the zero-byte run at pos. */
+static size_t zero_run(const uint8_t *p, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n && p[i] == 0)
+		i++;
+	return i;
+}
+
+/* A recognised entry at an aligned address strictly inside [pos, pos+ilen)?
+ * Linear decoding loses sync after data or a JIT's inline constants; a
+ * prologue at a 16-byte boundary is how it gets back in step.  Returns the
+ * offset or 0. */
+static size_t aligned_entry_inside(const struct splitter *s, size_t pos, size_t ilen)
+{
+	uint64_t a = (s->addr + pos + 16) & ~(uint64_t)15;
+	size_t off = (size_t)(a - s->addr);
+
+	if (off >= pos + ilen || off >= s->len)
+		return 0;
+	if (jp_insn_fp_prologue(s->code + off, s->len - off) ||
+	    (jp_insn_is_endbr64(s->code + off, s->len - off) &&
+	     jp_insn_fp_prologue(s->code + off + 4, s->len - off - 4)))
+		return off;
+	return 0;
+}
+
+size_t jp_split(const uint8_t *code, size_t len, uint64_t addr, struct jp_piece *out,
+		size_t max_out)
+{
+	struct splitter s = { .code = code, .len = len, .addr = addr, .out = out,
+			      .max_out = max_out };
+	struct jp_decoder d;
+	size_t pos = 0;
+	/* the pending padding run [run_start, pos) and what it holds */
+	size_t run_start = 0, run_hard = 0;
+	int in_run = 0;
+	int prev_term = 1;     /* the last instruction never falls through */
+	int run_prev_term = 1; /* prev_term where the run began */
+	int prev_call = 0, run_prev_call = 0; /* ... or was a call (maybe noreturn) */
+
+	if (!code || !out || max_out == 0)
+		return 0;
+	jp_insn_init(&d);
+	while (pos < len) {
+		struct jp_insn in;
+		unsigned ilen;
+		size_t z, inner;
+
+		/* padding units: int3 and zero bytes, NOP instructions */
+		if (code[pos] == 0xcc) {
+			if (!in_run) {
+				in_run = 1;
+				run_start = pos;
+				run_hard = 0;
+				run_prev_term = prev_term;
+				run_prev_call = prev_call;
+			}
+			run_hard++;
+			pos++;
+			continue;
+		}
+		if (code[pos] == 0) {
+			z = zero_run(code + pos, len - pos);
+			/* A lone 00 is add r/m8,r8 (00 d0 = add al,dl) when
+			 * code falls through to it; it is filler only after a
+			 * terminator, inside a run, or at the very end. */
+			if (z >= 2 || prev_term || in_run || pos + z == len) {
+				if (!in_run) {
+					in_run = 1;
+					run_start = pos;
+					run_hard = 0;
+					run_prev_term = prev_term;
+					run_prev_call = prev_call;
+				}
+				run_hard += z;
+				pos += z;
+				continue;
+			}
+		}
+		ilen = jp_insn_decode(&d, code + pos, len - pos, &in);
+		if (ilen && in.kind == JP_INSN_NOP) {
+			if (!in_run) {
+				in_run = 1;
+				run_start = pos;
+				run_hard = 0;
+				run_prev_term = prev_term;
+				run_prev_call = prev_call;
+			}
+			pos += ilen;
+			continue;
+		}
+
+		/* A real instruction (or a byte of data) at pos. */
+		if (in_run) {
+			size_t run = pos - run_start;
+			int sep;
+
+			in_run = 0;
+			if (!s.open) {
+				sep = 1; /* leading padding */
+			} else if (run >= LONG_RUN || run_hard >= 2 || (run_hard && run_prev_term)) {
+				sep = 1;
+			} else if (run_prev_term &&
+				   (is_entry_like(code + pos, len - pos) || s.max_target <= run_start)) {
+				sep = 1;
+			} else if (run_prev_call && is_entry_like(code + pos, len - pos)) {
+				/* a call to a noreturn function (abort, a stack
+				 * check failure) ends many compiled functions */
+				sep = 1;
+			} else {
+				sep = 0; /* alignment inside a function */
+			}
+			if (!sep && pos + (ilen ? ilen : 1) - s.start > JP_SPLIT_MAX_PIECE)
+				sep = 2; /* the cap falls in the filler: cut there */
+			if (sep) {
+				if (!finish(&s, run_start, run, sep == 2 ? JP_PIECE_CAPPED : 0))
+					return s.n;
+				if (sep == 2)
+					begin(&s, pos, JP_PIECE_CONTINUED);
+			}
+		} else if (s.open && pos > s.start && prev_term && s.max_target <= pos &&
+			   is_entry(code + pos, len - pos)) {
+			/* ret/jmp straight into a prologue: a new function */
+			if (!finish(&s, pos, 0, 0))
+				return s.n;
+		}
+
+		if (ilen) {
+			inner = aligned_entry_inside(&s, pos, ilen);
+			if (inner) {
+				/* The bytes before it were data or out of step:
+				 * keep them with the current piece. */
+				if (!s.open)
+					begin(&s, pos, 0);
+				if (!finish(&s, inner, 0, 0))
+					return s.n;
+				pos = inner;
+				prev_term = 1;
+				continue;
+			}
+		} else {
+			ilen = 1; /* undecodable: one byte of data */
+		}
+
+		if (s.open && pos + ilen - s.start > JP_SPLIT_MAX_PIECE) {
+			if (!finish(&s, pos, 0, JP_PIECE_CAPPED))
+				return s.n;
+			begin(&s, pos, JP_PIECE_CONTINUED);
+		}
+		if (!s.open)
+			begin(&s, pos, 0);
+
+		if (in.len && in.rel_is_branch && in.rel > 0 &&
+		    (uint64_t)in.rel <= JP_SPLIT_NEAR_BRANCH) {
+			size_t t = pos + ilen + (size_t)in.rel;
+
+			if (t > s.max_target)
+				s.max_target = t;
+		}
+		prev_term = in.len && in.kind == JP_INSN_TERM;
+		s.has_term |= prev_term;
+		prev_call = in.len && code[pos] == 0xe8;
+		pos += ilen;
+	}
+	if (in_run)
+		finish(&s, run_start, pos - run_start, 0);
+	else
+		finish(&s, len, 0, JP_PIECE_OPEN_END);
+	return s.n;
+}
+
+int jp_split_all_padding(const uint8_t *code, size_t len)
+{
+	struct jp_decoder d;
+	size_t pos = 0;
+
+	jp_insn_init(&d);
+	while (pos < len) {
+		struct jp_insn in;
+		unsigned ilen;
+
+		if (code[pos] == 0xcc || code[pos] == 0) {
+			pos++;
+			continue;
+		}
+		ilen = jp_insn_decode(&d, code + pos, len - pos, &in);
+		if (!ilen || in.kind != JP_INSN_NOP)
+			return 0;
+		pos += ilen;
+	}
+	return 1;
+}

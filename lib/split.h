@@ -1,0 +1,106 @@
+/* split.h - cut a snapshot of JIT code into function-sized pieces.
+ *
+ * Contract
+ * - jp_split() is a pure function of (code, len, addr): deterministic, no
+ *   allocation, no locks, no global state, no system calls.  It may be called
+ *   from a hook, a signal handler or any thread.  Stack use is small (< 1 KiB).
+ * - It never faults on its input as long as [code, code+len) is readable:
+ *   callers pass a private copy (jp_safe_copy), not live JIT memory.
+ * - It returns the number of pieces written to out (0 ... max_out).  When the
+ *   result equals max_out there may be more: call again on the rest of the
+ *   input, starting at out[max_out-1].offset + .length + .gap_after (with
+ *   addr advanced by the same amount).
+ *
+ * What counts as evidence, strongest first (see docs/naming.md):
+ * - Padding runs at instruction boundaries: 0xCC (int3) and 0x00 bytes, and
+ *   NOP instructions (90, 66 90, 0F 1F /0 and their prefixed forms).  A run
+ *   holding int3/zero bytes separates pieces when it is at least 2 bytes long
+ *   or follows an instruction that never falls through (ret, jmp, ud2, hlt).
+ *   A run of NOPs alone separates pieces only after such an instruction, and
+ *   only when no nearby forward branch of the current piece lands beyond it
+ *   (compilers put NOPs inside functions to align loop heads, often right
+ *   after the jmp into a rotated loop) -- or when a prologue follows it.
+ *   Padding at the start or the end of the input is always dropped.  Padding
+ *   that separates is never part of a piece; all-padding input yields none.
+ * - A recognised entry (push rbp; mov rbp,rsp, optionally after endbr64, or
+ *   a bare endbr64) right after ret/jmp with no nearby forward branch past
+ *   it, even without padding; and such a prologue at a 16-byte aligned
+ *   address that the linear decode ran across (decode resynchronises there).
+ * - Size: no piece is longer than JP_SPLIT_MAX_PIECE; a longer run of code is
+ *   cut at the last instruction boundary before the limit, so one changed
+ *   byte never re-emits a huge blob.
+ * Undecodable bytes are taken one at a time as part of the current piece. */
+#ifndef JITPERF_SPLIT_H
+#define JITPERF_SPLIT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "jd_format.h"
+
+/* Longest piece emitted: 64 KiB is larger than almost any JIT function and
+ * small enough that re-emitting one after a change stays cheap for perf. */
+#define JP_SPLIT_MAX_PIECE (64u * 1024u)
+
+/* Forward branches farther than this do not keep NOP padding inside the
+ * current piece: far jumps are usually tail calls or jumps to shared stubs. */
+#define JP_SPLIT_NEAR_BRANCH 4096u
+
+enum jp_piece_flags {
+	/* Starts with push rbp; mov rbp,rsp at offset 0 (55 48 89 e5 or
+	 * 55 48 8b ec): the writer's JP_UNWIND_FP_FDE describes it. */
+	JP_PIECE_FP_PROLOGUE = 1u << 0,
+	/* Starts with endbr64 then push rbp; mov rbp,rsp: a frame-pointer
+	 * function, but the prologue is at offset 4, which the writer's FDE
+	 * does not describe. */
+	JP_PIECE_ENDBR_FP = 1u << 1,
+	/* Touches the start of the input with no padding before it: the
+	 * function may have begun before the snapshot. */
+	JP_PIECE_OPEN_START = 1u << 2,
+	/* Touches the end of the input with no padding after it: the function
+	 * may continue past the snapshot. */
+	JP_PIECE_OPEN_END = 1u << 3,
+	/* Cut at JP_SPLIT_MAX_PIECE rather than at evidence. */
+	JP_PIECE_CAPPED = 1u << 4,
+	/* Started because the previous piece reached the size cap. */
+	JP_PIECE_CONTINUED = 1u << 5,
+	/* Shorter than JP_SPLIT_DATA_MAX with no ret/jmp/ud2/hlt in it: almost
+	 * certainly data between code (an allocator's block header, a
+	 * pointer, a length), never executed.  sljit, for one, keeps such
+	 * headers in its executable pages.  Callers may skip these pieces: a
+	 * pointer inside one would give it a different name every run. */
+	JP_PIECE_DATA = 1u << 6,
+};
+
+/* Pieces shorter than this without a control-flow terminator are flagged
+ * JP_PIECE_DATA. */
+#define JP_SPLIT_DATA_MAX 32u
+
+struct jp_piece {
+	size_t offset;     /* first byte, from the start of the input */
+	size_t length;     /* bytes of code, > 0 */
+	size_t gap_after;  /* padding bytes right after it (0 if code or the end follows) */
+	uint32_t flags;    /* enum jp_piece_flags */
+};
+
+size_t jp_split(const uint8_t *code, size_t len, uint64_t addr, struct jp_piece *out,
+		size_t max_out);
+
+/* May this piece get the writer's JP_UNWIND_FP_FDE?  It must start with the
+ * exact prologue the FDE describes, and the unwinding data perf maps right
+ * after the code (the code rounded up to 8, then JD_FDE_UNWIND_SIZE bytes)
+ * must fit in the filler before the next piece, or a later re-emission of
+ * this piece would hide the start of its neighbour. */
+static inline int jp_piece_fde_fits(const struct jp_piece *p)
+{
+	size_t tail = ((p->length + 7) & ~(size_t)7) - p->length + JD_FDE_UNWIND_SIZE;
+
+	return (p->flags & JP_PIECE_FP_PROLOGUE) && !(p->flags & JP_PIECE_DATA) &&
+	       p->gap_after >= tail;
+}
+
+/* Is every byte of code padding by the rules above (an all-zero page, int3
+ * fill, NOP fill)?  Cheap pre-check for callers that track free space. */
+int jp_split_all_padding(const uint8_t *code, size_t len);
+
+#endif

@@ -1,0 +1,197 @@
+/* test_creator.c - creating call sites: unwinding past libc, symbol names, fallbacks, ELF reading. */
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "creator.h"
+#include "elfsym.h"
+
+/* Functions the test binary's .symtab names; noinline/noclone so they are
+ * real frames with their own names (no .constprop suffixes). */
+void *jp_test_make_code(struct jp_callsite *cs);
+int jp_test_qsort_cmp(const void *a, const void *b);
+
+static struct jp_callsite cmp_cs;
+static int cmp_captured;
+
+/* A JIT's "allocate code memory" function: maps RWX, and the hook (here a
+ * direct call, as the preload hook would make) captures the creator. */
+__attribute__((noinline, noclone)) void *jp_test_make_code(struct jp_callsite *cs)
+{
+	void *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	jp_creator_capture(cs);
+	__asm__ volatile("" ::: "memory"); /* not a tail call */
+	return p;
+}
+
+__attribute__((noinline, noclone)) int jp_test_qsort_cmp(const void *a, const void *b)
+{
+	if (!cmp_captured) {
+		jp_creator_capture(&cmp_cs);
+		cmp_captured = 1;
+	}
+	return *(const int *)a - *(const int *)b;
+}
+
+START_TEST(test_creator_is_calling_function)
+{
+	struct jp_callsite cs;
+	char name[JP_CREATOR_NAME_MAX];
+	void *p;
+	int errno_before;
+
+	errno = 1234;
+	errno_before = errno;
+	p = jp_test_make_code(&cs);
+	ck_assert_int_eq(errno, errno_before);
+	ck_assert_ptr_ne(p, MAP_FAILED);
+	ck_assert_uint_ge(cs.n, 1);
+	ck_assert_int_gt(jp_creator_name(&cs, name, sizeof(name)), 0);
+	ck_assert_str_eq(name, "jp_test_make_code");
+	/* a second time: from the cache, the same */
+	ck_assert_int_gt(jp_creator_name(&cs, name, sizeof(name)), 0);
+	ck_assert_str_eq(name, "jp_test_make_code");
+	munmap(p, 4096);
+}
+END_TEST
+
+/* frames inside libc (qsort) are skipped; the callback and its caller
+ * (this test, in the test binary) are kept */
+START_TEST(test_libc_frames_skipped)
+{
+	int v[] = { 3, 1, 2 };
+	char name[JP_CREATOR_NAME_MAX];
+	uint32_t i;
+
+	cmp_captured = 0;
+	qsort(v, 3, sizeof(v[0]), jp_test_qsort_cmp);
+	ck_assert(cmp_captured);
+	ck_assert_uint_ge(cmp_cs.n, 2);
+	for (i = 0; i < cmp_cs.n; i++)
+		ck_assert(!jp_creator_skipped(cmp_cs.pc[i]));
+	ck_assert(jp_creator_skipped((uint64_t)(uintptr_t)&qsort));
+	jp_creator_name(&cmp_cs, name, sizeof(name));
+	ck_assert_str_eq(name, "jp_test_qsort_cmp");
+}
+END_TEST
+
+static const char some_data[64] = "not code";
+
+START_TEST(test_symbolize_and_fallbacks)
+{
+	char name[JP_CREATOR_NAME_MAX], exe[256];
+	struct jp_callsite cs;
+	void *anon;
+	ssize_t n;
+	char *base;
+
+	ck_assert_int_eq(jp_creator_symbolize((uint64_t)(uintptr_t)&jp_test_make_code + 3, name,
+					      sizeof(name)), 1);
+	ck_assert_str_eq(name, "jp_test_make_code");
+	/* in the program but in no function: basename+offset, no absolute address */
+	ck_assert_int_eq(jp_creator_symbolize((uint64_t)(uintptr_t)some_data, name, sizeof(name)), 0);
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	ck_assert_int_gt(n, 0);
+	exe[n] = 0;
+	base = strrchr(exe, '/') ? strrchr(exe, '/') + 1 : exe;
+	ck_assert_msg(!strncmp(name, base, strlen(base)) && strstr(name, "+0x"), "got %s", name);
+	ck_assert_ptr_null(strstr(name, "0x7f"));
+	ck_assert_ptr_null(strstr(name, "0x55"));
+	/* in no object at all */
+	anon = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ck_assert_ptr_ne(anon, MAP_FAILED);
+	ck_assert_int_eq(jp_creator_symbolize((uint64_t)(uintptr_t)anon + 16, name, sizeof(name)),
+			 -ENOENT);
+	ck_assert_str_eq(name, "unknown");
+	/* a call site entirely in JIT code is "unknown"; an empty one too */
+	memset(&cs, 0, sizeof(cs));
+	cs.pc[0] = (uint64_t)(uintptr_t)anon + 32;
+	cs.n = 1;
+	jp_creator_name(&cs, name, sizeof(name));
+	ck_assert_str_eq(name, "unknown");
+	ck_assert_int_eq(jp_creator_name(NULL, name, sizeof(name)), 7);
+	ck_assert_str_eq(name, "unknown");
+	/* anonymous frames are passed over to the first named one */
+	cs.pc[1] = (uint64_t)(uintptr_t)&jp_test_qsort_cmp + 5;
+	cs.n = 2;
+	jp_creator_name(&cs, name, sizeof(name));
+	ck_assert_str_eq(name, "jp_test_qsort_cmp");
+	munmap(anon, 4096);
+	/* a name cut to the caller's buffer */
+	ck_assert_int_eq(jp_creator_symbolize((uint64_t)(uintptr_t)&jp_test_make_code, name, 5), 1);
+	ck_assert_str_eq(name, "jp_t");
+}
+END_TEST
+
+/* a function of a shared library without .symtab: named from .dynsym */
+START_TEST(test_shared_library_dynsym)
+{
+	char name[JP_CREATOR_NAME_MAX];
+
+	/* getpid lives in libc; taking its address from a PIE gives libc's */
+	ck_assert_int_eq(jp_creator_symbolize((uint64_t)(uintptr_t)&getpid, name, sizeof(name)), 1);
+	ck_assert_msg(strstr(name, "getpid") != NULL, "got %s", name);
+}
+END_TEST
+
+START_TEST(test_elf_file_checks)
+{
+	struct jp_elf_symtab t;
+	struct jp_elf_func f;
+	uint8_t wrong_id[20];
+	uint64_t v;
+
+	ck_assert_int_eq(jp_elf_file_symtab("/proc/self/exe", NULL, 0, &t), 0);
+	ck_assert(!t.is_dyn);
+	ck_assert_int_eq(jp_elf_find(&t, "jp_test_make_code", &v), 0);
+	ck_assert_int_eq(jp_elf_func_at(&t, v + 1, &f), 0);
+	ck_assert_str_eq(f.name, "jp_test_make_code");
+	jp_elf_symtab_release(&t);
+	memset(wrong_id, 0xab, sizeof(wrong_id));
+	ck_assert_int_eq(jp_elf_file_symtab("/proc/self/exe", wrong_id, sizeof(wrong_id), &t),
+			 -ESTALE);
+	ck_assert_int_eq(jp_elf_file_symtab("/nonexistent/x.so", NULL, 0, &t), -ENOENT);
+	ck_assert_int_eq(jp_elf_file_symtab("/proc/self/status", NULL, 0, &t), -EINVAL);
+	ck_assert_int_eq(jp_elf_file_symtab("/tmp", NULL, 0, &t), -EINVAL);
+}
+END_TEST
+
+START_TEST(test_capture_cost)
+{
+	struct jp_callsite cs;
+	struct timespec t0, t1;
+	double us;
+	int i;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (i = 0; i < 1000; i++)
+		jp_creator_capture(&cs);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	us = ((double)(t1.tv_sec - t0.tv_sec) * 1e9 + (double)(t1.tv_nsec - t0.tv_nsec)) / 1000 / 1e3;
+	fprintf(stderr, "creator capture: %.1f us per call (%u frames)\n", us, cs.n);
+	ck_assert_uint_ge(cs.n, 1);
+}
+END_TEST
+
+Suite *make_creator_suite(void)
+{
+	Suite *s = suite_create("creator");
+	TCase *t = tcase_create("core");
+
+	tcase_add_test(t, test_creator_is_calling_function);
+	tcase_add_test(t, test_libc_frames_skipped);
+	tcase_add_test(t, test_symbolize_and_fallbacks);
+	tcase_add_test(t, test_shared_library_dynsym);
+	tcase_add_test(t, test_elf_file_checks);
+	tcase_add_test(t, test_capture_cost);
+	tcase_set_timeout(t, 30);
+	suite_add_tcase(s, t);
+	return s;
+}

@@ -1,0 +1,138 @@
+/* test_insn.c - the fast instruction decoder agrees with Zydis on real code and random bytes. */
+#include <check.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "insn.h"
+
+static uint8_t *load(const char *path, size_t *len)
+{
+	struct stat st;
+	uint8_t *b;
+	int fd = open(path, O_RDONLY);
+
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &st) || st.st_size <= 0) {
+		close(fd);
+		return NULL;
+	}
+	*len = (size_t)st.st_size;
+	b = malloc(*len);
+	if (b && read(fd, b, *len) != (ssize_t)*len) {
+		free(b);
+		b = NULL;
+	}
+	close(fd);
+	return b;
+}
+
+struct tally {
+	size_t offsets, fast, both, fast_only;
+};
+
+/* Decode at every offset (so every suffix of real instructions and all the
+ * data between them is tried) with both decoders. */
+static void compare(const uint8_t *b, size_t len, size_t step, struct tally *t)
+{
+	struct jp_decoder d;
+	size_t i;
+
+	jp_insn_init(&d);
+	for (i = 0; i < len; i += step) {
+		struct jp_insn f, z;
+		unsigned lf = jp_insn_decode_fast(b + i, len - i, &f);
+		unsigned lz = jp_insn_decode_zydis(&d, b + i, len - i, &z);
+
+		t->offsets++;
+		if (!lf)
+			continue;
+		t->fast++;
+		if (!lz) {
+			t->fast_only++;
+			continue;
+		}
+		t->both++;
+		ck_assert_msg(lf == lz && f.kind == z.kind && f.rel_off == z.rel_off &&
+			      f.rel_size == z.rel_size && f.rel == z.rel &&
+			      f.rel_is_branch == z.rel_is_branch && f.abs_off == z.abs_off &&
+			      f.abs_size == z.abs_size && f.abs == z.abs,
+			      "at %zu: %02x %02x %02x %02x %02x %02x: fast len %u kind %u rel %u/%u abs %u/%u, "
+			      "zydis len %u kind %u rel %u/%u abs %u/%u",
+			      i, b[i], i + 1 < len ? b[i + 1] : 0, i + 2 < len ? b[i + 2] : 0,
+			      i + 3 < len ? b[i + 3] : 0, i + 4 < len ? b[i + 4] : 0,
+			      i + 5 < len ? b[i + 5] : 0, lf, f.kind, f.rel_off, f.rel_size,
+			      f.abs_off, f.abs_size, lz, z.kind, z.rel_off, z.rel_size, z.abs_off,
+			      z.abs_size);
+	}
+}
+
+START_TEST(test_agrees_on_real_code)
+{
+	static const char *files[] = { "/usr/lib/x86_64-linux-gnu/libc.so.6", "/proc/self/exe",
+				       "/usr/lib/x86_64-linux-gnu/libZydis.so.4.0" };
+	struct tally t = { 0 };
+	unsigned k;
+
+	for (k = 0; k < sizeof(files) / sizeof(files[0]); k++) {
+		size_t len;
+		uint8_t *b = load(files[k], &len);
+
+		if (!b)
+			continue;
+		compare(b, len, 1, &t);
+		free(b);
+	}
+	ck_assert_uint_gt(t.offsets, 100000);
+	fprintf(stderr, "insn: %zu offsets, fast path %.1f%%, both %zu, fast-only %zu (%.2f%%)\n",
+		t.offsets, 100.0 * (double)t.fast / (double)t.offsets, t.both, t.fast_only,
+		100.0 * (double)t.fast_only / (double)t.offsets);
+	ck_assert_uint_lt(t.fast_only * 100, t.offsets);
+}
+END_TEST
+
+START_TEST(test_agrees_on_random_bytes)
+{
+	size_t len = 1 << 20, i;
+	uint8_t *b = malloc(len);
+	uint64_t x = 0x9e3779b97f4a7c15ull;
+	struct tally t = { 0 };
+
+	ck_assert_ptr_nonnull(b);
+	for (i = 0; i < len; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		b[i] = (uint8_t)(x >> 32);
+	}
+	compare(b, len, 1, &t);
+	/* and every prefix/opcode pair in front of a fixed tail */
+	for (i = 0; i < 65536; i++) {
+		uint8_t s[16] = { (uint8_t)(i >> 8), (uint8_t)i, 0x84, 0x24, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12 };
+
+		compare(s, sizeof(s), 64, &t);
+		s[2] = 0x05;
+		compare(s, sizeof(s), 64, &t);
+		s[2] = 0xc0;
+		compare(s, sizeof(s), 64, &t);
+	}
+	fprintf(stderr, "insn random: %zu offsets, fast-only %zu\n", t.offsets, t.fast_only);
+	free(b);
+}
+END_TEST
+
+Suite *make_insn_suite(void)
+{
+	Suite *s = suite_create("insn");
+	TCase *t = tcase_create("core");
+
+	tcase_add_test(t, test_agrees_on_real_code);
+	tcase_add_test(t, test_agrees_on_random_bytes);
+	tcase_set_timeout(t, 120);
+	suite_add_tcase(s, t);
+	return s;
+}

@@ -1,0 +1,396 @@
+/* test_split.c - function-sized pieces: padding, prologues, size cap, determinism, and speed. */
+#include <check.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "split.h"
+
+static const uint8_t FP[] = { 0x55, 0x48, 0x89, 0xe5 };                    /* push rbp; mov rbp,rsp */
+static const uint8_t ENDBR[] = { 0xf3, 0x0f, 0x1e, 0xfa };                 /* endbr64 */
+static const uint8_t BODY[] = { 0x48, 0x89, 0xf8, 0x48, 0x01, 0xf0 };     /* mov rax,rdi; add rax,rsi */
+static const uint8_t EPI[] = { 0x5d, 0xc3 };                               /* pop rbp; ret */
+static const uint8_t NOP10[] = { 0x66, 0x2e, 0x0f, 0x1f, 0x84, 0, 0, 0, 0, 0 }; /* cs nopw 0(%rax,%rax,1) */
+static const uint8_t NOP4[] = { 0x0f, 0x1f, 0x40, 0x00 };
+
+struct cbuf {
+	uint8_t b[1 << 16];
+	size_t n;
+};
+
+static void put(struct cbuf *c, const void *p, size_t n)
+{
+	ck_assert_uint_le(c->n + n, sizeof(c->b));
+	memcpy(c->b + c->n, p, n);
+	c->n += n;
+}
+
+static void fill(struct cbuf *c, uint8_t v, size_t n)
+{
+	ck_assert_uint_le(c->n + n, sizeof(c->b));
+	memset(c->b + c->n, v, n);
+	c->n += n;
+}
+
+/* a small frame-pointer function: 12 bytes */
+static size_t func(struct cbuf *c)
+{
+	size_t at = c->n;
+
+	put(c, FP, sizeof(FP));
+	put(c, BODY, sizeof(BODY));
+	put(c, EPI, sizeof(EPI));
+	return at;
+}
+
+static void check_invariants(const struct jp_piece *p, size_t n, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		ck_assert_uint_gt(p[i].length, 0);
+		ck_assert_uint_le(p[i].length, JP_SPLIT_MAX_PIECE);
+		ck_assert_uint_le(p[i].offset + p[i].length + p[i].gap_after, len);
+		if (i)
+			ck_assert_uint_le(p[i - 1].offset + p[i - 1].length + p[i - 1].gap_after,
+					  p[i].offset);
+	}
+}
+
+START_TEST(test_empty_and_all_padding)
+{
+	static uint8_t buf[4096];
+	struct jp_piece p[8];
+	size_t i;
+
+	ck_assert_uint_eq(jp_split(buf, 0, 0x1000, p, 8), 0);
+	memset(buf, 0, sizeof(buf));
+	ck_assert_uint_eq(jp_split(buf, sizeof(buf), 0x1000, p, 8), 0);
+	ck_assert(jp_split_all_padding(buf, sizeof(buf)));
+	memset(buf, 0xcc, sizeof(buf));
+	ck_assert_uint_eq(jp_split(buf, sizeof(buf), 0x1000, p, 8), 0);
+	/* NOP fill of every kind, mixed with int3 and zeros */
+	for (i = 0; i + 16 <= sizeof(buf); i += 16) {
+		memcpy(buf + i, NOP10, sizeof(NOP10));
+		memcpy(buf + i + 10, NOP4, sizeof(NOP4));
+		buf[i + 14] = 0x90;
+		buf[i + 15] = (i & 32) ? 0xcc : 0x00;
+	}
+	ck_assert_uint_eq(jp_split(buf, sizeof(buf), 0x1000, p, 8), 0);
+	ck_assert(jp_split_all_padding(buf, sizeof(buf)));
+	buf[110] = 0xc3; /* a ret where a one-byte nop was */
+	ck_assert(!jp_split_all_padding(buf, sizeof(buf)));
+	/* no output room: nothing written */
+	ck_assert_uint_eq(jp_split(buf, sizeof(buf), 0x1000, p, 0), 0);
+}
+END_TEST
+
+/* int3 and zero filler separate functions and belong to none of them */
+START_TEST(test_int3_and_zero_padding)
+{
+	static struct cbuf c;
+	struct jp_piece p[8];
+	size_t a, b, d, n;
+
+	c.n = 0;
+	fill(&c, 0, 32);            /* leading zeros: dropped */
+	a = func(&c);
+	fill(&c, 0xcc, 20);
+	b = func(&c);
+	fill(&c, 0x00, 7);
+	d = func(&c);
+	fill(&c, 0xcc, 5);          /* trailing: dropped */
+	n = jp_split(c.b, c.n, 0x7f0000001000, p, 8);
+	ck_assert_uint_eq(n, 3);
+	check_invariants(p, n, c.n);
+	ck_assert_uint_eq(p[0].offset, a);
+	ck_assert_uint_eq(p[0].length, 12);
+	ck_assert_uint_eq(p[0].gap_after, 20);
+	ck_assert_uint_eq(p[1].offset, b);
+	ck_assert_uint_eq(p[1].gap_after, 7);
+	ck_assert_uint_eq(p[2].offset, d);
+	ck_assert_uint_eq(p[2].length, 12);
+	ck_assert_uint_eq(p[2].gap_after, 5);
+	ck_assert_uint_eq(p[0].flags, JP_PIECE_FP_PROLOGUE);
+	ck_assert_uint_eq(p[2].flags, JP_PIECE_FP_PROLOGUE);
+	/* 12 bytes of code: 4 to reach 8-alignment + 80 of unwinding data */
+	ck_assert(!jp_piece_fde_fits(&p[0]));
+	p[0].gap_after = 84;
+	ck_assert(jp_piece_fde_fits(&p[0]));
+	p[0].gap_after = 83;
+	ck_assert(!jp_piece_fde_fits(&p[0]));
+}
+END_TEST
+
+/* an allocator's block header between code (sljit keeps them in its
+ * executable pages): flagged as data, never given an FDE */
+START_TEST(test_data_between_code)
+{
+	static struct cbuf c;
+	struct jp_piece p[8];
+	size_t n;
+
+	c.n = 0;
+	put(&c, (uint8_t[]){ 0x88, 0x07, 0, 0, 0, 0, 0, 0, 0x10, 0xd2, 0, 0, 0, 0, 0, 0 }, 16);
+	func(&c);
+	fill(&c, 0xcc, 100);
+	n = jp_split(c.b, c.n, 0x7f0000000000, p, 8);
+	ck_assert_uint_eq(n, 3);
+	ck_assert(p[0].flags & JP_PIECE_DATA);
+	ck_assert(p[1].flags & JP_PIECE_DATA);
+	ck_assert_uint_eq(p[2].offset, 16);
+	ck_assert_uint_eq(p[2].flags, JP_PIECE_FP_PROLOGUE);
+	ck_assert(jp_piece_fde_fits(&p[2]));
+}
+END_TEST
+
+/* NOPs after ret end a function; NOPs after ordinary code align a loop
+ * head inside it, as compilers emit them */
+START_TEST(test_nop_padding_rules)
+{
+	static struct cbuf c;
+	struct jp_piece p[8];
+	size_t n;
+
+	c.n = 0;
+	func(&c);
+	put(&c, NOP10, sizeof(NOP10));   /* after ret: separator */
+	put(&c, FP, 4);
+	put(&c, BODY, sizeof(BODY));
+	put(&c, NOP4, sizeof(NOP4));     /* after add: loop alignment, stays */
+	put(&c, BODY, sizeof(BODY));
+	put(&c, EPI, sizeof(EPI));
+	n = jp_split(c.b, c.n, 0x10000, p, 8);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_uint_eq(p[0].length, 12);
+	ck_assert_uint_eq(p[0].gap_after, 10);
+	ck_assert_uint_eq(p[1].offset, 22);
+	ck_assert_uint_eq(p[1].length, 4 + 6 + 4 + 6 + 2);
+	ck_assert_uint_eq(p[1].flags, JP_PIECE_FP_PROLOGUE | JP_PIECE_OPEN_END);
+}
+END_TEST
+
+/* jmp over NOP-aligned loop body (a rotated loop) stays one function */
+START_TEST(test_rotated_loop_kept_whole)
+{
+	static struct cbuf c;
+	struct jp_piece p[8];
+	uint8_t jmp[2] = { 0xeb, 0 };
+	uint8_t jnz[2] = { 0x75, 0 };
+	size_t n, jmp_at, loop, cond;
+
+	c.n = 0;
+	put(&c, FP, 4);
+	jmp_at = c.n;
+	put(&c, jmp, 2);                     /* jmp cond */
+	put(&c, NOP10, sizeof(NOP10));       /* align loop head */
+	loop = c.n;
+	put(&c, BODY, sizeof(BODY));         /* loop: body */
+	cond = c.n;
+	put(&c, (uint8_t[]){ 0x48, 0xff, 0xcf }, 3); /* cond: dec rdi */
+	jnz[1] = (uint8_t)(int8_t)(loop - (c.n + 2));
+	put(&c, jnz, 2);                     /* jnz loop */
+	put(&c, EPI, 2);
+	c.b[jmp_at + 1] = (uint8_t)(cond - (jmp_at + 2));
+	n = jp_split(c.b, c.n, 0x10000, p, 8);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_uint_eq(p[0].offset, 0);
+	ck_assert_uint_eq(p[0].length, c.n);
+}
+END_TEST
+
+/* ret straight into a prologue, no filler: two functions */
+START_TEST(test_prologue_after_ret)
+{
+	static struct cbuf c;
+	struct jp_piece p[8];
+	size_t n;
+
+	c.n = 0;
+	func(&c);
+	func(&c);
+	put(&c, ENDBR, 4);
+	func(&c);
+	n = jp_split(c.b, c.n, 0x10000, p, 8);
+	ck_assert_uint_eq(n, 3);
+	ck_assert_uint_eq(p[0].length, 12);
+	ck_assert_uint_eq(p[1].offset, 12);
+	ck_assert_uint_eq(p[1].length, 12);
+	ck_assert_uint_eq(p[1].gap_after, 0);
+	ck_assert_uint_eq(p[2].offset, 24);
+	ck_assert_uint_eq(p[2].length, 16);
+	ck_assert_uint_eq(p[2].flags & ~JP_PIECE_OPEN_END, JP_PIECE_ENDBR_FP);
+	ck_assert(p[0].flags & JP_PIECE_OPEN_START);
+	ck_assert(p[2].flags & JP_PIECE_OPEN_END);
+}
+END_TEST
+
+/* a prologue at an aligned address that a linear decode ran across, after
+ * inline data: decoding resynchronises there */
+START_TEST(test_resync_at_aligned_prologue)
+{
+	static struct cbuf c;
+	struct jp_piece p[8];
+	size_t n;
+
+	c.n = 0;
+	func(&c);                                       /* 0..12 */
+	/* 12: mov rax, imm64 whose last 8 bytes are really the next
+	 * function, at the aligned offset 16 */
+	put(&c, (uint8_t[]){ 0x48, 0xb8, 0x11, 0x22 }, 4);
+	func(&c);                                       /* 16..28 */
+	n = jp_split(c.b, c.n, 0x10000, p, 8);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_uint_eq(p[1].offset, 16);
+	ck_assert_uint_eq(p[1].length, 12);
+	ck_assert(p[1].flags & JP_PIECE_FP_PROLOGUE);
+}
+END_TEST
+
+/* long code without evidence is cut at instruction boundaries */
+START_TEST(test_size_cap)
+{
+	size_t len = 3 * JP_SPLIT_MAX_PIECE + 1000, i, n, total = 0;
+	uint8_t *b = malloc(len);
+	struct jp_piece p[16];
+
+	ck_assert_ptr_nonnull(b);
+	/* 7-byte instructions: add rax, imm32 (48 05 imm32) ... use
+	 * 48 81 c0 imm32 (7 bytes) so boundaries never fall on the cap */
+	for (i = 0; i + 7 <= len; i += 7) {
+		b[i] = 0x48;
+		b[i + 1] = 0x81;
+		b[i + 2] = 0xc0;
+		b[i + 3] = 0x01;
+		b[i + 4] = 0x02;
+		b[i + 5] = 0x03;
+		b[i + 6] = 0x04;
+	}
+	len = i;
+	n = jp_split(b, len, 0x20000, p, 16);
+	ck_assert_uint_eq(n, 4);
+	check_invariants(p, n, len);
+	for (i = 0; i < n; i++) {
+		ck_assert_uint_eq(p[i].length % 7, 0);
+		ck_assert_uint_eq(p[i].offset, total);
+		total += p[i].length;
+	}
+	ck_assert_uint_eq(total, len);
+	ck_assert(p[0].flags & JP_PIECE_CAPPED);
+	ck_assert(p[1].flags & JP_PIECE_CONTINUED);
+	ck_assert(p[3].flags & JP_PIECE_OPEN_END);
+	free(b);
+}
+END_TEST
+
+/* out full: resume after the last piece gives the same pieces */
+START_TEST(test_max_out_and_resume)
+{
+	static struct cbuf c;
+	struct jp_piece all[64], part[3];
+	size_t n_all, got = 0, start = 0, i;
+
+	c.n = 0;
+	for (i = 0; i < 10; i++) {
+		func(&c);
+		fill(&c, 0xcc, 4 + i);
+	}
+	n_all = jp_split(c.b, c.n, 0x30000, all, 64);
+	ck_assert_uint_eq(n_all, 10);
+	while (start < c.n) {
+		size_t n = jp_split(c.b + start, c.n - start, 0x30000 + start, part, 3);
+
+		for (i = 0; i < n; i++) {
+			ck_assert_uint_eq(part[i].offset + start, all[got].offset);
+			ck_assert_uint_eq(part[i].length, all[got].length);
+			got++;
+		}
+		if (n < 3)
+			break;
+		start += part[2].offset + part[2].length + part[2].gap_after;
+	}
+	ck_assert_uint_eq(got, n_all);
+}
+END_TEST
+
+/* random bytes: bounded, sorted, non-overlapping, deterministic */
+START_TEST(test_random_input_invariants)
+{
+	static uint8_t buf[1 << 16];
+	static struct jp_piece p[4096], q[4096];
+	uint64_t x = 0x1234567 + (uint64_t)_i;
+	size_t i, n, m;
+
+	for (i = 0; i < sizeof(buf); i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		/* skew towards filler so every rule gets exercised */
+		buf[i] = (x & 7) == 0 ? 0xcc : (x & 7) == 1 ? 0 : (x & 7) == 2 ? 0x90 : (uint8_t)(x >> 24);
+	}
+	n = jp_split(buf, sizeof(buf), 0x7fff00000000, p, 4096);
+	check_invariants(p, n, sizeof(buf));
+	m = jp_split(buf, sizeof(buf), 0x7fff00000000, q, 4096);
+	ck_assert_uint_eq(n, m);
+	ck_assert(!memcmp(p, q, n * sizeof(p[0])));
+	/* the same bytes at another address with the same alignment */
+	m = jp_split(buf, sizeof(buf), 0x5555aaaa0000, q, 4096);
+	ck_assert_uint_eq(n, m);
+	ck_assert(!memcmp(p, q, n * sizeof(p[0])));
+}
+END_TEST
+
+/* throughput on small functions with int3 filler (reported, not judged:
+ * the bench has the numbers on real code) */
+START_TEST(test_speed)
+{
+	size_t len = 8u << 20, i, n = 0;
+	uint8_t *b = malloc(len);
+	static struct jp_piece p[1 << 16];
+	struct timespec t0, t1;
+	static struct cbuf c;
+	double s;
+
+	ck_assert_ptr_nonnull(b);
+	c.n = 0;
+	while (c.n + 64 < sizeof(c.b)) {
+		func(&c);
+		put(&c, BODY, sizeof(BODY));
+		fill(&c, 0xcc, 16 - (c.n & 15));
+	}
+	for (i = 0; i < len; i += c.n)
+		memcpy(b + i, c.b, len - i < c.n ? len - i : c.n);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (i = 0; i < len; i += 1 << 16)
+		n += jp_split(b + i, 1 << 16, 0x10000 + i, p, 1 << 16);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	fprintf(stderr, "split: %.0f MB/s (%zu pieces in %zu MiB)\n", (double)len / s / 1e6, n,
+		len >> 20);
+	ck_assert_uint_gt(n, 0);
+	free(b);
+}
+END_TEST
+
+Suite *make_split_suite(void)
+{
+	Suite *s = suite_create("split");
+	TCase *t = tcase_create("core");
+
+	tcase_add_test(t, test_empty_and_all_padding);
+	tcase_add_test(t, test_int3_and_zero_padding);
+	tcase_add_test(t, test_data_between_code);
+	tcase_add_test(t, test_nop_padding_rules);
+	tcase_add_test(t, test_rotated_loop_kept_whole);
+	tcase_add_test(t, test_prologue_after_ret);
+	tcase_add_test(t, test_resync_at_aligned_prologue);
+	tcase_add_test(t, test_size_cap);
+	tcase_add_test(t, test_max_out_and_resume);
+	tcase_add_loop_test(t, test_random_input_invariants, 0, 8);
+	tcase_add_test(t, test_speed);
+	tcase_set_timeout(t, 60);
+	suite_add_tcase(s, t);
+	return s;
+}
