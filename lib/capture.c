@@ -219,21 +219,22 @@ static uint64_t floor_ts(const struct jp_region *r)
 	return t + 1;
 }
 
-static uint64_t emit_load(struct jp_region *r, uint64_t addr, uint32_t len, const uint8_t *bytes, uint64_t ts,
-			  int unwind)
+static uint64_t emit_load(struct jp_region *r, uint64_t addr, const struct jp_span_piece *p, const uint8_t *bytes,
+			  uint64_t ts, int unwind)
 {
 	char name[256];
 	uint64_t index = JP_NO_INDEX;
+	uint32_t nhash;
 	struct jp_code c;
 
 	if (ensure_output() < 0)
 		return JP_NO_INDEX;
-	jp_describe_name(name, sizeof(name), r->creator, r->kind, bytes, len, addr);
+	jp_describe_name(name, sizeof(name), (uint32_t)r->creator, p, bytes, addr, &nhash);
 	if (E.dump_state == DUMP_OPEN) {
 		memset(&c, 0, sizeof(c));
 		c.addr = addr;
 		c.code = bytes;
-		c.size = len;
+		c.size = p->len;
 		c.name = name;
 		c.timestamp = ts;
 		c.unwind = unwind;
@@ -241,13 +242,13 @@ static uint64_t emit_load(struct jp_region *r, uint64_t addr, uint32_t len, cons
 			index = JP_NO_INDEX;
 	}
 	if (E.pmap_state == DUMP_OPEN) {
-		jp_perfmap_add(&E.pmap, addr, len, name);
+		jp_perfmap_add(&E.pmap, addr, p->len, name);
 		if (index == JP_NO_INDEX)
 			index = 0; /* described through the map */
 	}
 	if (index != JP_NO_INDEX) {
 		E.st.loads++;
-		E.st.load_bytes += len;
+		E.st.load_bytes += p->len;
 	}
 	return index;
 }
@@ -399,23 +400,24 @@ static size_t collect_dirty(struct jp_region *r)
 
 static int unwind_for(const struct jp_span_piece *p)
 {
-	uint64_t a;
-
-	if (E.cfg.unwind == JP_UNWIND_MODE_EMPTY || !(p->flags & JP_SPAN_FP_PROLOGUE))
-		return JP_UNWIND_EMPTY;
-	/* perf maps the unwinding data right after the (8-aligned) code; it
-	 * must not cover the next piece. */
-	a = ((uint64_t)p->len + 7) & ~7ull;
-	if (p->gap_after < a - p->len + JD_FDE_UNWIND_SIZE)
+	/* A real FDE only where the piece starts with the frame-pointer
+	 * prologue it describes and perf's mapping of the unwinding data
+	 * (after the 8-aligned code) cannot cover the next piece. */
+	if (E.cfg.unwind == JP_UNWIND_MODE_EMPTY || !(p->flags & JP_SPAN_FDE_FITS))
 		return JP_UNWIND_EMPTY;
 	return JP_UNWIND_FP_FDE;
 }
 
 /* Re-split [a, b) of region r from a fresh copy and describe what changed.
- * ts_new dates code where nothing was described before (it cannot have run
- * before it was written, so dating it back to the previous pass names the
- * samples taken in between); code replacing other code is dated now. */
-static void describe_span(struct jp_region *r, uint64_t a, uint64_t b, uint64_t now, uint64_t ts_new, int reannounce)
+ *
+ * Dating: a piece whose bytes are all new (nothing described overlapped it)
+ * gets ts_new, just after the previous pass: it cannot have run before it
+ * was written, so the samples taken before this pass found it are named.  A
+ * piece over described code whose bytes did not change (a neighbour was
+ * appended, a runtime published a better name) is dated just after the
+ * description it supersedes, so all its samples carry one name.  A piece
+ * that replaces changed code is dated now. */
+static void describe_span(struct jp_region *r, uint64_t a, uint64_t b, uint64_t now, uint64_t ts_new)
 {
 	uint32_t f, c;
 
@@ -437,7 +439,7 @@ static void describe_span(struct jp_region *r, uint64_t a, uint64_t b, uint64_t 
 
 		if (got <= 0)
 			return; /* unmapped under us: nothing left to describe */
-		np = jp_describe_split(E.scratch, (size_t)got, a, E.cfg.max_piece, E.pieces, MAX_PIECES);
+		np = jp_describe_split(E.scratch, (size_t)got, a, E.pieces, MAX_PIECES);
 		span = (uint64_t)got;
 		/* A piece touching the end of a full chunk may continue in the
 		 * next one: leave it to the next step. */
@@ -451,7 +453,9 @@ static void describe_span(struct jp_region *r, uint64_t a, uint64_t b, uint64_t 
 		for (k = 0; k < np && nn < MAX_PIECES; k++) {
 			const struct jp_span_piece *p = &E.pieces[k];
 			uint64_t pa = a + p->off, h = hash_bytes(E.scratch + p->off, p->len);
+			uint32_t nh = jp_describe_known_hash(p);
 			struct jp_desc *old = NULL;
+			uint64_t supersedes = 0;
 			int replaced = 0;
 
 			while (oi < f + c && r->d[oi].addr + r->d[oi].len <= pa)
@@ -464,20 +468,27 @@ static void describe_span(struct jp_region *r, uint64_t a, uint64_t b, uint64_t 
 				if (o->addr < a || o->addr + o->len > a + span ||
 				    hash_bytes(E.scratch + (o->addr - a), o->len) != o->hash)
 					replaced = 1;
+				else if (o->index != JP_NO_INDEX && o->ts > supersedes)
+					supersedes = o->ts;
 			}
 			E.nd[nn].addr = pa;
 			E.nd[nn].len = p->len;
 			E.nd[nn].hash = h;
-			if (old && old->hash == h && old->index != JP_NO_INDEX) {
+			E.nd[nn].nhash = nh;
+			E.nd[nn].pad = 0;
+			if (old && old->hash == h && old->nhash == nh && old->index != JP_NO_INDEX) {
 				E.nd[nn].index = old->index;
 				E.nd[nn].flags = old->flags;
-				if (reannounce)
-					emit_move(old->index, pa, pa, p->len, now);
+				E.nd[nn].ts = old->ts;
 			} else {
 				int uw = unwind_for(p);
+				uint64_t ts = replaced ? now : supersedes ? supersedes + 1 : ts_new;
 
-				E.nd[nn].index = emit_load(r, pa, p->len, E.scratch + p->off, replaced ? now : ts_new, uw);
+				if (ts > now)
+					ts = now;
+				E.nd[nn].index = emit_load(r, pa, p, E.scratch + p->off, ts, uw);
 				E.nd[nn].flags = uw == JP_UNWIND_FP_FDE ? JP_DESC_FDE : 0;
+				E.nd[nn].ts = ts;
 			}
 			nn++;
 		}
@@ -505,12 +516,13 @@ static void capture_region(size_t i, uint64_t now, int reannounce)
 		ts_new = now;
 	n = collect_dirty(r);
 	E.st.captures++;
+	jp_describe_pass();
 	for (size_t k = 0; k < n; k++) {
 		E.st.dirty_pages += (E.dirty[k].end - E.dirty[k].start) / E.pagesz;
 		/* E.dirty is reused by nested calls: copy the bounds. */
 		uint64_t a = E.dirty[k].start, b = E.dirty[k].end;
 
-		describe_span(r, a, b, now, ts_new, 0);
+		describe_span(r, a, b, now, ts_new);
 	}
 	if (reannounce) {
 		/* perf keeps the kernel event that made [heap] or a file view
@@ -534,6 +546,23 @@ static void capture_range(uint64_t start, uint64_t end, int only_exec)
 
 /* ---- the epoch thread ---------------------------------------------------- */
 
+/* A range got a published name: describe it again (only pieces whose name
+ * changed are announced anew). */
+static void renamed(uint64_t start, uint64_t end, void *arg)
+{
+	uint64_t now = jp_now_ns();
+
+	(void)arg;
+	start = start & ~(E.pagesz - 1);
+	for (size_t i = jp_regions_lower(&E.regs, start); i < E.regs.n && E.regs.r[i].start < end; i++) {
+		struct jp_region *r = &E.regs.r[i];
+		uint64_t a = start > r->start ? start : r->start, b = end < r->end ? end : r->end;
+
+		if (r->exec && a < b)
+			describe_span(r, a, b, now, floor_ts(r));
+	}
+}
+
 static void *epoch_main(void *arg)
 {
 	uint64_t gen = (uint64_t)(uintptr_t)arg;
@@ -552,6 +581,9 @@ static void *epoch_main(void *arg)
 			break;
 		}
 		E.st.epochs++;
+		/* Names the process publishes first, so new code is named by
+		 * them in this very pass. */
+		jp_describe_refresh_known(E.cfg.perfmap && strcmp(E.cfg.perfmap_dir, "/tmp") == 0, renamed, NULL);
 		capture_range(0, UINT64_MAX, 1);
 		flush_output();
 		pthread_mutex_unlock(&E.lock);
@@ -686,7 +718,7 @@ void jp_capture_mmap_done(void *addr, size_t len, int prot, int flags, int fd, o
 		/* Open the dump (and its marker) before any code exists, so
 		 * every LOAD can be dated from the moment code appears. */
 		ensure_output();
-		track_range(start, end, kind, jp_describe_creator(caller), now, (uint64_t)off);
+		track_range(start, end, kind, jp_describe_creator(), now, (uint64_t)off);
 		/* Fresh anonymous memory holds no code yet: arm tracking now
 		 * so the first write is seen.  A file view may already hold
 		 * code written through its other view: read it now. */
@@ -799,7 +831,7 @@ void jp_capture_mprotect_done(uint64_t start, uint64_t len, int prot, void *call
 			a = E.regs.r[i].end;
 		}
 		if (gap) {
-			struct classify_ctx cc = { start, end, jp_describe_creator(caller), now, 0 };
+			struct classify_ctx cc = { start, end, jp_describe_creator(), now, 0 };
 
 			ensure_output();
 			jp_maps_each(start, end, (char *)E.scratch, CHUNK, classify_cb, &cc);
@@ -1028,6 +1060,7 @@ static void become_child(void)
 	E.pmap_state = DUMP_NONE;
 	/* Both descriptors still point at the parent's address space. */
 	jp_wtrack_forget(&E.wt);
+	jp_describe_fork_child();
 	memset(&E.st, 0, sizeof(E.st));
 	for (size_t i = 0; i < E.regs.n; i++) {
 		struct jp_region *r = &E.regs.r[i];

@@ -159,7 +159,6 @@ void jp_config_load(struct jp_config *c, char *const *envp)
 	c->perfmap = 0;
 	c->unwind = JP_UNWIND_MODE_AUTO;
 	c->verbose = JP_LOG_ERROR;
-	c->max_piece = JP_DEFAULT_MAX_PIECE;
 	jp_strlcpy(c->perfmap_dir, "/tmp", sizeof(c->perfmap_dir));
 
 	/* Verbosity first, so the other settings' messages obey it. */
@@ -178,10 +177,6 @@ void jp_config_load(struct jp_config *c, char *const *envp)
 	v = c->epoch_ms;
 	uint_setting(envp, "JITPERF_EPOCH_MS", 0, 60000, "milliseconds", &v);
 	c->epoch_ms = (unsigned)v;
-
-	v = c->max_piece;
-	uint_setting(envp, "JITPERF_MAX_PIECE", 256, 16u << 20, "bytes", &v);
-	c->max_piece = (size_t)v;
 
 	bool_setting(envp, "JITPERF_JITDUMP", &c->jitdump);
 	bool_setting(envp, "JITPERF_PERFMAP", &c->perfmap);

@@ -31,11 +31,9 @@ struct jp_config {
 	char perfmap_dir[PATH_MAX]; /* JITPERF_PERFMAP_DIR (default /tmp, where perf looks) */
 	int unwind;            /* JITPERF_UNWIND: auto | empty */
 	int verbose;           /* JITPERF_VERBOSE: 0 quiet .. 3 debug (default 1: errors) */
-	size_t max_piece;      /* JITPERF_MAX_PIECE: largest piece in bytes (default 64 KiB) */
 };
 
 #define JP_DEFAULT_EPOCH_MS 100u
-#define JP_DEFAULT_MAX_PIECE (64u * 1024u)
 
 /* Fill c from the environment (envp, or the process environment if NULL). */
 void jp_config_load(struct jp_config *c, char *const *envp);

@@ -1,123 +1,352 @@
 /* describe.c - cut captured code into pieces and name them. */
 #include "describe.h"
-#include "region.h"
+#include "creator.h"
+#include "fingerprint.h"
+#include "gdbjit.h"
+#include "log.h"
+#include "names.h"
+#include "perfmap_read.h"
+#include "split.h"
 #include "sys.h"
 
+#include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
-/* A run of this many int3 or zero bytes separates two pieces: JITs pad
- * between functions with int3 (V8, sljit, asmjit) or leave zero-filled
- * gaps; real code essentially never holds 16 of either in a row. */
-#define MIN_PAD 16
+/* ---- creators --------------------------------------------------------- */
 
-static int is_pad(uint8_t b)
+#define MAX_CREATORS 1024u
+#define CREATOR_NAME 112
+
+struct creator {
+	uint64_t key;                 /* hash of the call chain, 0 = free */
+	struct jp_callsite cs;
+	int resolved;
+	char name[CREATOR_NAME];
+};
+
+static struct creator *creators; /* id = index + 1 */
+static uint32_t ncreators;
+
+static uint64_t callsite_key(const struct jp_callsite *cs)
 {
-	return b == 0xcc || b == 0x00;
+	uint64_t k = XXH3_64bits(cs->pc, cs->n * sizeof(cs->pc[0]));
+
+	return k ? k : 1;
 }
 
-static size_t pad_run(const uint8_t *buf, size_t len, size_t i)
+uint32_t jp_describe_creator(void)
 {
-	size_t j = i;
+	struct jp_callsite cs;
+	uint64_t key;
+	uint32_t i;
 
-	while (j < len && buf[j] == buf[i] && is_pad(buf[j]))
-		j++;
-	return j - i;
-}
-
-static int fp_prologue(const uint8_t *p, size_t n)
-{
-	return n >= 4 && p[0] == 0x55 && p[1] == 0x48 && p[2] == 0x89 && p[3] == 0xe5;
-}
-
-size_t jp_describe_split(const uint8_t *buf, size_t len, uint64_t addr, size_t max_piece, struct jp_span_piece *out,
-			 size_t max_out)
-{
-	size_t i = 0, n = 0;
-
-	(void)addr;
-	while (i < len && n < max_out) {
-		size_t start, end;
-
-		/* Padding between pieces, of any length, belongs to no piece. */
-		while (i < len && is_pad(buf[i]))
-			i++;
-		if (i >= len)
-			break;
-		start = end = i;
-		/* A piece runs until a long padding run; short runs of int3 or
-		 * zero bytes inside it are alignment or immediates. */
-		while (end < len) {
-			size_t run;
-
-			if (!is_pad(buf[end])) {
-				end++;
-				continue;
-			}
-			run = pad_run(buf, len, end);
-			if (run >= MIN_PAD || end + run == len)
-				break;
-			end += run;
-		}
-		i = end;
-		/* Alignment int3s at the end are not code. */
-		while (end > start + 1 && buf[end - 1] == 0xcc)
-			end--;
-		while (end - start > max_piece && n < max_out) {
-			out[n].off = start;
-			out[n].len = (uint32_t)max_piece;
-			out[n].flags = fp_prologue(buf + start, max_piece) ? JP_SPAN_FP_PROLOGUE : 0;
-			out[n].gap_after = 0;
-			n++;
-			start += max_piece;
-		}
-		if (n < max_out && end > start) {
-			out[n].off = start;
-			out[n].len = (uint32_t)(end - start);
-			out[n].flags = fp_prologue(buf + start, end - start) ? JP_SPAN_FP_PROLOGUE : 0;
-			out[n].gap_after = 0;
-			n++;
-		}
+	memset(&cs, 0, sizeof(cs));
+	if (jp_creator_capture(&cs) < 0)
+		cs.n = 0;
+	key = callsite_key(&cs);
+	if (!creators) {
+		creators = jp_sys_alloc(MAX_CREATORS * sizeof(*creators));
+		if (!creators)
+			return 0;
 	}
-	for (size_t k = 0; k + 1 < n; k++)
-		out[k].gap_after = out[k + 1].off - (out[k].off + out[k].len);
+	/* Call sites are few (a JIT has a handful of places that make memory
+	 * executable); a linear look-up beats a hash table's code. */
+	for (i = 0; i < ncreators; i++)
+		if (creators[i].key == key && creators[i].cs.n == cs.n &&
+		    memcmp(creators[i].cs.pc, cs.pc, cs.n * sizeof(cs.pc[0])) == 0)
+			return i + 1;
+	if (ncreators == MAX_CREATORS)
+		return 0; /* "unknown": still correct, just less informative */
+	creators[ncreators].key = key;
+	creators[ncreators].cs = cs;
+	return ++ncreators;
+}
+
+static const char *creator_name(uint32_t id)
+{
+	struct creator *c;
+
+	if (id == 0 || id > ncreators)
+		return "unknown";
+	c = &creators[id - 1];
+	if (!c->resolved) {
+		/* Once per call site: reads the object's symbol table with raw
+		 * system calls (no malloc), then it is a string. */
+		if (jp_creator_name(&c->cs, c->name, sizeof(c->name)) <= 0)
+			jp_strlcpy(c->name, "unknown", sizeof(c->name));
+		c->resolved = 1;
+	}
+	return c->name;
+}
+
+/* ---- names the process publishes ----------------------------------------- */
+
+struct known {
+	uint64_t addr, size;
+	uint32_t name; /* offset in the string pool */
+	uint32_t nhash;
+};
+
+static struct {
+	struct known *k;
+	size_t n, cap;
+	char *pool;
+	size_t pool_len, pool_cap;
+	uint64_t *seen;           /* GDB JIT objects already parsed (addr ^ size) */
+	size_t nseen, seen_cap;
+	uint64_t descs[4];        /* __jit_debug_descriptor addresses */
+	int ndescs;
+	uint64_t pm_offset;       /* how much of the runtime's perf map we read */
+	int full;                 /* tables full: said so once */
+} K;
+
+static int grow(void **arr, size_t elem, size_t have, size_t *cap, size_t want)
+{
+	size_t ncap = *cap ? *cap : 256, bytes;
+	void *n;
+
+	if (want <= *cap)
+		return 0;
+	while (ncap < want)
+		ncap *= 2;
+	bytes = (ncap * elem + 4095) & ~(size_t)4095;
+	n = jp_sys_alloc(bytes);
+	if (!n)
+		return -ENOMEM;
+	if (*arr) {
+		memcpy(n, *arr, have * elem);
+		jp_sys_free(*arr, (*cap * elem + 4095) & ~(size_t)4095);
+	}
+	*arr = n;
+	*cap = bytes / elem;
+	return 0;
+}
+
+/* Index of the first known symbol ending above addr. */
+static size_t known_lower(uint64_t addr)
+{
+	size_t lo = 0, hi = K.n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (K.k[mid].addr + K.k[mid].size <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+struct refresh_ctx {
+	void (*changed)(uint64_t, uint64_t, void *);
+	void *arg;
+};
+
+/* Add (or rename) a published symbol; overlapping older ones are dropped
+ * (the runtime reused the address). */
+static int add_known(void *arg, uint64_t addr, uint64_t size, const char *name)
+{
+	struct refresh_ctx *rc = arg;
+	char clean[256];
+	size_t len, i, j;
+	uint32_t nh;
+
+	if (size == 0 || addr + size < addr || size > (1u << 30))
+		return 0;
+	len = jp_name_sanitize(clean, sizeof(clean), name, 1);
+	if (!len)
+		return 0;
+	nh = (uint32_t)XXH3_64bits(clean, len) | 1;
+	i = known_lower(addr);
+	if (i < K.n && K.k[i].addr == addr && K.k[i].size == size && K.k[i].nhash == nh)
+		return 0; /* already known */
+	for (j = i; j < K.n && K.k[j].addr < addr + size; j++)
+		;
+	if (grow((void **)&K.k, sizeof(*K.k), K.n, &K.cap, K.n - (j - i) + 1) < 0 ||
+	    grow((void **)&K.pool, 1, K.pool_len, &K.pool_cap, K.pool_len + len + 1) < 0 || K.pool_len > UINT32_MAX / 2) {
+		if (!K.full++)
+			jp_info("too many published names; later ones are ignored");
+		return 1;
+	}
+	memmove(&K.k[i + 1], &K.k[j], (K.n - j) * sizeof(*K.k));
+	K.n = K.n - (j - i) + 1;
+	K.k[i].addr = addr;
+	K.k[i].size = size;
+	K.k[i].name = (uint32_t)K.pool_len;
+	K.k[i].nhash = nh;
+	memcpy(K.pool + K.pool_len, clean, len + 1);
+	K.pool_len += len + 1;
+	if (rc && rc->changed)
+		rc->changed(addr, addr + size, rc->arg);
+	return 0;
+}
+
+/* Parse each registered GDB JIT object once. */
+static int gdbjit_entry(void *arg, uint64_t symfile, uint64_t size)
+{
+	uint64_t key = symfile ^ (size << 1);
+
+	(void)arg;
+	for (size_t i = 0; i < K.nseen; i++)
+		if (K.seen[i] == key)
+			return 1; /* skip: parsed before */
+	if (grow((void **)&K.seen, sizeof(*K.seen), K.nseen, &K.seen_cap, K.nseen + 1) == 0)
+		K.seen[K.nseen++] = key;
+	return 0; /* parse it */
+}
+
+void jp_describe_refresh_known(int skip_perfmap, void (*changed)(uint64_t, uint64_t, void *), void *arg)
+{
+	struct refresh_ctx rc = { changed, arg };
+	char path[64];
+
+	/* jp_gdbjit_find caches its answer until the set of loaded objects
+	 * changes, so asking every pass costs one dl_iterate_phdr. */
+	{
+		int n = jp_gdbjit_find(K.descs, sizeof(K.descs) / sizeof(K.descs[0]));
+
+		K.ndescs = n > 0 ? n : 0;
+	}
+	for (int i = 0; i < K.ndescs; i++)
+		jp_gdbjit_scan_descriptor(K.descs[i], gdbjit_entry, add_known, &rc);
+	/* A runtime's own /tmp/perf-<pid>.map (node --perf-basic-prof, the
+	 * JVM's perf-map-agent): read what was appended since last time. */
+	if (!skip_perfmap && jp_perfmap_path(path, sizeof(path), jp_sys_getpid()) > 0)
+		jp_perfmap_read(path, &K.pm_offset, 4u << 20, add_known, &rc);
+}
+
+void jp_describe_fork_child(void)
+{
+	K.pm_offset = 0;
+}
+
+/* ---- pieces ------------------------------------------------------------ */
+
+static size_t split_gap(const uint8_t *buf, size_t from, size_t to, uint64_t addr, struct jp_span_piece *out,
+			size_t n, size_t max_out)
+{
+	struct jp_piece ps[256];
+
+	while (from < to && n < max_out) {
+		size_t k = jp_split(buf + from, to - from, addr + from, ps, sizeof(ps) / sizeof(ps[0]));
+		size_t next = to;
+
+		if (k == 0)
+			break;
+		for (size_t i = 0; i < k && n < max_out; i++, n++) {
+			out[n].off = from + ps[i].offset;
+			out[n].len = (uint32_t)ps[i].length;
+			out[n].gap_after = ps[i].gap_after;
+			out[n].flags = (jp_piece_fde_fits(&ps[i]) ? JP_SPAN_FDE_FITS : 0) |
+				       ((ps[i].flags & JP_PIECE_DATA) ? JP_SPAN_DATA : 0);
+			out[n].known = 0;
+		}
+		if (k < sizeof(ps) / sizeof(ps[0]))
+			break;
+		/* More than fit: continue after the last piece. */
+		next = from + ps[k - 1].offset + ps[k - 1].length + ps[k - 1].gap_after;
+		if (next <= from)
+			break;
+		from = next;
+	}
 	return n;
 }
 
-uint64_t jp_describe_creator(void *caller)
+size_t jp_describe_split(const uint8_t *buf, size_t len, uint64_t addr, struct jp_span_piece *out, size_t max_out)
 {
-	return (uint64_t)(uintptr_t)caller;
-}
+	size_t n = 0, cur = 0;
 
-static const char *kind_name(int kind)
-{
-	switch (kind) {
-	case JP_RK_SHMEM:
-		return "shmem";
-	case JP_RK_HEAP:
-		return "heap";
-	case JP_RK_FILE:
-		return "memfd";
-	default:
-		return "anon";
+	/* Published symbols keep the runtime's own boundaries; the code
+	 * between them is split on evidence. */
+	for (size_t i = known_lower(addr); i < K.n && K.k[i].addr < addr + len && n < max_out; i++) {
+		uint64_t s = K.k[i].addr < addr ? 0 : K.k[i].addr - addr;
+		uint64_t e = K.k[i].addr + K.k[i].size - addr;
+
+		if (e > len)
+			e = len;
+		if (s < cur)
+			s = cur;
+		if (s >= e)
+			continue;
+		n = split_gap(buf, cur, (size_t)s, addr, out, n, max_out);
+		if (n >= max_out)
+			break;
+		out[n].off = s;
+		out[n].len = (uint32_t)(e - s);
+		out[n].gap_after = 0;
+		out[n].flags = 0;
+		out[n].known = (uint32_t)i + 1;
+		n++;
+		cur = (size_t)e;
 	}
+	return split_gap(buf, cur, len, addr, out, n, max_out);
 }
 
-void jp_describe_name(char *buf, size_t size, uint64_t creator, int kind, const uint8_t *code, size_t len,
-		      uint64_t addr)
+uint32_t jp_describe_known_hash(const struct jp_span_piece *p)
 {
-	char hex[24];
-	uint64_t h = XXH3_64bits(code, len);
-	size_t n;
+	return p->known && p->known <= K.n ? K.k[p->known - 1].nhash : 0;
+}
 
-	(void)creator;
-	(void)addr;
-	jp_strlcpy(buf, "jit:", size);
-	jp_strlcat(buf, kind_name(kind), size);
-	jp_strlcat(buf, ":", size);
-	n = jp_utoa(hex, h >> 32, 16);
-	hex[n] = 0;
-	jp_strlcat(buf, hex, size);
+/* ---- names --------------------------------------------------------------- */
+
+/* Duplicate numbering within one pass, in address order, so it is the same
+ * from run to run. */
+static struct {
+	uint64_t key[256];
+	uint16_t count[256];
+} dups;
+
+void jp_describe_pass(void)
+{
+	memset(&dups, 0, sizeof(dups));
+}
+
+static unsigned dup_index(uint64_t key)
+{
+	unsigned slot = (unsigned)(key * 0x9e3779b97f4a7c15ull >> 56);
+
+	for (unsigned probe = 0; probe < 256; probe++, slot = (slot + 1) & 255) {
+		if (dups.key[slot] == key)
+			return ++dups.count[slot];
+		if (dups.key[slot] == 0) {
+			dups.key[slot] = key;
+			dups.count[slot] = 1;
+			return 1;
+		}
+	}
+	return 1;
+}
+
+void jp_describe_name(char *buf, size_t size, uint32_t creator, const struct jp_span_piece *p, const uint8_t *code,
+		      uint64_t addr, uint32_t *nhash)
+{
+	const char *cn;
+	uint64_t fp;
+	unsigned d;
+
+	if (p->known && p->known <= K.n) {
+		jp_strlcpy(buf, K.pool + K.k[p->known - 1].name, size);
+		*nhash = K.k[p->known - 1].nhash;
+		return;
+	}
+	cn = creator_name(creator);
+	if (p->flags & JP_SPAN_DATA) {
+		/* Allocator headers and the like: never executed, and a pointer
+		 * inside would change the name every run. */
+		jp_strlcpy(buf, "jit:", size);
+		jp_strlcat(buf, cn, size);
+		jp_strlcat(buf, ":stub", size);
+		*nhash = 0;
+		return;
+	}
+	fp = jp_fingerprint(code, p->len, addr);
+	d = dup_index(fp ^ ((uint64_t)creator << 48) ^ 1);
+	if (jp_name_format(buf, size, cn, fp, d > 1 ? d : 0) < 0)
+		jp_strlcpy(buf, "jit:unknown", size);
+	*nhash = 0;
 }

@@ -34,6 +34,9 @@ struct jp_desc {
 	uint32_t flags;  /* JP_DESC_* */
 	uint64_t hash;   /* content hash of the bytes described */
 	uint64_t index;  /* code_index in the current dump, JP_NO_INDEX if none */
+	uint64_t ts;     /* timestamp of its LOAD */
+	uint32_t nhash;  /* hash of a published name, 0 for a made-up one */
+	uint32_t pad;
 };
 
 #define JP_DESC_FDE 1u /* described with a real CIE+FDE */
@@ -42,7 +45,7 @@ struct jp_region {
 	uint64_t start, end;     /* page aligned */
 	uint64_t last_event_ts;  /* last exec-granting call (a kernel mmap event) */
 	uint64_t last_scan_ts;   /* end of the previous capture of this region */
-	uint64_t creator;        /* opaque creator id (see capture.c) */
+	uint64_t creator;        /* creator id (lib/describe.c) */
 	uint64_t file_off;       /* file offset of start, for JP_RK_FILE */
 	uint32_t id;             /* serial number, for names */
 	uint8_t kind;            /* enum jp_region_kind */

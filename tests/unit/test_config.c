@@ -61,7 +61,7 @@ START_TEST(good_values)
 {
 	struct jp_config c;
 	char *env[] = { "JITPERF_DIR=/x/y", "JITPERF_EPOCH_MS=250", "JITPERF_TRACK=hash", "JITPERF_PERFMAP=yes",
-			"JITPERF_UNWIND=empty", "JITPERF_MAX_PIECE=4096", "XDG_CACHE_HOME=/c", NULL };
+			"JITPERF_UNWIND=empty", "XDG_CACHE_HOME=/c", NULL };
 
 	load(&c, env);
 	ck_assert_str_eq(c.dir, "/x/y");
@@ -69,7 +69,6 @@ START_TEST(good_values)
 	ck_assert_int_eq(c.track, JP_TRACK_HASH);
 	ck_assert_int_eq(c.perfmap, 1);
 	ck_assert_int_eq(c.unwind, JP_UNWIND_MODE_EMPTY);
-	ck_assert_uint_eq(c.max_piece, 4096);
 	ck_assert_str_eq(logbuf, "");
 }
 END_TEST
@@ -78,17 +77,16 @@ START_TEST(garbage_values_get_defaults_and_one_message_each)
 {
 	struct jp_config c;
 	char *env[] = { "JITPERF_EPOCH_MS=ten", "JITPERF_TRACK=magic", "JITPERF_PERFMAP=maybe",
-			"JITPERF_MAX_PIECE=99999999999999999999999", "JITPERF_DIR=", "JITPERF_VERBOSE=1", NULL };
+			"JITPERF_UNWIND=sideways", "JITPERF_DIR=", "JITPERF_VERBOSE=1", NULL };
 
 	load(&c, env);
 	ck_assert_uint_eq(c.epoch_ms, JP_DEFAULT_EPOCH_MS);
 	ck_assert_int_eq(c.track, JP_TRACK_AUTO);
 	ck_assert_int_eq(c.perfmap, 0);
-	ck_assert_uint_eq(c.max_piece, JP_DEFAULT_MAX_PIECE);
 	ck_assert_ptr_nonnull(strstr(logbuf, "jitperf: JITPERF_EPOCH_MS='ten' is not a number"));
 	ck_assert_ptr_nonnull(strstr(logbuf, "jitperf: JITPERF_TRACK='magic'"));
 	ck_assert_ptr_nonnull(strstr(logbuf, "jitperf: JITPERF_PERFMAP='maybe' is not a boolean"));
-	ck_assert_ptr_nonnull(strstr(logbuf, "JITPERF_MAX_PIECE"));
+	ck_assert_ptr_nonnull(strstr(logbuf, "jitperf: JITPERF_UNWIND='sideways' is not one of auto, empty"));
 	ck_assert_ptr_nonnull(strstr(logbuf, "jitperf: JITPERF_DIR is empty"));
 }
 END_TEST
