@@ -122,14 +122,25 @@ $(BUILD)/tests/jit/%: tests/jit/%.c $(wildcard tests/jit/*.h) $(CORE_A) | $(BUIL
 		$(if $(findstring pcre2,$*),$(shell pkg-config --libs libpcre2-8 2>/dev/null)) $(CORE_LIBS)
 
 $(BUILD)/tests/bench/%: tests/bench/%.c $(CORE_A) | $(BUILD)/.dirs
-	$(CC) $(JIT_CFLAGS) -Ilib -o $@ $< $(CORE_A) $(CORE_LIBS)
+	$(CC) $(JIT_CFLAGS) -Ilib -o $@ $< $(CORE_A) -Wl,--as-needed -lpthread \
+		$(if $(findstring pcre2,$*),$(shell pkg-config --libs libpcre2-8 2>/dev/null)) $(CORE_LIBS)
+
+# Host-safety programs (tests/e2e/host_*.sh, tests/stress/run): plain C hosts
+# that the shim is preloaded into; the TSan driver of the core is built by
+# tests/stress/run itself.
+HOST_SRC  := $(sort $(filter-out tests/host/tsan_%.c,$(wildcard tests/host/*.c)))
+HOST_BINS := $(patsubst tests/host/%.c,$(BUILD)/tests/host/%,$(HOST_SRC))
+all: $(HOST_BINS)
+$(BUILD)/tests/host/%: tests/host/%.c $(wildcard tests/host/*.h) tests/jit/jitlib.h | $(BUILD)/.dirs
+	@mkdir -p $(@D)
+	$(CC) $(JIT_CFLAGS) -Ilib -o $@ $< -lpthread
 
 $(FUZZ_BIN): tests/fuzz/fuzz_dump.c $(LIB_SRC) $(LIB_HDR) | $(BUILD)/.dirs
 	$(CLANG) -std=gnu11 -g -O1 -D_GNU_SOURCE -Ilib $(PKG_CFLAGS) \
 		-fsanitize=fuzzer,address,undefined -o $@ tests/fuzz/fuzz_dump.c $(filter lib/jd_read.c lib/sys.c lib/log.c,$(LIB_SRC))
 
 check:
-	@scripts/setup-deps
+	@scripts/setup-deps --test
 	@$(MAKE) --no-print-directory check-build
 	@tests/run-all $(BUILD)
 
@@ -150,12 +161,12 @@ demo:
 	@scripts/demo $(BUILD)
 
 bench:
-	@scripts/setup-deps
+	@scripts/setup-deps --test
 	@$(MAKE) --no-print-directory all
 	@tests/bench/run $(BUILD)
 
 stress:
-	@scripts/setup-deps
+	@scripts/setup-deps --test
 	@$(MAKE) --no-print-directory all
 	@tests/stress/run $(BUILD)
 
@@ -164,10 +175,11 @@ install: $(SO) $(DUMP_TOOL)
 	install -m 0644 $(SO) $(DESTDIR)$(PREFIX)/lib/jitperf/libjitperf.so
 	install -m 0755 $(DUMP_TOOL) $(DESTDIR)$(PREFIX)/bin/jitperf-dump
 	install -m 0755 scripts/jitperf-run $(DESTDIR)$(PREFIX)/bin/jitperf-run
+	install -m 0644 scripts/jitperf-flamegraph.py $(DESTDIR)$(PREFIX)/lib/jitperf/jitperf-flamegraph.py
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/lib/jitperf/libjitperf.so $(DESTDIR)$(PREFIX)/bin/jitperf-dump \
-		$(DESTDIR)$(PREFIX)/bin/jitperf-run
+		$(DESTDIR)$(PREFIX)/bin/jitperf-run $(DESTDIR)$(PREFIX)/lib/jitperf/jitperf-flamegraph.py
 	-rmdir $(DESTDIR)$(PREFIX)/lib/jitperf
 
 clean:
