@@ -125,6 +125,28 @@ static void dir_setting(char *const *envp, const char *name, char *dst, size_t s
 	jp_strlcpy(dst, v, size);
 }
 
+/* One of a NULL-terminated list of words; the value is its index. */
+static void enum_setting(char *const *envp, const char *name, const char *choices, const char *const *words, int *dst)
+{
+	const char *v = env_get(envp, name);
+	char s[48];
+
+	if (!v)
+		return;
+	for (int i = 0; words[i]; i++) {
+		if (strcmp(v, words[i]) == 0) {
+			*dst = i;
+			return;
+		}
+	}
+	shown(s, sizeof(s), v);
+	jp_err("%s='%s' is not one of %s; using %s", name, s, choices, words[*dst]);
+}
+
+/* Indexed by enum jp_track_mode and enum jp_unwind_mode. */
+static const char *const track_names[] = { "auto", "wp", "hash", NULL };
+static const char *const unwind_names[] = { "auto", "empty", NULL };
+
 void jp_config_default_dir(char *out, size_t size, char *const *envp)
 {
 	const char *xdg = env_get(envp, "XDG_CACHE_HOME");
@@ -147,8 +169,6 @@ void jp_config_default_dir(char *out, size_t size, char *const *envp)
 void jp_config_load(struct jp_config *c, char *const *envp)
 {
 	uint64_t v;
-	const char *s;
-	char shown_v[48];
 	int disable = 0;
 
 	memset(c, 0, sizeof(*c));
@@ -181,30 +201,8 @@ void jp_config_load(struct jp_config *c, char *const *envp)
 	bool_setting(envp, "JITPERF_JITDUMP", &c->jitdump);
 	bool_setting(envp, "JITPERF_PERFMAP", &c->perfmap);
 
-	s = env_get(envp, "JITPERF_TRACK");
-	if (s) {
-		if (strcmp(s, "auto") == 0)
-			c->track = JP_TRACK_AUTO;
-		else if (strcmp(s, "wp") == 0)
-			c->track = JP_TRACK_WP;
-		else if (strcmp(s, "hash") == 0)
-			c->track = JP_TRACK_HASH;
-		else {
-			shown(shown_v, sizeof(shown_v), s);
-			jp_err("JITPERF_TRACK='%s' is not one of auto, wp, hash; using auto", shown_v);
-		}
-	}
-	s = env_get(envp, "JITPERF_UNWIND");
-	if (s) {
-		if (strcmp(s, "auto") == 0)
-			c->unwind = JP_UNWIND_MODE_AUTO;
-		else if (strcmp(s, "empty") == 0)
-			c->unwind = JP_UNWIND_MODE_EMPTY;
-		else {
-			shown(shown_v, sizeof(shown_v), s);
-			jp_err("JITPERF_UNWIND='%s' is not one of auto, empty; using auto", shown_v);
-		}
-	}
+	enum_setting(envp, "JITPERF_TRACK", "auto, wp, hash", track_names, &c->track);
+	enum_setting(envp, "JITPERF_UNWIND", "auto, empty", unwind_names, &c->unwind);
 	if (!c->jitdump && !c->perfmap) {
 		jp_info("JITPERF_JITDUMP=0 and JITPERF_PERFMAP=0: nothing to write, jitperf is off");
 		c->enabled = 0;

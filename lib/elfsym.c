@@ -161,20 +161,7 @@ size_t jp_elf_note_build_id(const void *notes, size_t size, const uint8_t **id)
 
 static int sys_open_ro(const char *path)
 {
-	int saved = errno;
-	long fd;
-
-	do
-		fd = syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
-	while (fd < 0 && errno == EINTR);
-	if (fd < 0) {
-		int e = errno;
-
-		errno = saved;
-		return -e;
-	}
-	errno = saved;
-	return (int)fd;
+	return jp_open_follow(path, O_RDONLY, 0);
 }
 
 /* pread exactly len bytes at off; -EIO on a short file. */

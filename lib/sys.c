@@ -141,11 +141,16 @@ int jp_fd_above_stdio(int fd)
 
 int jp_open(const char *path, int flags, int mode)
 {
+	return jp_open_follow(path, flags | O_NOFOLLOW, mode);
+}
+
+int jp_open_follow(const char *path, int flags, int mode)
+{
 	int saved = errno;
 	int fd;
 
 	do
-		fd = open(path, flags | O_CLOEXEC | O_NOFOLLOW, mode);
+		fd = open(path, flags | O_CLOEXEC, mode);
 	while (fd < 0 && errno == EINTR);
 	if (fd < 0) {
 		int e = errno;

@@ -34,6 +34,9 @@ int jp_write_all_done(int fd, const void *buf, size_t len, size_t *done);
  * 0..2 is moved above 2 so a host that closed stdio never gets our file on
  * its standard descriptors.  Returns fd or -errno. */
 int jp_open(const char *path, int flags, int mode);
+/* The same, following symlinks (for paths the loader gave us, such as a
+ * library's soname link; never for files we create). */
+int jp_open_follow(const char *path, int flags, int mode);
 /* Move fd above 2 (closing the low one); returns the new fd or -errno. */
 int jp_fd_above_stdio(int fd);
 int jp_close(int fd);
