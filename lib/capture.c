@@ -148,10 +148,19 @@ int jp_capture_active(void)
 }
 
 static void become_child(void);
+static void wtrack_lost(void);
+
+/* Depth of jp_capture_hold() on this thread: the hooks hold the engine lock
+ * across the real call, and the entry points they call inside must not
+ * take it again. */
+static __thread int held __attribute__((tls_model("initial-exec")));
+static __thread int held_cancel __attribute__((tls_model("initial-exec")));
 
 /* Take the engine lock; 0 when the engine is not active. */
 static int enter(void)
 {
+	if (held)
+		return E.state == ST_ACTIVE;
 	if (__atomic_load_n(&E.state, __ATOMIC_ACQUIRE) != ST_ACTIVE && !jp_capture_init())
 		return 0;
 	pthread_mutex_lock(&E.lock);
@@ -163,12 +172,41 @@ static int enter(void)
 	 * write into its parent's dump. */
 	if (jp_sys_getpid() != E.pid)
 		become_child();
+	/* The program may have closed our descriptors and reused the numbers. */
+	if (E.wt.state == 1 && !jp_wtrack_check(&E.wt))
+		wtrack_lost();
 	return 1;
 }
 
 static void leave(void)
 {
+	if (!held)
+		pthread_mutex_unlock(&E.lock);
+}
+
+int jp_capture_hold(void)
+{
+	int old;
+
+	/* A cancellation point inside jitperf (write, open, nanosleep) must
+	 * not unwind the thread while it holds the engine lock. */
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
+	if (held || !enter()) {
+		pthread_setcancelstate(old, NULL);
+		return 0;
+	}
+	held = 1;
+	held_cancel = old;
+	return 1;
+}
+
+void jp_capture_release(int h)
+{
+	if (!h)
+		return;
+	held = 0;
 	pthread_mutex_unlock(&E.lock);
+	pthread_setcancelstate(held_cancel, NULL);
 }
 
 /* ---- output ------------------------------------------------------------- */
@@ -277,6 +315,48 @@ static void report_wtrack_once(void)
 			jp_strerror(E.wt.err));
 }
 
+/* Our write-tracking descriptors are gone (the program closed them): every
+ * region falls back to hashing, read whole once. */
+static void wtrack_lost(void)
+{
+	report_wtrack_once();
+	for (size_t i = 0; i < E.regs.n; i++) {
+		if (E.regs.r[i].track == JP_RT_WP) {
+			E.regs.r[i].track = JP_RT_NONE;
+			E.regs.r[i].needs_full = 1;
+		}
+	}
+}
+
+/* Is [r->start, r->end) still executable memory of the kind we track?
+ * Memory can vanish behind our back: glibc's free() and raw system calls
+ * unmap without a hook, and the address may then hold the program's data. */
+struct verify_ctx {
+	uint64_t next;
+	int ok;
+};
+
+static int verify_cb(const struct jp_map *m, void *arg)
+{
+	struct verify_ctx *v = arg;
+
+	if (m->start > v->next || !(m->prot & PROT_EXEC) || m->cls == JP_MAP_FILE || m->cls == JP_MAP_SPECIAL) {
+		v->ok = 0;
+		return 1;
+	}
+	v->next = m->end;
+	return 0;
+}
+
+static int region_still_exec(const struct jp_region *r)
+{
+	struct verify_ctx v = { r->start, 1 };
+
+	if (jp_maps_each(r->start, r->end, (char *)E.scratch, CHUNK, verify_cb, &v) < 0)
+		return 1; /* cannot tell: keep it */
+	return v.ok && v.next >= r->end;
+}
+
 /* Start change tracking for a region: kernel write tracking when it can
  * see the writes (the executable view is the written one), else hashing. */
 static void arm_region(struct jp_region *r)
@@ -370,7 +450,7 @@ static size_t hashed_dirty(struct jp_region *r, size_t n, int all)
 
 static size_t collect_dirty(struct jp_region *r)
 {
-	size_t n = 0;
+	size_t n;
 
 	if (r->needs_full) {
 		/* Arm first, then read: a store after arming is seen next time. */
@@ -385,15 +465,27 @@ static size_t collect_dirty(struct jp_region *r)
 
 		if (k >= 0)
 			return (size_t)k;
-		/* The registration vanished (the host re-mapped it behind our
-		 * back, or a seccomp change): hash from now on. */
-		jp_debug("write tracking of %#lx-%#lx failed (%s); hashing it", (unsigned long)r->start,
+		/* The registration vanished: the memory was unmapped or
+		 * replaced behind our back (glibc's free, a raw system call),
+		 * or moved.  Describe nothing until the kernel confirms it is
+		 * still executable; then track it afresh. */
+		if (!region_still_exec(r)) {
+			r->dead = 1;
+			return 0;
+		}
+		jp_debug("write tracking of %#lx-%#lx lost (%s); tracking it again", (unsigned long)r->start,
 			 (unsigned long)r->end, jp_strerror(k));
-		r->track = JP_RT_HASH;
-		E.st.hash_regions++;
-		return hashed_dirty(r, 0, 1);
+		r->track = JP_RT_NONE;
+		r->needs_full = 1;
+		return collect_dirty(r);
 	}
-	return hashed_dirty(r, n, 0);
+	n = hashed_dirty(r, 0, 0);
+	/* Hashing cannot tell a vanished mapping from changed code. */
+	if (n && !region_still_exec(r)) {
+		r->dead = 1;
+		return 0;
+	}
+	return n;
 }
 
 /* ---- pieces ------------------------------------------------------------ */
@@ -535,13 +627,31 @@ static void capture_region(size_t i, uint64_t now, int reannounce)
 	E.st.capture_ns += r->last_scan_ts - t0;
 }
 
+/* Forget regions found to be gone (unmapped without a hook). */
+static void sweep_dead(void)
+{
+	for (size_t i = 0; i < E.regs.n;) {
+		if (E.regs.r[i].dead) {
+			jp_regions_delete(&E.regs, i);
+		} else {
+			i++;
+		}
+	}
+	update_bounds();
+}
+
 static void capture_range(uint64_t start, uint64_t end, int only_exec)
 {
 	uint64_t now = jp_now_ns();
+	int dead = 0;
 
-	for (size_t i = jp_regions_lower(&E.regs, start); i < E.regs.n && E.regs.r[i].start < end; i++)
+	for (size_t i = jp_regions_lower(&E.regs, start); i < E.regs.n && E.regs.r[i].start < end; i++) {
 		if (!only_exec || E.regs.r[i].exec)
 			capture_region(i, now, 0);
+		dead |= E.regs.r[i].dead;
+	}
+	if (dead)
+		sweep_dead();
 }
 
 /* ---- the epoch thread ---------------------------------------------------- */
@@ -718,6 +828,9 @@ void jp_capture_mmap_done(void *addr, size_t len, int prot, int flags, int fd, o
 		/* Open the dump (and its marker) before any code exists, so
 		 * every LOAD can be dated from the moment code appears. */
 		ensure_output();
+		/* A fresh mapping: whatever we tracked here is gone already
+		 * (unmapped without a hook) and must not be mistaken for it. */
+		untrack_range(start, end);
 		track_range(start, end, kind, jp_describe_creator(), now, (uint64_t)off);
 		/* Fresh anonymous memory holds no code yet: arm tracking now
 		 * so the first write is seen.  A file view may already hold
@@ -742,6 +855,33 @@ void jp_capture_unmap_before(uint64_t start, uint64_t len)
 		return;
 	capture_range(page_down(start), page_up(start + len), 1);
 	flush_output();
+	leave();
+}
+
+void jp_capture_mremap_before(uint64_t start, uint64_t len)
+{
+	uint64_t end;
+
+	if (!enter())
+		return;
+	start = page_down(start);
+	end = page_up(start + len);
+	capture_range(start, end, 1);
+	flush_output();
+	/* Since Linux 6.17 mremap moves a range spanning several mappings,
+	 * but refuses (EFAULT) when any of them is registered with a
+	 * userfaultfd: drop our registration first (what was pending is
+	 * captured), and arm again after the call, wherever the code is. */
+	for (size_t i = jp_regions_lower(&E.regs, start); i < E.regs.n && E.regs.r[i].start < end; i++) {
+		struct jp_region *r = &E.regs.r[i];
+
+		if (r->track == JP_RT_WP)
+			jp_wtrack_remove(&E.wt, r->start, r->end);
+		if (r->track != JP_RT_NONE) {
+			r->track = JP_RT_NONE;
+			r->needs_full = 1;
+		}
+	}
 	leave();
 }
 
@@ -808,10 +948,21 @@ void jp_capture_mprotect_done(uint64_t start, uint64_t len, int prot, void *call
 	jp_regions_split(&E.regs, start);
 	jp_regions_split(&E.regs, end);
 	if (!(prot & PROT_EXEC)) {
-		/* Dormant: keep descriptions and write tracking, so making it
-		 * executable again (W^X toggling) re-reads only what changed. */
-		for (size_t i = jp_regions_lower(&E.regs, start); i < E.regs.n && E.regs.r[i].start < end; i++)
-			E.regs.r[i].exec = 0;
+		/* Dormant: keep the descriptions (their hashes spare unchanged
+		 * code a new LOAD when it becomes executable again), but not
+		 * the write-tracking registration: the kernel never merges a
+		 * registered mapping with its neighbours, so keeping it on
+		 * memory that is now plain data would change the program's
+		 * mappings (an mremap across them fails). */
+		for (size_t i = jp_regions_lower(&E.regs, start); i < E.regs.n && E.regs.r[i].start < end; i++) {
+			struct jp_region *r = &E.regs.r[i];
+
+			r->exec = 0;
+			if (r->track == JP_RT_WP)
+				jp_wtrack_remove(&E.wt, r->start, r->end);
+			r->track = JP_RT_NONE;
+			r->needs_full = 1;
+		}
 		leave();
 		return;
 	}
@@ -848,8 +999,17 @@ void jp_capture_mprotect_done(uint64_t start, uint64_t len, int prot, void *call
 			reannounce = 1;
 	}
 	/* The W^X moment (and any exec grant): describe the code now. */
-	for (size_t i = jp_regions_lower(&E.regs, start); i < E.regs.n && E.regs.r[i].start < end; i++)
-		capture_region(i, now, reannounce && (E.regs.r[i].kind == JP_RK_HEAP || E.regs.r[i].kind == JP_RK_FILE));
+	{
+		int dead = 0;
+
+		for (size_t i = jp_regions_lower(&E.regs, start); i < E.regs.n && E.regs.r[i].start < end; i++) {
+			capture_region(i, now,
+				       reannounce && (E.regs.r[i].kind == JP_RK_HEAP || E.regs.r[i].kind == JP_RK_FILE));
+			dead |= E.regs.r[i].dead;
+		}
+		if (dead)
+			sweep_dead();
+	}
 	flush_output();
 	if (E.regs.n)
 		ensure_thread();

@@ -41,6 +41,14 @@ static inline int jp_capture_overlaps(uint64_t start, uint64_t len)
 int jp_capture_init(void);
 int jp_capture_active(void);
 
+/* Hooks hold the engine lock across the real call of a slow path, so no
+ * other thread can map, capture or describe the range in between (else data
+ * mapped at a just-freed address could be described as code).  Returns a
+ * token for jp_capture_release(); 0 when the engine is off (the jp_capture_*
+ * calls inside are then no-ops).  Cancellation is disabled meanwhile. */
+int jp_capture_hold(void);
+void jp_capture_release(int token);
+
 /* After a successful mmap with PROT_EXEC.  caller: return address of the
  * hooked call (creator attribution). */
 void jp_capture_mmap_done(void *addr, size_t len, int prot, int flags, int fd, off_t off, void *caller);
@@ -50,6 +58,11 @@ void jp_capture_mmap_done(void *addr, size_t len, int prot, int flags, int fd, o
  * After the call succeeded: forget it. */
 void jp_capture_unmap_before(uint64_t start, uint64_t len);
 void jp_capture_unmap_done(uint64_t start, uint64_t len);
+
+/* Before mremap of [start, start+len): capture, and drop the write-tracking
+ * registration (the kernel refuses to move registered mappings together
+ * with others); capture arms again afterwards. */
+void jp_capture_mremap_before(uint64_t start, uint64_t len);
 
 /* mprotect: before (capture when exec is being removed) and after success. */
 void jp_capture_mprotect_before(uint64_t start, uint64_t len, int prot);

@@ -44,6 +44,15 @@ static int dir_is_safe(int dfd, const char *dir, const char *purpose)
 		       purpose, dir, (unsigned)st.st_uid, (unsigned)geteuid());
 		return -EPERM;
 	}
+	/* Others who may write here could unlink our dump after we created
+	 * it and put their own file in its place, which perf inject would
+	 * then parse and turn into ELF files (ssh's StrictModes reasoning).
+	 * Sticky directories (/tmp) do not let them. */
+	if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX)) {
+		jp_err("%s directory %s is writable by other users (mode %03o) and not sticky; use a private directory (chmod go-w, or set JITPERF_DIR)",
+		       purpose, dir, (unsigned)(st.st_mode & 0777));
+		return -EPERM;
+	}
 	if (faccessat(dfd, ".", W_OK | X_OK, AT_EACCESS) < 0) {
 		jp_err("%s directory %s is not writable: %s", purpose, dir, jp_strerror(errno));
 		return -EACCES;
@@ -88,13 +97,14 @@ int jp_open_private_dir(const char *dir, const char *purpose)
 		return -e;
 	}
 	dfd = jp_open(path, O_RDONLY | O_DIRECTORY, 0);
-	if (dfd == -ELOOP) {
-		/* The user named a symlink to a directory: accept it, but only
-		 * as a whole path of the user's choosing (O_NOFOLLOW applies to
-		 * the last component only). */
-		int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd == -ELOOP || dfd == -ENOTDIR) {
+		/* A symlink (the kernel says ENOTDIR, not ELOOP, when
+		 * O_DIRECTORY meets O_NOFOLLOW): the user named it, so follow
+		 * it; the target is then checked like any directory. */
+		struct stat lst;
 
-		dfd = fd < 0 ? -errno : jp_fd_above_stdio(fd);
+		if (lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode))
+			dfd = jp_open_follow(path, O_RDONLY | O_DIRECTORY, 0);
 	}
 	if (dfd < 0) {
 		jp_err("cannot open %s directory %s: %s", purpose, path, jp_strerror(-dfd));
@@ -146,7 +156,7 @@ static int create_dump_file(int dfd, pid_t pid, char *rel, size_t relsize)
 	fd = openat(dfd, file, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd >= 0 || errno != EEXIST) {
 		jp_strlcpy(rel, file, relsize);
-		return fd < 0 ? -errno : jp_fd_above_stdio(fd);
+		return fd < 0 ? -errno : jp_fd_high(fd);
 	}
 	for (unsigned n = 1; n < 1000; n++) {
 		int sfd;
@@ -169,7 +179,7 @@ static int create_dump_file(int dfd, pid_t pid, char *rel, size_t relsize)
 		jp_strlcpy(rel, sub, relsize);
 		jp_strlcat(rel, "/", relsize);
 		jp_strlcat(rel, file, relsize);
-		return jp_fd_above_stdio(fd);
+		return jp_fd_high(fd);
 	}
 	return -EEXIST;
 }
@@ -599,7 +609,9 @@ int jp_perfmap_open(struct jp_perfmap *m, const char *dir, pid_t pid)
 		errno = saved;
 		return -e;
 	}
-	m->fd = jp_fd_above_stdio(fd);
+	m->fd = jp_fd_high(fd);
+	if (m->fd >= 0)
+		jp_fdid_get(m->fd, &m->id);
 	errno = saved;
 	return m->fd < 0 ? m->fd : 0;
 }
@@ -620,7 +632,8 @@ int jp_perfmap_add(struct jp_perfmap *m, uint64_t addr, uint64_t size, const cha
 		line[n++] = (*s == '\n') ? ' ' : *s;
 	line[n++] = '\n';
 	pthread_mutex_lock(&m->lock);
-	r = jp_write_all(m->fd, line, n);
+	/* Never write into a file of the program's that got our number. */
+	r = jp_fdid_same(m->fd, &m->id) ? jp_write_all(m->fd, line, n) : -EBADF;
 	if (r < 0 && !m->failed) {
 		m->failed = 1;
 		jp_err("%s: %s; perf map output is off", m->path, jp_strerror(-r));
@@ -632,6 +645,6 @@ int jp_perfmap_add(struct jp_perfmap *m, uint64_t addr, uint64_t size, const cha
 void jp_perfmap_close(struct jp_perfmap *m)
 {
 	if (m->fd >= 0)
-		jp_close(m->fd);
+		jp_close_if_ours(m->fd, &m->id);
 	m->fd = -1;
 }

@@ -23,6 +23,7 @@
 #include <sys/types.h>
 
 #include "jd_format.h"
+#include "sys.h"
 
 enum jp_unwind {
 	JP_UNWIND_EMPTY = 0, /* empty .eh_frame_hdr table: perf falls back to frame pointers */
@@ -100,6 +101,7 @@ size_t jp_unwind_record(void *out, int kind, uint64_t code_size, uint64_t timest
 /* Write "START SIZE name\n" lines to a perf map file (perf-<pid>.map). */
 struct jp_perfmap {
 	int fd;
+	struct jp_fdid id;   /* what fd must still be before each write */
 	int failed;
 	pthread_mutex_t lock;
 	char path[PATH_MAX];

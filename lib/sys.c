@@ -5,6 +5,8 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -137,6 +139,59 @@ int jp_fd_above_stdio(int fd)
 	close(fd);
 	errno = saved;
 	return nfd;
+}
+
+int jp_fd_high(int fd)
+{
+	struct rlimit rl;
+	int saved = errno, floor = 1000, nfd;
+
+	if (fd < 0)
+		return fd;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && (rlim_t)floor + 32 > rl.rlim_cur)
+		floor = rl.rlim_cur > 64 ? (int)(rl.rlim_cur - 32) : 3;
+	if (fd >= floor) {
+		errno = saved;
+		return fd;
+	}
+	nfd = fcntl(fd, F_DUPFD_CLOEXEC, floor);
+	if (nfd < 0) {
+		errno = saved;
+		return jp_fd_above_stdio(fd);
+	}
+	close(fd);
+	errno = saved;
+	return nfd;
+}
+
+int jp_fdid_get(int fd, struct jp_fdid *id)
+{
+	struct stat st;
+	int saved = errno;
+
+	if (fstat(fd, &st) < 0) {
+		int e = -errno;
+
+		errno = saved;
+		return e;
+	}
+	id->dev = st.st_dev;
+	id->ino = st.st_ino;
+	errno = saved;
+	return 0;
+}
+
+int jp_fdid_same(int fd, const struct jp_fdid *id)
+{
+	struct jp_fdid now = { 0, 0 };
+
+	return fd >= 0 && jp_fdid_get(fd, &now) == 0 && now.dev == id->dev && now.ino == id->ino;
+}
+
+void jp_close_if_ours(int fd, const struct jp_fdid *id)
+{
+	if (jp_fdid_same(fd, id))
+		jp_close(fd);
 }
 
 int jp_open(const char *path, int flags, int mode)

@@ -39,6 +39,24 @@ int jp_open(const char *path, int flags, int mode);
 int jp_open_follow(const char *path, int flags, int mode);
 /* Move fd above 2 (closing the low one); returns the new fd or -errno. */
 int jp_fd_above_stdio(int fd);
+/* Move a descriptor jitperf keeps for the whole run to a high number
+ * (1000, or below the descriptor limit), out of the way of the program's
+ * own, densely allocated numbers: a program that closes and reopens its
+ * descriptors then never gets ours back by accident.  Falls back to
+ * jp_fd_above_stdio().  Returns the new fd or -errno. */
+int jp_fd_high(int fd);
+
+/* Identity of an open file, to tell whether a descriptor number still
+ * refers to the file jitperf opened (the program may have closed it and
+ * reused the number). */
+struct jp_fdid {
+	uint64_t dev, ino;
+};
+int jp_fdid_get(int fd, struct jp_fdid *id);
+/* 1 when fd is open and is the file id describes. */
+int jp_fdid_same(int fd, const struct jp_fdid *id);
+/* Close fd only if it is still ours. */
+void jp_close_if_ours(int fd, const struct jp_fdid *id);
 int jp_close(int fd);
 
 /* Copy len bytes of our own memory at src into dst without faulting if src

@@ -17,9 +17,9 @@
 static int fail(struct jp_wtrack *t, int err, const char *why)
 {
 	if (t->uffd >= 0)
-		jp_close(t->uffd);
+		jp_close_if_ours(t->uffd, &t->uffd_id);
 	if (t->pagemap >= 0)
-		jp_close(t->pagemap);
+		jp_close_if_ours(t->pagemap, &t->pagemap_id);
 	t->uffd = t->pagemap = -1;
 	t->state = -1;
 	t->err = err;
@@ -49,25 +49,28 @@ int jp_wtrack_init(struct jp_wtrack *t)
 		errno = saved;
 		return fail(t, e, e == -ENOSYS ? "userfaultfd is not available" : "userfaultfd was refused");
 	}
-	fd = jp_fd_above_stdio((int)r);
+	fd = jp_fd_high((int)r);
 	if (fd < 0) {
 		errno = saved;
 		return fail(t, fd, "no descriptor for userfaultfd");
 	}
 	t->uffd = fd;
+	jp_fdid_get(fd, &t->uffd_id);
 	memset(&api, 0, sizeof(api));
 	api.api = UFFD_API;
-	api.features = UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_UNPOPULATED | UFFD_FEATURE_WP_HUGETLBFS_SHMEM;
+	api.features = UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_HUGETLBFS_SHMEM;
 	if (ioctl(t->uffd, UFFDIO_API, &api) < 0) {
 		/* Retry without shared-memory support before giving up. */
 		int e = -errno;
 
 		jp_close(t->uffd);
 		r = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY);
-		t->uffd = r < 0 ? -1 : jp_fd_above_stdio((int)r);
+		t->uffd = r < 0 ? -1 : jp_fd_high((int)r);
+		if (t->uffd >= 0)
+			jp_fdid_get(t->uffd, &t->uffd_id);
 		memset(&api, 0, sizeof(api));
 		api.api = UFFD_API;
-		api.features = UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_UNPOPULATED;
+		api.features = UFFD_FEATURE_WP_ASYNC;
 		if (t->uffd < 0 || ioctl(t->uffd, UFFDIO_API, &api) < 0) {
 			errno = saved;
 			return fail(t, e, "the kernel lacks asynchronous userfaultfd write-protect (Linux 6.7)");
@@ -76,11 +79,12 @@ int jp_wtrack_init(struct jp_wtrack *t)
 	} else {
 		t->shmem_ok = 1;
 	}
-	t->pagemap = jp_open("/proc/self/pagemap", O_RDONLY, 0);
+	t->pagemap = jp_fd_high(jp_open("/proc/self/pagemap", O_RDONLY, 0));
 	if (t->pagemap < 0) {
 		errno = saved;
 		return fail(t, t->pagemap, "cannot open /proc/self/pagemap");
 	}
+	jp_fdid_get(t->pagemap, &t->pagemap_id);
 	/* An empty scan tells whether PAGEMAP_SCAN exists (ENOTTY before 6.7). */
 	memset(&probe, 0, sizeof(probe));
 	probe.size = sizeof(probe);
@@ -96,13 +100,28 @@ int jp_wtrack_init(struct jp_wtrack *t)
 	return 0;
 }
 
+int jp_wtrack_check(struct jp_wtrack *t)
+{
+	if (t->state != 1)
+		return 0;
+	if (jp_fdid_same(t->uffd, &t->uffd_id) && jp_fdid_same(t->pagemap, &t->pagemap_id))
+		return 1;
+	/* Never touch the numbers again: they are the program's now. */
+	t->uffd = t->pagemap = -1;
+	t->state = -1;
+	t->err = -EBADF;
+	t->why = "the program closed jitperf's descriptors";
+	return 0;
+}
+
 int jp_wtrack_add(struct jp_wtrack *t, uint64_t start, uint64_t end)
 {
 	struct uffdio_register reg;
-	struct uffdio_writeprotect wp;
+	struct jp_range scratch[64];
+	uint64_t at = start;
 	int saved = errno, e;
 
-	if (t->state != 1)
+	if (!jp_wtrack_check(t))
 		return -ENODEV;
 	memset(&reg, 0, sizeof(reg));
 	reg.range.start = start;
@@ -116,17 +135,25 @@ int jp_wtrack_add(struct jp_wtrack *t, uint64_t start, uint64_t end)
 		errno = saved;
 		return e;
 	}
-	memset(&wp, 0, sizeof(wp));
-	wp.range.start = start;
-	wp.range.len = end - start;
-	wp.mode = UFFDIO_WRITEPROTECT_MODE_WP;
-	if (ioctl(t->uffd, UFFDIO_WRITEPROTECT, &wp) < 0) {
-		struct uffdio_range ur = { start, end - start };
+	/* Arm only the pages that exist, by a scan that write-protects what
+	 * it matches.  UFFDIO_WRITEPROTECT over the range would allocate page
+	 * tables for all of it (128 MiB of them for a 64 GiB reservation);
+	 * pages touched later appear without the protection bit, which is
+	 * exactly what "written" means to the next scan. */
+	while (at < end) {
+		uint64_t resume = end;
+		int n = jp_wtrack_scan(t, at, end, scratch, 64, &resume);
 
-		e = -errno;
-		ioctl(t->uffd, UFFDIO_UNREGISTER, &ur);
-		errno = saved;
-		return e;
+		if (n < 0) {
+			struct uffdio_range ur = { start, end - start };
+
+			ioctl(t->uffd, UFFDIO_UNREGISTER, &ur);
+			errno = saved;
+			return n;
+		}
+		if (resume <= at)
+			break;
+		at = resume;
 	}
 	errno = saved;
 	return 0;
@@ -168,7 +195,13 @@ int jp_wtrack_scan(struct jp_wtrack *t, uint64_t start, uint64_t end, struct jp_
 		a.vec = (uint64_t)(uintptr_t)vec;
 		/* Every reported range may need its own slot in out. */
 		a.vec_len = max - n < 64 ? max - n : 64;
-		a.category_mask = PAGE_IS_WRITTEN;
+		/* Written, and present or swapped: holes (never touched, or
+		 * discarded) hold no code, and matching them would make the
+		 * kernel write-protect them, allocating page tables.  The zero
+		 * page (a read of untouched memory) is not a write. */
+		a.category_inverted = PAGE_IS_PFNZERO;
+		a.category_mask = PAGE_IS_WRITTEN | PAGE_IS_PFNZERO;
+		a.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED;
 		a.return_mask = PAGE_IS_WRITTEN;
 		r = ioctl(t->pagemap, PAGEMAP_SCAN, &a);
 		if (r < 0) {
@@ -204,9 +237,9 @@ int jp_wtrack_scan(struct jp_wtrack *t, uint64_t start, uint64_t end, struct jp_
 void jp_wtrack_forget(struct jp_wtrack *t)
 {
 	if (t->uffd >= 0)
-		jp_close(t->uffd);
+		jp_close_if_ours(t->uffd, &t->uffd_id);
 	if (t->pagemap >= 0)
-		jp_close(t->pagemap);
+		jp_close_if_ours(t->pagemap, &t->pagemap_id);
 	t->uffd = t->pagemap = -1;
 	t->state = 0;
 	t->err = 0;

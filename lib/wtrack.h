@@ -15,9 +15,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sys.h"
+
 struct jp_wtrack {
 	int uffd;      /* -1 when unavailable */
 	int pagemap;   /* /proc/self/pagemap, -1 when unavailable */
+	struct jp_fdid uffd_id, pagemap_id; /* what the numbers must still be */
 	int state;     /* 0 untried, 1 working, -1 refused */
 	int shmem_ok;  /* shared memory (memfd, MAP_SHARED|MAP_ANONYMOUS) can be tracked */
 	int err;       /* why it was refused (-errno) */
@@ -32,8 +35,9 @@ struct jp_range {
  * t->why set (a short reason for the one-time message). */
 int jp_wtrack_init(struct jp_wtrack *t);
 
-/* Start tracking [start, end): register and write-protect.  Writes after
- * this returns are reported by jp_wtrack_scan(). */
+/* Start tracking [start, end): register, and write-protect the pages that
+ * exist (never the holes: that would allocate page tables for the whole
+ * range).  Writes after this returns are reported by jp_wtrack_scan(). */
 int jp_wtrack_add(struct jp_wtrack *t, uint64_t start, uint64_t end);
 
 /* Stop tracking [start, end) (the memory is about to go away or move). */
@@ -46,9 +50,16 @@ int jp_wtrack_remove(struct jp_wtrack *t, uint64_t start, uint64_t end);
 int jp_wtrack_scan(struct jp_wtrack *t, uint64_t start, uint64_t end, struct jp_range *out, size_t max,
 		   uint64_t *resume);
 
+/* Are both descriptors still ours?  A program may close them and get the
+ * numbers back for files of its own (even a userfaultfd of its own, which
+ * jitperf's ioctls would then arm in blocking mode).  When they are not,
+ * tracking is off for good (state -1, why set) and 0 is returned. */
+int jp_wtrack_check(struct jp_wtrack *t);
+
 /* Drop descriptors without touching tracking state: in a fork child the
  * inherited userfaultfd and pagemap descriptors still refer to the parent's
- * address space, so they must never be used there. */
+ * address space, so they must never be used there.  Only descriptors that
+ * are still ours are closed. */
 void jp_wtrack_forget(struct jp_wtrack *t);
 
 #endif

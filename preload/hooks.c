@@ -99,14 +99,27 @@ static int discards(int advice)
 EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
 	uint64_t a = (uint64_t)(uintptr_t)addr;
-	int replaces, e;
+	int replaces, e, h;
 	void *r;
 
 	/* Fast path: not executable and not replacing tracked memory. */
 	replaces = (flags & MAP_FIXED) && jp_capture_overlaps(a, len);
-	if (jp_guard || (!(prot & PROT_EXEC) && !replaces))
-		return do_mmap(addr, len, prot, flags, fd, off);
+	if (jp_guard || (!(prot & PROT_EXEC) && !replaces)) {
+		r = do_mmap(addr, len, prot, flags, fd, off);
+		/* Without MAP_FIXED the kernel only returns free addresses: a
+		 * tracked region there was unmapped behind our back (glibc's
+		 * free, a raw system call) and must be forgotten, not read. */
+		if (r != MAP_FAILED && !jp_guard && jp_capture_overlaps((uint64_t)(uintptr_t)r, len)) {
+			e = errno;
+			jp_guard = 1;
+			jp_capture_unmap_done((uint64_t)(uintptr_t)r, len);
+			jp_guard = 0;
+			errno = e;
+		}
+		return r;
+	}
 	jp_guard = 1;
+	h = jp_capture_hold();
 	if (replaces)
 		jp_capture_unmap_before(a, len);
 	r = do_mmap(addr, len, prot, flags, fd, off);
@@ -117,6 +130,7 @@ EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off
 		if (prot & PROT_EXEC)
 			jp_capture_mmap_done(r, len, prot, flags, fd, off, __builtin_return_address(0));
 	}
+	jp_capture_release(h);
 	jp_guard = 0;
 	errno = e;
 	return r;
@@ -128,7 +142,7 @@ EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t o
 static int protect_common(void *addr, size_t len, int prot, int pkey, int use_pkey, void *caller)
 {
 	uint64_t a = (uint64_t)(uintptr_t)addr;
-	int r, e;
+	int r, e, h;
 
 	if (jp_guard || (!(prot & PROT_EXEC) && !jp_capture_overlaps(a, len))) {
 		if (use_pkey)
@@ -137,6 +151,7 @@ static int protect_common(void *addr, size_t len, int prot, int pkey, int use_pk
 		return do_mprotect(addr, len, prot);
 	}
 	jp_guard = 1;
+	h = jp_capture_hold();
 	jp_capture_mprotect_before(a, len, prot);
 	if (use_pkey)
 		r = real.pkey_mprotect ? real.pkey_mprotect(addr, len, prot, pkey)
@@ -146,6 +161,7 @@ static int protect_common(void *addr, size_t len, int prot, int pkey, int use_pk
 	e = errno;
 	if (r == 0)
 		jp_capture_mprotect_done(a, len, prot, caller);
+	jp_capture_release(h);
 	jp_guard = 0;
 	errno = e;
 	return r;
@@ -164,16 +180,18 @@ EXPORT int pkey_mprotect(void *addr, size_t len, int prot, int pkey)
 EXPORT int munmap(void *addr, size_t len)
 {
 	uint64_t a = (uint64_t)(uintptr_t)addr;
-	int r, e;
+	int r, e, h;
 
 	if (jp_guard || !jp_capture_overlaps(a, len))
 		return do_munmap(addr, len);
 	jp_guard = 1;
+	h = jp_capture_hold();
 	jp_capture_unmap_before(a, len);
 	r = do_munmap(addr, len);
 	e = errno;
 	if (r == 0)
 		jp_capture_unmap_done(a, len);
+	jp_capture_release(h);
 	jp_guard = 0;
 	errno = e;
 	return r;
@@ -183,7 +201,7 @@ EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
 {
 	uint64_t a = (uint64_t)(uintptr_t)old;
 	void *new_addr = NULL, *r;
-	int e, fixed_over;
+	int e, h, fixed_over;
 
 	if (flags & MREMAP_FIXED) {
 		va_list ap;
@@ -197,8 +215,9 @@ EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
 	if (jp_guard || ((old_len == 0 || !jp_capture_overlaps(a, old_len)) && !fixed_over))
 		return do_mremap(old, old_len, new_len, flags, new_addr);
 	jp_guard = 1;
+	h = jp_capture_hold();
 	if (old_len)
-		jp_capture_unmap_before(a, old_len);
+		jp_capture_mremap_before(a, old_len);
 	if (fixed_over)
 		jp_capture_unmap_before((uint64_t)(uintptr_t)new_addr, new_len);
 	r = do_mremap(old, old_len, new_len, flags, new_addr);
@@ -209,6 +228,7 @@ EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
 		if (old_len)
 			jp_capture_mremap_done(a, old_len, (uint64_t)(uintptr_t)r, new_len);
 	}
+	jp_capture_release(h);
 	jp_guard = 0;
 	errno = e;
 	return r;
@@ -217,16 +237,18 @@ EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
 EXPORT int madvise(void *addr, size_t len, int advice)
 {
 	uint64_t a = (uint64_t)(uintptr_t)addr;
-	int r, e;
+	int r, e, h;
 
 	if (jp_guard || !discards(advice) || !jp_capture_overlaps(a, len))
 		return do_madvise(addr, len, advice);
 	jp_guard = 1;
+	h = jp_capture_hold();
 	jp_capture_unmap_before(a, len);
 	r = do_madvise(addr, len, advice);
 	e = errno;
 	if (r == 0)
 		jp_capture_discard_done(a, len);
+	jp_capture_release(h);
 	jp_guard = 0;
 	errno = e;
 	return r;
@@ -239,8 +261,12 @@ static void before_exec(void)
 	int e = errno;
 
 	if (!jp_guard) {
+		int h;
+
 		jp_guard = 1;
+		h = jp_capture_hold();
 		jp_capture_exec_before();
+		jp_capture_release(h);
 		jp_guard = 0;
 	}
 	errno = e;

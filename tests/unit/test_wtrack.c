@@ -1,5 +1,6 @@
 /* test_wtrack.c - kernel write tracking reports exactly the pages written. */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -117,6 +118,45 @@ START_TEST(file_memory_refused_or_tracked)
 }
 END_TEST
 
+static long vm_pte_kb(void)
+{
+	char buf[4096], *p;
+	FILE *f = fopen("/proc/self/status", "r");
+	size_t n;
+
+	if (!f)
+		return -1;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	p = strstr(buf, "VmPTE:");
+	return p ? strtol(p + 6, NULL, 10) : -1;
+}
+
+/* A 64 GiB reservation made executable must not cost page tables for all
+ * of it (UFFDIO_WRITEPROTECT over the range would: 128 MiB of them). */
+START_TEST(huge_region_costs_no_page_tables)
+{
+	struct jp_range r[4];
+	size_t len = 64ul << 30;
+	char *p = mmap(NULL, len, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	unsigned long b = (unsigned long)p;
+	long before;
+
+	if (!available())
+		return;
+	ck_assert_ptr_ne(p, MAP_FAILED);
+	before = vm_pte_kb();
+	ck_assert_int_eq(jp_wtrack_add(&wt, b, b + len), 0);
+	ck_assert_int_eq(jp_wtrack_scan(&wt, b, b + len, r, 4, NULL), 0);
+	ck_assert_int_lt(vm_pte_kb() - before, 1024);
+	p[(40ul << 30) + 123] = 1; /* a first write deep inside is still seen */
+	ck_assert_int_eq(jp_wtrack_scan(&wt, b, b + len, r, 4, NULL), 1);
+	ck_assert_uint_eq(r[0].start, b + (40ul << 30));
+	munmap(p, len);
+}
+END_TEST
+
 START_TEST(forget_closes_and_resets)
 {
 	if (!available())
@@ -138,6 +178,7 @@ Suite *make_wtrack_suite(void)
 	tcase_add_test(tc, small_output_loses_nothing);
 	tcase_add_test(tc, shmem_memfd);
 	tcase_add_test(tc, file_memory_refused_or_tracked);
+	tcase_add_test(tc, huge_region_costs_no_page_tables);
 	tcase_add_test(tc, forget_closes_and_resets);
 	suite_add_tcase(s, tc);
 	return s;
