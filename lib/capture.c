@@ -16,6 +16,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -40,6 +41,7 @@ static struct engine {
 	uint64_t pagesz;
 	pid_t pid;
 	int child_pending;  /* fork child that has not touched JIT memory yet */
+	volatile int *wipe; /* MADV_WIPEONFORK page holding 1; 0 in any child */
 	int dump_state;
 	struct jp_dump dump;
 	int pmap_state;
@@ -109,6 +111,23 @@ static int alloc_buffers(void)
 	return E.scratch && E.dirty && E.resident && E.pieces && E.nd && E.mvec ? 0 : -ENOMEM;
 }
 
+static void arm_wipe(void)
+{
+	int saved = errno;
+
+	if (!E.wipe) {
+		E.wipe = jp_sys_alloc(4096);
+		/* Linux >= 4.14; elsewhere enter() asks getpid(). */
+		if (E.wipe && syscall(SYS_madvise, (void *)E.wipe, 4096, 18 /* MADV_WIPEONFORK */) != 0) {
+			jp_sys_free((void *)E.wipe, 4096);
+			E.wipe = NULL;
+		}
+	}
+	if (E.wipe)
+		*E.wipe = 1;
+	errno = saved;
+}
+
 int jp_capture_init(void)
 {
 	int s = __atomic_load_n(&E.state, __ATOMIC_ACQUIRE);
@@ -133,6 +152,7 @@ int jp_capture_init(void)
 		turn_off();
 		return 0;
 	}
+	arm_wipe();
 	if (alloc_buffers() < 0) {
 		jp_err("cannot allocate %u KiB of working memory; jitperf is off", CHUNK >> 10);
 		turn_off();
@@ -169,8 +189,10 @@ static int enter(void)
 		return 0;
 	}
 	/* A child made by a raw clone() ran no atfork handler: it must not
-	 * write into its parent's dump. */
-	if (jp_sys_getpid() != E.pid)
+	 * write into its parent's dump.  The kernel zeroes the wipe-on-fork
+	 * page in every child, so one load tells, without a getpid() call
+	 * on every slow path. */
+	if (E.wipe ? __atomic_load_n(E.wipe, __ATOMIC_RELAXED) != 1 : jp_sys_getpid() != E.pid)
 		become_child();
 	/* The program may have closed our descriptors and reused the numbers. */
 	if (E.wt.state == 1 && !jp_wtrack_check(&E.wt))
@@ -244,6 +266,15 @@ static void flush_output(void)
 {
 	if (E.dump_state == DUMP_OPEN && jp_dump_flush(&E.dump) < 0)
 		ensure_output();
+}
+
+/* In a hook: leave the records batched for the epoch thread, which writes
+ * them within one epoch (a write and a descriptor check per hook were an
+ * eighth of a W^X toggle's cost).  Without a capture thread, write now. */
+static void hook_flush(void)
+{
+	if (E.thread_state != 1)
+		flush_output();
 }
 
 /* The earliest time a LOAD may carry: perf drops it behind a kernel mmap
@@ -500,6 +531,53 @@ static int unwind_for(const struct jp_span_piece *p)
 	return JP_UNWIND_FP_FDE;
 }
 
+/* Split E.scratch[from, to) into E.pieces starting at index at; returns the
+ * number of pieces added (offsets relative to the start of E.scratch). */
+static size_t split_gap(size_t from, size_t to, uint64_t a, size_t at)
+{
+	size_t n = jp_describe_split(E.scratch + from, to - from, a + from, E.pieces + at, MAX_PIECES - at);
+
+	for (size_t k = at; k < at + n; k++)
+		E.pieces[k].off += from;
+	return n;
+}
+
+/* Split a fresh copy of [a, a+len) (in E.scratch) into E.pieces, keeping
+ * pieces already described whose bytes did not change as they are: only the
+ * code between them is split again.  A JIT that appends code right after
+ * earlier code (LuaJIT's traces sit back to back) then gets one LOAD per new
+ * piece instead of a growing block re-emitted on every change. */
+static size_t split_around_described(const struct jp_region *r, uint64_t a, size_t len)
+{
+	uint32_t f, c;
+	size_t np = 0, cur = 0;
+
+	jp_desc_overlap(r, a, a + len, &f, &c);
+	for (uint32_t j = f; j < f + c && np < MAX_PIECES; j++) {
+		const struct jp_desc *o = &r->d[j];
+		uint64_t off = o->addr - a;
+
+		if (o->addr < a || off + o->len > len || o->nhash || o->index == JP_NO_INDEX ||
+		    jp_describe_known_overlap(o->addr, o->len) ||
+		    hash_bytes(E.scratch + off, o->len) != o->hash)
+			continue;
+		if (off > cur)
+			np += split_gap(cur, (size_t)off, a, np);
+		if (np >= MAX_PIECES)
+			break;
+		E.pieces[np].off = off;
+		E.pieces[np].len = o->len;
+		E.pieces[np].flags = (o->flags & JP_DESC_FDE) ? JP_SPAN_FDE_FITS : 0;
+		E.pieces[np].gap_after = 0;
+		E.pieces[np].known = 0;
+		np++;
+		cur = (size_t)(off + o->len);
+	}
+	if (cur < len && np < MAX_PIECES)
+		np += split_gap(cur, len, a, np);
+	return np;
+}
+
 /* Re-split [a, b) of region r from a fresh copy and describe what changed.
  *
  * Dating: a piece whose bytes are all new (nothing described overlapped it)
@@ -531,7 +609,7 @@ static void describe_span(struct jp_region *r, uint64_t a, uint64_t b, uint64_t 
 
 		if (got <= 0)
 			return; /* unmapped under us: nothing left to describe */
-		np = jp_describe_split(E.scratch, (size_t)got, a, E.pieces, MAX_PIECES);
+		np = split_around_described(r, a, (size_t)got);
 		span = (uint64_t)got;
 		/* A piece touching the end of a full chunk may continue in the
 		 * next one: leave it to the next step. */
@@ -563,6 +641,10 @@ static void describe_span(struct jp_region *r, uint64_t a, uint64_t b, uint64_t 
 				else if (o->index != JP_NO_INDEX && o->ts > supersedes)
 					supersedes = o->ts;
 			}
+			/* Data between code (allocator headers): never executed,
+			 * so not worth a LOAD perf inject must process. */
+			if (p->flags & JP_SPAN_DATA)
+				continue;
 			E.nd[nn].addr = pa;
 			E.nd[nn].len = p->len;
 			E.nd[nn].hash = h;
@@ -843,7 +925,7 @@ void jp_capture_mmap_done(void *addr, size_t len, int prot, int flags, int fd, o
 				arm_region(&E.regs.r[i]);
 				E.regs.r[i].last_scan_ts = now;
 			}
-		flush_output();
+		hook_flush();
 		ensure_thread();
 	}
 	leave();
@@ -854,7 +936,7 @@ void jp_capture_unmap_before(uint64_t start, uint64_t len)
 	if (!enter())
 		return;
 	capture_range(page_down(start), page_up(start + len), 1);
-	flush_output();
+	hook_flush();
 	leave();
 }
 
@@ -867,7 +949,7 @@ void jp_capture_mremap_before(uint64_t start, uint64_t len)
 	start = page_down(start);
 	end = page_up(start + len);
 	capture_range(start, end, 1);
-	flush_output();
+	hook_flush();
 	/* Since Linux 6.17 mremap moves a range spanning several mappings,
 	 * but refuses (EFAULT) when any of them is registered with a
 	 * userfaultfd: drop our registration first (what was pending is
@@ -1010,7 +1092,7 @@ void jp_capture_mprotect_done(uint64_t start, uint64_t len, int prot, void *call
 		if (dead)
 			sweep_dead();
 	}
-	flush_output();
+	hook_flush();
 	if (E.regs.n)
 		ensure_thread();
 	leave();
@@ -1095,7 +1177,7 @@ void jp_capture_mremap_done(uint64_t old_addr, uint64_t old_len, uint64_t new_ad
 		if (d)
 			jp_sys_free(d, ((size_t)nd * sizeof(*d) + 4095) & ~(size_t)4095);
 		update_bounds();
-		flush_output();
+		hook_flush();
 	}
 	leave();
 }
@@ -1206,6 +1288,8 @@ void jp_capture_fork_child(void)
 /* Reset the engine for a new process that inherited our state. */
 static void become_child(void)
 {
+	if (E.wipe)
+		*E.wipe = 1;
 	E.pid = jp_sys_getpid();
 	E.child_pending = 1;
 	E.thread_state = 0;

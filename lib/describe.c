@@ -287,6 +287,13 @@ size_t jp_describe_split(const uint8_t *buf, size_t len, uint64_t addr, struct j
 	return split_gap(buf, cur, len, addr, out, n, max_out);
 }
 
+int jp_describe_known_overlap(uint64_t addr, uint64_t len)
+{
+	size_t i = known_lower(addr);
+
+	return i < K.n && K.k[i].addr < addr + len;
+}
+
 uint32_t jp_describe_known_hash(const struct jp_span_piece *p)
 {
 	return p->known && p->known <= K.n ? K.k[p->known - 1].nhash : 0;

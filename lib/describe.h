@@ -41,6 +41,9 @@ uint32_t jp_describe_creator(void);
 void jp_describe_name(char *buf, size_t size, uint32_t creator, const struct jp_span_piece *p, const uint8_t *code,
 		      uint64_t addr, uint32_t *nhash);
 
+/* Does a published name overlap [addr, addr+len)? */
+int jp_describe_known_overlap(uint64_t addr, uint64_t len);
+
 /* Hash of a piece's published name (0 for made-up names), cheap: lets the
  * engine tell a renamed piece without naming unchanged ones. */
 uint32_t jp_describe_known_hash(const struct jp_span_piece *p);
