@@ -25,7 +25,7 @@ ifneq ($(filter-out deps,$(MAKECMDGOALS)),)
 NEED_DEPS := 1
 endif
 
-PKGS := libunwind
+PKGS :=
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CHECK_CFLAGS = $(shell pkg-config --cflags check 2>/dev/null)

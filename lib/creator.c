@@ -1,4 +1,4 @@
-/* creator.c - creating call sites via libunwind, names via the objects' symbol tables. */
+/* creator.c - creating call sites via the .eh_frame unwinder, names via the objects' symbol tables. */
 #define UNW_LOCAL_ONLY
 #include "creator.h"
 
@@ -11,7 +11,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include <libunwind.h>
+#include <unwind.h>
 
 #include "elfsym.h"
 #include "sys.h"
@@ -44,7 +44,7 @@ static int skipped_object(const char *name)
 {
 	static const char *const skip_prefix[] = {
 		"libc.so", "ld-linux", "ld64.so", "ld-musl", "libc.musl", "libpthread.so",
-		"libdl.so", "libjitperf", "libunwind", "libasan.so", "libtsan.so", "liblsan.so",
+		"libdl.so", "libjitperf", "libgcc_s", "libunwind", "libasan.so", "libtsan.so", "liblsan.so",
 		"libubsan.so", "libhwasan.so",
 	};
 	const char *b = base_name(name);
@@ -114,33 +114,41 @@ int jp_creator_skipped(uint64_t addr)
 
 /* ---- capture ---- */
 
+/* Unwinding uses libgcc's _Unwind_Backtrace (the .eh_frame unwinder every
+ * C++ exception uses), not libunwind: libunwind's local unwinder opens a pipe
+ * on first use and validates addresses by writing bytes through it, which
+ * inside a host takes descriptors 0 and 1 when the program closed its
+ * standard descriptors, and later reads the program's stdin and writes to
+ * its stdout (found by tests/e2e/host_bug_stdio_fds.sh).  _Unwind_Backtrace
+ * uses no descriptor and no malloc; the walk stops at code without unwind
+ * information (JIT code), which is beyond the creator anyway. */
+struct walk {
+	struct jp_callsite *cs;
+	unsigned steps;
+};
+
+static _Unwind_Reason_Code walk_frame(struct _Unwind_Context *ctx, void *arg)
+{
+	struct walk *w = arg;
+	uint64_t ip = (uint64_t)_Unwind_GetIP(ctx);
+
+	if (w->steps++ == 0)
+		return _URC_NO_REASON; /* jp_creator_capture itself */
+	if (ip == 0 || w->cs->n >= JP_CREATOR_DEPTH || w->steps > JP_CREATOR_MAX_STEPS)
+		return _URC_END_OF_STACK;
+	if (!jp_creator_skipped(ip))
+		w->cs->pc[w->cs->n++] = ip;
+	return _URC_NO_REASON;
+}
+
 int jp_creator_capture(struct jp_callsite *cs)
 {
 	int saved = errno;
-	unw_context_t uc;
-	unw_cursor_t cur;
-	unsigned steps = 0;
-	int r;
+	struct walk w = { cs, 0 };
 
 	memset(cs, 0, sizeof(*cs));
 	pthread_once(&skip_once, skip_init);
-	if (unw_getcontext(&uc) < 0 || unw_init_local(&cur, &uc) < 0) {
-		errno = saved;
-		return -EIO;
-	}
-	/* The first frame is this function; its callers follow. */
-	while (cs->n < JP_CREATOR_DEPTH && steps++ < JP_CREATOR_MAX_STEPS) {
-		unw_word_t ip = 0;
-
-		r = unw_step(&cur);
-		if (r <= 0)
-			break;
-		if (unw_get_reg(&cur, UNW_REG_IP, &ip) < 0 || ip == 0)
-			break;
-		if (jp_creator_skipped(ip))
-			continue;
-		cs->pc[cs->n++] = ip;
-	}
+	_Unwind_Backtrace(walk_frame, &w);
 	errno = saved;
 	return (int)cs->n;
 }
@@ -209,6 +217,58 @@ static void exe_name(char *buf, size_t size)
 	jp_strlcpy(buf, base_name(tmp), size);
 }
 
+/* ---- GCC clone suffixes ----
+ * GCC names the copies it makes of a function foo.constprop.0, foo.isra.0,
+ * foo.part.0 (and foo.cold / foo.cold.0 for the split-off cold part), and
+ * chains them (foo.isra.0.constprop.1, foo.part.0.cold).  Which clones exist
+ * and their numbers change with the compiler and flags, so creators drop
+ * them: the creator names the function the source calls it. */
+
+/* Length of one clone component at s ("constprop.N", "isra.N", "part.N",
+ * "cold" or "cold.N", without the leading dot), or 0. */
+static size_t clone_component(const char *s)
+{
+	static const char *const numbered[] = { "constprop", "isra", "part", "cold" };
+	size_t i, k, n;
+
+	for (i = 0; i < sizeof(numbered) / sizeof(numbered[0]); i++) {
+		n = strlen(numbered[i]);
+		if (strncmp(s, numbered[i], n))
+			continue;
+		if (s[n] == '.' && s[n + 1] >= '0' && s[n + 1] <= '9') {
+			for (k = n + 1; s[k] >= '0' && s[k] <= '9'; k++)
+				;
+			return k;
+		}
+		if (i == 3 && (s[n] == '.' || s[n] == 0))
+			return n; /* bare "cold" */
+	}
+	return 0;
+}
+
+/* Cut name at the first dot from which the rest is only clone components.
+ * Returns the new length.  A name that is nothing but a suffix is kept. */
+int jp_creator_strip_clone_suffix(char *name)
+{
+	size_t i;
+
+	if (!name[0])
+		return 0;
+	for (i = 1; name[i]; i++) {
+		size_t j = i, c;
+
+		if (name[i] != '.')
+			continue;
+		while (name[j] == '.' && (c = clone_component(name + j + 1)) != 0)
+			j += 1 + c;
+		if (!name[j]) {
+			name[i] = 0;
+			return (int)i;
+		}
+	}
+	return (int)i;
+}
+
 static int symbolize(uint64_t addr, char *buf, size_t size)
 {
 	struct object o;
@@ -229,8 +289,10 @@ static int symbolize(uint64_t addr, char *buf, size_t size)
 			       o.build_id_len ? o.build_id : NULL, o.build_id_len, &t) == 0) {
 		int r = jp_elf_func_at(&t, addr - o.bias, &f);
 
-		if (r == 0)
+		if (r == 0) {
 			jp_strlcpy(buf, f.name, size);
+			jp_creator_strip_clone_suffix(buf);
+		}
 		jp_elf_symtab_release(&t);
 		if (r == 0)
 			return 1;

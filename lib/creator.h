@@ -64,4 +64,9 @@ int jp_creator_symbolize(uint64_t addr, char *buf, size_t size);
 /* Is addr inside libc, ld.so or jitperf (the frames capture skips)? */
 int jp_creator_skipped(uint64_t addr);
 
+/* Cut GCC clone suffixes (.constprop.N, .isra.N, .part.N, .cold[.N]) off a
+ * function name in place, so names survive compiler changes; returns the
+ * new length. */
+int jp_creator_strip_clone_suffix(char *name);
+
 #endif

@@ -230,7 +230,9 @@ void jp_describe_fork_child(void)
 static size_t split_gap(const uint8_t *buf, size_t from, size_t to, uint64_t addr, struct jp_span_piece *out,
 			size_t n, size_t max_out)
 {
-	struct jp_piece ps[256];
+	/* Not on the stack (hooks may run on small JIT thread stacks); one
+	 * caller at a time, under the engine lock. */
+	static struct jp_piece ps[256];
 
 	while (from < to && n < max_out) {
 		size_t k = jp_split(buf + from, to - from, addr + from, ps, sizeof(ps) / sizeof(ps[0]));
@@ -301,6 +303,8 @@ uint32_t jp_describe_known_hash(const struct jp_span_piece *p)
 
 /* ---- names --------------------------------------------------------------- */
 
+static struct jp_fp_work *fp_work;
+
 /* Duplicate numbering within one pass, in address order, so it is the same
  * from run to run. */
 static struct {
@@ -351,7 +355,11 @@ void jp_describe_name(char *buf, size_t size, uint32_t creator, const struct jp_
 		*nhash = 0;
 		return;
 	}
-	fp = jp_fingerprint(code, p->len, addr);
+	/* Hooks may run on a JIT thread's small stack: the fingerprint's
+	 * working memory is ours (we run under the engine lock). */
+	if (!fp_work)
+		fp_work = jp_sys_alloc((jp_fp_work_size() + 4095) & ~(size_t)4095);
+	fp = fp_work ? jp_fingerprint_ws(fp_work, code, p->len, addr) : 0;
 	d = dup_index(fp ^ ((uint64_t)creator << 48) ^ 1);
 	if (jp_name_format(buf, size, cn, fp, d > 1 ? d : 0) < 0)
 		jp_strlcpy(buf, "jit:unknown", size);

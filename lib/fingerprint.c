@@ -1,4 +1,4 @@
-/* fingerprint.c - position-independent code hash: Zydis decode, mask, XXH3. */
+/* fingerprint.c - position-independent code hash: decode, normalise, XXH3. */
 #include "fingerprint.h"
 
 #include <string.h>
@@ -12,57 +12,378 @@
 
 int jp_fingerprint_looks_like_pointer(uint64_t v)
 {
-	uint64_t low = v & 0x0000ffffffffffffull;
 	unsigned top = (unsigned)(v >> 48);
 
-	if (low < 0x10000 || low >= 0x800000000000ull)
-		return 0;
-	/* Plain user pointers, and NaN-boxed ones (SpiderMonkey, JSC and
-	 * LuaJIT tag pointers in the top 16 bits of a NaN).  0xffff is left
-	 * alone: small negative numbers live there. */
-	return top == 0 || (top >= 0xfff8 && top <= 0xfffe);
+	/* NaN-boxed pointers: SpiderMonkey and JSC put a tag in the top 16
+	 * bits over a 48-bit address; LuaJIT's GC64 TValues put the type
+	 * (itype << 47) over a 47-bit address, so bit 47 belongs to the tag.
+	 * Either way the address is below 2^47.  0xffff is left alone: small
+	 * negative numbers live there. */
+	if (top >= 0xfff8 && top <= 0xfffe)
+		return (v & 0x00007fffffffffffull) >= 0x10000;
+	return top == 0 && v >= 0x10000 && v < 0x800000000000ull;
 }
 
+/* ---- internal branches ---------------------------------------------------
+ * Branches inside the piece are hashed as distances in instructions, in one
+ * decoding pass:
+ * - backward: a bitmap of where instructions started (one bit per byte for
+ *   the first FP_MAP_BYTES bytes, as long as the longest piece split.c
+ *   emits) and the number of starts before each 64-byte word give the
+ *   target's index;
+ * - forward: the branch's record says only "forward"; the branch waits in a
+ *   heap ordered by (target, branch index), and when the decode reaches the
+ *   target a label record says how many instructions back the branch was
+ *   (and whether the target was an instruction start or fell inside one).
+ *   More than FP_PENDING waiting branches: the rest are hashed as "forward,
+ *   unresolved" -- still the same for the same code. */
+#define FP_MAP_BYTES (64u * 1024u)
+#define FP_MAP_WORDS (FP_MAP_BYTES / 64u)
+#define FP_PENDING 256u
+
+struct branches {
+	uint64_t bit[FP_MAP_WORDS];
+	uint16_t before[FP_MAP_WORDS]; /* starts in words [0, w): < 2^16 */
+	size_t words;                  /* words initialised */
+	uint64_t heap[FP_PENDING];     /* target << 32 | branch index */
+	unsigned npending;
+};
+
+/* Note an instruction (number n) starting at pos. */
+static void mark_start(struct branches *b, size_t pos, uint32_t n)
+{
+	size_t w = pos / 64;
+
+	if (pos >= FP_MAP_BYTES)
+		return;
+	while (b->words <= w) {
+		b->bit[b->words] = 0;
+		b->before[b->words++] = (uint16_t)n;
+	}
+	b->bit[w] |= 1ull << (pos % 64);
+}
+
+/* off < pos of the instruction being hashed, so its word is initialised. */
+static int is_start(const struct branches *b, size_t off)
+{
+	return b->bit[off / 64] >> (off % 64) & 1;
+}
+
+static uint32_t starts_before(const struct branches *b, size_t off)
+{
+	uint64_t below = b->bit[off / 64] & ((1ull << (off % 64)) - 1);
+
+	return b->before[off / 64] + (uint32_t)__builtin_popcountll(below);
+}
+
+static void heap_push(struct branches *b, uint64_t key)
+{
+	unsigned i = b->npending++;
+
+	while (i > 0 && b->heap[(i - 1) / 2] > key) {
+		b->heap[i] = b->heap[(i - 1) / 2];
+		i = (i - 1) / 2;
+	}
+	b->heap[i] = key;
+}
+
+static uint64_t heap_pop(struct branches *b)
+{
+	uint64_t top = b->heap[0], last = b->heap[--b->npending];
+	unsigned i = 0, n = b->npending;
+
+	for (;;) {
+		unsigned c = 2 * i + 1;
+
+		if (c >= n)
+			break;
+		if (c + 1 < n && b->heap[c + 1] < b->heap[c])
+			c++;
+		if (b->heap[c] >= last)
+			break;
+		b->heap[i] = b->heap[c];
+		i = c;
+	}
+	if (n)
+		b->heap[i] = last;
+	return top;
+}
+
+/* ---- two 32-bit halves -----------------------------------------------------
+ * A 64-bit value stored as mov dword [m],lo; mov dword [m+4],hi (in either
+ * order), the way LuaJIT writes a constant TValue to a stack slot. */
+struct store32 {
+	int ok;
+	uint8_t imm_off;
+	uint32_t imm;
+	int64_t disp;
+};
+
+/* Is in (at p) mov dword [mem], imm32 (C7 /0, no operand-size prefix or
+ * REX.W)?  Fills *s. */
+static void store32_of(const uint8_t *p, const struct jp_insn *in, struct store32 *s)
+{
+	unsigned m = in->modrm_off, i, end;
+	int32_t d32 = 0;
+
+	s->ok = 0;
+	if (!m || p[m - 1] != 0xc7 || (p[m] >> 6) == 3 || (p[m] >> 3 & 7) != 0 || in->rel_size)
+		return;
+	for (i = 0; i + 1 < m; i++)
+		if (p[i] == 0x66 || (p[i] & 0xf8) == 0x48)
+			return; /* 16-bit or REX.W */
+	end = in->disp_size ? (unsigned)in->disp_off + in->disp_size : m + 1u + ((p[m] & 7) == 4);
+	if (end + 4 != in->len)
+		return;
+	if (in->disp_size == 1)
+		d32 = (int8_t)p[in->disp_off];
+	else if (in->disp_size == 4)
+		memcpy(&d32, p + in->disp_off, 4);
+	s->ok = 1;
+	s->disp = d32;
+	s->imm_off = (uint8_t)end;
+	memcpy(&s->imm, p + end, 4);
+}
+
+/* Same memory operand but for the displacement (and its size)? */
+static int same_base(const uint8_t *a, const struct jp_insn *ia, const uint8_t *b,
+		     const struct jp_insn *ib)
+{
+	unsigned m = ia->modrm_off, i;
+
+	if (m != ib->modrm_off)
+		return 0;
+	for (i = 0; i < m; i++)
+		if (a[i] != b[i])
+			return 0;
+	if ((a[m] & 0x3f) != (b[m] & 0x3f))
+		return 0;
+	/* mod 00 with r/m 101 is RIP-relative, not a base register */
+	if ((a[m] >> 6 == 0) != (b[m] >> 6 == 0) && (a[m] & 7) == 5)
+		return 0;
+	if ((a[m] & 7) == 4) { /* SIB; base 101 with mod 00: no base */
+		if (a[m + 1] != b[m + 1])
+			return 0;
+		if ((a[m] >> 6 == 0) != (b[m] >> 6 == 0) && (a[m + 1] & 7) == 5)
+			return 0;
+	}
+	return 1;
+}
+
+/* Two halves of a pointer?  Stricter than for an imm64: the high half must
+ * be non-zero, or two 32-bit fields (a length and a zero) would pass. */
+static int pair_is_pointer(uint32_t lo, uint32_t hi)
+{
+	return hi && jp_fingerprint_looks_like_pointer((uint64_t)hi << 32 | lo);
+}
+
+/* ---- normalised records ----------------------------------------------------
+ * Each instruction becomes one record: a header byte (the record's length;
+ * 0 for one undecodable byte, which follows it), then the instruction's bytes
+ * with
+ *  - the displacement removed and ModRM.mod cleared (memory operands differ
+ *    only by displacement: [rax], [rax+8] and [rax+0x1000] are the same), an
+ *    addressing-form byte appended instead;
+ *  - a relative field (branch target or RIP-relative address) removed and a
+ *    target code appended: leaves the piece, backward by so many
+ *    instructions, or forward (resolved by a label record at the target);
+ *    short branches written as their near form;
+ *  - 64-bit immediates and two-halves stores that look like pointers zeroed.
+ * Records are at most 1 + 15 + 1 + 1 + 5 bytes; label records 6. */
+#define REC_MAX 24
 #define CHUNK 512
+#define LABEL 0xfe
+
+enum form { FORM_NONE = 0, FORM_BASE = 1, FORM_RIP = 2, FORM_NOBASE = 3 };
+enum target {
+	TGT_OUT = 0,       /* leaves the piece */
+	TGT_BACK = 1,      /* an earlier instruction start */
+	TGT_BACK_INSIDE,   /* inside an earlier instruction */
+	TGT_FAR,           /* backward beyond the start map of a huge input */
+	TGT_FWD,           /* forward: see the label record */
+	TGT_FWD_LOST,      /* forward, too many waiting */
+};
+
+static size_t record(uint8_t *r, const uint8_t *p, const struct jp_insn *in, size_t pos,
+		     size_t len, struct branches *br, uint32_t n, unsigned mask_imm_off)
+{
+	uint8_t *b = r + 1; /* the instruction, edited in place */
+	size_t o;
+	unsigned cut = 0, cut_len = 0, form = FORM_NONE;
+
+	memcpy(b, p, in->len);
+	o = 1 + in->len;
+	if (in->abs_size && jp_fingerprint_looks_like_pointer(in->abs))
+		memset(b + in->abs_off, 0, in->abs_size);
+	if (mask_imm_off)
+		memset(b + mask_imm_off, 0, 4);
+	if (in->modrm_off && (b[in->modrm_off] >> 6) != 3) {
+		unsigned mod = b[in->modrm_off] >> 6, rm = b[in->modrm_off] & 7;
+
+		if (mod == 0 && rm == 5)
+			form = FORM_RIP;
+		else if (mod == 0 && rm == 4 && (b[in->modrm_off + 1] & 7) == 5)
+			form = FORM_NOBASE;
+		else
+			form = FORM_BASE;
+		b[in->modrm_off] &= 0x3f;
+	}
+	if (in->disp_size) {
+		cut = in->disp_off;
+		cut_len = in->disp_size;
+	} else if (in->rel_size) {
+		cut = in->rel_off;
+		cut_len = in->rel_size;
+	}
+	if (cut_len) {
+		memmove(b + cut, b + cut + cut_len, in->len - cut - cut_len);
+		o -= cut_len;
+	}
+	/* jcc rel8 -> 0F 8x, jmp rel8 -> E9: the encoding picked for a
+	 * distance is not identity (a rel8 is the last byte, so the opcode
+	 * now ends the record) */
+	if (in->rel_is_branch && in->rel_size == 1) {
+		uint8_t op = r[o - 1];
+
+		if ((op & 0xf0) == 0x70) {
+			r[o - 1] = 0x0f;
+			r[o++] = (uint8_t)(0x80 | (op & 15));
+		} else if (op == 0xeb) {
+			r[o - 1] = 0xe9;
+		}
+	}
+	if (form)
+		r[o++] = (uint8_t)form;
+	if (in->rel_size) {
+		/* computed on offsets so a piece near the top of the address
+		 * space cannot wrap */
+		int64_t t = (int64_t)(pos + in->len) + in->rel;
+		uint32_t v = 0;
+		uint8_t cls;
+
+		if (t < 0 || (uint64_t)t >= len) {
+			cls = TGT_OUT;
+		} else if ((size_t)t <= pos) {
+			if ((size_t)t >= FP_MAP_BYTES) {
+				cls = TGT_FAR;
+			} else {
+				cls = is_start(br, (size_t)t) ? TGT_BACK : TGT_BACK_INSIDE;
+				v = n - starts_before(br, (size_t)t);
+			}
+		} else if ((uint64_t)t <= UINT32_MAX && br->npending < FP_PENDING) {
+			cls = TGT_FWD;
+			heap_push(br, (uint64_t)t << 32 | n);
+		} else {
+			cls = TGT_FWD_LOST;
+		}
+		r[o++] = cls;
+		memcpy(r + o, &v, 4);
+		o += 4;
+	}
+	r[0] = (uint8_t)(o - 1);
+	return o;
+}
+
+/* A label: the branch from instruction k lands here (n), at an instruction
+ * start or inside the previous instruction. */
+static size_t label(uint8_t *r, uint64_t key, size_t pos, uint32_t n)
+{
+	uint32_t v = n - (uint32_t)key;
+
+	r[0] = LABEL;
+	r[1] = (key >> 32) == pos;
+	memcpy(r + 2, &v, 4);
+	return 6;
+}
+
+struct jp_fp_work {
+	XXH3_state_t st;
+	struct branches br;
+};
 
 uint64_t jp_fingerprint(const uint8_t *code, size_t len, uint64_t addr)
 {
-	XXH3_state_t st;
-	uint8_t buf[CHUNK + 16];
+	struct jp_fp_work w;
+
+	return jp_fingerprint_ws(&w, code, len, addr);
+}
+
+size_t jp_fp_work_size(void)
+{
+	return sizeof(struct jp_fp_work);
+}
+
+uint64_t jp_fingerprint_ws(struct jp_fp_work *w, const uint8_t *code, size_t len, uint64_t addr)
+{
+	uint8_t buf[CHUNK + REC_MAX];
 	size_t fill = 0, pos = 0;
+	uint32_t n = 0;
+	unsigned mask_next = 0; /* imm offset to zero in the next insn, or 0 */
 	struct jp_decoder d;
 
+	(void)addr;
 	if (!code)
 		return 0;
 	jp_insn_init(&d);
-	XXH3_64bits_reset(&st);
+	XXH3_64bits_reset(&w->st);
+	w->br.words = 0;
+	w->br.npending = 0;
 	while (pos < len) {
 		struct jp_insn in;
-		unsigned ilen = jp_insn_decode(&d, code + pos, len - pos, &in);
+		unsigned ilen, mask = mask_next;
 
+		while (w->br.npending && (w->br.heap[0] >> 32) <= pos) {
+			if (fill >= CHUNK) {
+				XXH3_64bits_update(&w->st, buf, fill);
+				fill = 0;
+			}
+			fill += label(buf + fill, heap_pop(&w->br), pos, n);
+		}
+		mark_start(&w->br, pos, n);
+		ilen = jp_insn_decode(&d, code + pos, len - pos, &in);
+		mask_next = 0;
 		if (!ilen) {
+			buf[fill++] = 0;
 			buf[fill++] = code[pos++];
 		} else {
-			memcpy(buf + fill, code + pos, ilen);
-			if (in.rel_size) {
-				/* targets are computed on offsets so a piece
-				 * near the top of the address space cannot wrap */
-				int64_t t = (int64_t)(pos + ilen) + in.rel;
+			struct store32 a;
 
-				if (t < 0 || (uint64_t)t >= len)
-					memset(buf + fill + in.rel_off, 0, in.rel_size);
+			a.ok = 0;
+			if (in.modrm_off && code[pos + in.modrm_off - 1] == 0xc7)
+				store32_of(code + pos, &in, &a);
+			if (a.ok && !mask && pos + ilen < len) {
+				struct jp_insn nx;
+				const uint8_t *q = code + pos + ilen;
+				struct store32 b;
+
+				if (jp_insn_decode(&d, q, len - pos - ilen, &nx)) {
+					store32_of(q, &nx, &b);
+					if (b.ok && same_base(code + pos, &in, q, &nx) &&
+					    ((b.disp == a.disp + 4 && pair_is_pointer(a.imm, b.imm)) ||
+					     (b.disp == a.disp - 4 && pair_is_pointer(b.imm, a.imm)))) {
+						mask = a.imm_off;
+						mask_next = b.imm_off;
+					}
+				}
 			}
-			if (in.abs_size && jp_fingerprint_looks_like_pointer(in.abs))
-				memset(buf + fill + in.abs_off, 0, in.abs_size);
-			fill += ilen;
+			fill += record(buf + fill, code + pos, &in, pos, len, &w->br, n, mask);
 			pos += ilen;
 		}
+		n++;
 		if (fill >= CHUNK) {
-			XXH3_64bits_update(&st, buf, fill);
+			XXH3_64bits_update(&w->st, buf, fill);
 			fill = 0;
 		}
 	}
+	/* targets inside the last instruction */
+	while (w->br.npending) {
+		if (fill >= CHUNK) {
+			XXH3_64bits_update(&w->st, buf, fill);
+			fill = 0;
+		}
+		fill += label(buf + fill, heap_pop(&w->br), pos, n);
+	}
 	if (fill)
-		XXH3_64bits_update(&st, buf, fill);
-	return XXH3_64bits_digest(&st);
+		XXH3_64bits_update(&w->st, buf, fill);
+	return XXH3_64bits_digest(&w->st);
 }

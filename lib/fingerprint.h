@@ -2,21 +2,36 @@
  *
  * Contract
  * - jp_fingerprint() is a pure function: no allocation, no locks, no system
- *   calls, about 1 KiB of stack; safe in hooks, signal handlers, any thread.
- *   [code, code+len) must be readable (pass a private copy).
+ *   calls, about 14 KiB of stack (a map of instruction starts for pieces up
+ *   to 64 KiB and a heap of pending forward branches); safe in hooks, signal
+ *   handlers with a normal stack, any thread.  [code, code+len) must be
+ *   readable (pass a private copy).
  * - The same instructions generated at another address, in another run,
- *   give the same value: before hashing, every field whose bytes depend on
- *   where things sit is replaced by zeros:
- *     - relative branch and call targets that leave [addr, addr+len);
- *     - RIP-relative displacements whose target leaves [addr, addr+len);
+ *   give the same value.  What is hashed is the decoded instruction stream,
+ *   one record per instruction: prefixes, opcode, ModRM (registers) and SIB,
+ *   immediates -- with every field that depends on where things sit, or on
+ *   a per-run layout, left out:
+ *     - memory displacements (ModRM.mod is cleared and an addressing form
+ *       -- base, RIP-relative or no base -- recorded instead), so [rax+8]
+ *       and [rax+0x400] hash the same: LuaJIT's table slot offsets follow a
+ *       string hash seeded per run, and they also change disp8 to disp32;
+ *     - relative branch, call and RIP-relative targets that leave
+ *       [addr, addr+len);
+ *     - targets inside the piece are kept as distances in instructions, not
+ *       bytes, and short branches hash as their near form;
  *     - 64-bit immediates and moffs addresses that look like user-space
- *       pointers (0x10000 <= v < 2^47), or like NaN-boxed pointers (top 16
- *       bits 0xfff8..0xfffe over such an address), as JS engines embed them.
+ *       pointers (jp_fingerprint_looks_like_pointer), and a 64-bit value
+ *       stored as two 32-bit halves to adjacent slots (mov dword [m],lo;
+ *       mov dword [m+4],hi, either order) when the whole looks like one.
  *   Branches and RIP-relative references inside the piece are kept: they do
  *   not move with the piece and they are part of the function's shape.
+ * - Different opcodes, registers, immediates and internal branch targets
+ *   give different values; code that differs only in displacements does
+ *   not (a spill to [rsp+8] or [rsp+16] is the same function).
  * - Bytes that do not decode are hashed as they are, one at a time.
- * - The hash is XXH3-64 of the masked byte stream (XXH3's output is frozen
- *   since xxHash 0.8.0, so names stay the same across jitperf builds).
+ * - The hash is XXH3-64 of the record stream (XXH3's output is frozen since
+ *   xxHash 0.8.0; the record format is part of jitperf's naming, so
+ *   changing it changes every made-up name once).
  * - addr is where the code runs.  The result does not depend on it (all
  *   tests are relative to the piece); it is part of the signature so a
  *   future rule (e.g. masking absolute targets inside the piece) needs no
@@ -32,7 +47,19 @@
 
 uint64_t jp_fingerprint(const uint8_t *code, size_t len, uint64_t addr);
 
-/* The masking rule for absolute 64-bit values, exposed for tests. */
+/* The same with the ~13 KiB of working memory supplied by the caller, for
+ * callers that may run on a host thread's small stack (the capture engine
+ * keeps one, under its lock).  jp_fp_work_size() bytes, any alignment of
+ * 64. */
+struct jp_fp_work;
+size_t jp_fp_work_size(void);
+uint64_t jp_fingerprint_ws(struct jp_fp_work *w, const uint8_t *code, size_t len, uint64_t addr);
+
+/* The masking rule for absolute 64-bit values, exposed for tests: a
+ * user-space pointer (0x10000 <= v < 2^47), or a NaN-boxed one -- top 16
+ * bits 0xfff8..0xfffe over an address of at least 0x10000 in the low 47
+ * bits (JSC and SpiderMonkey tag above 48 bits, LuaJIT's GC64 puts
+ * itype << 47 above 47 bits). */
 int jp_fingerprint_looks_like_pointer(uint64_t v);
 
 #endif

@@ -176,6 +176,7 @@ unsigned jp_insn_decode_fast(const uint8_t *p, size_t n, struct jp_insn *in)
 		mod = p[i] >> 6;
 		reg = (p[i] >> 3) & 7;
 		rm = p[i] & 7;
+		in->modrm_off = (uint8_t)i;
 		i++;
 		if (!two) {
 			if (op == 0xf6 && reg < 2)
@@ -220,6 +221,10 @@ unsigned jp_insn_decode_fast(const uint8_t *p, size_t n, struct jp_insn *in)
 			disp_len = 4;
 		disp_at = i;
 		i += disp_len;
+		if (disp_len) {
+			in->disp_off = (uint8_t)disp_at;
+			in->disp_size = (uint8_t)disp_len;
+		}
 		if (mod == 0 && rm == 5) {
 			int32_t d;
 
@@ -290,6 +295,13 @@ unsigned jp_insn_decode_zydis(const struct jp_decoder *d, const uint8_t *p, size
 		return 0;
 	in->len = z.length;
 	in->kind = kind_of(z.mnemonic);
+	if (z.attributes & ZYDIS_ATTRIB_HAS_MODRM) {
+		in->modrm_off = z.raw.modrm.offset;
+		if (z.raw.disp.size) {
+			in->disp_off = z.raw.disp.offset;
+			in->disp_size = z.raw.disp.size / 8;
+		}
+	}
 	/* A 0x41 90 is xchg r8d,eax, not a nop; Zydis names it XCHG already.
 	 * RIP-relative memory: ModRM mod 00 r/m 101 in 64-bit mode (the
 	 * IS_RELATIVE attribute alone also covers relative immediates). */

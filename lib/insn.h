@@ -36,6 +36,11 @@ struct jp_insn {
 	uint8_t rel_off, rel_size;
 	uint8_t abs_off, abs_size;
 	uint8_t rel_is_branch; /* rel field is a branch target, not a data address */
+	/* Memory operand layout: offset of the ModRM byte (0: none; an opcode
+	 * always precedes it), and of the displacement (disp_size 0: none).
+	 * A RIP-relative displacement is both disp and rel. */
+	uint8_t modrm_off;
+	uint8_t disp_off, disp_size;
 	int64_t rel;        /* signed displacement from the next instruction */
 	uint64_t abs;       /* the absolute value */
 };

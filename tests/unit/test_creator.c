@@ -180,6 +180,54 @@ START_TEST(test_capture_cost)
 }
 END_TEST
 
+/* GCC clone suffixes are not part of a creator's name */
+
+
+/* a function whose symbol is what GCC calls a clone */
+__attribute__((noinline, used)) int jp_test_cloned(int x) __asm__("jp_test_cloned.constprop.0");
+__attribute__((noinline, used)) int jp_test_cloned(int x)
+{
+	return x * 3 + 1;
+}
+
+START_TEST(test_clone_suffix_stripped)
+{
+	static const char *const cases[][2] = {
+		{ "foo.constprop.0", "foo" },
+		{ "foo.isra.12", "foo" },
+		{ "foo.part.3", "foo" },
+		{ "foo.cold", "foo" },
+		{ "foo.cold.7", "foo" },
+		{ "foo.isra.0.constprop.1", "foo" },
+		{ "foo.part.0.cold", "foo" },
+		{ "_ZN3bar3bazEv.constprop.0", "_ZN3bar3bazEv" },
+		/* not (only) clone suffixes: kept */
+		{ "foo", "foo" },
+		{ "foo.constprop", "foo.constprop" },
+		{ "foo.constprop.x", "foo.constprop.x" },
+		{ "foo.part.1.bar", "foo.part.1.bar" },
+		{ "foo.coldness", "foo.coldness" },
+		{ "foo.lto_priv.0", "foo.lto_priv.0" },
+		{ ".cold", ".cold" },
+		{ "", "" },
+	};
+	char name[JP_CREATOR_NAME_MAX];
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		strcpy(name, cases[i][0]);
+		ck_assert_int_eq(jp_creator_strip_clone_suffix(name), (int)strlen(cases[i][1]));
+		ck_assert_msg(!strcmp(name, cases[i][1]), "%s -> %s, want %s", cases[i][0], name,
+			      cases[i][1]);
+	}
+	/* and on the real path: symbolizing the clone gives the plain name */
+	ck_assert_int_eq(jp_creator_symbolize((uint64_t)(uintptr_t)&jp_test_cloned + 2, name,
+					      sizeof(name)), 1);
+	ck_assert_str_eq(name, "jp_test_cloned");
+	ck_assert_int_eq(jp_test_cloned(2), 7);
+}
+END_TEST
+
 Suite *make_creator_suite(void)
 {
 	Suite *s = suite_create("creator");
@@ -191,6 +239,7 @@ Suite *make_creator_suite(void)
 	tcase_add_test(t, test_shared_library_dynsym);
 	tcase_add_test(t, test_elf_file_checks);
 	tcase_add_test(t, test_capture_cost);
+	tcase_add_test(t, test_clone_suffix_stripped);
 	tcase_set_timeout(t, 30);
 	suite_add_tcase(s, t);
 	return s;

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "fingerprint.h"
+#include "insn.h"
 
 /* Emit, as a JIT would at address base, a function that
  *   push rbp; mov rbp,rsp
@@ -97,10 +98,16 @@ START_TEST(test_different_code_differs)
 		b[i] ^= 0x01;
 		ck_assert_uint_ne(fa, jp_fingerprint(b, n, base));
 	}
-	/* the internal branch distance is identity, not position */
+	/* the internal branch distance is identity, not position (here:
+	 * one byte further lands inside the next instruction) */
 	memcpy(b, a, n);
 	ck_assert_uint_eq(a[45], 0x74);
 	b[46]++;
+	ck_assert_uint_ne(fa, jp_fingerprint(b, n, base));
+	/* the register of a memory operand: mov rax,[rip+X] -> mov rcx,[rip+X] */
+	memcpy(b, a, n);
+	ck_assert_uint_eq(a[6], 0x05);
+	b[6] = 0x0d;
 	ck_assert_uint_ne(fa, jp_fingerprint(b, n, base));
 	/* the data at the end (one byte) */
 	memcpy(b, a, n);
@@ -138,6 +145,12 @@ START_TEST(test_pointer_rule)
 	ck_assert(!jp_fingerprint_looks_like_pointer(0x9e3779b97f4a7c15ull));
 	ck_assert(!jp_fingerprint_looks_like_pointer(0x0000800000000000ull));
 	ck_assert(!jp_fingerprint_looks_like_pointer(0x3ff0000000000000ull)); /* 1.0 */
+	/* LuaJIT GC64: itype << 47 over a 47-bit address, bit 47 is the tag's */
+	ck_assert(jp_fingerprint_looks_like_pointer(0xfffdff1fc7fb07f8ull));
+	ck_assert(jp_fingerprint_looks_like_pointer(0xfff97f1234567890ull));
+	ck_assert(!jp_fingerprint_looks_like_pointer(0xfffd800000001234ull)); /* tag, no address */
+	ck_assert(!jp_fingerprint_looks_like_pointer(0xfff8000000000000ull)); /* the canonical NaN */
+	ck_assert(!jp_fingerprint_looks_like_pointer(0xffff7f1234567890ull));
 }
 END_TEST
 
@@ -152,6 +165,151 @@ START_TEST(test_nan_boxed_pointer_masked)
 	memcpy(a + 2, &p1, 8);
 	memcpy(b + 2, &p2, 8);
 	ck_assert_uint_eq(jp_fingerprint(a, sizeof(a), 0x1000), jp_fingerprint(b, sizeof(b), 0x2000));
+}
+END_TEST
+
+/* Memory displacements are not hashed: LuaJIT's table slot offsets come
+ * from a string hash seeded per run, and they also pick disp8 or disp32.
+ * The base, index, scale and registers still count. */
+START_TEST(test_displacement_masked)
+{
+	/* mov eax,[rdx+0x10]; cmp dword [rdx+0x14],-5; ret */
+	static const uint8_t a[] = { 0x8b, 0x42, 0x10, 0x83, 0x7a, 0x14, 0xfb, 0xc3 };
+	/* mov eax,[rdx+0x3f8]; cmp dword [rdx+0x3fc],-5; ret (disp32) */
+	static const uint8_t b[] = { 0x8b, 0x82, 0xf8, 0x03, 0, 0, 0x83, 0xba, 0xfc, 0x03, 0, 0, 0xfb,
+				     0xc3 };
+	/* mov eax,[rdx]; cmp dword [rdx],-5; ret (no displacement) */
+	static const uint8_t c[] = { 0x8b, 0x02, 0x83, 0x3a, 0xfb, 0xc3 };
+	/* mov eax,[rcx+0x10]: another base register */
+	static const uint8_t e[] = { 0x8b, 0x41, 0x10, 0x83, 0x7a, 0x14, 0xfb, 0xc3 };
+	/* cmp dword [rdx+0x14],-4: another immediate */
+	static const uint8_t f[] = { 0x8b, 0x42, 0x10, 0x83, 0x7a, 0x14, 0xfc, 0xc3 };
+	/* mov eax,[rip+0x10]: RIP-relative (leaves the piece), not [rdx] */
+	static const uint8_t g[] = { 0x8b, 0x05, 0x10, 0, 0, 0, 0x83, 0x7a, 0x14, 0xfb, 0xc3 };
+	/* mov eax,[rbp+0x10] vs mov eax,[rip+...]: same ModRM r/m bits */
+	static const uint8_t h[] = { 0x8b, 0x45, 0x10, 0x83, 0x7a, 0x14, 0xfb, 0xc3 };
+	uint64_t fa = jp_fingerprint(a, sizeof(a), 0x1000);
+
+	ck_assert_uint_eq(fa, jp_fingerprint(b, sizeof(b), 0x2000));
+	ck_assert_uint_eq(fa, jp_fingerprint(c, sizeof(c), 0x3000));
+	ck_assert_uint_ne(fa, jp_fingerprint(e, sizeof(e), 0x1000));
+	ck_assert_uint_ne(fa, jp_fingerprint(f, sizeof(f), 0x1000));
+	ck_assert_uint_ne(fa, jp_fingerprint(g, sizeof(g), 0x1000));
+	ck_assert_uint_ne(jp_fingerprint(g, sizeof(g), 0x1000), jp_fingerprint(h, sizeof(h), 0x1000));
+}
+END_TEST
+
+/* Internal branches count instructions, not bytes: the same code with
+ * longer displacements in between, or a short instead of a near encoding,
+ * hashes the same; a branch to another instruction does not. */
+START_TEST(test_branch_counts_instructions)
+{
+	/* test eax,eax; jz L; mov eax,[rdx+8]; L: ret */
+	static const uint8_t a[] = { 0x85, 0xc0, 0x74, 0x03, 0x8b, 0x42, 0x08, 0xc3 };
+	/* the same with mov eax,[rdx+0x400] and jz rel32 */
+	static const uint8_t b[] = { 0x85, 0xc0, 0x0f, 0x84, 0x06, 0, 0, 0, 0x8b, 0x82, 0, 4, 0, 0,
+				     0xc3 };
+	/* jz to the mov instead */
+	static const uint8_t c[] = { 0x85, 0xc0, 0x74, 0x00, 0x8b, 0x42, 0x08, 0xc3 };
+	/* jnz L */
+	static const uint8_t d[] = { 0x85, 0xc0, 0x75, 0x03, 0x8b, 0x42, 0x08, 0xc3 };
+	/* backward: L: dec ecx; mov eax,[rdx+8]; jnz L; ret -- short and near */
+	static const uint8_t e[] = { 0xff, 0xc9, 0x8b, 0x42, 0x08, 0x75, 0xf9, 0xc3 };
+	static const uint8_t f[] = { 0xff, 0xc9, 0x8b, 0x82, 0, 1, 0, 0, 0x0f, 0x85, 0xf2, 0xff, 0xff,
+				     0xff, 0xc3 };
+	/* jmp short vs jmp near to the same instruction */
+	static const uint8_t g[] = { 0xeb, 0x01, 0x90, 0xc3 };
+	static const uint8_t h[] = { 0xe9, 0x01, 0, 0, 0, 0x90, 0xc3 };
+	uint64_t fa = jp_fingerprint(a, sizeof(a), 0x1000);
+
+	ck_assert_uint_eq(fa, jp_fingerprint(b, sizeof(b), 0x1000));
+	ck_assert_uint_ne(fa, jp_fingerprint(c, sizeof(c), 0x1000));
+	ck_assert_uint_ne(fa, jp_fingerprint(d, sizeof(d), 0x1000));
+	ck_assert_uint_eq(jp_fingerprint(e, sizeof(e), 0x1000), jp_fingerprint(f, sizeof(f), 0x5000));
+	ck_assert_uint_eq(jp_fingerprint(g, sizeof(g), 0x1000), jp_fingerprint(h, sizeof(h), 0x1000));
+}
+END_TEST
+
+/* A 64-bit value stored as two 32-bit halves (mov dword [m],lo; mov dword
+ * [m+4],hi), as LuaJIT stores constant TValues, is masked when the whole
+ * looks like a pointer; other constants stay. */
+START_TEST(test_pointer_halves_masked)
+{
+	/* mov dword [rdx+0x10],lo; mov dword [rdx+0x14],hi; ret */
+	uint8_t a[] = { 0xc7, 0x42, 0x10, 0, 0, 0, 0, 0xc7, 0x42, 0x14, 0, 0, 0, 0, 0xc3 };
+	uint8_t b[sizeof(a)], r[sizeof(a)];
+	uint64_t p1 = 0xfffdff1fc7fb07f8ull, p2 = 0xfffd80aa12345678ull, k = 0x400921fb54442d18ull;
+
+	memcpy(b, a, sizeof(a));
+	memcpy(a + 3, &p1, 4);
+	memcpy(a + 10, (uint8_t *)&p1 + 4, 4);
+	memcpy(b + 3, &p2, 4);
+	memcpy(b + 10, (uint8_t *)&p2 + 4, 4);
+	ck_assert_uint_eq(jp_fingerprint(a, sizeof(a), 0x1000), jp_fingerprint(b, sizeof(b), 0x2000));
+	/* hi first, then lo */
+	memcpy(r, a, sizeof(a));
+	r[2] = 0x14;
+	r[9] = 0x10;
+	memcpy(r + 3, (uint8_t *)&p1 + 4, 4);
+	memcpy(r + 10, &p1, 4);
+	memcpy(b, r, sizeof(r));
+	memcpy(b + 3, (uint8_t *)&p2 + 4, 4);
+	memcpy(b + 10, &p2, 4);
+	ck_assert_uint_eq(jp_fingerprint(r, sizeof(r), 0x1000), jp_fingerprint(b, sizeof(b), 0x2000));
+	/* not a pointer (pi): kept */
+	memcpy(b, a, sizeof(a));
+	memcpy(b + 3, &k, 4);
+	memcpy(b + 10, (uint8_t *)&k + 4, 4);
+	memcpy(r, b, sizeof(b));
+	r[3] ^= 1;
+	ck_assert_uint_ne(jp_fingerprint(b, sizeof(b), 0x1000), jp_fingerprint(r, sizeof(r), 0x1000));
+	/* two 32-bit fields, the high one zero: kept */
+	memset(b + 3, 0, 4);
+	memset(b + 10, 0, 4);
+	b[3] = 0x45;
+	b[5] = 0x01; /* lo 0x10045 */
+	memcpy(r, b, sizeof(b));
+	r[3] ^= 1;
+	ck_assert_uint_ne(jp_fingerprint(b, sizeof(b), 0x1000), jp_fingerprint(r, sizeof(r), 0x1000));
+	/* not adjacent halves (another base register): kept */
+	memcpy(b, a, sizeof(a));
+	b[8] = 0x41;
+	memcpy(r, b, sizeof(b));
+	r[3] ^= 1;
+	ck_assert_uint_ne(jp_fingerprint(b, sizeof(b), 0x1000), jp_fingerprint(r, sizeof(r), 0x1000));
+}
+END_TEST
+
+/* The fingerprint reads the memory-operand layout from both decoders: they
+ * agree on it (test_insn checks the other fields). */
+START_TEST(test_decoders_agree_on_layout)
+{
+	FILE *fp = fopen("/usr/lib/x86_64-linux-gnu/libc.so.6", "rb");
+	size_t len = 4u << 20, got, i, both = 0;
+	uint8_t *b = malloc(len);
+	struct jp_decoder d;
+
+	ck_assert_ptr_nonnull(b);
+	ck_assert_ptr_nonnull(fp);
+	got = fread(b, 1, len, fp);
+	fclose(fp);
+	jp_insn_init(&d);
+	for (i = 0; i < got; i += 3) {
+		struct jp_insn f, z;
+		unsigned lf = jp_insn_decode_fast(b + i, got - i, &f);
+		unsigned lz = lf ? jp_insn_decode_zydis(&d, b + i, got - i, &z) : 0;
+
+		if (!lf || !lz)
+			continue;
+		both++;
+		ck_assert_msg(f.modrm_off == z.modrm_off && f.disp_off == z.disp_off &&
+			      f.disp_size == z.disp_size,
+			      "at %zu: %02x %02x %02x %02x: fast modrm %u disp %u/%u, zydis %u %u/%u", i,
+			      b[i], b[i + 1], b[i + 2], b[i + 3], f.modrm_off, f.disp_off, f.disp_size,
+			      z.modrm_off, z.disp_off, z.disp_size);
+	}
+	ck_assert_uint_gt(both, 100000);
+	free(b);
 }
 END_TEST
 
@@ -204,6 +362,10 @@ Suite *make_fingerprint_suite(void)
 	tcase_add_test(t, test_pointer_rule);
 	tcase_add_test(t, test_nan_boxed_pointer_masked);
 	tcase_add_test(t, test_undecodable_bytes);
+	tcase_add_test(t, test_displacement_masked);
+	tcase_add_test(t, test_branch_counts_instructions);
+	tcase_add_test(t, test_pointer_halves_masked);
+	tcase_add_test(t, test_decoders_agree_on_layout);
 	tcase_add_test(t, test_speed);
 	tcase_set_timeout(t, 60);
 	suite_add_tcase(s, t);
