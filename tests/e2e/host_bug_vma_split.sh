@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# host_bug_vma_split - userfaultfd registration kept on non-executable memory must not split the program's mappings (its mremap failed with EFAULT).
+#
+# A region that was executable stays registered for write tracking after
+# mprotect takes PROT_EXEC away ("dormant", lib/capture.c
+# jp_capture_mprotect_done).  The kernel never merges a registered VMA with
+# an unregistered neighbour, so memory the program maps next to it stays a
+# separate VMA, and an mremap over both fails with EFAULT where it succeeds
+# without the shim (also visible in /proc/self/maps, in fork children's
+# residency and in the VMA count).  The differential test shows the same with
+# JITPERF_TRACK=auto.  Fix: unregister when exec goes away, re-arm (and
+# re-read by hash) when it comes back.
+set -euo pipefail
+# shellcheck source=../host/common.sh source-path=SCRIPTDIR
+. "$(dirname "$0")/../host/common.sh"
+hs_setup
+# The differential program, with the default (kernel write tracking) mode:
+# reported, not gated.  Known open differences (the closing note of the
+# host-safety issue has them): with write tracking on, some seeds show page
+# residency (mincore) and one madvise(MADV_DONTNEED) errno differing from a
+# run without the shim; with hashing (host_differential.sh) every seed is
+# identical.  The case this test is about, a mapping split by a
+# registration kept on non-executable memory, is gated below.
+prog=$(hs_bin diff_calls)
+for seed in 1 2; do
+	"$prog" 3000 "$seed" >"$HS_TMP/d.plain" 2>/dev/null
+	mkdir -m 700 "$HS_TMP/d.$seed"
+	env LD_PRELOAD="$HS_SHIM" JITPERF_DIR="$HS_TMP/d.$seed" "$prog" 3000 "$seed" >"$HS_TMP/d.shim" 2>/dev/null || true
+	if cmp -s "$HS_TMP/d.plain" "$HS_TMP/d.shim"; then
+		hs_say "diff_calls seed $seed with write tracking: identical"
+	else
+		diff "$HS_TMP/d.plain" "$HS_TMP/d.shim" >"$HS_TMP/d.diff" || true
+		hs_say "diff_calls seed $seed with write tracking: KNOWN OPEN DIFFERENCE (not gated), first lines:"
+		grep -m 2 '^[<>]' "$HS_TMP/d.diff" | cut -c1-160 | sed 's/^/  /'
+	fi
+done
+hs_bug_case vma-split 0
