@@ -278,6 +278,7 @@ static int symbolize(uint64_t addr, char *buf, size_t size)
 	size_t n;
 
 	memset(&o, 0, offsetof(struct object, path));
+	o.index = 0; /* after path, so not cleared above */
 	o.path[0] = 0;
 	o.addr = addr;
 	dl_iterate_phdr(find_cb, &o);

@@ -24,6 +24,12 @@ static void unlock_dump(struct jp_dump *d)
 
 /* ---- directories ------------------------------------------------------ */
 
+/* The setting that chooses the directory a message is about. */
+static const char *setting_for(const char *purpose)
+{
+	return strcmp(purpose, "perf map") == 0 ? "JITPERF_PERFMAP_DIR" : "JITPERF_DIR";
+}
+
 static int dir_is_safe(int dfd, const char *dir, const char *purpose)
 {
 	struct stat st;
@@ -40,8 +46,8 @@ static int dir_is_safe(int dfd, const char *dir, const char *purpose)
 	 * A root-owned sticky directory (/tmp) is fine because we only ever
 	 * create files there with O_EXCL|O_NOFOLLOW. */
 	if (st.st_uid != geteuid() && !(st.st_uid == 0 && (st.st_mode & S_ISVTX))) {
-		jp_err("%s directory %s belongs to uid %u, not to us (uid %u); set JITPERF_DIR to a directory of your own",
-		       purpose, dir, (unsigned)st.st_uid, (unsigned)geteuid());
+		jp_err("%s directory %s belongs to uid %u, not to us (uid %u); set %s to a directory of your own",
+		       purpose, dir, (unsigned)st.st_uid, (unsigned)geteuid(), setting_for(purpose));
 		return -EPERM;
 	}
 	/* Others who may write here could unlink our dump after we created
@@ -49,8 +55,8 @@ static int dir_is_safe(int dfd, const char *dir, const char *purpose)
 	 * then parse and turn into ELF files (ssh's StrictModes reasoning).
 	 * Sticky directories (/tmp) do not let them. */
 	if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX)) {
-		jp_err("%s directory %s is writable by other users (mode %03o) and not sticky; use a private directory (chmod go-w, or set JITPERF_DIR)",
-		       purpose, dir, (unsigned)(st.st_mode & 0777));
+		jp_err("%s directory %s is writable by other users (mode %03o) and not sticky; use a private directory (chmod go-w, or set %s)",
+		       purpose, dir, (unsigned)(st.st_mode & 0777), setting_for(purpose));
 		return -EPERM;
 	}
 	if (faccessat(dfd, ".", W_OK | X_OK, AT_EACCESS) < 0) {
