@@ -739,5 +739,10 @@ int main(int argc, char **argv)
 	sigprocmask(SIG_SETMASK, NULL, &mask);
 	printf("signal mask at exit: %s\n", sigisemptyset(&mask) ? "empty" : "NOT EMPTY");
 	printf("done\n");
+	/* DIFF_PAUSE=1: wait (for a look at /proc/PID/smaps) before exiting. */
+	if (getenv("DIFF_PAUSE") && !strcmp(getenv("DIFF_PAUSE"), "1")) {
+		fflush(stdout);
+		pause();
+	}
 	return 0;
 }
