@@ -41,6 +41,7 @@ static struct engine {
 	uint64_t pagesz;
 	pid_t pid;
 	int child_pending;  /* fork child that has not touched JIT memory yet */
+	int grant_prot;     /* protection of the exec grant being recorded */
 	volatile int *wipe; /* MADV_WIPEONFORK page holding 1; 0 in any child */
 	int dump_state;
 	struct jp_dump dump;
@@ -394,7 +395,12 @@ static void arm_region(struct jp_region *r)
 {
 	if (r->track != JP_RT_NONE)
 		return;
-	if (E.cfg.track != JP_TRACK_HASH && r->kind != JP_RK_FILE) {
+	/* Kernel write tracking only where code appears with no call at all
+	 * (writable and executable).  W^X memory announces every change with
+	 * an exec grant; its page hashes survive the non-executable phase, and
+	 * not registering it leaves the program's mappings exactly as they
+	 * would be (a registered mapping never merges with its neighbours). */
+	if (E.cfg.track != JP_TRACK_HASH && r->kind != JP_RK_FILE && r->writable) {
 		if (jp_wtrack_init(&E.wt) < 0) {
 			report_wtrack_once();
 		} else if ((r->kind != JP_RK_SHMEM || E.wt.shmem_ok) && jp_wtrack_add(&E.wt, r->start, r->end) == 0) {
@@ -511,8 +517,9 @@ static size_t collect_dirty(struct jp_region *r)
 		return collect_dirty(r);
 	}
 	n = hashed_dirty(r, 0, 0);
-	/* Hashing cannot tell a vanished mapping from changed code. */
-	if (n && !region_still_exec(r)) {
+	/* Hashing cannot tell a vanished mapping from changed code, unless a
+	 * hook has just seen the program make it executable. */
+	if (n && !r->vouched && !region_still_exec(r)) {
 		r->dead = 1;
 		return 0;
 	}
@@ -845,6 +852,7 @@ static void track_range(uint64_t start, uint64_t end, int kind, uint64_t creator
 			struct jp_region *r = &E.regs.r[i];
 
 			r->exec = 1;
+			r->writable = (E.grant_prot & PROT_WRITE) != 0;
 			r->last_event_ts = now;
 			a = r->end;
 			continue;
@@ -860,6 +868,7 @@ static void track_range(uint64_t start, uint64_t end, int kind, uint64_t creator
 				return;
 			}
 			E.regs.r[k].exec = 1;
+			E.regs.r[k].writable = (E.grant_prot & PROT_WRITE) != 0;
 			E.regs.r[k].creator = creator;
 			E.regs.r[k].last_event_ts = now;
 			E.regs.r[k].file_off = file_off + (a - start);
@@ -913,6 +922,7 @@ void jp_capture_mmap_done(void *addr, size_t len, int prot, int flags, int fd, o
 		/* A fresh mapping: whatever we tracked here is gone already
 		 * (unmapped without a hook) and must not be mistaken for it. */
 		untrack_range(start, end);
+		E.grant_prot = prot;
 		track_range(start, end, kind, jp_describe_creator(), now, (uint64_t)off);
 		/* Fresh anonymous memory holds no code yet: arm tracking now
 		 * so the first write is seen.  A file view may already hold
@@ -1040,15 +1050,17 @@ void jp_capture_mprotect_done(uint64_t start, uint64_t len, int prot, void *call
 			struct jp_region *r = &E.regs.r[i];
 
 			r->exec = 0;
-			if (r->track == JP_RT_WP)
+			if (r->track == JP_RT_WP) {
 				jp_wtrack_remove(&E.wt, r->start, r->end);
-			r->track = JP_RT_NONE;
-			r->needs_full = 1;
+				r->track = JP_RT_NONE;
+				r->needs_full = 1;
+			}
 		}
 		leave();
 		return;
 	}
 	child_starts();
+	E.grant_prot = prot;
 	/* Gaps not yet tracked: ask the kernel what they are. */
 	{
 		uint64_t a = start;
@@ -1074,6 +1086,8 @@ void jp_capture_mprotect_done(uint64_t start, uint64_t len, int prot, void *call
 		struct jp_region *r = &E.regs.r[i];
 
 		r->exec = 1;
+		r->writable = (prot & PROT_WRITE) != 0;
+		r->vouched = 1;
 		r->last_event_ts = now;
 		/* perf keeps kernel mmap events of [heap] and of file views:
 		 * the one this call just made hides our earlier LOADs. */
@@ -1091,6 +1105,8 @@ void jp_capture_mprotect_done(uint64_t start, uint64_t len, int prot, void *call
 		}
 		if (dead)
 			sweep_dead();
+		for (size_t i = jp_regions_lower(&E.regs, start); i < E.regs.n && E.regs.r[i].start < end; i++)
+			E.regs.r[i].vouched = 0;
 	}
 	hook_flush();
 	if (E.regs.n)
