@@ -25,9 +25,6 @@ ifneq ($(filter-out deps,$(MAKECMDGOALS)),)
 NEED_DEPS := 1
 endif
 
-PKGS :=
-PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CHECK_CFLAGS = $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS   = $(shell pkg-config --libs check 2>/dev/null)
 # Zydis 4 ships no pkg-config file on Debian 12.
@@ -42,8 +39,8 @@ endif
 BASE_CFLAGS := -std=gnu11 -O2 -g -fPIC -fvisibility=hidden -fno-omit-frame-pointer \
 	-D_GNU_SOURCE $(WARN) -Ilib
 CFLAGS  ?=
-ALL_CFLAGS = $(BASE_CFLAGS) $(PKG_CFLAGS) $(CFLAGS)
-CORE_LIBS = $(PKG_LIBS) $(ZYDIS_LIBS) -lpthread -ldl
+ALL_CFLAGS = $(BASE_CFLAGS) $(CFLAGS)
+CORE_LIBS = $(ZYDIS_LIBS) -lpthread -ldl
 
 LIB_SRC     := $(sort $(wildcard lib/*.c))
 PRELOAD_SRC := $(sort $(wildcard preload/*.c))
@@ -136,7 +133,7 @@ $(BUILD)/tests/host/%: tests/host/%.c $(wildcard tests/host/*.h) tests/jit/jitli
 	$(CC) $(JIT_CFLAGS) -Ilib -o $@ $< -lpthread
 
 $(FUZZ_BIN): tests/fuzz/fuzz_dump.c $(LIB_SRC) $(LIB_HDR) | $(BUILD)/.dirs
-	$(CLANG) -std=gnu11 -g -O1 -D_GNU_SOURCE -Ilib $(PKG_CFLAGS) \
+	$(CLANG) -std=gnu11 -g -O1 -D_GNU_SOURCE -Ilib \
 		-fsanitize=fuzzer,address,undefined -o $@ tests/fuzz/fuzz_dump.c $(filter lib/jd_read.c lib/sys.c lib/log.c,$(LIB_SRC))
 
 check:

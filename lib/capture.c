@@ -450,7 +450,7 @@ static size_t resident_ranges(uint64_t start, uint64_t end, size_t n)
 }
 
 /* Hashing fallback: resident pages whose hash changed since last time. */
-static size_t hashed_dirty(struct jp_region *r, size_t n, int all)
+static size_t hashed_dirty(struct jp_region *r, int all)
 {
 	size_t m = resident_ranges(r->start, r->end, 0);
 	size_t out = 0;
@@ -459,7 +459,6 @@ static size_t hashed_dirty(struct jp_region *r, size_t n, int all)
 	if (jp_region_phash(r, E.pagesz) < 0)
 		all = 1;
 	memcpy(res, E.dirty, m * sizeof(*res));
-	out = n;
 	for (size_t k = 0; k < m; k++) {
 		for (uint64_t a = res[k].start; a < res[k].end;) {
 			uint64_t want = res[k].end - a < CHUNK ? res[k].end - a : CHUNK;
@@ -494,7 +493,7 @@ static size_t collect_dirty(struct jp_region *r)
 		r->needs_full = 0;
 		arm_region(r);
 		if (r->track == JP_RT_HASH)
-			return hashed_dirty(r, 0, 1);
+			return hashed_dirty(r, 1);
 		return resident_ranges(r->start, r->end, 0);
 	}
 	if (r->track == JP_RT_WP) {
@@ -516,7 +515,7 @@ static size_t collect_dirty(struct jp_region *r)
 		r->needs_full = 1;
 		return collect_dirty(r);
 	}
-	n = hashed_dirty(r, 0, 0);
+	n = hashed_dirty(r, 0);
 	/* Hashing cannot tell a vanished mapping from changed code, unless a
 	 * hook has just seen the program make it executable. */
 	if (n && !r->vouched && !region_still_exec(r)) {
@@ -905,7 +904,7 @@ static void child_starts(void)
 	E.child_pending = 0;
 }
 
-void jp_capture_mmap_done(void *addr, size_t len, int prot, int flags, int fd, off_t off, void *caller)
+void jp_capture_mmap_done(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
 	uint64_t start = (uint64_t)(uintptr_t)addr, end = start + page_up(len), now;
 	int kind;
@@ -1027,7 +1026,7 @@ static int classify_cb(const struct jp_map *m, void *arg)
 	return 0;
 }
 
-void jp_capture_mprotect_done(uint64_t start, uint64_t len, int prot, void *caller)
+void jp_capture_mprotect_done(uint64_t start, uint64_t len, int prot)
 {
 	uint64_t end, now;
 	int reannounce = 0;

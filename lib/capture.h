@@ -49,9 +49,9 @@ int jp_capture_active(void);
 int jp_capture_hold(void);
 void jp_capture_release(int token);
 
-/* After a successful mmap with PROT_EXEC.  caller: return address of the
- * hooked call (creator attribution). */
-void jp_capture_mmap_done(void *addr, size_t len, int prot, int flags, int fd, off_t off, void *caller);
+/* After a successful mmap with PROT_EXEC (the creator is found by unwinding
+ * from here, so the hooked call's own frame needs no special care). */
+void jp_capture_mmap_done(void *addr, size_t len, int prot, int flags, int fd, off_t off);
 
 /* Before memory in [start, start+len) goes away (munmap, MAP_FIXED
  * replacement, mremap source, madvise discard): capture what is pending.
@@ -66,7 +66,7 @@ void jp_capture_mremap_before(uint64_t start, uint64_t len);
 
 /* mprotect: before (capture when exec is being removed) and after success. */
 void jp_capture_mprotect_before(uint64_t start, uint64_t len, int prot);
-void jp_capture_mprotect_done(uint64_t start, uint64_t len, int prot, void *caller);
+void jp_capture_mprotect_done(uint64_t start, uint64_t len, int prot);
 
 /* After a successful mremap that returned new_addr. */
 void jp_capture_mremap_done(uint64_t old_addr, uint64_t old_len, uint64_t new_addr, uint64_t new_len);

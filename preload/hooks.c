@@ -128,7 +128,7 @@ EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off
 		if (replaces)
 			jp_capture_unmap_done(a, len);
 		if (prot & PROT_EXEC)
-			jp_capture_mmap_done(r, len, prot, flags, fd, off, __builtin_return_address(0));
+			jp_capture_mmap_done(r, len, prot, flags, fd, off);
 	}
 	jp_capture_release(h);
 	jp_guard = 0;
@@ -139,7 +139,7 @@ EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off
 EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 	__attribute__((alias("mmap")));
 
-static int protect_common(void *addr, size_t len, int prot, int pkey, int use_pkey, void *caller)
+static int protect_common(void *addr, size_t len, int prot, int pkey, int use_pkey)
 {
 	uint64_t a = (uint64_t)(uintptr_t)addr;
 	int r, e, h;
@@ -160,7 +160,7 @@ static int protect_common(void *addr, size_t len, int prot, int pkey, int use_pk
 		r = do_mprotect(addr, len, prot);
 	e = errno;
 	if (r == 0)
-		jp_capture_mprotect_done(a, len, prot, caller);
+		jp_capture_mprotect_done(a, len, prot);
 	jp_capture_release(h);
 	jp_guard = 0;
 	errno = e;
@@ -169,12 +169,12 @@ static int protect_common(void *addr, size_t len, int prot, int pkey, int use_pk
 
 EXPORT int mprotect(void *addr, size_t len, int prot)
 {
-	return protect_common(addr, len, prot, 0, 0, __builtin_return_address(0));
+	return protect_common(addr, len, prot, 0, 0);
 }
 
 EXPORT int pkey_mprotect(void *addr, size_t len, int prot, int pkey)
 {
-	return protect_common(addr, len, prot, pkey, 1, __builtin_return_address(0));
+	return protect_common(addr, len, prot, pkey, 1);
 }
 
 EXPORT int munmap(void *addr, size_t len)
