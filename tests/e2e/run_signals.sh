@@ -101,13 +101,16 @@ check "SIGTERM: the summary was written" grep -q 'exit status 42' "$T/term/summa
 # ---- Ctrl-C on a terminal: the program gets SIGINT, perf does not ----
 if command -v script >/dev/null 2>&1; then
 	# script(1) gives the command a terminal; ^C typed into it makes the
-	# kernel signal the terminal's foreground process group.
+	# kernel signal the terminal's foreground process group. That group also
+	# holds the shell script(1) starts ($SHELL -c): bash waits for a child
+	# that survives SIGINT and goes on, dash dies of it at once, and the exit
+	# status would be lost. So the shell is bash whatever the caller's is.
 	{
 		wait_for "$T/int.log"
 		sleep 0.3
 		printf '\003'
 		wait_for "$T/int.rc" 60
-	} | script -qec "'$JR' -q --lib '$LIB' -o '$T/int' -- '$SP' graceful '$T/int.log'; echo \$? > '$T/int.rc'" /dev/null \
+	} | SHELL=/bin/bash script -qec "'$JR' -q --lib '$LIB' -o '$T/int' -- '$SP' graceful '$T/int.log'; echo \$? > '$T/int.rc'" /dev/null \
 		>"$T/int.tty" 2>&1
 	rc=$(cat "$T/int.rc" 2>/dev/null)
 	check "Ctrl-C: the program's own exit status (42, got ${rc:-none})" test "${rc:-0}" -eq 42
