@@ -169,6 +169,10 @@ int jp_capture_active(void)
 }
 
 static void become_child(void);
+static void release_registrations(void);
+/* Set while capturing before a call that needs no registration in place
+ * (mprotect(PROT_GROWSDOWN)): read, but do not arm yet. */
+static int arm_suspended;
 static void wtrack_lost(void);
 
 /* Depth of jp_capture_hold() on this thread: the hooks hold the engine lock
@@ -489,6 +493,8 @@ static size_t collect_dirty(struct jp_region *r)
 	size_t n;
 
 	if (r->needs_full) {
+		if (arm_suspended && r->track == JP_RT_NONE)
+			return resident_ranges(r->start, r->end, 0); /* armed after the call */
 		/* Arm first, then read: a store after arming is seen next time. */
 		r->needs_full = 0;
 		arm_region(r);
@@ -984,11 +990,43 @@ void jp_capture_unmap_done(uint64_t start, uint64_t len)
 	leave();
 }
 
-void jp_capture_mprotect_before(uint64_t start, uint64_t len, int prot)
+static int vma_start_cb(const struct jp_map *m, void *arg)
 {
-	if (prot & PROT_EXEC)
-		return; /* granting exec: captured after the call */
-	jp_capture_unmap_before(start, len);
+	*(uint64_t *)arg = m->start;
+	return 1;
+}
+
+/* mprotect(PROT_GROWSDOWN) changes a stack-like mapping from its start,
+ * wherever that is: a boundary a registration made would stop it short.
+ * Give back every registration (the call is rare: executable stacks), let
+ * the kernel merge, and return where the mapping holding start begins. */
+static void growsdown_before(uint64_t *start, uint64_t *len, int prot)
+{
+	uint64_t vs = page_down(*start), end = page_up(*start + *len);
+
+	if (!enter())
+		return;
+	release_registrations();
+	jp_maps_each(vs, vs + 1, (char *)E.scratch, CHUNK, vma_start_cb, &vs);
+	if (vs < *start) {
+		*len = end - vs;
+		*start = vs;
+	}
+	if (!(prot & PROT_EXEC)) {
+		arm_suspended = 1;
+		capture_range(vs, end, 1);
+		hook_flush();
+		arm_suspended = 0;
+	}
+	leave();
+}
+
+void jp_capture_mprotect_before(uint64_t *start, uint64_t *len, int prot)
+{
+	if (prot & PROT_GROWSDOWN)
+		growsdown_before(start, len, prot);
+	else if (!(prot & PROT_EXEC)) /* granting exec: captured after the call */
+		jp_capture_unmap_before(*start, *len);
 }
 
 struct classify_ctx {
@@ -1265,6 +1303,26 @@ void jp_capture_exit(void)
 
 static int fork_locked;
 
+/* Before fork, give back every write-tracking registration.  A registered
+ * mapping never merges with its neighbours, and fork copies page tables
+ * (or not) per mapping: a child would see different page residency than
+ * without jitperf (mincore) wherever a registration kept two mappings
+ * apart.  Unregistering lets the kernel merge them again; the parent's
+ * next pass re-arms them and re-reads them whole, so stores made while
+ * unregistered are not missed. */
+static void release_registrations(void)
+{
+	for (size_t i = 0; i < E.regs.n; i++) {
+		struct jp_region *r = &E.regs.r[i];
+
+		if (r->track != JP_RT_WP)
+			continue;
+		jp_wtrack_remove(&E.wt, r->start, r->end);
+		r->track = JP_RT_NONE;
+		r->needs_full = 1;
+	}
+}
+
 void jp_capture_fork_prepare(void)
 {
 	/* Hold the lock across fork so the child's copy of the state is
@@ -1275,6 +1333,7 @@ void jp_capture_fork_prepare(void)
 		return;
 	pthread_mutex_lock(&E.lock);
 	fork_locked = 1;
+	release_registrations();
 }
 
 void jp_capture_fork_parent(void)

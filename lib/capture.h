@@ -64,8 +64,10 @@ void jp_capture_unmap_done(uint64_t start, uint64_t len);
  * with others); capture arms again afterwards. */
 void jp_capture_mremap_before(uint64_t start, uint64_t len);
 
-/* mprotect: before (capture when exec is being removed) and after success. */
-void jp_capture_mprotect_before(uint64_t start, uint64_t len, int prot);
+/* mprotect: before (capture when exec is being removed) and after success.
+ * With PROT_GROWSDOWN, before moves *start (and grows *len) to where the
+ * kernel will begin: the start of the mapping holding *start. */
+void jp_capture_mprotect_before(uint64_t *start, uint64_t *len, int prot);
 void jp_capture_mprotect_done(uint64_t start, uint64_t len, int prot);
 
 /* After a successful mremap that returned new_addr. */

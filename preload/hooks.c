@@ -141,10 +141,11 @@ EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t o
 
 static int protect_common(void *addr, size_t len, int prot, int pkey, int use_pkey)
 {
-	uint64_t a = (uint64_t)(uintptr_t)addr;
+	uint64_t a = (uint64_t)(uintptr_t)addr, ca = a, clen = len;
 	int r, e, h;
 
-	if (jp_guard || (!(prot & PROT_EXEC) && !jp_capture_overlaps(a, len))) {
+	/* PROT_GROWSDOWN reaches below addr: never the fast path. */
+	if (jp_guard || (!(prot & (PROT_EXEC | PROT_GROWSDOWN)) && !jp_capture_overlaps(a, len))) {
 		if (use_pkey)
 			return real.pkey_mprotect ? real.pkey_mprotect(addr, len, prot, pkey)
 						  : (int)syscall(SYS_pkey_mprotect, addr, len, prot, pkey);
@@ -152,7 +153,7 @@ static int protect_common(void *addr, size_t len, int prot, int pkey, int use_pk
 	}
 	jp_guard = 1;
 	h = jp_capture_hold();
-	jp_capture_mprotect_before(a, len, prot);
+	jp_capture_mprotect_before(&ca, &clen, prot);
 	if (use_pkey)
 		r = real.pkey_mprotect ? real.pkey_mprotect(addr, len, prot, pkey)
 				       : (int)syscall(SYS_pkey_mprotect, addr, len, prot, pkey);
@@ -160,7 +161,7 @@ static int protect_common(void *addr, size_t len, int prot, int pkey, int use_pk
 		r = do_mprotect(addr, len, prot);
 	e = errno;
 	if (r == 0)
-		jp_capture_mprotect_done(a, len, prot);
+		jp_capture_mprotect_done(ca, clen, prot);
 	jp_capture_release(h);
 	jp_guard = 0;
 	errno = e;
