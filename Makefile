@@ -73,6 +73,9 @@ deps:
 $(BUILD)/%.o: %.c $(LIB_HDR) | $(BUILD)/.dirs
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
+# XXH3 for AVX2: this one file only; lib/hash.c calls it when the CPU has it.
+$(BUILD)/lib/hash_avx2.o $(BUILD)/asan/lib/hash_avx2.o: ALL_CFLAGS += -mavx2
+
 $(BUILD)/.dirs:
 	@mkdir -p $(BUILD)/lib $(BUILD)/preload $(BUILD)/tools $(BUILD)/tests/unit \
 		$(BUILD)/tests/jit $(BUILD)/tests/bench $(BUILD)/asan/lib $(BUILD)/asan/tests/unit \

@@ -20,11 +20,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#define XXH_INLINE_ALL
-#include <xxhash.h>
+#include "hash.h"
 
 __thread int jp_guard __attribute__((tls_model("initial-exec")));
 uint64_t jp_tracked_lo, jp_tracked_hi;
+struct jp_pub jp_pub;
 
 #define CHUNK (1u << 20)      /* bytes read per step of a capture */
 #define MAX_DIRTY 512         /* dirty ranges handled per region pass */
@@ -72,15 +72,42 @@ static uint64_t page_up(uint64_t a)
 
 static uint64_t hash_bytes(const void *p, size_t n)
 {
-	uint64_t h = XXH3_64bits(p, n);
+	return jp_hash(p, n); /* never 0: 0 means "never seen" in page-hash arrays */
+}
 
-	return h ? h : 1; /* 0 means "never seen" in page-hash arrays */
+/* Rewrite the published interval table (seqlock writer; E.lock held). */
+static void publish_intervals(void)
+{
+	uint64_t seq = __atomic_load_n(&jp_pub.seq, __ATOMIC_RELAXED), n = 0;
+
+	__atomic_store_n(&jp_pub.seq, seq + 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	for (size_t i = 0; i < E.regs.n; i++) {
+		uint64_t s = E.regs.r[i].start, e = E.regs.r[i].end;
+
+		if (n && s <= jp_pub.end[n - 1]) {
+			/* Touching or overlapping the previous: one interval. */
+			if (e > jp_pub.end[n - 1])
+				__atomic_store_n(&jp_pub.end[n - 1], e, __ATOMIC_RELAXED);
+		} else if (n == JP_PUB_MAX) {
+			/* Full: the last interval grows over the rest. */
+			__atomic_store_n(&jp_pub.end[n - 1], E.regs.r[E.regs.n - 1].end, __ATOMIC_RELAXED);
+			break;
+		} else {
+			__atomic_store_n(&jp_pub.start[n], s, __ATOMIC_RELAXED);
+			__atomic_store_n(&jp_pub.end[n], e, __ATOMIC_RELAXED);
+			n++;
+		}
+	}
+	__atomic_store_n(&jp_pub.n, n, __ATOMIC_RELAXED);
+	__atomic_store_n(&jp_pub.seq, seq + 2, __ATOMIC_RELEASE);
 }
 
 static void update_bounds(void)
 {
 	uint64_t lo, hi;
 
+	publish_intervals();
 	jp_regions_bounds(&E.regs, &lo, &hi);
 	/* Publish hi before lo grows and lo before hi shrinks: a racing fast
 	 * path may see a wider window than real (harmless, it takes the slow
@@ -145,6 +172,7 @@ int jp_capture_init(void)
 					 __ATOMIC_ACQUIRE))
 		return __atomic_load_n(&E.state, __ATOMIC_ACQUIRE) == ST_ACTIVE;
 	jp_config_load(&E.cfg, NULL);
+	jp_hash_init();
 	pg = sysconf(_SC_PAGESIZE);
 	E.pagesz = pg > 0 ? (uint64_t)pg : 4096;
 	E.pid = jp_sys_getpid();
@@ -734,12 +762,26 @@ static void sweep_dead(void)
 	update_bounds();
 }
 
+/* Private memory that is executable but not writable cannot change until
+ * the program makes it writable (a hook sees that) or maps over it: once
+ * read after its exec grant, there is nothing to look at.  W^X engines
+ * (LuaJIT, JVMs) keep most code so: epoch passes and the capture before a
+ * toggle skip it instead of hashing every page again.  Not for views that
+ * another mapping writes (memfd, shared memory, file), nor for RWX. */
+static int frozen(const struct jp_region *r)
+{
+	return r->exec && !r->writable && r->track == JP_RT_HASH && !r->needs_full && r->last_scan_ts &&
+	       (r->kind == JP_RK_ANON || r->kind == JP_RK_HEAP);
+}
+
 static void capture_range(uint64_t start, uint64_t end, int only_exec)
 {
 	uint64_t now = jp_now_ns();
 	int dead = 0;
 
 	for (size_t i = jp_regions_lower(&E.regs, start); i < E.regs.n && E.regs.r[i].start < end; i++) {
+		if (frozen(&E.regs.r[i]))
+			continue;
 		if (!only_exec || E.regs.r[i].exec)
 			capture_region(i, now, 0);
 		dead |= E.regs.r[i].dead;
@@ -1193,7 +1235,7 @@ void jp_capture_mremap_done(uint64_t old_addr, uint64_t old_len, uint64_t new_ad
 	{
 		struct jp_region *r = &E.regs.r[i];
 		uint64_t delta = new_addr - old_addr;
-		int kind = r->kind;
+		int kind = r->kind, writable = r->writable;
 		uint64_t creator = r->creator;
 		uint32_t nd = r->nd;
 		struct jp_desc *d = r->d;
@@ -1212,6 +1254,7 @@ void jp_capture_mremap_done(uint64_t old_addr, uint64_t old_len, uint64_t new_ad
 			struct jp_region *n = &E.regs.r[k];
 
 			n->exec = 1;
+			n->writable = (uint8_t)writable;
 			n->creator = creator;
 			n->last_event_ts = now;
 			n->last_scan_ts = now;

@@ -25,15 +25,64 @@
 /* Per-thread recursion guard: non-zero while the thread runs jitperf code. */
 extern __thread int jp_guard __attribute__((tls_model("initial-exec")));
 
-/* Bounds of all tracked regions, for the hooks' fast path. */
+/* Where tracked regions are, for the hooks' fast path: their bounds, and
+ * the union of their ranges as at most JP_PUB_MAX sorted intervals behind
+ * a sequence lock (the engine writes under its lock; hooks read without
+ * one).  More intervals than fit are folded into the last one, so the
+ * table always covers every region: a call it clears touches none. */
+#define JP_PUB_MAX 256
+struct jp_pub {
+	uint64_t seq; /* odd while being written */
+	uint64_t n;
+	uint64_t start[JP_PUB_MAX], end[JP_PUB_MAX];
+};
 extern uint64_t jp_tracked_lo, jp_tracked_hi;
+extern struct jp_pub jp_pub;
+
+/* Does [start, start+len) meet a published interval?  Conservative: while
+ * the table is being rewritten, or after retries, it answers yes. */
+static inline int jp_pub_overlaps(uint64_t start, uint64_t len)
+{
+	uint64_t end = start + len;
+
+	for (int tries = 0; tries < 4; tries++) {
+		uint64_t s1 = __atomic_load_n(&jp_pub.seq, __ATOMIC_ACQUIRE), s2;
+		uint64_t n = __atomic_load_n(&jp_pub.n, __ATOMIC_RELAXED), lo = 0, hi;
+		int hit = 0;
+
+		if (s1 & 1)
+			continue;
+		if (n > JP_PUB_MAX)
+			n = JP_PUB_MAX;
+		/* First interval ending after start; it overlaps if it begins
+		 * before end. */
+		hi = n;
+		while (lo < hi) {
+			uint64_t mid = (lo + hi) / 2;
+
+			if (__atomic_load_n(&jp_pub.end[mid], __ATOMIC_RELAXED) <= start)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo < n && __atomic_load_n(&jp_pub.start[lo], __ATOMIC_RELAXED) < end)
+			hit = 1;
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		s2 = __atomic_load_n(&jp_pub.seq, __ATOMIC_RELAXED);
+		if (s1 == s2)
+			return hit;
+	}
+	return 1;
+}
 
 static inline int jp_capture_overlaps(uint64_t start, uint64_t len)
 {
 	uint64_t lo = __atomic_load_n(&jp_tracked_lo, __ATOMIC_RELAXED);
 	uint64_t hi = __atomic_load_n(&jp_tracked_hi, __ATOMIC_RELAXED);
 
-	return lo < hi && start < hi && start + len > lo;
+	if (!(lo < hi && start < hi && start + len > lo))
+		return 0;
+	return jp_pub_overlaps(start, len);
 }
 
 /* Read the configuration and prepare; idempotent.  Returns 1 when jitperf

@@ -1,4 +1,6 @@
 /* split.c - function-sized pieces from padding, control flow and prologues. */
+#include <string.h>
+
 #include "split.h"
 
 #include "insn.h"
@@ -80,12 +82,25 @@ static int finish(struct splitter *s, size_t end, size_t gap, uint32_t extra)
 	return s->n < s->max_out;
 }
 
-/* Length of the zero-byte run at pos. */
-static size_t zero_run(const uint8_t *p, size_t n)
+/* Length of the run of byte b at p, eight bytes at a time: pages of JIT
+ * code are mostly filler (int3 or zeros) past their last function, and a
+ * byte loop over it cost more than decoding the code. */
+static size_t byte_run(const uint8_t *p, size_t n, uint8_t b)
 {
+	const uint64_t pat = 0x0101010101010101ull * b;
 	size_t i = 0;
 
-	while (i < n && p[i] == 0)
+	_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "ctz gives the first differing byte");
+	while (i + 8 <= n) {
+		uint64_t w;
+
+		memcpy(&w, p + i, 8);
+		w ^= pat;
+		if (w)
+			return i + (size_t)(__builtin_ctzll(w) >> 3);
+		i += 8;
+	}
+	while (i < n && p[i] == b)
 		i++;
 	return i;
 }
@@ -139,12 +154,13 @@ size_t jp_split(const uint8_t *code, size_t len, uint64_t addr, struct jp_piece 
 				run_prev_term = prev_term;
 				run_prev_call = prev_call;
 			}
-			run_hard++;
-			pos++;
+			z = byte_run(code + pos, len - pos, 0xcc);
+			run_hard += z;
+			pos += z;
 			continue;
 		}
 		if (code[pos] == 0) {
-			z = zero_run(code + pos, len - pos);
+			z = byte_run(code + pos, len - pos, 0);
 			/* A lone 00 is add r/m8,r8 (00 d0 = add al,dl) when
 			 * code falls through to it; it is filler only after a
 			 * terminator, inside a run, or at the very end. */

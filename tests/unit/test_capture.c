@@ -327,6 +327,104 @@ START_TEST(fork_child_writes_its_own_dump)
 }
 END_TEST
 
+/* Does /proc/self/smaps list the mapping holding p as write-protect
+ * registered with a userfaultfd ("uw" in VmFlags)? */
+static int uffd_wp_registered(const void *p)
+{
+	FILE *f = fopen("/proc/self/smaps", "r");
+	char line[512];
+	unsigned long s, e;
+	int in = 0, r = 0;
+
+	ck_assert_ptr_nonnull(f);
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lx-%lx ", &s, &e) == 2 && strchr(line, '-') < strchr(line, ' '))
+			in = s <= (uintptr_t)p && (uintptr_t)p < e;
+		else if (in && !strncmp(line, "VmFlags:", 8))
+			r = strstr(line, " uw") != NULL;
+	}
+	fclose(f);
+	return r;
+}
+
+/* A registration keeps the kernel from merging mappings, and fork copies
+ * page tables per mapping: the engine gives registrations back before
+ * fork, and the parent's next pass arms again and re-reads, so code
+ * written meanwhile is still described and unchanged code is not. */
+START_TEST(fork_gives_back_registrations)
+{
+	struct seen s;
+	unsigned char *m;
+	pid_t child;
+	int status;
+
+	start("20", "auto");
+	m = mmap(NULL, 4 * PG, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CALL(jp_capture_mmap_done(m, 4 * PG, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+	emit_fn(m, 1);
+	sleep_ms(100);
+	ck_assert(uffd_wp_registered(m));
+	jp_capture_fork_prepare();
+	ck_assert(!uffd_wp_registered(m));
+	child = fork();
+	if (child == 0)
+		_exit(uffd_wp_registered(m) ? 1 : 0);
+	jp_capture_fork_parent();
+	emit_fn(m + 2048, 2); /* while nothing is registered */
+	ck_assert_int_eq(waitpid(child, &status, 0), child);
+	ck_assert_int_eq(status, 0);
+	sleep_ms(200);
+	ck_assert(uffd_wp_registered(m));
+	CALL(jp_capture_exit());
+	read_dump(getpid(), &s);
+	ck_assert_msg(s.valid, "dump invalid: %s", s.err);
+	ck_assert_int_eq(s.loads, 2);
+	ck_assert_uint_eq(s.addr[0], (uint64_t)m);
+	ck_assert_uint_eq(s.addr[1], (uint64_t)(m + 2048));
+}
+END_TEST
+
+/* The hooks' fast path asks the published interval table: calls in the
+ * gaps between regions are cleared exactly, up to JP_PUB_MAX intervals;
+ * beyond that the last interval covers the rest (never too little). */
+START_TEST(fast_path_sees_gaps_between_regions)
+{
+	const int nreg = JP_PUB_MAX + 40;
+	unsigned char *base = mmap(NULL, 2 * nreg * PG, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	start("0", "hash");
+	ck_assert_ptr_ne(base, MAP_FAILED);
+	for (int i = 0; i < nreg; i++) {
+		unsigned char *p = mmap(base + 2 * i * PG, PG, PROT_READ | PROT_WRITE | PROT_EXEC,
+					MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+
+		ck_assert_ptr_eq(p, base + 2 * i * PG);
+		emit_fn(p, (uint32_t)i);
+		CALL(jp_capture_mmap_done(p, PG, PROT_READ | PROT_WRITE | PROT_EXEC,
+					  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0));
+	}
+	ck_assert_uint_eq(jp_pub.n, JP_PUB_MAX);
+	for (int i = 0; i < JP_PUB_MAX - 1; i++) {
+		uint64_t r = (uint64_t)(base + 2 * i * PG), gap = r + PG;
+
+		ck_assert_int_eq(jp_capture_overlaps(r, PG), 1);
+		ck_assert_int_eq(jp_capture_overlaps(r + PG - 1, 1), 1);
+		ck_assert_int_eq(jp_capture_overlaps(gap, PG), 0);
+		ck_assert_int_eq(jp_capture_overlaps(gap - 1, 2), 1);
+		ck_assert_int_eq(jp_capture_overlaps(gap, PG + 1), 1);
+	}
+	/* Folded tail: conservative. */
+	ck_assert_int_eq(jp_capture_overlaps((uint64_t)(base + 2 * (nreg - 2) * PG + PG), PG), 1);
+	ck_assert_int_eq(jp_capture_overlaps((uint64_t)(base + 2 * nreg * PG), PG), 0);
+	/* Unmapping a region reopens its range to the fast path. */
+	CALL(jp_capture_unmap_before((uint64_t)(base + 2 * PG), PG));
+	ck_assert_int_eq(munmap(base + 2 * PG, PG), 0);
+	CALL(jp_capture_unmap_done((uint64_t)(base + 2 * PG), PG));
+	ck_assert_int_eq(jp_capture_overlaps((uint64_t)(base + PG), 3 * PG), 0);
+	CALL(jp_capture_exit());
+}
+END_TEST
+
 START_TEST(unwritable_dir_turns_off_quietly_for_the_host)
 {
 	unsigned char *m;
@@ -367,6 +465,8 @@ Suite *make_capture_suite(void)
 	tcase_add_test(tc, mremap_moves_pieces);
 	tcase_add_test(tc, heap_is_reannounced);
 	tcase_add_test(tc, fork_child_writes_its_own_dump);
+	tcase_add_test(tc, fork_gives_back_registrations);
+	tcase_add_test(tc, fast_path_sees_gaps_between_regions);
 	tcase_add_test(tc, unwritable_dir_turns_off_quietly_for_the_host);
 	suite_add_tcase(s, tc);
 	return s;
