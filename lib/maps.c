@@ -1,10 +1,12 @@
 /* maps.c - parse /proc/self/maps lines into classified mappings. */
 #include "maps.h"
+#include "kabi.h"
 #include "sys.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -107,8 +109,87 @@ int jp_map_parse_line(const char *line, size_t len, struct jp_map *m)
 	return m->end > m->start ? 0 : -EINVAL;
 }
 
+/* 1: PROCMAP_QUERY works, -1: the kernel has none (text from then on). */
+static int query_state;
+
+/* The mappings overlapping [start, end), asked one at a time.  Returns the
+ * number of callbacks, or -ENOTTY when the kernel lacks PROCMAP_QUERY. */
+int jp_maps_each_query(uint64_t start, uint64_t end, char *buf, size_t bufsz,
+		       int (*cb)(const struct jp_map *m, void *arg), void *arg)
+{
+	uint64_t at = start;
+	int fd, calls = 0, saved = errno;
+
+	if (__atomic_load_n(&query_state, __ATOMIC_RELAXED) < 0)
+		return -ENOTTY;
+	fd = jp_open("/proc/self/maps", O_RDONLY, 0);
+	if (fd < 0)
+		return fd;
+	while (at < end) {
+		struct procmap_query q;
+		struct jp_map m;
+		size_t nlen;
+
+		memset(&q, 0, sizeof(q));
+		q.size = sizeof(q);
+		q.query_flags = PROCMAP_QUERY_COVERING_OR_NEXT_VMA;
+		q.query_addr = at;
+		q.vma_name_addr = (uint64_t)(uintptr_t)buf;
+		q.vma_name_size = (uint32_t)(bufsz > 4096 ? 4096 : bufsz);
+		if (ioctl(fd, PROCMAP_QUERY, &q) < 0) {
+			int e = errno;
+
+			if (e == ENOENT) /* nothing at or after at */
+				break;
+			if (!calls && (e == ENOTTY || e == EINVAL || e == EOPNOTSUPP) &&
+			    !__atomic_load_n(&query_state, __ATOMIC_RELAXED)) {
+				__atomic_store_n(&query_state, -1, __ATOMIC_RELAXED);
+				jp_close(fd);
+				errno = saved;
+				return -ENOTTY;
+			}
+			jp_close(fd);
+			errno = saved;
+			return -e;
+		}
+		__atomic_store_n(&query_state, 1, __ATOMIC_RELAXED);
+		if (q.vma_start >= end || q.vma_end <= q.vma_start)
+			break;
+		m.start = q.vma_start;
+		m.end = q.vma_end;
+		m.offset = q.vma_offset;
+		m.inode = q.inode;
+		m.dev_major = q.dev_major;
+		m.dev_minor = q.dev_minor;
+		m.prot = ((q.vma_flags & PROCMAP_QUERY_VMA_READABLE) ? PROT_READ : 0) |
+			 ((q.vma_flags & PROCMAP_QUERY_VMA_WRITABLE) ? PROT_WRITE : 0) |
+			 ((q.vma_flags & PROCMAP_QUERY_VMA_EXECUTABLE) ? PROT_EXEC : 0);
+		m.shared = (q.vma_flags & PROCMAP_QUERY_VMA_SHARED) != 0;
+		/* vma_name_size counts the terminating NUL; 0 for no name. */
+		nlen = q.vma_name_size ? q.vma_name_size - 1 : 0;
+		m.cls = jp_map_classify(buf, nlen);
+		if (m.cls == JP_MAP_ANON && m.shared)
+			m.cls = JP_MAP_SHMEM;
+		at = q.vma_end;
+		calls++;
+		if (cb(&m, arg))
+			break;
+	}
+	jp_close(fd);
+	errno = saved;
+	return calls;
+}
+
 int jp_maps_each(uint64_t start, uint64_t end, char *buf, size_t bufsz,
 		 int (*cb)(const struct jp_map *m, void *arg), void *arg)
+{
+	int r = jp_maps_each_query(start, end, buf, bufsz, cb, arg);
+
+	return r == -ENOTTY ? jp_maps_each_text(start, end, buf, bufsz, cb, arg) : r;
+}
+
+int jp_maps_each_text(uint64_t start, uint64_t end, char *buf, size_t bufsz,
+		      int (*cb)(const struct jp_map *m, void *arg), void *arg)
 {
 	size_t have = 0;
 	int fd, calls = 0, done = 0;

@@ -38,8 +38,19 @@ int jp_map_classify(const char *path, size_t len);
 /* Parse one line of /proc/<pid>/maps (without the newline); 0 or -EINVAL. */
 int jp_map_parse_line(const char *line, size_t len, struct jp_map *m);
 
-/* Call cb for each mapping overlapping [start, end). */
+/* Call cb for each mapping overlapping [start, end), in address order,
+ * until cb returns non-zero; buf (at least 4 KiB) is scratch.  Returns the
+ * number of callbacks or -errno.  Asks the kernel one mapping at a time
+ * (PROCMAP_QUERY, Linux 6.11): the cost follows the mappings in the range,
+ * not all the process has (node has thousands).  Older kernels: the text
+ * of /proc/self/maps. */
 int jp_maps_each(uint64_t start, uint64_t end, char *buf, size_t bufsz,
 		 int (*cb)(const struct jp_map *m, void *arg), void *arg);
+
+/* The two ways, for tests: the query one returns -ENOTTY without it. */
+int jp_maps_each_query(uint64_t start, uint64_t end, char *buf, size_t bufsz,
+		       int (*cb)(const struct jp_map *m, void *arg), void *arg);
+int jp_maps_each_text(uint64_t start, uint64_t end, char *buf, size_t bufsz,
+		      int (*cb)(const struct jp_map *m, void *arg), void *arg);
 
 #endif

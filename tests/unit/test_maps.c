@@ -1,5 +1,7 @@
 /* test_maps.c - /proc/self/maps parsing and classification. */
 #include <check.h>
+#include <errno.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -100,6 +102,91 @@ START_TEST(live_classification)
 }
 END_TEST
 
+struct maplist {
+	struct jp_map m[1024];
+	int n;
+};
+
+/* User-space mappings only: the text also lists [vsyscall], a kernel gate
+ * page that is no mapping of the process (PROCMAP_QUERY skips it). */
+static int collect_all(const struct jp_map *m, void *arg)
+{
+	struct maplist *l = arg;
+
+	if (m->start >= 0x800000000000ull)
+		return 0;
+	if (l->n < 1024)
+		l->m[l->n++] = *m;
+	return 0;
+}
+
+/* PROCMAP_QUERY (Linux 6.11) and the maps text agree on every mapping of
+ * this process, of every kind the engine classifies, and on sub-ranges. */
+START_TEST(query_agrees_with_text)
+{
+	static struct maplist q, t;
+	static char buf[8192];
+	int fd = (int)syscall(SYS_memfd_create, "jp-maps-test", 0);
+	void *dual, *shm, *anon;
+	int nq, nt;
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(ftruncate(fd, 4096), 0);
+	dual = mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_SHARED, fd, 0);
+	shm = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	anon = mmap(NULL, 3 * 4096, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ck_assert_ptr_ne(dual, MAP_FAILED);
+	ck_assert_ptr_ne(shm, MAP_FAILED);
+	ck_assert_ptr_ne(anon, MAP_FAILED);
+	ck_assert_int_eq(mprotect((char *)anon + 4096, 4096, PROT_READ), 0);
+
+	q.n = t.n = 0;
+	nq = jp_maps_each_query(0, UINT64_MAX, buf, sizeof(buf), collect_all, &q);
+	if (nq == -ENOTTY) {
+		/* Kernels before 6.11: jp_maps_each must fall back to text. */
+		ck_assert_int_gt(jp_maps_each(0, UINT64_MAX, buf, sizeof(buf), collect_all, &q), 0);
+		return;
+	}
+	nt = jp_maps_each_text(0, UINT64_MAX, buf, sizeof(buf), collect_all, &t);
+	ck_assert_int_gt(nq, 10);
+	ck_assert_int_ge(nt, nq);
+	ck_assert_int_eq(q.n, t.n);
+	for (int i = 0; i < q.n; i++) {
+		ck_assert_uint_eq(q.m[i].start, t.m[i].start);
+		ck_assert_uint_eq(q.m[i].end, t.m[i].end);
+		ck_assert_uint_eq(q.m[i].offset, t.m[i].offset);
+		ck_assert_uint_eq(q.m[i].inode, t.m[i].inode);
+		ck_assert_uint_eq(q.m[i].dev_major, t.m[i].dev_major);
+		ck_assert_uint_eq(q.m[i].dev_minor, t.m[i].dev_minor);
+		ck_assert_int_eq(q.m[i].prot, t.m[i].prot);
+		ck_assert_int_eq(q.m[i].shared, t.m[i].shared);
+		ck_assert_msg(q.m[i].cls == t.m[i].cls, "mapping %d (%#lx): class %d by query, %d by text", i,
+			      (unsigned long)q.m[i].start, q.m[i].cls, t.m[i].cls);
+	}
+	/* A sub-range: the three pieces of anon, nothing else. */
+	q.n = 0;
+	ck_assert_int_eq(jp_maps_each_query((uint64_t)(uintptr_t)anon, (uint64_t)(uintptr_t)anon + 3 * 4096, buf,
+					    sizeof(buf), collect_all, &q),
+			 3);
+	ck_assert_int_eq(q.m[1].prot, PROT_READ);
+	ck_assert_int_eq(q.m[0].cls, JP_MAP_ANON);
+	q.n = 0;
+	ck_assert_int_eq(jp_maps_each_query((uint64_t)(uintptr_t)dual, (uint64_t)(uintptr_t)dual + 1, buf,
+					    sizeof(buf), collect_all, &q),
+			 1);
+	ck_assert_int_eq(q.m[0].cls, JP_MAP_DUAL);
+	q.n = 0;
+	ck_assert_int_eq(jp_maps_each_query((uint64_t)(uintptr_t)shm, (uint64_t)(uintptr_t)shm + 1, buf,
+					    sizeof(buf), collect_all, &q),
+			 1);
+	ck_assert_int_eq(q.m[0].cls, JP_MAP_SHMEM);
+	munmap(dual, 4096);
+	munmap(shm, 8192);
+	munmap(anon, 3 * 4096);
+	close(fd);
+}
+END_TEST
+
 Suite *make_maps_suite(void)
 {
 	Suite *s = suite_create("maps");
@@ -108,6 +195,7 @@ Suite *make_maps_suite(void)
 	tcase_add_test(tc, parse_lines);
 	tcase_add_test(tc, reject_garbage);
 	tcase_add_test(tc, live_classification);
+	tcase_add_test(tc, query_agrees_with_text);
 	suite_add_tcase(s, tc);
 	return s;
 }
