@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "hash.h"
+#include "insn.h"
 
 __thread int jp_guard __attribute__((tls_model("initial-exec")));
 uint64_t jp_tracked_lo, jp_tracked_hi;
@@ -322,7 +323,7 @@ static uint64_t floor_ts(const struct jp_region *r)
 }
 
 static uint64_t emit_load(struct jp_region *r, uint64_t addr, const struct jp_span_piece *p, const uint8_t *bytes,
-			  uint64_t ts, int unwind)
+			  uint64_t ts, int unwind, uint64_t *fp, uint64_t *shape)
 {
 	char name[256];
 	uint64_t index = JP_NO_INDEX;
@@ -331,7 +332,7 @@ static uint64_t emit_load(struct jp_region *r, uint64_t addr, const struct jp_sp
 
 	if (ensure_output() < 0)
 		return JP_NO_INDEX;
-	jp_describe_name(name, sizeof(name), (uint32_t)r->creator, p, bytes, addr, &nhash);
+	jp_describe_name(name, sizeof(name), (uint32_t)r->creator, p, bytes, addr, &nhash, fp, shape);
 	if (E.dump_state == DUMP_OPEN) {
 		memset(&c, 0, sizeof(c));
 		c.addr = addr;
@@ -582,11 +583,27 @@ static size_t split_gap(size_t from, size_t to, uint64_t a, size_t at)
 	return n;
 }
 
+/* Remember the hash of a piece's bytes after its first instruction, to
+ * recognise it when only that instruction is overwritten. */
+static void set_tail(struct jp_desc *d, const uint8_t *bytes)
+{
+	struct jp_insn in;
+	unsigned l = jp_insn_decode_fast(bytes, d->len, &in);
+
+	if (!l)
+		l = 1;
+	d->tail_off = l < d->len ? l : 0;
+	d->tail_hash = d->tail_off ? hash_bytes(bytes + l, d->len - l) : 0;
+}
+
 /* Split a fresh copy of [a, a+len) (in E.scratch) into E.pieces, keeping
  * pieces already described whose bytes did not change as they are: only the
  * code between them is split again.  A JIT that appends code right after
  * earlier code (LuaJIT's traces sit back to back) then gets one LOAD per new
- * piece instead of a growing block re-emitted on every change. */
+ * piece instead of a growing block re-emitted on every change.  A piece
+ * patched in place keeps its extent too, when its fingerprint (which leaves
+ * out branch targets outside it and pointers) is what it was: LuaJIT links
+ * a new trace by rewriting its parent's exit branch. */
 static size_t split_around_described(const struct jp_region *r, uint64_t a, size_t len)
 {
 	uint32_t f, c;
@@ -597,17 +614,52 @@ static size_t split_around_described(const struct jp_region *r, uint64_t a, size
 		const struct jp_desc *o = &r->d[j];
 		uint64_t off = o->addr - a;
 
+		unsigned same_fp = 0;
+
 		if (o->addr < a || off + o->len > len || o->nhash || o->index == JP_NO_INDEX ||
-		    jp_describe_known_overlap(o->addr, o->len) ||
-		    hash_bytes(E.scratch + off, o->len) != o->hash)
+		    jp_describe_known_overlap(o->addr, o->len))
 			continue;
+		if (hash_bytes(E.scratch + off, o->len) != o->hash) {
+			struct jp_span_piece t = { 0 };
+			uint64_t fp = 0, shape = 0;
+
+			t.off = off;
+			t.len = o->len;
+			if (o->fp)
+				fp = jp_describe_fingerprint(&t, E.scratch + off, o->addr, &shape);
+			if (o->fp && (fp == o->fp || shape == o->shape)) {
+				same_fp = JP_SPAN_SAME_FP;
+			} else if (o->tail_off && o->tail_off < o->len &&
+				   hash_bytes(E.scratch + off + o->tail_off, o->len - o->tail_off) == o->tail_hash) {
+				/* Only its first instruction changed: it began with
+				 * stale bytes that code written before it has now
+				 * overwritten (LuaJIT writes traces downwards, back
+				 * to back).  Keep the rest as a piece of its own
+				 * rather than merging it into the new code. */
+				off += o->tail_off;
+				if (off > cur)
+					np += split_gap(cur, (size_t)off, a, np);
+				if (np >= MAX_PIECES)
+					break;
+				E.pieces[np].off = off;
+				E.pieces[np].len = o->len - o->tail_off;
+				E.pieces[np].flags = JP_SPAN_TRIMMED;
+				E.pieces[np].gap_after = 0;
+				E.pieces[np].known = 0;
+				np++;
+				cur = (size_t)(o->addr - a + o->len);
+				continue;
+			} else {
+				continue;
+			}
+		}
 		if (off > cur)
 			np += split_gap(cur, (size_t)off, a, np);
 		if (np >= MAX_PIECES)
 			break;
 		E.pieces[np].off = off;
 		E.pieces[np].len = o->len;
-		E.pieces[np].flags = (o->flags & JP_DESC_FDE) ? JP_SPAN_FDE_FITS : 0;
+		E.pieces[np].flags = ((o->flags & JP_DESC_FDE) ? JP_SPAN_FDE_FITS : 0) | same_fp;
 		E.pieces[np].gap_after = 0;
 		E.pieces[np].known = 0;
 		np++;
@@ -675,6 +727,13 @@ static void describe_span(struct jp_region *r, uint64_t a, uint64_t b, uint64_t 
 
 				if (o->addr == pa && o->len == p->len)
 					old = &r->d[j];
+				/* The rest of a piece whose first instruction was
+				 * overwritten: the new code's LOAD, later, covers
+				 * those bytes, and perf keeps the old LOAD for the
+				 * rest, name and all.  Nothing to emit. */
+				if ((p->flags & JP_SPAN_TRIMMED) && o->addr < pa && o->addr + o->len == pa + p->len &&
+				    o->index != JP_NO_INDEX && !o->nhash)
+					old = &r->d[j];
 				if (o->addr < a || o->addr + o->len > a + span ||
 				    hash_bytes(E.scratch + (o->addr - a), o->len) != o->hash)
 					replaced = 1;
@@ -690,17 +749,38 @@ static void describe_span(struct jp_region *r, uint64_t a, uint64_t b, uint64_t 
 			E.nd[nn].hash = h;
 			E.nd[nn].nhash = nh;
 			E.nd[nn].pad = 0;
+			E.nd[nn].fp = old ? old->fp : 0;
+			E.nd[nn].shape = old ? old->shape : 0;
+			E.nd[nn].tail_off = old ? old->tail_off : 0;
+			E.nd[nn].tail_hash = old ? old->tail_hash : 0;
+			E.nd[nn].pad2 = 0;
+			if (old && old->hash != h)
+				set_tail(&E.nd[nn], E.scratch + p->off); /* kept, patched: hash the new tail */
 			if (old && old->hash == h && old->nhash == nh && old->index != JP_NO_INDEX) {
 				E.nd[nn].index = old->index;
 				E.nd[nn].flags = old->flags;
 				E.nd[nn].ts = old->ts;
+			} else if (old && old->index != JP_NO_INDEX && !nh && !old->nhash &&
+				   (p->flags & (JP_SPAN_SAME_FP | JP_SPAN_TRIMMED))) {
+				/* Patched in place (a branch to other code, a
+				 * pointer): same extent, same name.  The LOAD perf
+				 * has still names every sample right; a new one
+				 * would only refresh the bytes perf annotate shows
+				 * (LuaJIT links traces so, most of its LOADs were
+				 * such repeats). */
+				E.nd[nn].index = old->index;
+				E.nd[nn].flags = old->flags;
+				E.nd[nn].ts = old->ts;
+				E.st.patched++;
 			} else {
 				int uw = unwind_for(p);
 				uint64_t ts = replaced ? now : supersedes ? supersedes + 1 : ts_new;
 
 				if (ts > now)
 					ts = now;
-				E.nd[nn].index = emit_load(r, pa, p, E.scratch + p->off, ts, uw);
+				E.nd[nn].index = emit_load(r, pa, p, E.scratch + p->off, ts, uw, &E.nd[nn].fp,
+							   &E.nd[nn].shape);
+				set_tail(&E.nd[nn], E.scratch + p->off);
 				E.nd[nn].flags = uw == JP_UNWIND_FP_FDE ? JP_DESC_FDE : 0;
 				E.nd[nn].ts = ts;
 			}
@@ -1327,10 +1407,12 @@ void jp_capture_exit(void)
 	if (E.state == ST_ACTIVE && !E.child_pending && E.pid == jp_sys_getpid()) {
 		capture_all();
 		if (jp_log_level() >= JP_LOG_INFO)
-			jp_info("%lu regions, %lu captures, %lu epochs, %lu LOADs (%lu bytes), %lu MOVEs, %.1f ms capturing%s%s",
+			jp_info("%lu regions, %lu captures, %lu epochs, %lu LOADs (%lu bytes), %lu MOVEs, "
+				"%lu patched in place, %.1f ms capturing%s%s",
 				(unsigned long)E.st.regions_total, (unsigned long)E.st.captures,
 				(unsigned long)E.st.epochs, (unsigned long)E.st.loads,
-				(unsigned long)E.st.load_bytes, (unsigned long)E.st.moves, E.st.capture_ns / 1e6,
+				(unsigned long)E.st.load_bytes, (unsigned long)E.st.moves, (unsigned long)E.st.patched,
+				E.st.capture_ns / 1e6,
 				E.dump_state == DUMP_OPEN ? "; dump " : "", E.dump_state == DUMP_OPEN ? E.dump.path : "");
 		if (E.dump_state == DUMP_OPEN)
 			jp_dump_close(&E.dump);

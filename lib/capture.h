@@ -141,6 +141,7 @@ struct jp_capture_stats {
 	uint64_t captures;      /* capture passes over a region */
 	uint64_t dirty_pages;   /* pages reported written or changed */
 	uint64_t loads, moves, load_bytes;
+	uint64_t patched;       /* pieces changed in place with an unchanged name: no LOAD */
 	uint64_t wp_regions, hash_regions;
 	uint64_t capture_ns;    /* time spent capturing */
 };

@@ -333,13 +333,25 @@ static unsigned dup_index(uint64_t key)
 	return 1;
 }
 
+uint64_t jp_describe_fingerprint(const struct jp_span_piece *p, const uint8_t *code, uint64_t addr, uint64_t *shape)
+{
+	*shape = 0;
+	if ((p->known && p->known <= K.n) || (p->flags & JP_SPAN_DATA))
+		return 0;
+	/* Hooks may run on a JIT thread's small stack: the fingerprint's
+	 * working memory is ours (we run under the engine lock). */
+	if (!fp_work)
+		fp_work = jp_sys_alloc((jp_fp_work_size() + 4095) & ~(size_t)4095);
+	return fp_work ? jp_fingerprint_shape_ws(fp_work, code, p->len, addr, shape) : 0;
+}
+
 void jp_describe_name(char *buf, size_t size, uint32_t creator, const struct jp_span_piece *p, const uint8_t *code,
-		      uint64_t addr, uint32_t *nhash)
+		      uint64_t addr, uint32_t *nhash, uint64_t *fp, uint64_t *shape)
 {
 	const char *cn;
-	uint64_t fp;
 	unsigned d;
 
+	*fp = *shape = 0;
 	if (p->known && p->known <= K.n) {
 		jp_strlcpy(buf, K.pool + K.k[p->known - 1].name, size);
 		*nhash = K.k[p->known - 1].nhash;
@@ -355,13 +367,9 @@ void jp_describe_name(char *buf, size_t size, uint32_t creator, const struct jp_
 		*nhash = 0;
 		return;
 	}
-	/* Hooks may run on a JIT thread's small stack: the fingerprint's
-	 * working memory is ours (we run under the engine lock). */
-	if (!fp_work)
-		fp_work = jp_sys_alloc((jp_fp_work_size() + 4095) & ~(size_t)4095);
-	fp = fp_work ? jp_fingerprint_ws(fp_work, code, p->len, addr) : 0;
-	d = dup_index(fp ^ ((uint64_t)creator << 48) ^ 1);
-	if (jp_name_format(buf, size, cn, fp, d > 1 ? d : 0) < 0)
+	*fp = jp_describe_fingerprint(p, code, addr, shape);
+	d = dup_index(*fp ^ ((uint64_t)creator << 48) ^ 1);
+	if (jp_name_format(buf, size, cn, *fp, d > 1 ? d : 0) < 0)
 		jp_strlcpy(buf, "jit:unknown", size);
 	*nhash = 0;
 }

@@ -25,6 +25,8 @@ struct jp_span_piece {
 
 #define JP_SPAN_FDE_FITS 1u /* a frame-pointer FDE describes it and fits before the next piece */
 #define JP_SPAN_DATA 2u     /* tiny and without a terminator: data between code */
+#define JP_SPAN_SAME_FP 4u  /* a described piece patched in place: its fingerprint is unchanged */
+#define JP_SPAN_TRIMMED 8u  /* a described piece less its overwritten first instruction */
 
 /* Cut buf (code at addr) into pieces: published symbols keep their own
  * boundaries, the rest is split on evidence (lib/split.c).  Padding is never
@@ -39,7 +41,12 @@ uint32_t jp_describe_creator(void);
 /* Name a piece into buf; *nhash receives a hash of the name (so the engine
  * notices when a piece must be announced again under a better name). */
 void jp_describe_name(char *buf, size_t size, uint32_t creator, const struct jp_span_piece *p, const uint8_t *code,
-		      uint64_t addr, uint32_t *nhash);
+		      uint64_t addr, uint32_t *nhash, uint64_t *fp, uint64_t *shape);
+
+/* The fingerprint a made-up name of piece p would come from, and its shape
+ * (jp_fingerprint_shape_ws); both 0 for pieces with a published name, data,
+ * or when they cannot be computed. */
+uint64_t jp_describe_fingerprint(const struct jp_span_piece *p, const uint8_t *code, uint64_t addr, uint64_t *shape);
 
 /* Does a published name overlap [addr, addr+len)? */
 int jp_describe_known_overlap(uint64_t addr, uint64_t len);

@@ -298,6 +298,7 @@ static size_t label(uint8_t *r, uint64_t key, size_t pos, uint32_t n)
 
 struct jp_fp_work {
 	XXH3_state_t st;
+	XXH3_state_t shape; /* the bytes, relative branch targets zeroed */
 	struct branches br;
 };
 
@@ -315,8 +316,14 @@ size_t jp_fp_work_size(void)
 
 uint64_t jp_fingerprint_ws(struct jp_fp_work *w, const uint8_t *code, size_t len, uint64_t addr)
 {
-	uint8_t buf[CHUNK + REC_MAX];
-	size_t fill = 0, pos = 0;
+	return jp_fingerprint_shape_ws(w, code, len, addr, NULL);
+}
+
+uint64_t jp_fingerprint_shape_ws(struct jp_fp_work *w, const uint8_t *code, size_t len, uint64_t addr,
+				 uint64_t *shape)
+{
+	uint8_t buf[CHUNK + REC_MAX], sbuf[CHUNK + 16];
+	size_t fill = 0, sfill = 0, pos = 0;
 	uint32_t n = 0;
 	unsigned mask_next = 0; /* imm offset to zero in the next insn, or 0 */
 	struct jp_decoder d;
@@ -326,6 +333,8 @@ uint64_t jp_fingerprint_ws(struct jp_fp_work *w, const uint8_t *code, size_t len
 		return 0;
 	jp_insn_init(&d);
 	XXH3_64bits_reset(&w->st);
+	if (shape)
+		XXH3_64bits_reset(&w->shape);
 	w->br.words = 0;
 	w->br.npending = 0;
 	while (pos < len) {
@@ -342,6 +351,18 @@ uint64_t jp_fingerprint_ws(struct jp_fp_work *w, const uint8_t *code, size_t len
 		mark_start(&w->br, pos, n);
 		ilen = jp_insn_decode(&d, code + pos, len - pos, &in);
 		mask_next = 0;
+		if (shape) {
+			unsigned sl = ilen ? ilen : 1;
+
+			memcpy(sbuf + sfill, code + pos, sl);
+			if (ilen && in.rel_is_branch && in.rel_size)
+				memset(sbuf + sfill + in.rel_off, 0, in.rel_size);
+			sfill += sl;
+			if (sfill >= CHUNK) {
+				XXH3_64bits_update(&w->shape, sbuf, sfill);
+				sfill = 0;
+			}
+		}
 		if (!ilen) {
 			buf[fill++] = 0;
 			buf[fill++] = code[pos++];
@@ -385,5 +406,12 @@ uint64_t jp_fingerprint_ws(struct jp_fp_work *w, const uint8_t *code, size_t len
 	}
 	if (fill)
 		XXH3_64bits_update(&w->st, buf, fill);
+	if (shape) {
+		if (sfill)
+			XXH3_64bits_update(&w->shape, sbuf, sfill);
+		*shape = XXH3_64bits_digest(&w->shape);
+		if (!*shape)
+			*shape = 1;
+	}
 	return XXH3_64bits_digest(&w->st);
 }

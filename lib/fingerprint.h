@@ -55,6 +55,14 @@ struct jp_fp_work;
 size_t jp_fp_work_size(void);
 uint64_t jp_fingerprint_ws(struct jp_fp_work *w, const uint8_t *code, size_t len, uint64_t addr);
 
+/* The same, and (one decode for both) the piece's shape: a hash of its
+ * bytes with every relative branch target zeroed, never 0.  Two versions
+ * of a piece with the same shape differ only in where their branches go:
+ * the same code, patched in place (LuaJIT links a trace to a new side
+ * trace by rewriting exit branches, some of which pointed inside it). */
+uint64_t jp_fingerprint_shape_ws(struct jp_fp_work *w, const uint8_t *code, size_t len, uint64_t addr,
+				 uint64_t *shape);
+
 /* The masking rule for absolute 64-bit values, exposed for tests: a
  * user-space pointer (0x10000 <= v < 2^47), or a NaN-boxed one -- top 16
  * bits 0xfff8..0xfffe over an address of at least 0x10000 in the low 47

@@ -37,6 +37,11 @@ struct jp_desc {
 	uint64_t ts;     /* timestamp of its LOAD */
 	uint32_t nhash;  /* hash of a published name, 0 for a made-up one */
 	uint32_t pad;
+	uint64_t fp;     /* fingerprint its made-up name came from, 0 if none */
+	uint64_t shape;  /* its bytes with branch targets zeroed (jp_fingerprint_shape_ws) */
+	uint64_t tail_hash; /* content hash of the bytes after its first instruction */
+	uint32_t tail_off;  /* length of its first instruction; 0: no tail hash */
+	uint32_t pad2;
 };
 
 #define JP_DESC_FDE 1u /* described with a real CIE+FDE */

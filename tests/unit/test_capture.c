@@ -425,6 +425,95 @@ START_TEST(fast_path_sees_gaps_between_regions)
 }
 END_TEST
 
+/* W^X toggle helpers for the in-place tests: the engine's view of
+ * mprotect, as the hooks would report it. */
+static void to_rw(unsigned char *m, size_t len)
+{
+	uint64_t a = (uint64_t)m, l = len;
+
+	CALL(jp_capture_mprotect_before(&a, &l, PROT_READ | PROT_WRITE));
+	ck_assert_int_eq(mprotect(m, len, PROT_READ | PROT_WRITE), 0);
+	CALL(jp_capture_mprotect_done((uint64_t)m, len, PROT_READ | PROT_WRITE));
+}
+
+static void to_rx(unsigned char *m, size_t len)
+{
+	ck_assert_int_eq(mprotect(m, len, PROT_READ | PROT_EXEC), 0);
+	CALL(jp_capture_mprotect_done((uint64_t)m, len, PROT_READ | PROT_EXEC));
+}
+
+/* LuaJIT's pattern: code written downwards, back to back.  The first piece
+ * began with two stale bytes (fe 00: inc byte [rax]); the code written
+ * next ends with a jmp whose displacement overwrites them.  Only the new
+ * code gets a LOAD: the earlier piece is not merged into it and described
+ * again (it was, every time, a LOAD growing with each new trace). */
+START_TEST(code_written_below_overwrites_a_stale_head)
+{
+	static const unsigned char jmp_out[] = { 0xe9, 0x00, 0x00, 0xff, 0xff }; /* jmp -0x10000+... */
+	struct jp_capture_stats st;
+	struct seen s;
+	unsigned char *m;
+
+	start("0", "auto");
+	m = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	m[2046] = 0xfe;
+	m[2047] = 0x00;
+	emit_fn(m + 2048, 1);
+	to_rx(m, PG);
+	to_rw(m, PG);
+	emit_fn(m + 2032, 2);
+	memcpy(m + 2043, jmp_out, sizeof(jmp_out)); /* its last two bytes land on fe 00 */
+	to_rx(m, PG);
+	ck_assert_int_eq(((int (*)(void))(m + 2048))(), 1);
+	jp_capture_get_stats(&st);
+	CALL(jp_capture_exit());
+	read_dump(getpid(), &s);
+	ck_assert_msg(s.valid, "dump invalid: %s", s.err);
+	ck_assert_int_eq(s.loads, 2);
+	ck_assert_uint_eq(s.addr[0], (uint64_t)(m + 2046));
+	ck_assert_uint_eq(s.size[0], 13);
+	ck_assert_uint_eq(s.addr[1], (uint64_t)(m + 2032));
+	ck_assert_uint_eq(s.size[1], 16);
+	ck_assert_uint_eq(st.patched, 1);
+}
+END_TEST
+
+/* A branch to other code rewritten in place (a trace linked to a new side
+ * trace): same extent, same name, no new LOAD. */
+START_TEST(branch_patched_in_place_needs_no_load)
+{
+	/* push rbp; mov rbp,rsp; test edi,edi; je +5; jmp rel32 (out); pop rbp; ret */
+	static const unsigned char fn[] = { 0x55, 0x48, 0x89, 0xe5, 0x85, 0xff, 0x74, 0x05, 0xe9,
+					    0x00, 0x00, 0x00, 0x40, 0x5d, 0xc3 };
+	struct jp_capture_stats st;
+	struct seen s;
+	unsigned char *m;
+	int32_t rel = -0x123400;
+
+	start("0", "auto");
+	m = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	memset(m, 0xcc, PG);
+	memcpy(m + 256, fn, sizeof(fn));
+	to_rx(m, PG);
+	to_rw(m, PG);
+	memcpy(m + 256 + 9, &rel, 4);
+	to_rx(m, PG);
+	/* A change that is not a branch target is described again:
+	 * test esi,esi for test edi,edi. */
+	to_rw(m, PG);
+	m[256 + 5] = 0xf6;
+	to_rx(m, PG);
+	jp_capture_get_stats(&st);
+	CALL(jp_capture_exit());
+	read_dump(getpid(), &s);
+	ck_assert_msg(s.valid, "dump invalid: %s", s.err);
+	ck_assert_int_eq(s.loads, 2);
+	ck_assert_uint_eq(s.addr[1], (uint64_t)(m + 256));
+	ck_assert_uint_eq(s.code[1][5], 0xf6);
+	ck_assert_uint_eq(st.patched, 1);
+}
+END_TEST
+
 START_TEST(unwritable_dir_turns_off_quietly_for_the_host)
 {
 	unsigned char *m;
@@ -467,6 +556,8 @@ Suite *make_capture_suite(void)
 	tcase_add_test(tc, fork_child_writes_its_own_dump);
 	tcase_add_test(tc, fork_gives_back_registrations);
 	tcase_add_test(tc, fast_path_sees_gaps_between_regions);
+	tcase_add_test(tc, code_written_below_overwrites_a_stale_head);
+	tcase_add_test(tc, branch_patched_in_place_needs_no_load);
 	tcase_add_test(tc, unwritable_dir_turns_off_quietly_for_the_host);
 	suite_add_tcase(s, tc);
 	return s;
