@@ -585,6 +585,11 @@ static size_t split_gap(size_t from, size_t to, uint64_t a, size_t at)
 
 /* Remember the hash of a piece's bytes after its first instruction, to
  * recognise it when only that instruction is overwritten. */
+/* A changed piece is worth decoding again (is it the same code patched?)
+ * only when its first bytes are what they were: code written over old
+ * code (a ring of functions, a code GC) skips the decode. */
+#define JP_HEAD_BYTES 8u
+
 static void set_tail(struct jp_desc *d, const uint8_t *bytes)
 {
 	struct jp_insn in;
@@ -594,6 +599,8 @@ static void set_tail(struct jp_desc *d, const uint8_t *bytes)
 		l = 1;
 	d->tail_off = l < d->len ? l : 0;
 	d->tail_hash = d->tail_off ? hash_bytes(bytes + l, d->len - l) : 0;
+	d->head_len = d->len < JP_HEAD_BYTES ? d->len : JP_HEAD_BYTES;
+	d->head_hash = hash_bytes(bytes, d->head_len);
 }
 
 /* Split a fresh copy of [a, a+len) (in E.scratch) into E.pieces, keeping
@@ -625,7 +632,7 @@ static size_t split_around_described(const struct jp_region *r, uint64_t a, size
 
 			t.off = off;
 			t.len = o->len;
-			if (o->fp)
+			if (o->fp && o->head_len && hash_bytes(E.scratch + off, o->head_len) == o->head_hash)
 				fp = jp_describe_fingerprint(&t, E.scratch + off, o->addr, &shape);
 			if (o->fp && (fp == o->fp || shape == o->shape)) {
 				same_fp = JP_SPAN_SAME_FP;
@@ -753,7 +760,8 @@ static void describe_span(struct jp_region *r, uint64_t a, uint64_t b, uint64_t 
 			E.nd[nn].shape = old ? old->shape : 0;
 			E.nd[nn].tail_off = old ? old->tail_off : 0;
 			E.nd[nn].tail_hash = old ? old->tail_hash : 0;
-			E.nd[nn].pad2 = 0;
+			E.nd[nn].head_len = old ? old->head_len : 0;
+			E.nd[nn].head_hash = old ? old->head_hash : 0;
 			if (old && old->hash != h)
 				set_tail(&E.nd[nn], E.scratch + p->off); /* kept, patched: hash the new tail */
 			if (old && old->hash == h && old->nhash == nh && old->index != JP_NO_INDEX) {

@@ -41,7 +41,8 @@ struct jp_desc {
 	uint64_t shape;  /* its bytes with branch targets zeroed (jp_fingerprint_shape_ws) */
 	uint64_t tail_hash; /* content hash of the bytes after its first instruction */
 	uint32_t tail_off;  /* length of its first instruction; 0: no tail hash */
-	uint32_t pad2;
+	uint32_t head_len;  /* bytes hashed into head_hash */
+	uint64_t head_hash; /* content hash of its first JP_HEAD_BYTES bytes */
 };
 
 #define JP_DESC_FDE 1u /* described with a real CIE+FDE */
