@@ -47,7 +47,7 @@ static inline int jp_pub_overlaps(uint64_t start, uint64_t len)
 
 	for (int tries = 0; tries < 4; tries++) {
 		uint64_t s1 = __atomic_load_n(&jp_pub.seq, __ATOMIC_ACQUIRE), s2;
-		uint64_t n = __atomic_load_n(&jp_pub.n, __ATOMIC_RELAXED), lo = 0, hi;
+		uint64_t n = __atomic_load_n(&jp_pub.n, __ATOMIC_ACQUIRE), lo = 0, hi;
 		int hit = 0;
 
 		if (s1 & 1)
@@ -60,15 +60,17 @@ static inline int jp_pub_overlaps(uint64_t start, uint64_t len)
 		while (lo < hi) {
 			uint64_t mid = (lo + hi) / 2;
 
-			if (__atomic_load_n(&jp_pub.end[mid], __ATOMIC_RELAXED) <= start)
+			if (__atomic_load_n(&jp_pub.end[mid], __ATOMIC_ACQUIRE) <= start)
 				lo = mid + 1;
 			else
 				hi = mid;
 		}
-		if (lo < n && __atomic_load_n(&jp_pub.start[lo], __ATOMIC_RELAXED) < end)
+		if (lo < n && __atomic_load_n(&jp_pub.start[lo], __ATOMIC_ACQUIRE) < end)
 			hit = 1;
-		__atomic_thread_fence(__ATOMIC_ACQUIRE);
-		s2 = __atomic_load_n(&jp_pub.seq, __ATOMIC_RELAXED);
+		/* Acquire loads of the table (plain moves on x86-64) keep the
+		 * second read of seq after them; no fences (which TSan cannot
+		 * follow). */
+		s2 = __atomic_load_n(&jp_pub.seq, __ATOMIC_ACQUIRE);
 		if (s1 == s2)
 			return hit;
 	}

@@ -27,7 +27,21 @@ configs=(
 	"JITPERF_TRACK=hash JITPERF_UNWIND=empty"
 	"JITPERF_DISABLE=1"
 )
-fail=0 calls=0
+fail=0 calls=0 known=0
+
+# Do the two outputs differ only in mincore lines of fork children (between
+# "  child:" and "  child exit")?  That is the one difference write tracking
+# may still make (README, Limits); make stress (HOST_DIFF_KNOWN=1) counts it
+# instead of failing, on seeds other than the gated ones.
+only_child_residency() {
+	{ diff "$1" "$2" || true; } | awk -v f="$1" '
+		BEGIN { while ((getline l < f) > 0) { n++; if (l ~ /^  child:$/) c = 1; inchild[n] = c; kind[n] = (l ~ /^  mincore: /); if (l ~ /^  child exit/) c = 0 } }
+		/^[0-9]/ { split($0, a, /[acd]/); split(a[1], r, ","); lo = r[1]; hi = (r[2] != "") ? r[2] : r[1];
+			   if ($0 !~ /c/) bad = 1;
+			   for (i = lo; i <= hi; i++) if (!inchild[i] || !kind[i]) bad = 1 }
+		/^[<>]/ && $0 !~ /^[<>]   mincore: / { bad = 1 }
+		END { exit bad }'
+}
 for seed in $seeds; do
 	"$prog" "$ops" "$seed" >"$HS_TMP/plain.$seed" 2>"$HS_TMP/plain.$seed.err" ||
 		hs_fail "seed $seed: the program failed without the shim: $(tail -n 3 "$HS_TMP/plain.$seed.err")"
@@ -45,7 +59,11 @@ for seed in $seeds; do
 			fail=1
 			continue
 		fi
-		if ! cmp -s "$HS_TMP/plain.$seed" "$HS_TMP/shim.out"; then
+		if ! cmp -s "$HS_TMP/plain.$seed" "$HS_TMP/shim.out" && [ "${HOST_DIFF_KNOWN:-0}" = 1 ] &&
+			[ "$cfg" = "JITPERF_TRACK=auto" ] && only_child_residency "$HS_TMP/plain.$seed" "$HS_TMP/shim.out"; then
+			hs_say "seed $seed [$cfg]: only fork children's residency differs (the known limit of write tracking, README)"
+			known=$((known + 1))
+		elif ! cmp -s "$HS_TMP/plain.$seed" "$HS_TMP/shim.out"; then
 			diff "$HS_TMP/plain.$seed" "$HS_TMP/shim.out" >"$HS_TMP/diff" || true
 			first=$(sed -n 's/^\([0-9]*\).*/\1/p' "$HS_TMP/diff" | sed -n 1p)
 			hs_say "seed $seed [$cfg]: output differs from line $first:"
@@ -63,6 +81,6 @@ for seed in $seeds; do
 	done
 	hs_say "seed $seed: $(grep -Ec '^ *[0-9]+ [a-zA-Z]' "$HS_TMP/plain.$seed") calls, ${#configs[@]} configurations: $([ $fail = 0 ] && echo identical || echo see above)"
 done
-hs_say "$calls calls x ${#configs[@]} configurations compared"
+hs_say "$calls calls x ${#configs[@]} configurations compared$([ "$known" -gt 0 ] && echo ", $known known fork-child residency differences")"
 [ "$fail" -eq 0 ] || exit 1
 hs_say "PASS host_differential"

@@ -30,10 +30,14 @@ static void wx_cycle(uint32_t id)
 	jl_emit(p, id);
 	jp_guard = 1;
 	h = jp_capture_hold();
-	jp_capture_mprotect_before((uintptr_t)p, len, PROT_READ | PROT_EXEC);
+	{
+		uint64_t a = (uintptr_t)p, l = len;
+
+		jp_capture_mprotect_before(&a, &l, PROT_READ | PROT_EXEC);
+	}
 	if (mprotect(p, len, PROT_READ | PROT_EXEC))
 		jl_die("mprotect: %s", strerror(errno));
-	jp_capture_mprotect_done((uintptr_t)p, len, PROT_READ | PROT_EXEC, __builtin_return_address(0));
+	jp_capture_mprotect_done((uintptr_t)p, len, PROT_READ | PROT_EXEC);
 	jp_capture_release(h);
 	jp_guard = 0;
 	if (((jl_entry)p)(7) != jl_ref(id, 7))
@@ -58,8 +62,7 @@ static void rwx_cycle(uint32_t id)
 	p = mmap(NULL, len, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED)
 		jl_die("mmap: %s", strerror(errno));
-	jp_capture_mmap_done(p, len, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0,
-			     __builtin_return_address(0));
+	jp_capture_mmap_done(p, len, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	jp_capture_release(h);
 	jp_guard = 0;
 	jl_emit(p, id);

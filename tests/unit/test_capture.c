@@ -353,6 +353,7 @@ static int uffd_wp_registered(const void *p)
  * written meanwhile is still described and unchanged code is not. */
 START_TEST(fork_gives_back_registrations)
 {
+	struct jp_capture_stats st;
 	struct seen s;
 	unsigned char *m;
 	pid_t child;
@@ -363,6 +364,13 @@ START_TEST(fork_gives_back_registrations)
 	CALL(jp_capture_mmap_done(m, 4 * PG, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
 	emit_fn(m, 1);
 	sleep_ms(100);
+	jp_capture_get_stats(&st);
+	if (!st.wp_regions) {
+		/* No kernel write tracking here (valgrind has no userfaultfd):
+		 * nothing is registered, nothing to give back. */
+		CALL(jp_capture_exit());
+		return;
+	}
 	ck_assert(uffd_wp_registered(m));
 	jp_capture_fork_prepare();
 	ck_assert(!uffd_wp_registered(m));
