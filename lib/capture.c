@@ -781,6 +781,10 @@ static void describe_span(struct jp_region *r, uint64_t a, uint64_t b, uint64_t 
 				E.nd[nn].flags = old->flags;
 				E.nd[nn].ts = old->ts;
 				E.st.patched++;
+				/* Trimmed: what the next patch is compared with is
+				 * the piece as it now stands. */
+				if (p->flags & JP_SPAN_TRIMMED)
+					E.nd[nn].fp = jp_describe_fingerprint(p, E.scratch + p->off, pa, &E.nd[nn].shape);
 			} else {
 				int uw = unwind_for(p);
 				uint64_t ts = replaced ? now : supersedes ? supersedes + 1 : ts_new;
