@@ -108,8 +108,10 @@ EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off
 		r = do_mmap(addr, len, prot, flags, fd, off);
 		/* Without MAP_FIXED the kernel only returns free addresses: a
 		 * tracked region there was unmapped behind our back (glibc's
-		 * free, a raw system call) and must be forgotten, not read. */
-		if (r != MAP_FAILED && !jp_guard && jp_capture_overlaps((uint64_t)(uintptr_t)r, len)) {
+		 * free, a raw system call) and must be forgotten, not read.
+		 * With MAP_FIXED the answer was given above (r is addr). */
+		if (r != MAP_FAILED && !jp_guard && !(flags & MAP_FIXED) &&
+		    jp_capture_overlaps((uint64_t)(uintptr_t)r, len)) {
 			e = errno;
 			jp_guard = 1;
 			jp_capture_unmap_done((uint64_t)(uintptr_t)r, len);
