@@ -381,8 +381,11 @@ START_TEST(fork_gives_back_registrations)
 	emit_fn(m + 2048, 2); /* while nothing is registered */
 	ck_assert_int_eq(waitpid(child, &status, 0), child);
 	ck_assert_int_eq(status, 0);
-	sleep_ms(200);
+	/* The next pass (20 ms epochs) arms again; allow a loaded machine 5 s. */
+	for (int i = 0; i < 250 && !uffd_wp_registered(m); i++)
+		sleep_ms(20);
 	ck_assert(uffd_wp_registered(m));
+	sleep_ms(100); /* and describes what was written meanwhile */
 	CALL(jp_capture_exit());
 	read_dump(getpid(), &s);
 	ck_assert_msg(s.valid, "dump invalid: %s", s.err);
