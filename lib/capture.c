@@ -200,6 +200,7 @@ int jp_capture_active(void)
 
 static void become_child(void);
 static void release_registrations(void);
+static void release_range(uint64_t start, uint64_t end);
 /* Set while capturing before a call that needs no registration in place
  * (mprotect(PROT_GROWSDOWN)): read, but do not arm yet. */
 static int arm_suspended;
@@ -752,23 +753,18 @@ static void describe_span(struct jp_region *r, uint64_t a, uint64_t b, uint64_t 
 			 * so not worth a LOAD perf inject must process. */
 			if (p->flags & JP_SPAN_DATA)
 				continue;
+			/* What is kept (index, flags, date, fingerprints) comes
+			 * from the description it replaces. */
+			if (old)
+				E.nd[nn] = *old;
+			else
+				memset(&E.nd[nn], 0, sizeof(E.nd[nn]));
 			E.nd[nn].addr = pa;
 			E.nd[nn].len = p->len;
 			E.nd[nn].hash = h;
 			E.nd[nn].nhash = nh;
-			E.nd[nn].pad = 0;
-			E.nd[nn].fp = old ? old->fp : 0;
-			E.nd[nn].shape = old ? old->shape : 0;
-			E.nd[nn].tail_off = old ? old->tail_off : 0;
-			E.nd[nn].tail_hash = old ? old->tail_hash : 0;
-			E.nd[nn].head_len = old ? old->head_len : 0;
-			E.nd[nn].head_hash = old ? old->head_hash : 0;
-			if (old && old->hash != h)
-				set_tail(&E.nd[nn], E.scratch + p->off); /* kept, patched: hash the new tail */
 			if (old && old->hash == h && old->nhash == nh && old->index != JP_NO_INDEX) {
-				E.nd[nn].index = old->index;
-				E.nd[nn].flags = old->flags;
-				E.nd[nn].ts = old->ts;
+				/* unchanged */
 			} else if (old && old->index != JP_NO_INDEX && !nh && !old->nhash &&
 				   (p->flags & (JP_SPAN_SAME_FP | JP_SPAN_TRIMMED))) {
 				/* Patched in place (a branch to other code, a
@@ -777,14 +773,12 @@ static void describe_span(struct jp_region *r, uint64_t a, uint64_t b, uint64_t 
 				 * would only refresh the bytes perf annotate shows
 				 * (LuaJIT links traces so, most of its LOADs were
 				 * such repeats). */
-				E.nd[nn].index = old->index;
-				E.nd[nn].flags = old->flags;
-				E.nd[nn].ts = old->ts;
 				E.st.patched++;
-				/* Trimmed: what the next patch is compared with is
-				 * the piece as it now stands. */
+				/* What the next patch is compared with is the piece
+				 * as it now stands. */
 				if (p->flags & JP_SPAN_TRIMMED)
 					E.nd[nn].fp = jp_describe_fingerprint(p, E.scratch + p->off, pa, &E.nd[nn].shape);
+				set_tail(&E.nd[nn], E.scratch + p->off);
 			} else {
 				int uw = unwind_for(p);
 				uint64_t ts = replaced ? now : supersedes ? supersedes + 1 : ts_new;
@@ -1218,16 +1212,9 @@ void jp_capture_mprotect_done(uint64_t start, uint64_t len, int prot)
 		 * registered mapping with its neighbours, so keeping it on
 		 * memory that is now plain data would change the program's
 		 * mappings (an mremap across them fails). */
-		for (size_t i = jp_regions_lower(&E.regs, start); i < E.regs.n && E.regs.r[i].start < end; i++) {
-			struct jp_region *r = &E.regs.r[i];
-
-			r->exec = 0;
-			if (r->track == JP_RT_WP) {
-				jp_wtrack_remove(&E.wt, r->start, r->end);
-				r->track = JP_RT_NONE;
-				r->needs_full = 1;
-			}
-		}
+		for (size_t i = jp_regions_lower(&E.regs, start); i < E.regs.n && E.regs.r[i].start < end; i++)
+			E.regs.r[i].exec = 0;
+		release_range(start, end);
 		leave();
 		return;
 	}
@@ -1448,9 +1435,9 @@ static int fork_locked;
  * apart.  Unregistering lets the kernel merge them again; the parent's
  * next pass re-arms them and re-reads them whole, so stores made while
  * unregistered are not missed. */
-static void release_registrations(void)
+static void release_range(uint64_t start, uint64_t end)
 {
-	for (size_t i = 0; i < E.regs.n; i++) {
+	for (size_t i = jp_regions_lower(&E.regs, start); i < E.regs.n && E.regs.r[i].start < end; i++) {
 		struct jp_region *r = &E.regs.r[i];
 
 		if (r->track != JP_RT_WP)
@@ -1459,6 +1446,11 @@ static void release_registrations(void)
 		r->track = JP_RT_NONE;
 		r->needs_full = 1;
 	}
+}
+
+static void release_registrations(void)
+{
+	release_range(0, UINT64_MAX);
 }
 
 void jp_capture_fork_prepare(void)
