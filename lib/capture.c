@@ -709,7 +709,8 @@ static void describe_span(struct jp_region *r, uint64_t a, uint64_t b, uint64_t 
 		uint32_t nn = 0, oi;
 
 		if (got <= 0)
-			return; /* unmapped under us: nothing left to describe */
+			break; /* unmapped under us: nothing left to describe */
+		jp_describe_buffer(E.scratch, (size_t)got);
 		np = split_around_described(r, a, (size_t)got);
 		span = (uint64_t)got;
 		/* A piece touching the end of a full chunk may continue in the
@@ -797,6 +798,7 @@ static void describe_span(struct jp_region *r, uint64_t a, uint64_t b, uint64_t 
 			jp_debug("out of memory for piece table; pieces will be described again");
 		a += span;
 	}
+	jp_describe_buffer(NULL, 0);
 }
 
 /* One capture pass over region i. */

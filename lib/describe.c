@@ -3,6 +3,7 @@
 #include "creator.h"
 #include "fingerprint.h"
 #include "gdbjit.h"
+#include "insn.h"
 #include "log.h"
 #include "names.h"
 #include "perfmap_read.h"
@@ -227,6 +228,22 @@ void jp_describe_fork_child(void)
 
 /* ---- pieces ------------------------------------------------------------ */
 
+/* What the splitter decoded, for the fingerprints of the same buffer:
+ * room for 32 Ki instructions (about 128 KiB of code; past that, the
+ * fingerprints decode for themselves). */
+#define MEMO_ENTRIES (32u * 1024u)
+static struct jp_insn_memo memo;
+
+void jp_describe_buffer(const uint8_t *buf, size_t len)
+{
+	if (buf && !memo.cap) {
+		memo.off = jp_sys_alloc(MEMO_ENTRIES * sizeof(*memo.off));
+		memo.in = jp_sys_alloc(MEMO_ENTRIES * sizeof(*memo.in));
+		memo.cap = memo.off && memo.in ? MEMO_ENTRIES : 0;
+	}
+	jp_insn_memo_reset(&memo, buf, len);
+}
+
 static size_t split_gap(const uint8_t *buf, size_t from, size_t to, uint64_t addr, struct jp_span_piece *out,
 			size_t n, size_t max_out)
 {
@@ -235,7 +252,7 @@ static size_t split_gap(const uint8_t *buf, size_t from, size_t to, uint64_t add
 	static struct jp_piece ps[256];
 
 	while (from < to && n < max_out) {
-		size_t k = jp_split(buf + from, to - from, addr + from, ps, sizeof(ps) / sizeof(ps[0]));
+		size_t k = jp_split_memo(buf + from, to - from, addr + from, ps, sizeof(ps) / sizeof(ps[0]), &memo);
 		size_t next = to;
 
 		if (k == 0)
@@ -342,7 +359,7 @@ uint64_t jp_describe_fingerprint(const struct jp_span_piece *p, const uint8_t *c
 	 * working memory is ours (we run under the engine lock). */
 	if (!fp_work)
 		fp_work = jp_sys_alloc((jp_fp_work_size() + 4095) & ~(size_t)4095);
-	return fp_work ? jp_fingerprint_shape_ws(fp_work, code, p->len, addr, shape) : 0;
+	return fp_work ? jp_fingerprint_memo(fp_work, code, p->len, addr, shape, &memo) : 0;
 }
 
 void jp_describe_name(char *buf, size_t size, uint32_t creator, const struct jp_span_piece *p, const uint8_t *code,

@@ -28,6 +28,12 @@ struct jp_span_piece {
 #define JP_SPAN_SAME_FP 4u  /* a described piece patched in place: its fingerprint is unchanged */
 #define JP_SPAN_TRIMMED 8u  /* a described piece less its overwritten first instruction */
 
+/* The buffer the next splits and fingerprints read, until the next call
+ * (NULL: none): what the splitter decodes there is remembered, so each
+ * instruction of new code is decoded once.  The caller must call it again
+ * whenever it refills that buffer. */
+void jp_describe_buffer(const uint8_t *buf, size_t len);
+
 /* Cut buf (code at addr) into pieces: published symbols keep their own
  * boundaries, the rest is split on evidence (lib/split.c).  Padding is never
  * part of a piece.  Returns the number of pieces written to out. */

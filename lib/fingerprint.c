@@ -322,6 +322,12 @@ uint64_t jp_fingerprint_ws(struct jp_fp_work *w, const uint8_t *code, size_t len
 uint64_t jp_fingerprint_shape_ws(struct jp_fp_work *w, const uint8_t *code, size_t len, uint64_t addr,
 				 uint64_t *shape)
 {
+	return jp_fingerprint_memo(w, code, len, addr, shape, NULL);
+}
+
+uint64_t jp_fingerprint_memo(struct jp_fp_work *w, const uint8_t *code, size_t len, uint64_t addr, uint64_t *shape,
+			     struct jp_insn_memo *memo)
+{
 	uint8_t buf[CHUNK + REC_MAX], sbuf[CHUNK + 16];
 	size_t fill = 0, sfill = 0, pos = 0;
 	uint32_t n = 0;
@@ -349,7 +355,7 @@ uint64_t jp_fingerprint_shape_ws(struct jp_fp_work *w, const uint8_t *code, size
 			fill += label(buf + fill, heap_pop(&w->br), pos, n);
 		}
 		mark_start(&w->br, pos, n);
-		ilen = jp_insn_decode(&d, code + pos, len - pos, &in);
+		ilen = jp_insn_decode_memo(memo, &d, code + pos, len - pos, &in);
 		mask_next = 0;
 		if (shape) {
 			unsigned sl = ilen ? ilen : 1;
@@ -377,7 +383,7 @@ uint64_t jp_fingerprint_shape_ws(struct jp_fp_work *w, const uint8_t *code, size
 				const uint8_t *q = code + pos + ilen;
 				struct store32 b;
 
-				if (jp_insn_decode(&d, q, len - pos - ilen, &nx)) {
+				if (jp_insn_decode_memo(memo, &d, q, len - pos - ilen, &nx)) {
 					store32_of(q, &nx, &b);
 					if (b.ok && same_base(code + pos, &in, q, &nx) &&
 					    ((b.disp == a.disp + 4 && pair_is_pointer(a.imm, b.imm)) ||

@@ -332,3 +332,33 @@ unsigned jp_insn_decode_zydis(const struct jp_decoder *d, const uint8_t *p, size
 	}
 	return in->len;
 }
+
+/* ---- the memo ---- */
+
+void jp_insn_memo_reset(struct jp_insn_memo *m, const uint8_t *buf, size_t len)
+{
+	m->base = m->off && m->in && m->cap && len <= UINT32_MAX ? buf : NULL;
+	m->len = len;
+	m->n = 0;
+	m->cur = 0;
+}
+
+uint32_t jp_insn_memo_find(struct jp_insn_memo *m, uint32_t o)
+{
+	uint32_t lo = 0, hi = m->n;
+
+	/* Readers mostly move forward a little: walk a few, then search. */
+	for (uint32_t i = m->cur, k = 0; k < 4 && i < m->n && m->off[i] <= o; k++, i++)
+		if (m->off[i] == o)
+			return m->cur = i;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (m->off[mid] < o)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	m->cur = lo;
+	return lo < m->n && m->off[lo] == o ? lo : m->n;
+}

@@ -63,6 +63,63 @@ unsigned jp_insn_decode_fast(const uint8_t *p, size_t n, struct jp_insn *in);
 unsigned jp_insn_decode_zydis(const struct jp_decoder *d, const uint8_t *p, size_t n,
 			      struct jp_insn *in);
 
+/* ---- decoding once for two walks ----
+ * Describing new code walks it twice: the splitter to find pieces, then the
+ * fingerprint of each piece.  A memo lets the second walk reuse what the
+ * first decoded.  It is keyed by position in one buffer: the owner resets it
+ * whenever that buffer is refilled.  An entry is used only for the very
+ * bytes it was made from and only when the reader has at least as many
+ * bytes left as the instruction is long, which is exactly when a fresh
+ * decode would give the same answer; anything else is decoded afresh. */
+struct jp_insn_memo {
+	const uint8_t *base; /* the buffer; NULL: the memo is off */
+	size_t len;
+	uint32_t *off;       /* positions, increasing */
+	struct jp_insn *in;  /* what was decoded there */
+	uint32_t n, cap;
+	uint32_t cur;        /* where the last look-up ended */
+};
+
+/* Start over on buf[0, len) (buf NULL: off).  off, in and cap are the
+ * caller's. */
+void jp_insn_memo_reset(struct jp_insn_memo *m, const uint8_t *buf, size_t len);
+
+/* Remember the decode of the instruction at p (kept only in increasing
+ * order of position, within the buffer, while there is room). */
+static inline void jp_insn_memo_put(struct jp_insn_memo *m, const uint8_t *p, const struct jp_insn *in)
+{
+	size_t o;
+
+	if (!m->base || p < m->base || m->n >= m->cap)
+		return;
+	o = (size_t)(p - m->base);
+	if (o >= m->len || (m->n && m->off[m->n - 1] >= o))
+		return;
+	m->off[m->n] = (uint32_t)o;
+	m->in[m->n++] = *in;
+}
+
+/* Index of the entry at position o, or m->n (the slow part of a look-up). */
+uint32_t jp_insn_memo_find(struct jp_insn_memo *m, uint32_t o);
+
+/* jp_insn_decode, answered from the memo when it has p (m may be NULL). */
+static inline unsigned jp_insn_decode_memo(struct jp_insn_memo *m, const struct jp_decoder *d, const uint8_t *p,
+					   size_t n, struct jp_insn *in)
+{
+	if (m && m->base && p >= m->base && (size_t)(p - m->base) < m->len) {
+		uint32_t o = (uint32_t)(p - m->base), i = m->cur;
+
+		if (!(i < m->n && m->off[i] == o))
+			i = jp_insn_memo_find(m, o);
+		if (i < m->n && m->in[i].len <= n) {
+			*in = m->in[i];
+			m->cur = i + 1;
+			return in->len;
+		}
+	}
+	return jp_insn_decode(d, p, n, in);
+}
+
 /* Does p start with push rbp; mov rbp,rsp (55 48 89 e5 or 55 48 8b ec)?
  * Returns the prologue length (4) or 0. */
 static inline unsigned jp_insn_fp_prologue(const uint8_t *p, size_t n)

@@ -86,6 +86,12 @@ struct jp_piece {
 size_t jp_split(const uint8_t *code, size_t len, uint64_t addr, struct jp_piece *out,
 		size_t max_out);
 
+/* The same, leaving what it decoded in memo (see insn.h) for the
+ * fingerprints of the pieces; the pieces are exactly jp_split's. */
+struct jp_insn_memo;
+size_t jp_split_memo(const uint8_t *code, size_t len, uint64_t addr, struct jp_piece *out, size_t max_out,
+		     struct jp_insn_memo *memo);
+
 /* May this piece get the writer's JP_UNWIND_FP_FDE?  It must start with the
  * exact prologue the FDE describes, and the unwinding data perf maps right
  * after the code (the code rounded up to 8, then JD_FDE_UNWIND_SIZE bytes)

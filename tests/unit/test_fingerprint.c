@@ -8,6 +8,7 @@
 
 #include "fingerprint.h"
 #include "insn.h"
+#include "split.h"
 
 /* Emit, as a JIT would at address base, a function that
  *   push rbp; mov rbp,rsp
@@ -328,6 +329,74 @@ START_TEST(test_undecodable_bytes)
 }
 END_TEST
 
+/* Fingerprints that reuse the splitter's decoding are the fingerprints:
+ * for every piece the splitter finds in real code, and for ranges that
+ * start and end anywhere (inside instructions, across pieces). */
+START_TEST(test_memo_same_fingerprints)
+{
+	FILE *fp = fopen("/usr/lib/x86_64-linux-gnu/libc.so.6", "rb");
+	size_t len = 1u << 20, got, npieces = 0, nranges = 0;
+	uint8_t *b = malloc(len);
+	struct jp_fp_work *w = malloc(jp_fp_work_size());
+	struct jp_insn_memo m = { 0 };
+	static struct jp_piece ps[4096], ps2[4096];
+	uint64_t x = 88172645463325252ull;
+
+	ck_assert_ptr_nonnull(b);
+	ck_assert_ptr_nonnull(w);
+	ck_assert_ptr_nonnull(fp);
+	got = fread(b, 1, len, fp);
+	fclose(fp);
+	ck_assert_uint_gt(got, 512u << 10);
+	m.cap = 1u << 15;
+	m.off = malloc(m.cap * sizeof(*m.off));
+	m.in = malloc(m.cap * sizeof(*m.in));
+	ck_assert(m.off && m.in);
+	for (size_t at = 256u << 10; at + 65536 <= got && at < (512u << 10); at += 65536) {
+		const uint8_t *c = b + at;
+		size_t n, n2;
+
+		jp_insn_memo_reset(&m, c, 65536);
+		n = jp_split_memo(c, 65536, 0x7f0000000000 + at, ps, 4096, &m);
+		n2 = jp_split(c, 65536, 0x7f0000000000 + at, ps2, 4096);
+		ck_assert_uint_eq(n, n2);
+		ck_assert(memcmp(ps, ps2, n * sizeof(ps[0])) == 0);
+		ck_assert_uint_gt(m.n, 1000);
+		for (size_t k = 0; k < n; k++) {
+			uint64_t s1 = 0, s2 = 0;
+			uint64_t f1 = jp_fingerprint_memo(w, c + ps[k].offset, ps[k].length, 0, &s1, &m);
+			uint64_t f2 = jp_fingerprint_shape_ws(w, c + ps[k].offset, ps[k].length, 0, &s2);
+
+			ck_assert_uint_eq(f1, f2);
+			ck_assert_uint_eq(s1, s2);
+			npieces++;
+		}
+		for (unsigned k = 0; k < 300; k++) {
+			size_t o, l;
+			uint64_t s1 = 0, s2 = 0;
+
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			o = (size_t)(x % 65536);
+			l = (size_t)((x >> 20) % 700) + 1;
+			if (o + l > 65536)
+				l = 65536 - o;
+			ck_assert_uint_eq(jp_fingerprint_memo(w, c + o, l, 0, &s1, &m),
+					  jp_fingerprint_shape_ws(w, c + o, l, 0, &s2));
+			ck_assert_uint_eq(s1, s2);
+			nranges++;
+		}
+	}
+	ck_assert_uint_gt(npieces, 100);
+	ck_assert_uint_gt(nranges, 100);
+	free(m.off);
+	free(m.in);
+	free(w);
+	free(b);
+}
+END_TEST
+
 START_TEST(test_speed)
 {
 	size_t len = 8u << 20, i, o = 0;
@@ -366,6 +435,7 @@ Suite *make_fingerprint_suite(void)
 	tcase_add_test(t, test_branch_counts_instructions);
 	tcase_add_test(t, test_pointer_halves_masked);
 	tcase_add_test(t, test_decoders_agree_on_layout);
+	tcase_add_test(t, test_memo_same_fingerprints);
 	tcase_add_test(t, test_speed);
 	tcase_set_timeout(t, 60);
 	suite_add_tcase(s, t);

@@ -125,6 +125,103 @@ START_TEST(test_agrees_on_random_bytes)
 }
 END_TEST
 
+/* The memo answers exactly what a fresh decode answers: at every offset of
+ * real code and random bytes, with the reader's byte budget both larger and
+ * smaller than the instruction (a piece that ends inside it). */
+static void memo_matches(const uint8_t *b, size_t len)
+{
+	struct jp_decoder d;
+	struct jp_insn_memo m = { 0 };
+	size_t i, hits = 0, cut = 0;
+
+	jp_insn_init(&d);
+	m.cap = 1u << 16;
+	m.off = malloc(m.cap * sizeof(*m.off));
+	m.in = malloc(m.cap * sizeof(*m.in));
+	ck_assert(m.off && m.in);
+	/* filled the way the splitter walks: a linear decode */
+	jp_insn_memo_reset(&m, b, len);
+	for (i = 0; i < len;) {
+		struct jp_insn in;
+		unsigned l = jp_insn_decode(&d, b + i, len - i, &in);
+
+		if (l)
+			jp_insn_memo_put(&m, b + i, &in);
+		i += l ? l : 1;
+	}
+	ck_assert_uint_gt(m.n, 0);
+	/* out-of-order and repeated puts are ignored */
+	{
+		uint32_t n = m.n;
+		struct jp_insn in;
+		const uint8_t *p = b + m.off[0];
+
+		ck_assert_uint_ne(jp_insn_decode(&d, p, len - m.off[0], &in), 0);
+		jp_insn_memo_put(&m, p, &in);
+		ck_assert_uint_eq(m.n, n);
+	}
+	/* read back at every offset, in order and out of order */
+	for (size_t pass = 0; pass < 2; pass++) {
+		for (size_t k = 0; k < len; k++) {
+			size_t at = pass ? (k * 7919) % len : k;
+			size_t budgets[3] = { len - at, 3, 1 };
+
+			for (unsigned j = 0; j < 3; j++) {
+				struct jp_insn a, z;
+				size_t n = budgets[j] < len - at ? budgets[j] : len - at;
+				unsigned la, lz;
+
+				memset(&z, 0xa5, sizeof(z));
+				la = jp_insn_decode(&d, b + at, n, &a);
+				lz = jp_insn_decode_memo(&m, &d, b + at, n, &z);
+				ck_assert_uint_eq(la, lz);
+				if (la)
+					ck_assert_msg(memcmp(&a, &z, sizeof(a)) == 0, "memo differs at %zu (budget %zu)",
+						      at, n);
+				else
+					cut++;
+				hits += la && m.cur && m.off[m.cur - 1] == at;
+			}
+		}
+	}
+	ck_assert_uint_gt(hits, 0);
+	/* a reset forgets everything; a NULL buffer turns the memo off */
+	jp_insn_memo_reset(&m, b, len);
+	ck_assert_uint_eq(m.n, 0);
+	jp_insn_memo_reset(&m, NULL, 0);
+	{
+		struct jp_insn in = { .len = 1 };
+
+		jp_insn_memo_put(&m, b, &in);
+		ck_assert_uint_eq(m.n, 0);
+	}
+	(void)cut;
+	free(m.off);
+	free(m.in);
+}
+
+START_TEST(test_memo_matches_decoding)
+{
+	size_t len;
+	uint8_t *b = load("/usr/lib/x86_64-linux-gnu/libc.so.6", &len);
+	uint8_t r[8192];
+	uint64_t x = 0x2545f4914f6cdd1dull;
+
+	ck_assert_ptr_nonnull(b);
+	/* 64 KiB from the middle of libc's text */
+	ck_assert_uint_gt(len, (1u << 20) + 65536);
+	memo_matches(b + (1u << 20), 65536);
+	free(b);
+	for (size_t i = 0; i < sizeof(r); i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		r[i] = (uint8_t)(x >> 24);
+	}
+	memo_matches(r, sizeof(r));
+}
+END_TEST
+
 Suite *make_insn_suite(void)
 {
 	Suite *s = suite_create("insn");
@@ -132,6 +229,7 @@ Suite *make_insn_suite(void)
 
 	tcase_add_test(t, test_agrees_on_real_code);
 	tcase_add_test(t, test_agrees_on_random_bytes);
+	tcase_add_test(t, test_memo_matches_decoding);
 	tcase_set_timeout(t, 120);
 	suite_add_tcase(s, t);
 	return s;
