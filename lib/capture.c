@@ -497,7 +497,7 @@ static size_t hashed_dirty(struct jp_region *r, int all)
 	for (size_t k = 0; k < m; k++) {
 		for (uint64_t a = res[k].start; a < res[k].end;) {
 			uint64_t want = res[k].end - a < CHUNK ? res[k].end - a : CHUNK;
-			ssize_t got = jp_safe_copy(E.scratch, (void *)a, want);
+			ssize_t got = jp_safe_copy_self(E.pid, E.scratch, (void *)a, want);
 
 			if (got <= 0)
 				break;
@@ -634,8 +634,14 @@ static size_t split_around_described(const struct jp_region *r, uint64_t a, size
 
 			t.off = off;
 			t.len = o->len;
-			if (o->fp && o->head_len && hash_bytes(E.scratch + off, o->head_len) == o->head_hash)
-				fp = jp_describe_fingerprint(&t, E.scratch + off, o->addr, &shape);
+			/* Patched in place?  The shape (branch targets left
+			 * out) tells most patches cheaply; the fingerprint the
+			 * rest (pointers changed). */
+			if (o->fp && o->head_len && hash_bytes(E.scratch + off, o->head_len) == o->head_hash) {
+				shape = jp_describe_shape(&t, E.scratch + off);
+				if (shape != o->shape)
+					fp = jp_describe_fingerprint(&t, E.scratch + off, o->addr, &shape);
+			}
 			if (o->fp && (fp == o->fp || shape == o->shape)) {
 				same_fp = JP_SPAN_SAME_FP;
 			} else if (o->tail_off && o->tail_off < o->len &&
@@ -704,7 +710,7 @@ static void describe_span(struct jp_region *r, uint64_t a, uint64_t b, uint64_t 
 
 	while (a < b) {
 		uint64_t want = b - a < CHUNK ? b - a : CHUNK, span;
-		ssize_t got = jp_safe_copy(E.scratch, (void *)a, want);
+		ssize_t got = jp_safe_copy_self(E.pid, E.scratch, (void *)a, want);
 		size_t np, k;
 		uint32_t nn = 0, oi;
 

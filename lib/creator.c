@@ -272,8 +272,6 @@ int jp_creator_strip_clone_suffix(char *name)
 static int symbolize(uint64_t addr, char *buf, size_t size)
 {
 	struct object o;
-	struct jp_elf_symtab t;
-	struct jp_elf_func f;
 	char num[24];
 	size_t n;
 
@@ -286,17 +284,12 @@ static int symbolize(uint64_t addr, char *buf, size_t size)
 		jp_strlcpy(buf, "unknown", size);
 		return -ENOENT;
 	}
-	if (jp_elf_file_symtab(o.main_prog || !o.path[0] ? "/proc/self/exe" : o.path,
-			       o.build_id_len ? o.build_id : NULL, o.build_id_len, &t) == 0) {
-		int r = jp_elf_func_at(&t, addr - o.bias, &f);
-
-		if (r == 0) {
-			jp_strlcpy(buf, f.name, size);
-			jp_creator_strip_clone_suffix(buf);
-		}
-		jp_elf_symtab_release(&t);
-		if (r == 0)
-			return 1;
+	/* The symbol tables of a large program are tens of MB (node's .symtab
+	 * and .strtab: 10 MB): streamed, not copied, for each look-up. */
+	if (jp_elf_file_func_name(o.main_prog || !o.path[0] ? "/proc/self/exe" : o.path,
+				  o.build_id_len ? o.build_id : NULL, o.build_id_len, addr - o.bias, buf, size) == 0) {
+		jp_creator_strip_clone_suffix(buf);
+		return 1;
 	}
 	if (o.main_prog || !o.path[0])
 		exe_name(buf, size);

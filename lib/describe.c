@@ -323,21 +323,30 @@ uint32_t jp_describe_known_hash(const struct jp_span_piece *p)
 static struct jp_fp_work *fp_work;
 
 /* Duplicate numbering within one pass, in address order, so it is the same
- * from run to run. */
+ * from run to run.  Most passes name nothing (a W^X toggle over unchanged
+ * code): the table is cleared when a pass first uses it, not at every
+ * pass. */
 static struct {
 	uint64_t key[256];
 	uint16_t count[256];
+	int used; /* since the last jp_describe_pass */
+	int dirty; /* holds keys */
 } dups;
 
 void jp_describe_pass(void)
 {
-	memset(&dups, 0, sizeof(dups));
+	dups.used = 0;
 }
 
 static unsigned dup_index(uint64_t key)
 {
 	unsigned slot = (unsigned)(key * 0x9e3779b97f4a7c15ull >> 56);
 
+	if (!dups.used) {
+		if (dups.dirty)
+			memset(dups.key, 0, sizeof(dups.key));
+		dups.used = dups.dirty = 1;
+	}
 	for (unsigned probe = 0; probe < 256; probe++, slot = (slot + 1) & 255) {
 		if (dups.key[slot] == key)
 			return ++dups.count[slot];
@@ -360,6 +369,15 @@ uint64_t jp_describe_fingerprint(const struct jp_span_piece *p, const uint8_t *c
 	if (!fp_work)
 		fp_work = jp_sys_alloc((jp_fp_work_size() + 4095) & ~(size_t)4095);
 	return fp_work ? jp_fingerprint_memo(fp_work, code, p->len, addr, shape, &memo) : 0;
+}
+
+uint64_t jp_describe_shape(const struct jp_span_piece *p, const uint8_t *code)
+{
+	if ((p->known && p->known <= K.n) || (p->flags & JP_SPAN_DATA))
+		return 0;
+	if (!fp_work)
+		fp_work = jp_sys_alloc((jp_fp_work_size() + 4095) & ~(size_t)4095);
+	return fp_work ? jp_fingerprint_shape_only(fp_work, code, p->len, &memo) : 0;
 }
 
 void jp_describe_name(char *buf, size_t size, uint32_t creator, const struct jp_span_piece *p, const uint8_t *code,

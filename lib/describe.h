@@ -54,6 +54,9 @@ void jp_describe_name(char *buf, size_t size, uint32_t creator, const struct jp_
  * or when they cannot be computed. */
 uint64_t jp_describe_fingerprint(const struct jp_span_piece *p, const uint8_t *code, uint64_t addr, uint64_t *shape);
 
+/* Its shape alone (0 where jp_describe_fingerprint gives 0), cheaper. */
+uint64_t jp_describe_shape(const struct jp_span_piece *p, const uint8_t *code);
+
 /* Does a published name overlap [addr, addr+len)? */
 int jp_describe_known_overlap(uint64_t addr, uint64_t len);
 

@@ -209,107 +209,137 @@ static int file_build_id_matches(int fd, uint64_t fsize, const Elf64_Shdr *sh, s
 	return 0;
 }
 
+/* An ELF file opened for its symbol table: the section headers read, the
+ * symbol and string tables located and checked against the file's size. */
+struct file_tables {
+	int fd;
+	uint64_t fsize;
+	Elf64_Ehdr eh;
+	char *mem; /* section headers (jp_sys_alloc'd, mem_len bytes) */
+	size_t mem_len, shnum;
+	Elf64_Shdr sym, str;
+	int is_dyn;
+};
+
+static void close_tables(struct file_tables *ft)
+{
+	if (ft->mem)
+		jp_sys_free(ft->mem, ft->mem_len);
+	ft->mem = NULL;
+	if (ft->fd >= 0)
+		syscall(SYS_close, ft->fd);
+	ft->fd = -1;
+}
+
+static int open_tables(const char *path, const uint8_t *build_id, size_t build_id_len, struct file_tables *ft)
+{
+	Elf64_Shdr s0;
+	struct stat st;
+	uint64_t shbytes;
+	long si;
+	int r;
+
+	memset(ft, 0, sizeof(*ft));
+	ft->fd = sys_open_ro(path);
+	if (ft->fd < 0)
+		return ft->fd;
+	if (syscall(SYS_fstat, ft->fd, &st) < 0) {
+		r = -errno;
+		goto fail;
+	}
+	r = -EINVAL;
+	if (!S_ISREG(st.st_mode))
+		goto fail;
+	ft->fsize = (uint64_t)st.st_size;
+	if (ft->fsize < sizeof(ft->eh) || (r = read_at(ft->fd, &ft->eh, sizeof(ft->eh), 0)))
+		goto fail;
+	if ((r = check_ehdr(&ft->eh)))
+		goto fail;
+	r = -ENOENT;
+	if (!ft->eh.e_shoff || !in_bounds(ft->eh.e_shoff, sizeof(s0), ft->fsize))
+		goto fail;
+	if ((r = read_at(ft->fd, &s0, sizeof(s0), ft->eh.e_shoff)))
+		goto fail;
+	ft->shnum = section_count(&ft->eh, &s0);
+	r = -EINVAL;
+	if (ft->shnum == 0 || ft->shnum > (ft->fsize - ft->eh.e_shoff) / sizeof(Elf64_Shdr))
+		goto fail;
+	shbytes = (uint64_t)ft->shnum * sizeof(Elf64_Shdr);
+	if (shbytes > FILE_TABLES_MAX)
+		goto fail;
+	ft->mem_len = (size_t)shbytes;
+	ft->mem = jp_sys_alloc(ft->mem_len);
+	r = -ENOMEM;
+	if (!ft->mem)
+		goto fail;
+	if ((r = read_at(ft->fd, ft->mem, (size_t)shbytes, ft->eh.e_shoff)))
+		goto fail;
+	if (build_id && build_id_len &&
+	    !file_build_id_matches(ft->fd, ft->fsize, (const Elf64_Shdr *)ft->mem, ft->shnum, build_id,
+				   build_id_len)) {
+		r = -ESTALE;
+		goto fail;
+	}
+	si = pick_symtab((const Elf64_Shdr *)ft->mem, ft->shnum, &ft->is_dyn);
+	r = -ENOENT;
+	if (si < 0)
+		goto fail;
+	if ((r = check_tables((const Elf64_Shdr *)ft->mem, ft->shnum, si, &ft->sym, &ft->str)))
+		goto fail;
+	r = -EINVAL;
+	if (!in_bounds(ft->sym.sh_offset, ft->sym.sh_size, ft->fsize) ||
+	    !in_bounds(ft->str.sh_offset, ft->str.sh_size, ft->fsize) || ft->sym.sh_size > FILE_TABLES_MAX ||
+	    ft->str.sh_size > FILE_TABLES_MAX - ft->sym.sh_size)
+		goto fail;
+	return 0;
+fail:
+	close_tables(ft);
+	return r;
+}
+
 int jp_elf_file_symtab(const char *path, const uint8_t *build_id, size_t build_id_len,
 		       struct jp_elf_symtab *t)
 {
 	int saved = errno;
-	Elf64_Ehdr eh;
-	Elf64_Shdr sym, str, s0;
-	struct stat st;
-	uint64_t fsize, shbytes, total;
-	size_t shnum;
-	char *mem = NULL;
-	long si;
-	int fd, r;
+	struct file_tables ft;
+	uint64_t shbytes, total;
+	char *big;
+	int r;
 
 	memset(t, 0, sizeof(*t));
-	fd = sys_open_ro(path);
-	if (fd < 0)
-		return fd;
-	if (syscall(SYS_fstat, fd, &st) < 0) {
-		r = -errno;
-		goto out;
+	if ((r = open_tables(path, build_id, build_id_len, &ft))) {
+		errno = saved;
+		return r;
 	}
-	r = -EINVAL;
-	if (!S_ISREG(st.st_mode))
-		goto out;
-	fsize = (uint64_t)st.st_size;
-	if (fsize < sizeof(eh) || (r = read_at(fd, &eh, sizeof(eh), 0)))
-		goto out;
-	if ((r = check_ehdr(&eh)))
-		goto out;
-	r = -ENOENT;
-	if (!eh.e_shoff || !in_bounds(eh.e_shoff, sizeof(s0), fsize))
-		goto out;
-	if ((r = read_at(fd, &s0, sizeof(s0), eh.e_shoff)))
-		goto out;
-	shnum = section_count(&eh, &s0);
-	r = -EINVAL;
-	if (shnum == 0 || shnum > (fsize - eh.e_shoff) / sizeof(Elf64_Shdr))
-		goto out;
-	shbytes = (uint64_t)shnum * sizeof(Elf64_Shdr);
-	if (shbytes > FILE_TABLES_MAX)
-		goto out;
-	/* Read the headers into the start of a region that is grown once the
-	 * table sizes are known: one mapping, released in one call. */
-	t->mem_len = (size_t)shbytes;
-	mem = jp_sys_alloc(t->mem_len);
+	/* One region for headers and both tables, released in one call. */
+	shbytes = ft.mem_len;
+	total = shbytes + ((ft.sym.sh_size + 7) & ~7ull) + ft.str.sh_size;
+	big = jp_sys_alloc((size_t)total);
 	r = -ENOMEM;
-	if (!mem)
+	if (!big)
 		goto out;
-	if ((r = read_at(fd, mem, (size_t)shbytes, eh.e_shoff)))
+	memcpy(big, ft.mem, (size_t)shbytes);
+	jp_sys_free(ft.mem, ft.mem_len);
+	ft.mem = big;
+	ft.mem_len = (size_t)total;
+	if ((r = read_at(ft.fd, big + shbytes, ft.sym.sh_size, ft.sym.sh_offset)))
 		goto out;
-	if (build_id && build_id_len &&
-	    !file_build_id_matches(fd, fsize, (const Elf64_Shdr *)mem, shnum, build_id,
-				   build_id_len)) {
-		r = -ESTALE;
+	if ((r = read_at(ft.fd, big + total - ft.str.sh_size, ft.str.sh_size, ft.str.sh_offset)))
 		goto out;
-	}
-	si = pick_symtab((const Elf64_Shdr *)mem, shnum, &t->is_dyn);
-	r = -ENOENT;
-	if (si < 0)
-		goto out;
-	if ((r = check_tables((const Elf64_Shdr *)mem, shnum, si, &sym, &str)))
-		goto out;
-	r = -EINVAL;
-	if (!in_bounds(sym.sh_offset, sym.sh_size, fsize) ||
-	    !in_bounds(str.sh_offset, str.sh_size, fsize) ||
-	    sym.sh_size > FILE_TABLES_MAX || str.sh_size > FILE_TABLES_MAX - sym.sh_size)
-		goto out;
-	total = shbytes + ((sym.sh_size + 7) & ~7ull) + str.sh_size;
-	{
-		char *big = jp_sys_alloc((size_t)total);
-
-		r = -ENOMEM;
-		if (!big)
-			goto out;
-		memcpy(big, mem, (size_t)shbytes);
-		jp_sys_free(mem, t->mem_len);
-		mem = big;
-		t->mem_len = (size_t)total;
-	}
-	if ((r = read_at(fd, mem + shbytes, sym.sh_size, sym.sh_offset)))
-		goto out;
-	if ((r = read_at(fd, mem + total - str.sh_size, str.sh_size, str.sh_offset)))
-		goto out;
-	t->sh = (const Elf64_Shdr *)mem;
-	t->shnum = shnum;
-	t->sym = (const Elf64_Sym *)(mem + shbytes);
-	t->nsym = sym.sh_size / sizeof(Elf64_Sym);
-	t->str = mem + total - str.sh_size;
-	t->strsz = str.sh_size;
-	t->is_rel = eh.e_type == ET_REL;
-	t->mem = mem;
-	mem = NULL;
+	t->sh = (const Elf64_Shdr *)big;
+	t->shnum = ft.shnum;
+	t->sym = (const Elf64_Sym *)(big + shbytes);
+	t->nsym = ft.sym.sh_size / sizeof(Elf64_Sym);
+	t->str = big + total - ft.str.sh_size;
+	t->strsz = ft.str.sh_size;
+	t->is_rel = ft.eh.e_type == ET_REL;
+	t->is_dyn = ft.is_dyn;
+	t->mem = big;
+	t->mem_len = (size_t)total;
+	ft.mem = NULL; /* now t's */
 	r = 0;
 out:
-	if (mem)
-		jp_sys_free(mem, t->mem_len);
-	if (r) {
-		t->mem = NULL;
-		t->mem_len = 0;
-	}
-	syscall(SYS_close, fd);
+	close_tables(&ft);
 	errno = saved;
 	return r;
 }
@@ -448,4 +478,102 @@ int jp_elf_find(const struct jp_elf_symtab *t, const char *name, uint64_t *value
 			return 0;
 	}
 	return -ENOENT;
+}
+
+/* The name at off in the file's string table, into buf (cut to size); 0 if
+ * it is a valid, non-empty, NUL-terminated name, as sym_name() accepts. */
+static int read_name(const struct file_tables *ft, uint32_t off, char *buf, size_t size)
+{
+	char win[128];
+	size_t got = 0;
+
+	if (off >= ft->str.sh_size)
+		return -EINVAL;
+	for (uint64_t at = off; at < ft->str.sh_size;) {
+		size_t want = ft->str.sh_size - at < sizeof(win) ? (size_t)(ft->str.sh_size - at) : sizeof(win);
+		const char *nul;
+		size_t part;
+
+		if (read_at(ft->fd, win, want, ft->str.sh_offset + at))
+			return -EIO;
+		nul = memchr(win, 0, want);
+		part = nul ? (size_t)(nul - win) : want;
+		if (got + 1 < size) {
+			size_t c = part < size - 1 - got ? part : size - 1 - got;
+
+			memcpy(buf + got, win, c);
+			got += c;
+		}
+		if (nul) {
+			if (size)
+				buf[got] = 0;
+			return at == off && part == 0 ? -ENOENT : 0;
+		}
+		at += want;
+	}
+	return -EINVAL; /* runs off the table's end */
+}
+
+int jp_elf_file_func_name(const char *path, const uint8_t *build_id, size_t build_id_len, uint64_t addr,
+			  char *name, size_t size)
+{
+	enum { BATCH = 2048 }; /* symbols read per step: 48 KiB */
+	int saved = errno, best_rank = 0, r;
+	struct file_tables ft;
+	struct jp_elf_symtab view;
+	Elf64_Sym *batch;
+	size_t nsym;
+	char tmp[JP_ELF_NAME_MAX];
+
+	if (!size)
+		return -EINVAL;
+	name[0] = 0;
+	if ((r = open_tables(path, build_id, build_id_len, &ft))) {
+		errno = saved;
+		return r;
+	}
+	batch = jp_sys_alloc(BATCH * sizeof(Elf64_Sym));
+	r = -ENOMEM;
+	if (!batch)
+		goto out;
+	/* what sym_addr() needs */
+	memset(&view, 0, sizeof(view));
+	view.sh = (const Elf64_Shdr *)ft.mem;
+	view.shnum = ft.shnum;
+	view.is_rel = ft.eh.e_type == ET_REL;
+	nsym = ft.sym.sh_size / sizeof(Elf64_Sym);
+	/* jp_elf_func_at's choice, one batch of the table at a time: the
+	 * first function of the highest binding rank that contains addr and
+	 * has a name. */
+	for (size_t i = 1; i < nsym;) {
+		size_t k = nsym - i < BATCH ? nsym - i : BATCH;
+
+		if ((r = read_at(ft.fd, batch, k * sizeof(Elf64_Sym), ft.sym.sh_offset + i * sizeof(Elf64_Sym))))
+			goto out;
+		for (size_t j = 0; j < k; j++) {
+			const Elf64_Sym *s = &batch[j];
+			uint64_t a;
+			int rank;
+
+			if (!is_func(s) || !sym_addr(&view, s, &a))
+				continue;
+			if (addr < a || (s->st_size ? addr - a >= s->st_size : addr != a))
+				continue;
+			rank = bind_rank(ELF64_ST_BIND(s->st_info));
+			if (rank <= best_rank || read_name(&ft, s->st_name, tmp, sizeof(tmp)) != 0)
+				continue;
+			best_rank = rank;
+			jp_strlcpy(name, tmp, size);
+		}
+		i += k;
+	}
+	r = best_rank ? 0 : -ENOENT;
+	if (r)
+		name[0] = 0;
+out:
+	if (batch)
+		jp_sys_free(batch, BATCH * sizeof(Elf64_Sym));
+	close_tables(&ft);
+	errno = saved;
+	return r;
 }

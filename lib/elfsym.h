@@ -64,6 +64,15 @@ void jp_elf_symtab_release(struct jp_elf_symtab *t);
  * -ENOENT. */
 int jp_elf_func_at(const struct jp_elf_symtab *t, uint64_t addr, struct jp_elf_func *f);
 
+/* jp_elf_func_at's answer for the file at path (build-id checked as in
+ * jp_elf_file_symtab), its name copied into name (cut to size and to
+ * JP_ELF_NAME_MAX - 1 bytes), reading the symbol table a batch at a time
+ * and just the names it needs: no copy of the tables (tens of MB for a
+ * large program) per look-up.  0, or -errno (-ENOENT: no function there). */
+#define JP_ELF_NAME_MAX 256
+int jp_elf_file_func_name(const char *path, const uint8_t *build_id, size_t build_id_len, uint64_t addr,
+			  char *name, size_t size);
+
 /* Call cb for every defined function symbol (in table order) until it
  * returns non-zero, which is then returned.  Zero-sized symbols get the
  * distance to the next symbol start in the same section (or the section's

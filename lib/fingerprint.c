@@ -421,3 +421,40 @@ uint64_t jp_fingerprint_memo(struct jp_fp_work *w, const uint8_t *code, size_t l
 	}
 	return XXH3_64bits_digest(&w->st);
 }
+
+uint64_t jp_fingerprint_shape_only(struct jp_fp_work *w, const uint8_t *code, size_t len, struct jp_insn_memo *memo)
+{
+	static const uint8_t zeros[8];
+	size_t pos = 0, done = 0; /* bytes [0, done) are hashed */
+	struct jp_decoder d;
+	uint64_t h;
+
+	if (!code)
+		return 0;
+	jp_insn_init(&d);
+	XXH3_64bits_reset(&w->shape);
+	/* The bytes as they are, but for the targets of relative branches:
+	 * the same stream jp_fingerprint_memo hashes for the shape, so the
+	 * same value, without the rest of the fingerprint's work. */
+	while (pos < len) {
+		struct jp_insn in;
+		unsigned ilen = jp_insn_decode_memo(memo, &d, code + pos, len - pos, &in);
+
+		if (!ilen) {
+			pos++;
+			continue;
+		}
+		if (in.rel_is_branch && in.rel_size && in.rel_size <= sizeof(zeros)) {
+			size_t at = pos + in.rel_off;
+
+			XXH3_64bits_update(&w->shape, code + done, at - done);
+			XXH3_64bits_update(&w->shape, zeros, in.rel_size);
+			done = at + in.rel_size;
+		}
+		pos += ilen;
+	}
+	if (done < len)
+		XXH3_64bits_update(&w->shape, code + done, len - done);
+	h = XXH3_64bits_digest(&w->shape);
+	return h ? h : 1;
+}

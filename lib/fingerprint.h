@@ -69,6 +69,11 @@ struct jp_insn_memo;
 uint64_t jp_fingerprint_memo(struct jp_fp_work *w, const uint8_t *code, size_t len, uint64_t addr, uint64_t *shape,
 			     struct jp_insn_memo *memo);
 
+/* The shape alone (what jp_fingerprint_memo gives in *shape), at a fraction
+ * of the cost: enough to tell code patched in place (branch targets
+ * changed) from other code. */
+uint64_t jp_fingerprint_shape_only(struct jp_fp_work *w, const uint8_t *code, size_t len, struct jp_insn_memo *memo);
+
 /* The masking rule for absolute 64-bit values, exposed for tests: a
  * user-space pointer (0x10000 <= v < 2^47), or a NaN-boxed one -- top 16
  * bits 0xfff8..0xfffe over an address of at least 0x10000 in the low 47

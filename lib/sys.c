@@ -230,6 +230,11 @@ int jp_close(int fd)
 
 ssize_t jp_safe_copy(void *dst, const void *src, size_t len)
 {
+	return jp_safe_copy_self(getpid(), dst, src, len);
+}
+
+ssize_t jp_safe_copy_self(pid_t self, void *dst, const void *src, size_t len)
+{
 	static int have_vm_readv = 1;
 	int saved = errno;
 	ssize_t n = -ENOSYS;
@@ -242,7 +247,7 @@ ssize_t jp_safe_copy(void *dst, const void *src, size_t len)
 	if (__atomic_load_n(&have_vm_readv, __ATOMIC_RELAXED)) {
 		struct iovec l = { dst, len }, r = { (void *)src, len };
 
-		n = process_vm_readv(getpid(), &l, 1, &r, 1, 0);
+		n = process_vm_readv(self, &l, 1, &r, 1, 0);
 		if (n < 0) {
 			n = -errno;
 			if (n == -ENOSYS || n == -EPERM)

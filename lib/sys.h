@@ -64,6 +64,10 @@ int jp_close(int fd);
  * Returns bytes copied (a short count stops at the first unreadable page) or
  * -errno. */
 ssize_t jp_safe_copy(void *dst, const void *src, size_t len);
+/* The same for a caller that knows this process's pid (the capture engine
+ * checks it at every entry: a fork child learns its own before it reads),
+ * which spares a getpid() system call per read. */
+ssize_t jp_safe_copy_self(pid_t self, void *dst, const void *src, size_t len);
 
 /* strerror without gettext or allocation (a localised host could otherwise
  * make strerror load catalogues). */

@@ -10,6 +10,7 @@
 
 #include "creator.h"
 #include "elfsym.h"
+#include "sys.h"
 
 /* Functions the test binary's .symtab names; noinline/noclone so they are
  * real frames with their own names (no .constprop suffixes). */
@@ -163,6 +164,86 @@ START_TEST(test_elf_file_checks)
 }
 END_TEST
 
+/* The streaming look-up gives jp_elf_func_at's answer: at the start, inside
+ * and at the end of every function of this program and of libc, where no
+ * function is, and with the same file checks. */
+struct stream_ctx {
+	const char *path;
+	const struct jp_elf_symtab *t;
+	size_t checked;
+};
+
+static void stream_agrees(struct stream_ctx *c, uint64_t a)
+{
+	struct jp_elf_func f;
+	char got[JP_ELF_NAME_MAX], want[JP_ELF_NAME_MAX];
+	int r1 = jp_elf_func_at(c->t, a, &f);
+	int r2 = jp_elf_file_func_name(c->path, NULL, 0, a, got, sizeof(got));
+
+	ck_assert_int_eq(r1 == 0, r2 == 0);
+	if (r1 == 0) {
+		jp_strlcpy(want, f.name, sizeof(want));
+		ck_assert_str_eq(got, want);
+	} else {
+		ck_assert_int_eq(r2, -ENOENT);
+		ck_assert_str_eq(got, "");
+	}
+	c->checked++;
+}
+
+static int stream_cb(void *arg, const struct jp_elf_func *f)
+{
+	struct stream_ctx *c = arg;
+
+	/* every 7th function: the whole table is read per look-up */
+	if (c->checked++ % 7)
+		return 0;
+	stream_agrees(c, f->addr);
+	if (f->size > 1) {
+		stream_agrees(c, f->addr + f->size / 2);
+		stream_agrees(c, f->addr + f->size - 1);
+	}
+	stream_agrees(c, f->addr + (f->size ? f->size : 1)); /* just past it */
+	return 0;
+}
+
+START_TEST(test_elf_stream_lookup)
+{
+	static const char *files[] = { "/proc/self/exe", "/usr/lib/x86_64-linux-gnu/libc.so.6" };
+	uint8_t wrong_id[20];
+	char name[8];
+
+	for (unsigned k = 0; k < 2; k++) {
+		struct jp_elf_symtab t;
+		struct stream_ctx c = { files[k], &t, 0 };
+
+		ck_assert_int_eq(jp_elf_file_symtab(files[k], NULL, 0, &t), 0);
+		jp_elf_for_each_func(&t, stream_cb, &c);
+		stream_agrees(&c, 0);
+		stream_agrees(&c, 1);
+		ck_assert_uint_gt(c.checked, 100);
+		jp_elf_symtab_release(&t);
+	}
+	/* cut to the buffer */
+	{
+		struct jp_elf_symtab t;
+		uint64_t v;
+
+		ck_assert_int_eq(jp_elf_file_symtab("/proc/self/exe", NULL, 0, &t), 0);
+		ck_assert_int_eq(jp_elf_find(&t, "jp_test_make_code", &v), 0);
+		jp_elf_symtab_release(&t);
+		ck_assert_int_eq(jp_elf_file_func_name("/proc/self/exe", NULL, 0, v + 1, name, sizeof(name)), 0);
+		ck_assert_str_eq(name, "jp_test");
+	}
+	memset(wrong_id, 0xab, sizeof(wrong_id));
+	ck_assert_int_eq(jp_elf_file_func_name("/proc/self/exe", wrong_id, sizeof(wrong_id), 1, name, sizeof(name)),
+			 -ESTALE);
+	ck_assert_int_eq(jp_elf_file_func_name("/nonexistent/x.so", NULL, 0, 1, name, sizeof(name)), -ENOENT);
+	ck_assert_int_eq(jp_elf_file_func_name("/proc/self/status", NULL, 0, 1, name, sizeof(name)), -EINVAL);
+	ck_assert_int_eq(jp_elf_file_func_name("/tmp", NULL, 0, 1, name, sizeof(name)), -EINVAL);
+}
+END_TEST
+
 START_TEST(test_capture_cost)
 {
 	struct jp_callsite cs;
@@ -238,6 +319,7 @@ Suite *make_creator_suite(void)
 	tcase_add_test(t, test_symbolize_and_fallbacks);
 	tcase_add_test(t, test_shared_library_dynsym);
 	tcase_add_test(t, test_elf_file_checks);
+	tcase_add_test(t, test_elf_stream_lookup);
 	tcase_add_test(t, test_capture_cost);
 	tcase_add_test(t, test_clone_suffix_stripped);
 	tcase_set_timeout(t, 30);

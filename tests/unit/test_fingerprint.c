@@ -369,6 +369,9 @@ START_TEST(test_memo_same_fingerprints)
 
 			ck_assert_uint_eq(f1, f2);
 			ck_assert_uint_eq(s1, s2);
+			/* the shape alone is the same value, memo or not */
+			ck_assert_uint_eq(jp_fingerprint_shape_only(w, c + ps[k].offset, ps[k].length, &m), s2);
+			ck_assert_uint_eq(jp_fingerprint_shape_only(w, c + ps[k].offset, ps[k].length, NULL), s2);
 			npieces++;
 		}
 		for (unsigned k = 0; k < 300; k++) {
@@ -385,6 +388,7 @@ START_TEST(test_memo_same_fingerprints)
 			ck_assert_uint_eq(jp_fingerprint_memo(w, c + o, l, 0, &s1, &m),
 					  jp_fingerprint_shape_ws(w, c + o, l, 0, &s2));
 			ck_assert_uint_eq(s1, s2);
+			ck_assert_uint_eq(jp_fingerprint_shape_only(w, c + o, l, &m), s2);
 			nranges++;
 		}
 	}
@@ -394,6 +398,31 @@ START_TEST(test_memo_same_fingerprints)
 	free(m.in);
 	free(w);
 	free(b);
+}
+END_TEST
+
+/* The shape leaves out exactly the targets of relative branches: code that
+ * differs only there has one shape, anything else changes it. */
+START_TEST(test_shape_only_masks_branch_targets)
+{
+	/* jmp rel32; jz rel8; call rel32; mov eax, imm32; ret */
+	uint8_t a[] = { 0xe9, 1, 2, 3, 4, 0x74, 5, 0xe8, 9, 9, 9, 9, 0xb8, 1, 2, 3, 4, 0xc3 };
+	uint8_t b[sizeof(a)];
+	struct jp_fp_work *w = malloc(jp_fp_work_size());
+	uint64_t sa;
+
+	ck_assert_ptr_nonnull(w);
+	sa = jp_fingerprint_shape_only(w, a, sizeof(a), NULL);
+	memcpy(b, a, sizeof(a));
+	b[1] = 0x77;
+	b[6] = 0x10;
+	b[10] = 0;
+	ck_assert_uint_eq(jp_fingerprint_shape_only(w, b, sizeof(b), NULL), sa);
+	b[14] = 0x55; /* the immediate is not a branch target */
+	ck_assert_uint_ne(jp_fingerprint_shape_only(w, b, sizeof(b), NULL), sa);
+	ck_assert_uint_ne(jp_fingerprint_shape_only(w, a, sizeof(a) - 1, NULL), sa);
+	ck_assert_uint_eq(jp_fingerprint_shape_only(w, NULL, 4, NULL), 0);
+	free(w);
 }
 END_TEST
 
@@ -436,6 +465,7 @@ Suite *make_fingerprint_suite(void)
 	tcase_add_test(t, test_pointer_halves_masked);
 	tcase_add_test(t, test_decoders_agree_on_layout);
 	tcase_add_test(t, test_memo_same_fingerprints);
+	tcase_add_test(t, test_shape_only_masks_branch_targets);
 	tcase_add_test(t, test_speed);
 	tcase_set_timeout(t, 60);
 	suite_add_tcase(s, t);

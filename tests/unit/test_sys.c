@@ -2,9 +2,12 @@
  * (never in a gap the program may map over), reused after free, and from
  * the kernel directly when the arena cannot hold it. */
 #include <check.h>
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "sys.h"
 
@@ -58,12 +61,45 @@ START_TEST(arena_allocations)
 }
 END_TEST
 
+/* Reading memory that may vanish: whole copies, a short count at the first
+ * unreadable page, 0 when nothing is readable, errno kept; the same with
+ * the caller's pid. */
+START_TEST(safe_copy_stops_at_unmapped)
+{
+	unsigned char *p = mmap(NULL, 3 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	static unsigned char dst[3 * 4096];
+
+	ck_assert_ptr_ne(p, MAP_FAILED);
+	memset(p, 0x5a, 3 * 4096);
+	ck_assert_int_eq(munmap(p + 2 * 4096, 4096), 0);
+	ck_assert_int_eq(mprotect(p + 4096, 4096, PROT_NONE), 0);
+	for (int self = 0; self < 2; self++) {
+		memset(dst, 0, sizeof(dst));
+		errno = 1234;
+		ck_assert_int_eq(self ? jp_safe_copy_self(getpid(), dst, p, 4096) : jp_safe_copy(dst, p, 4096), 4096);
+		ck_assert_int_eq(errno, 1234);
+		ck_assert_uint_eq(dst[0], 0x5a);
+		ck_assert_uint_eq(dst[4095], 0x5a);
+		/* the second page is PROT_NONE, the third unmapped */
+		ck_assert_int_eq(self ? jp_safe_copy_self(getpid(), dst, p, 3 * 4096) : jp_safe_copy(dst, p, 3 * 4096),
+				 4096);
+		ck_assert_int_eq(self ? jp_safe_copy_self(getpid(), dst, p + 2 * 4096, 4096)
+				      : jp_safe_copy(dst, p + 2 * 4096, 4096),
+				 0);
+		ck_assert_int_eq(errno, 1234);
+		ck_assert_int_eq(self ? jp_safe_copy_self(getpid(), dst, p, 0) : jp_safe_copy(dst, p, 0), 0);
+	}
+	munmap(p, 2 * 4096);
+}
+END_TEST
+
 Suite *make_sys_suite(void)
 {
 	Suite *s = suite_create("sys");
 	TCase *tc = tcase_create("alloc");
 
 	tcase_add_test(tc, arena_allocations);
+	tcase_add_test(tc, safe_copy_stops_at_unmapped);
 	suite_add_tcase(s, tc);
 	return s;
 }
