@@ -4,7 +4,7 @@
 #   make demo       profile the bundled demo JIT end to end (installs deps)
 #   make check      every test suite (installs deps)
 #   make bench      benchmarks, as ratios against a baseline in the same run
-#   make fuzz       longer fuzzing of the dump reader
+#   make fuzz       longer fuzzing of the dump reader and of split/fingerprint
 #   make stress     long stress tests
 #   make install    PREFIX=/usr/local DESTDIR=
 #
@@ -55,6 +55,7 @@ DUMP_TOOL := $(BUILD)/jitperf-dump
 UNIT_BIN  := $(BUILD)/tests/unit-tests
 ASAN_BIN  := $(BUILD)/asan/unit-tests
 FUZZ_BIN  := $(BUILD)/fuzz/fuzz_dump
+FUZZ_NAMING_BIN := $(BUILD)/fuzz/fuzz_naming
 JIT_BINS  := $(patsubst tests/jit/%.c,$(BUILD)/tests/jit/%,$(JIT_SRC))
 BENCH_BINS:= $(patsubst tests/bench/%.c,$(BUILD)/tests/bench/%,$(BENCH_SRC))
 
@@ -144,7 +145,13 @@ check:
 	@$(MAKE) --no-print-directory check-build
 	@tests/run-all $(BUILD)
 
-check-build: all $(UNIT_BIN) $(ASAN_BIN) $(FUZZ_BIN)
+# Split and fingerprint, with Zydis and xxHash as the shim has them.
+$(FUZZ_NAMING_BIN): tests/fuzz/fuzz_naming.c $(LIB_SRC) $(LIB_HDR) | $(BUILD)/.dirs
+	$(CLANG) -std=gnu11 -g -O1 -D_GNU_SOURCE -Ilib \
+		-fsanitize=fuzzer,address,undefined -o $@ tests/fuzz/fuzz_naming.c \
+		$(filter lib/split.c lib/fingerprint.c lib/insn.c,$(LIB_SRC)) $(ZYDIS_LIBS)
+
+check-build: all $(UNIT_BIN) $(ASAN_BIN) $(FUZZ_BIN) $(FUZZ_NAMING_BIN)
 
 unit: $(UNIT_BIN)
 	$(UNIT_BIN)
@@ -152,8 +159,9 @@ unit: $(UNIT_BIN)
 unit-asan: $(ASAN_BIN)
 	$(ASAN_BIN)
 
-fuzz: $(FUZZ_BIN)
-	tests/fuzz/run $(BUILD) long
+fuzz: $(FUZZ_BIN) $(FUZZ_NAMING_BIN)
+	tests/fuzz/run $(BUILD) long dump
+	tests/fuzz/run $(BUILD) long naming
 
 demo:
 	@scripts/setup-deps

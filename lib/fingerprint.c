@@ -211,7 +211,10 @@ static size_t record(uint8_t *r, const uint8_t *p, const struct jp_insn *in, siz
 	size_t o;
 	unsigned cut = 0, cut_len = 0, form = FORM_NONE;
 
-	memcpy(b, p, in->len);
+	if (pos + 16 <= len)
+		memcpy(b, p, 16); /* one fixed-size move; the bytes past in->len are overwritten or ignored */
+	else
+		memcpy(b, p, in->len);
 	o = 1 + in->len;
 	if (in->abs_size && jp_fingerprint_looks_like_pointer(in->abs))
 		memset(b + in->abs_off, 0, in->abs_size);
@@ -354,13 +357,22 @@ uint64_t jp_fingerprint_memo(struct jp_fp_work *w, const uint8_t *code, size_t l
 			}
 			fill += label(buf + fill, heap_pop(&w->br), pos, n);
 		}
+		/* A label may have taken fill past CHUNK: the record below
+		 * needs up to REC_MAX bytes of room. */
+		if (fill >= CHUNK) {
+			XXH3_64bits_update(&w->st, buf, fill);
+			fill = 0;
+		}
 		mark_start(&w->br, pos, n);
 		ilen = jp_insn_decode_memo(memo, &d, code + pos, len - pos, &in);
 		mask_next = 0;
 		if (shape) {
 			unsigned sl = ilen ? ilen : 1;
 
-			memcpy(sbuf + sfill, code + pos, sl);
+			if (pos + 16 <= len)
+				memcpy(sbuf + sfill, code + pos, 16); /* sbuf has 16 bytes of room past CHUNK */
+			else
+				memcpy(sbuf + sfill, code + pos, sl);
 			if (ilen && in.rel_is_branch && in.rel_size)
 				memset(sbuf + sfill + in.rel_off, 0, in.rel_size);
 			sfill += sl;

@@ -426,6 +426,32 @@ START_TEST(test_shape_only_masks_branch_targets)
 }
 END_TEST
 
+/* A branch label that lands right at the hash buffer's end, followed by the
+ * longest record an instruction makes (a 15-byte jcc rel8 with branch-hint
+ * prefixes): the buffer must hold both (ASan run). */
+START_TEST(test_label_then_longest_record)
+{
+	uint8_t code[1024];
+
+	for (size_t k = 200; k < 300; k++) {
+		size_t o = 0;
+		uint64_t f;
+
+		memset(code, 0x90, k); /* nops */
+		o = k;
+		code[o++] = 0xeb; /* jmp to the next instruction: a label there */
+		code[o++] = 0x00;
+		memset(code + o, 0x2e, 13);
+		o += 13;
+		code[o++] = 0x74; /* jz +0 */
+		code[o++] = 0x00;
+		code[o++] = 0xc3;
+		f = jp_fingerprint(code, o, 0x1000);
+		ck_assert_uint_eq(f, jp_fingerprint(code, o, 0x2000));
+	}
+}
+END_TEST
+
 START_TEST(test_speed)
 {
 	size_t len = 8u << 20, i, o = 0;
@@ -466,6 +492,7 @@ Suite *make_fingerprint_suite(void)
 	tcase_add_test(t, test_decoders_agree_on_layout);
 	tcase_add_test(t, test_memo_same_fingerprints);
 	tcase_add_test(t, test_shape_only_masks_branch_targets);
+	tcase_add_test(t, test_label_then_longest_record);
 	tcase_add_test(t, test_speed);
 	tcase_set_timeout(t, 60);
 	suite_add_tcase(s, t);
