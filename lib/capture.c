@@ -592,6 +592,13 @@ static size_t split_gap(size_t from, size_t to, uint64_t a, size_t at)
  * code (a ring of functions, a code GC) skips the decode. */
 #define JP_HEAD_BYTES 8u
 
+/* The rest of a piece whose first instruction was overwritten keeps its
+ * LOAD and is never named again, so its fingerprint is not worth
+ * computing (most of the cost of LuaJIT's trace linking was that): its
+ * shape alone is what a later patch is compared with.  Any nonzero fp
+ * marks a piece that may be patched in place; this one says "by shape". */
+#define FP_BY_SHAPE 1u
+
 static void set_tail(struct jp_desc *d, const uint8_t *bytes)
 {
 	struct jp_insn in;
@@ -639,10 +646,10 @@ static size_t split_around_described(const struct jp_region *r, uint64_t a, size
 			 * rest (pointers changed). */
 			if (o->fp && o->head_len && hash_bytes(E.scratch + off, o->head_len) == o->head_hash) {
 				shape = jp_describe_shape(&t, E.scratch + off);
-				if (shape != o->shape)
+				if (shape != o->shape && o->fp != FP_BY_SHAPE)
 					fp = jp_describe_fingerprint(&t, E.scratch + off, o->addr, &shape);
 			}
-			if (o->fp && (fp == o->fp || shape == o->shape)) {
+			if (o->fp && (shape == o->shape || (o->fp != FP_BY_SHAPE && fp == o->fp))) {
 				same_fp = JP_SPAN_SAME_FP;
 			} else if (o->tail_off && o->tail_off < o->len &&
 				   hash_bytes(E.scratch + off + o->tail_off, o->len - o->tail_off) == o->tail_hash) {
@@ -783,8 +790,10 @@ static void describe_span(struct jp_region *r, uint64_t a, uint64_t b, uint64_t 
 				E.st.patched++;
 				/* What the next patch is compared with is the piece
 				 * as it now stands. */
-				if (p->flags & JP_SPAN_TRIMMED)
-					E.nd[nn].fp = jp_describe_fingerprint(p, E.scratch + p->off, pa, &E.nd[nn].shape);
+				if (p->flags & JP_SPAN_TRIMMED) {
+					E.nd[nn].fp = FP_BY_SHAPE;
+					E.nd[nn].shape = jp_describe_shape(p, E.scratch + p->off);
+				}
 				set_tail(&E.nd[nn], E.scratch + p->off);
 			} else {
 				int uw = unwind_for(p);

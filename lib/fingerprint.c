@@ -305,6 +305,28 @@ struct jp_fp_work {
 	struct branches br;
 };
 
+/* Append the instruction at code[pos] (ilen bytes; 0: one undecodable byte)
+ * to the shape stream: its bytes, the target of a relative branch zeroed.
+ * sbuf holds CHUNK + 16 bytes; returns the new fill. */
+static inline size_t shape_add(struct jp_fp_work *w, uint8_t *sbuf, size_t sfill, const uint8_t *code, size_t pos,
+			       size_t len, unsigned ilen, const struct jp_insn *in)
+{
+	unsigned sl = ilen ? ilen : 1;
+
+	if (pos + 16 <= len)
+		memcpy(sbuf + sfill, code + pos, 16); /* one fixed-size move; sbuf has room past CHUNK */
+	else
+		memcpy(sbuf + sfill, code + pos, sl);
+	if (ilen && in->rel_is_branch && in->rel_size)
+		memset(sbuf + sfill + in->rel_off, 0, in->rel_size);
+	sfill += sl;
+	if (sfill >= CHUNK) {
+		XXH3_64bits_update(&w->shape, sbuf, sfill);
+		sfill = 0;
+	}
+	return sfill;
+}
+
 uint64_t jp_fingerprint(const uint8_t *code, size_t len, uint64_t addr)
 {
 	struct jp_fp_work w;
@@ -366,21 +388,8 @@ uint64_t jp_fingerprint_memo(struct jp_fp_work *w, const uint8_t *code, size_t l
 		mark_start(&w->br, pos, n);
 		ilen = jp_insn_decode_memo(memo, &d, code + pos, len - pos, &in);
 		mask_next = 0;
-		if (shape) {
-			unsigned sl = ilen ? ilen : 1;
-
-			if (pos + 16 <= len)
-				memcpy(sbuf + sfill, code + pos, 16); /* sbuf has 16 bytes of room past CHUNK */
-			else
-				memcpy(sbuf + sfill, code + pos, sl);
-			if (ilen && in.rel_is_branch && in.rel_size)
-				memset(sbuf + sfill + in.rel_off, 0, in.rel_size);
-			sfill += sl;
-			if (sfill >= CHUNK) {
-				XXH3_64bits_update(&w->shape, sbuf, sfill);
-				sfill = 0;
-			}
-		}
+		if (shape)
+			sfill = shape_add(w, sbuf, sfill, code, pos, len, ilen, &in);
 		if (!ilen) {
 			buf[fill++] = 0;
 			buf[fill++] = code[pos++];
@@ -436,8 +445,8 @@ uint64_t jp_fingerprint_memo(struct jp_fp_work *w, const uint8_t *code, size_t l
 
 uint64_t jp_fingerprint_shape_only(struct jp_fp_work *w, const uint8_t *code, size_t len, struct jp_insn_memo *memo)
 {
-	static const uint8_t zeros[8];
-	size_t pos = 0, done = 0; /* bytes [0, done) are hashed */
+	uint8_t sbuf[CHUNK + 16];
+	size_t pos = 0, sfill = 0;
 	struct jp_decoder d;
 	uint64_t h;
 
@@ -445,28 +454,17 @@ uint64_t jp_fingerprint_shape_only(struct jp_fp_work *w, const uint8_t *code, si
 		return 0;
 	jp_insn_init(&d);
 	XXH3_64bits_reset(&w->shape);
-	/* The bytes as they are, but for the targets of relative branches:
-	 * the same stream jp_fingerprint_memo hashes for the shape, so the
-	 * same value, without the rest of the fingerprint's work. */
+	/* The same stream jp_fingerprint_memo hashes for the shape (so the
+	 * same value), without the rest of the fingerprint's work. */
 	while (pos < len) {
 		struct jp_insn in;
 		unsigned ilen = jp_insn_decode_memo(memo, &d, code + pos, len - pos, &in);
 
-		if (!ilen) {
-			pos++;
-			continue;
-		}
-		if (in.rel_is_branch && in.rel_size && in.rel_size <= sizeof(zeros)) {
-			size_t at = pos + in.rel_off;
-
-			XXH3_64bits_update(&w->shape, code + done, at - done);
-			XXH3_64bits_update(&w->shape, zeros, in.rel_size);
-			done = at + in.rel_size;
-		}
-		pos += ilen;
+		sfill = shape_add(w, sbuf, sfill, code, pos, len, ilen, &in);
+		pos += ilen ? ilen : 1;
 	}
-	if (done < len)
-		XXH3_64bits_update(&w->shape, code + done, len - done);
+	if (sfill)
+		XXH3_64bits_update(&w->shape, sbuf, sfill);
 	h = XXH3_64bits_digest(&w->shape);
 	return h ? h : 1;
 }

@@ -103,37 +103,41 @@ static const uint8_t op2[256] = {
 #undef IZ
 #undef S
 
-/* Returns the length, or 0 to ask Zydis. */
-unsigned jp_insn_decode_fast(const uint8_t *p, size_t n, struct jp_insn *in)
+/* Legacy prefixes: operand size, address size, rep/repne, segment. */
+#define P_OSZ 1
+#define P_ASZ 2
+#define P_REP 4
+#define P_SEG 8
+static const uint8_t pfx[256] = {
+	[0x66] = P_OSZ, [0x67] = P_ASZ, [0xf2] = P_REP, [0xf3] = P_REP,
+	[0x2e] = P_SEG, [0x3e] = P_SEG, [0x26] = P_SEG, [0x36] = P_SEG, [0x64] = P_SEG, [0x65] = P_SEG,
+};
+
+/* One-byte opcodes that are filler or end control flow, the way Zydis
+ * names them (0: neither). */
+static const uint8_t op1_kind[256] = {
+	[0x90] = JP_INSN_NOP, [0xcc] = JP_INSN_INT3, [0xc3] = JP_INSN_TERM, [0xc2] = JP_INSN_TERM,
+	[0xe9] = JP_INSN_TERM, [0xeb] = JP_INSN_TERM, [0xf4] = JP_INSN_TERM,
+};
+
+/* Returns the length, or 0 to ask Zydis.  Inlined into jp_insn_decode:
+ * it runs once per instruction of every piece described. */
+static inline __attribute__((always_inline)) unsigned decode_fast(const uint8_t *p, size_t n, struct jp_insn *in)
 {
 	size_t i = 0, lim = n < 15 ? n : 15;
-	unsigned osz16 = 0, asz32 = 0, rep = 0, rex = 0, f, op, two = 0;
+	unsigned osz16, asz32, rep, pf = 0, c, rex = 0, f, op, two = 0;
 	size_t disp_at = 0, disp_len = 0, imm_at, imm_len = 0;
 
-	for (;; i++) {
-		if (i >= lim)
+	if (!lim)
+		return 0;
+	while ((c = pfx[p[i]]) != 0) {
+		pf |= c;
+		if (++i >= lim)
 			return 0;
-		switch (p[i]) {
-		case 0x66:
-			osz16 = 1;
-			continue;
-		case 0x67:
-			asz32 = 1;
-			continue;
-		case 0xf2:
-		case 0xf3:
-			rep = 1;
-			continue;
-		case 0x2e:
-		case 0x3e:
-		case 0x26:
-		case 0x36:
-		case 0x64:
-		case 0x65:
-			continue;
-		}
-		break;
 	}
+	osz16 = pf & P_OSZ;
+	asz32 = pf & P_ASZ;
+	rep = pf & P_REP;
 	if ((p[i] & 0xf0) == 0x40) {
 		rex = p[i++];
 		if (i >= lim)
@@ -154,11 +158,10 @@ unsigned jp_insn_decode_fast(const uint8_t *p, size_t n, struct jp_insn *in)
 	memset(in, 0, sizeof(*in));
 	/* control flow and filler, the way Zydis names them */
 	if (!two) {
-		if (op == 0x90 || op == 0xc3 || op == 0xc2 || op == 0xe9 || op == 0xeb || op == 0xf4 ||
-		    op == 0xcc) {
+		if (op1_kind[op]) {
 			if (rep || rex)
 				return 0; /* pause, xchg r8,rax, bnd/rep ret: rare, exact names via Zydis */
-			in->kind = op == 0x90 ? JP_INSN_NOP : op == 0xcc ? JP_INSN_INT3 : JP_INSN_TERM;
+			in->kind = op1_kind[op];
 		}
 		if (op == 0xc2)
 			imm_len = 2;
@@ -276,10 +279,15 @@ unsigned jp_insn_decode_fast(const uint8_t *p, size_t n, struct jp_insn *in)
 	return (unsigned)i;
 }
 
+unsigned jp_insn_decode_fast(const uint8_t *p, size_t n, struct jp_insn *in)
+{
+	return decode_fast(p, n, in);
+}
+
 unsigned jp_insn_decode(const struct jp_decoder *d, const uint8_t *p, size_t n,
 			struct jp_insn *in)
 {
-	unsigned len = jp_insn_decode_fast(p, n, in);
+	unsigned len = decode_fast(p, n, in);
 
 	return len ? len : jp_insn_decode_zydis(d, p, n, in);
 }
@@ -347,6 +355,10 @@ uint32_t jp_insn_memo_find(struct jp_insn_memo *m, uint32_t o)
 {
 	uint32_t lo = 0, hi = m->n;
 
+	/* Code the splitter never walked (a piece kept from an earlier pass,
+	 * checked for a patch) is outside what it decoded. */
+	if (!m->n || o < m->off[0] || o > m->off[m->n - 1])
+		return m->n;
 	/* Readers mostly move forward a little: walk a few, then search. */
 	for (uint32_t i = m->cur, k = 0; k < 4 && i < m->n && m->off[i] <= o; k++, i++)
 		if (m->off[i] == o)
