@@ -322,6 +322,15 @@ uint32_t jp_describe_known_hash(const struct jp_span_piece *p)
 
 static struct jp_fp_work *fp_work;
 
+/* Hooks may run on a JIT thread's small stack: the fingerprint's working
+ * memory is ours (we run under the engine lock). */
+static struct jp_fp_work *work(void)
+{
+	if (!fp_work)
+		fp_work = jp_sys_alloc((jp_fp_work_size() + 4095) & ~(size_t)4095);
+	return fp_work;
+}
+
 /* Duplicate numbering within one pass, in address order, so it is the same
  * from run to run.  Most passes name nothing (a W^X toggle over unchanged
  * code): the table is cleared when a pass first uses it, not at every
@@ -364,20 +373,14 @@ uint64_t jp_describe_fingerprint(const struct jp_span_piece *p, const uint8_t *c
 	*shape = 0;
 	if ((p->known && p->known <= K.n) || (p->flags & JP_SPAN_DATA))
 		return 0;
-	/* Hooks may run on a JIT thread's small stack: the fingerprint's
-	 * working memory is ours (we run under the engine lock). */
-	if (!fp_work)
-		fp_work = jp_sys_alloc((jp_fp_work_size() + 4095) & ~(size_t)4095);
-	return fp_work ? jp_fingerprint_memo(fp_work, code, p->len, addr, shape, &memo) : 0;
+	return work() ? jp_fingerprint_memo(fp_work, code, p->len, addr, shape, &memo) : 0;
 }
 
 uint64_t jp_describe_shape(const struct jp_span_piece *p, const uint8_t *code)
 {
 	if ((p->known && p->known <= K.n) || (p->flags & JP_SPAN_DATA))
 		return 0;
-	if (!fp_work)
-		fp_work = jp_sys_alloc((jp_fp_work_size() + 4095) & ~(size_t)4095);
-	return fp_work ? jp_fingerprint_shape_only(fp_work, code, p->len, &memo) : 0;
+	return work() ? jp_fingerprint_shape_only(fp_work, code, p->len, &memo) : 0;
 }
 
 void jp_describe_name(char *buf, size_t size, uint32_t creator, const struct jp_span_piece *p, const uint8_t *code,

@@ -18,6 +18,7 @@
 
 #include "elfsym.h"
 #include "fingerprint.h"
+#include "insn.h"
 #include "split.h"
 
 static double now(void)
@@ -73,7 +74,7 @@ static void bench(const char *path)
 	uint64_t addr;
 	size_t len, i, n, hit = 0, fstarts = 0, cap = 1 << 20, reps, r;
 	struct jp_piece *p = malloc(cap * sizeof(*p));
-	double t0, t_split, t_fp, t_whole;
+	double t0, t_split, t_fp, t_whole, t_desc[2];
 	volatile uint64_t sink = 0;
 	int fd = open(path, O_RDONLY);
 
@@ -126,6 +127,33 @@ static void bench(const char *path)
 	for (r = 0; r < reps; r++)
 		sink += jp_split(code, len, addr, p, cap);
 	t_whole = now() - t0;
+	/* What describing new code does: split a 4 KiB page, then fingerprint
+	 * (and shape) each piece; without and with the splitter's decoding
+	 * reused (the memo). */
+	{
+		static uint32_t moff[1 << 16];
+		static struct jp_insn min[1 << 16];
+		struct jp_insn_memo mm = { .off = moff, .in = min, .cap = 1 << 16 };
+		struct jp_fp_work *w = malloc(jp_fp_work_size());
+
+		for (int use = 0; w && use < 2; use++) {
+			t0 = now();
+			for (r = 0; r < reps; r++) {
+				for (i = 0; i < len; i += 4096) {
+					size_t l = len - i < 4096 ? len - i : 4096, k, np;
+					uint64_t sh;
+
+					jp_insn_memo_reset(&mm, code + i, l);
+					np = jp_split_memo(code + i, l, addr + i, p, cap, use ? &mm : NULL);
+					for (k = 0; k < np; k++)
+						sink += jp_fingerprint_memo(w, code + i + p[k].offset, p[k].length,
+									    addr + i + p[k].offset, &sh, use ? &mm : NULL);
+				}
+			}
+			t_desc[use] = now() - t0;
+		}
+		free(w);
+	}
 
 	printf("%s: .text %zu KiB, %zu functions, %zu pieces: recall %.1f%%, precision %.1f%%\n",
 	       path, len >> 10, fstarts, n, fstarts ? 100.0 * (double)hit / (double)fstarts : 0,
@@ -133,6 +161,8 @@ static void bench(const char *path)
 	printf("  split %.0f MB/s (4 KiB pages), %.0f MB/s (whole); fingerprint %.0f MB/s\n",
 	       (double)(len * reps) / t_split / 1e6, (double)(len * reps) / t_whole / 1e6,
 	       (double)(len * reps) / t_fp / 1e6);
+	printf("  describe (split, then fingerprint each piece): %.0f MB/s; decoding once (memo): %.0f MB/s\n",
+	       (double)(len * reps) / t_desc[0] / 1e6, (double)(len * reps) / t_desc[1] / 1e6);
 	munmap(m, (size_t)sb.st_size);
 	free(st.v);
 	free(p);
