@@ -577,3 +577,88 @@ out:
 	errno = saved;
 	return r;
 }
+
+int jp_elf_file_find(const char *path, const char *name, uint64_t *value)
+{
+	enum { STR_STEP = 64 * 1024, BATCH = 2048, MAX_AT = 64 };
+	int saved = errno, r;
+	struct file_tables ft;
+	struct jp_elf_symtab view;
+	size_t nlen = strlen(name), nat = 0, nsym;
+	uint64_t at[MAX_AT];
+	char *buf = NULL;
+	Elf64_Sym *batch = NULL;
+
+	if (!nlen || nlen > 4096)
+		return -EINVAL;
+	if ((r = open_tables(path, NULL, 0, &ft))) {
+		errno = saved;
+		return r;
+	}
+	r = -ENOMEM;
+	buf = jp_sys_alloc(STR_STEP + nlen + 1);
+	batch = jp_sys_alloc(BATCH * sizeof(Elf64_Sym));
+	if (!buf || !batch)
+		goto out;
+	/* 1. Where the string table holds name (a NUL right after it), a step
+	 * at a time; steps overlap by the name's length, so a match across
+	 * two steps is seen, and each match once (it starts in one step). */
+	for (uint64_t off = 0; off < ft.str.sh_size; off += STR_STEP) {
+		uint64_t end = off + STR_STEP + nlen + 1 < ft.str.sh_size ? off + STR_STEP + nlen + 1 : ft.str.sh_size;
+		size_t got = (size_t)(end - off);
+		const char *p = buf, *q;
+
+		if ((r = read_at(ft.fd, buf, got, ft.str.sh_offset + off)))
+			goto out;
+		while ((q = memmem(p, got - (size_t)(p - buf), name, nlen)) != NULL) {
+			size_t i = (size_t)(q - buf);
+
+			if (i >= STR_STEP)
+				break; /* starts in the next step */
+			if (i + nlen < got && buf[i + nlen] == 0) {
+				if (nat == MAX_AT) {
+					r = -E2BIG;
+					goto out;
+				}
+				at[nat++] = off + i;
+			}
+			p = q + 1;
+		}
+	}
+	r = -ENOENT;
+	if (!nat)
+		goto out; /* the common answer, without reading the symbols */
+	/* 2. The first defined symbol, in table order, named by one of them:
+	 * jp_elf_find's answer. */
+	memset(&view, 0, sizeof(view));
+	view.sh = (const Elf64_Shdr *)ft.mem;
+	view.shnum = ft.shnum;
+	view.is_rel = ft.eh.e_type == ET_REL;
+	nsym = ft.sym.sh_size / sizeof(Elf64_Sym);
+	for (size_t i = 1; i < nsym;) {
+		size_t k = nsym - i < BATCH ? nsym - i : BATCH;
+
+		if ((r = read_at(ft.fd, batch, k * sizeof(Elf64_Sym), ft.sym.sh_offset + i * sizeof(Elf64_Sym))))
+			goto out;
+		for (size_t j = 0; j < k; j++) {
+			if (batch[j].st_shndx == SHN_UNDEF)
+				continue;
+			for (size_t m = 0; m < nat; m++) {
+				if (batch[j].st_name == at[m] && sym_addr(&view, &batch[j], value)) {
+					r = 0;
+					goto out;
+				}
+			}
+		}
+		i += k;
+	}
+	r = -ENOENT;
+out:
+	if (buf)
+		jp_sys_free(buf, STR_STEP + nlen + 1);
+	if (batch)
+		jp_sys_free(batch, BATCH * sizeof(Elf64_Sym));
+	close_tables(&ft);
+	errno = saved;
+	return r;
+}

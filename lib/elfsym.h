@@ -86,6 +86,12 @@ int jp_elf_for_each_func(const struct jp_elf_symtab *t, jp_elf_func_cb cb, void 
  * Returns 0 and fills *value, or -ENOENT. */
 int jp_elf_find(const struct jp_elf_symtab *t, const char *name, uint64_t *value);
 
+/* jp_elf_find's answer for the file at path, reading the string table a
+ * step at a time for where name is, then the symbols that point there:
+ * no copy of the tables.  0, or -errno (-ENOENT: no such symbol; -E2BIG:
+ * the name is in the string table too often to tell). */
+int jp_elf_file_find(const char *path, const char *name, uint64_t *value);
+
 /* The NT_GNU_BUILD_ID descriptor in a run of note records (a PT_NOTE
  * segment or SHT_NOTE section).  Returns its length and sets *id, or 0. */
 size_t jp_elf_note_build_id(const void *notes, size_t size, const uint8_t **id);

@@ -61,19 +61,27 @@ static int find_cb(struct dl_phdr_info *info, size_t sz, void *arg)
 	struct find_ctx *c = arg;
 	int main_prog = c->index++ == 0;
 	const char *path = info->dlpi_name;
-	struct jp_elf_symtab t;
 	uint64_t v;
+	int r;
 
 	if (main_prog || !path || !path[0])
 		path = main_prog ? "/proc/self/exe" : NULL;
 	/* the vDSO has no file; objects without a path cannot be read */
 	if (!path || path[0] != '/')
 		return 0;
-	if (jp_elf_file_symtab(path, NULL, 0, &t))
-		return 0;
-	if (jp_elf_find(&t, "__jit_debug_descriptor", &v) == 0 && v)
+	/* Streamed: node's tables are 10 MB, and copying them for this look-up
+	 * was 1% of a short node run. */
+	r = jp_elf_file_find(path, "__jit_debug_descriptor", &v);
+	if (r == -E2BIG) {
+		struct jp_elf_symtab t;
+
+		if (jp_elf_file_symtab(path, NULL, 0, &t))
+			return 0;
+		r = jp_elf_find(&t, "__jit_debug_descriptor", &v);
+		jp_elf_symtab_release(&t);
+	}
+	if (r == 0 && v)
 		add_found(info->dlpi_addr + v);
-	jp_elf_symtab_release(&t);
 	return 0;
 }
 

@@ -244,6 +244,46 @@ START_TEST(test_elf_stream_lookup)
 }
 END_TEST
 
+/* The streamed find is jp_elf_find: names at the start of the string
+ * table's strings, names that are the tail of a longer one (linkers share
+ * tails), missing names, and the file checks. */
+START_TEST(test_elf_stream_find)
+{
+	static const char *files[] = { "/proc/self/exe", "/usr/lib/x86_64-linux-gnu/libc.so.6" };
+	static const char *names[] = { "jp_test_make_code", "main", "make_code", "code", "getpid", "malloc",
+				       "__libc_start_main", "jp_elf_file_find", "no_such_symbol_at_all", "_init" };
+	unsigned found = 0;
+
+	for (unsigned k = 0; k < 2; k++) {
+		struct jp_elf_symtab t;
+
+		ck_assert_int_eq(jp_elf_file_symtab(files[k], NULL, 0, &t), 0);
+		for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+			uint64_t a = 0, b = 0;
+			int ra = jp_elf_find(&t, names[i], &a);
+			int rb = jp_elf_file_find(files[k], names[i], &b);
+
+			if (rb == -E2BIG)
+				continue; /* allowed: the caller falls back to the full table */
+			ck_assert_msg(ra == rb, "%s in %s: %d vs %d", names[i], files[k], ra, rb);
+			if (ra == 0) {
+				ck_assert_uint_eq(a, b);
+				found++;
+			}
+		}
+		jp_elf_symtab_release(&t);
+	}
+	ck_assert_uint_ge(found, 4);
+	{
+		uint64_t v;
+
+		ck_assert_int_eq(jp_elf_file_find("/nonexistent/x.so", "main", &v), -ENOENT);
+		ck_assert_int_eq(jp_elf_file_find("/proc/self/status", "main", &v), -EINVAL);
+		ck_assert_int_eq(jp_elf_file_find("/proc/self/exe", "", &v), -EINVAL);
+	}
+}
+END_TEST
+
 START_TEST(test_capture_cost)
 {
 	struct jp_callsite cs;
@@ -320,6 +360,7 @@ Suite *make_creator_suite(void)
 	tcase_add_test(t, test_shared_library_dynsym);
 	tcase_add_test(t, test_elf_file_checks);
 	tcase_add_test(t, test_elf_stream_lookup);
+	tcase_add_test(t, test_elf_stream_find);
 	tcase_add_test(t, test_capture_cost);
 	tcase_add_test(t, test_clone_suffix_stripped);
 	tcase_set_timeout(t, 30);
