@@ -514,80 +514,121 @@ static int read_name(const struct file_tables *ft, uint32_t off, char *buf, size
 	return -EINVAL; /* runs off the table's end */
 }
 
+/* Call visit for each symbol of the file's table in order, a batch at a
+ * time (48 KiB of memory, none of the table copied), until it returns
+ * nonzero.  Returns that value, 0 at the end, or -errno. */
+typedef int (*sym_visit)(void *arg, const struct file_tables *ft, const struct jp_elf_symtab *view,
+			 const Elf64_Sym *s);
+
+static int each_symbol(const struct file_tables *ft, sym_visit visit, void *arg)
+{
+	enum { BATCH = 2048 };
+	struct jp_elf_symtab view;
+	size_t nsym = ft->sym.sh_size / sizeof(Elf64_Sym);
+	Elf64_Sym *batch = jp_sys_alloc(BATCH * sizeof(Elf64_Sym));
+	int r = 0;
+
+	if (!batch)
+		return -ENOMEM;
+	/* what sym_addr() needs */
+	memset(&view, 0, sizeof(view));
+	view.sh = (const Elf64_Shdr *)ft->mem;
+	view.shnum = ft->shnum;
+	view.is_rel = ft->eh.e_type == ET_REL;
+	for (size_t i = 1; i < nsym && !r;) {
+		size_t k = nsym - i < BATCH ? nsym - i : BATCH;
+
+		r = read_at(ft->fd, batch, k * sizeof(Elf64_Sym), ft->sym.sh_offset + i * sizeof(Elf64_Sym));
+		for (size_t j = 0; j < k && !r; j++)
+			r = visit(arg, ft, &view, &batch[j]);
+		i += k;
+	}
+	jp_sys_free(batch, BATCH * sizeof(Elf64_Sym));
+	return r;
+}
+
+struct func_name_ctx {
+	uint64_t addr;
+	char *name;
+	size_t size;
+	int best_rank;
+};
+
+/* jp_elf_func_at's choice: the first function of the highest binding rank
+ * that contains addr and has a name. */
+static int func_name_visit(void *arg, const struct file_tables *ft, const struct jp_elf_symtab *view,
+			   const Elf64_Sym *s)
+{
+	struct func_name_ctx *c = arg;
+	char tmp[JP_ELF_NAME_MAX];
+	uint64_t a;
+	int rank;
+
+	if (!is_func(s) || !sym_addr(view, s, &a))
+		return 0;
+	if (c->addr < a || (s->st_size ? c->addr - a >= s->st_size : c->addr != a))
+		return 0;
+	rank = bind_rank(ELF64_ST_BIND(s->st_info));
+	if (rank <= c->best_rank || read_name(ft, s->st_name, tmp, sizeof(tmp)) != 0)
+		return 0;
+	c->best_rank = rank;
+	jp_strlcpy(c->name, tmp, c->size);
+	return 0;
+}
+
 int jp_elf_file_func_name(const char *path, const uint8_t *build_id, size_t build_id_len, uint64_t addr,
 			  char *name, size_t size)
 {
-	enum { BATCH = 2048 }; /* symbols read per step: 48 KiB */
-	int saved = errno, best_rank = 0, r;
+	struct func_name_ctx c = { addr, name, size, 0 };
 	struct file_tables ft;
-	struct jp_elf_symtab view;
-	Elf64_Sym *batch;
-	size_t nsym;
-	char tmp[JP_ELF_NAME_MAX];
+	int saved = errno, r;
 
 	if (!size)
 		return -EINVAL;
 	name[0] = 0;
-	if ((r = open_tables(path, build_id, build_id_len, &ft))) {
-		errno = saved;
-		return r;
+	if ((r = open_tables(path, build_id, build_id_len, &ft)) == 0) {
+		r = each_symbol(&ft, func_name_visit, &c);
+		close_tables(&ft);
 	}
-	batch = jp_sys_alloc(BATCH * sizeof(Elf64_Sym));
-	r = -ENOMEM;
-	if (!batch)
-		goto out;
-	/* what sym_addr() needs */
-	memset(&view, 0, sizeof(view));
-	view.sh = (const Elf64_Shdr *)ft.mem;
-	view.shnum = ft.shnum;
-	view.is_rel = ft.eh.e_type == ET_REL;
-	nsym = ft.sym.sh_size / sizeof(Elf64_Sym);
-	/* jp_elf_func_at's choice, one batch of the table at a time: the
-	 * first function of the highest binding rank that contains addr and
-	 * has a name. */
-	for (size_t i = 1; i < nsym;) {
-		size_t k = nsym - i < BATCH ? nsym - i : BATCH;
-
-		if ((r = read_at(ft.fd, batch, k * sizeof(Elf64_Sym), ft.sym.sh_offset + i * sizeof(Elf64_Sym))))
-			goto out;
-		for (size_t j = 0; j < k; j++) {
-			const Elf64_Sym *s = &batch[j];
-			uint64_t a;
-			int rank;
-
-			if (!is_func(s) || !sym_addr(&view, s, &a))
-				continue;
-			if (addr < a || (s->st_size ? addr - a >= s->st_size : addr != a))
-				continue;
-			rank = bind_rank(ELF64_ST_BIND(s->st_info));
-			if (rank <= best_rank || read_name(&ft, s->st_name, tmp, sizeof(tmp)) != 0)
-				continue;
-			best_rank = rank;
-			jp_strlcpy(name, tmp, size);
-		}
-		i += k;
-	}
-	r = best_rank ? 0 : -ENOENT;
+	if (r == 0 && !c.best_rank)
+		r = -ENOENT;
 	if (r)
 		name[0] = 0;
-out:
-	if (batch)
-		jp_sys_free(batch, BATCH * sizeof(Elf64_Sym));
-	close_tables(&ft);
 	errno = saved;
 	return r;
 }
 
+#define FIND_MAX_AT 64
+
+struct find_ctx {
+	uint64_t at[FIND_MAX_AT]; /* where the string table holds the name */
+	size_t nat;
+	uint64_t *value;
+};
+
+/* jp_elf_find's answer: the first defined symbol, in table order, named by
+ * one of those strings. */
+static int find_visit(void *arg, const struct file_tables *ft, const struct jp_elf_symtab *view, const Elf64_Sym *s)
+{
+	struct find_ctx *c = arg;
+
+	(void)ft;
+	if (s->st_shndx == SHN_UNDEF)
+		return 0;
+	for (size_t m = 0; m < c->nat; m++)
+		if (s->st_name == c->at[m] && sym_addr(view, s, c->value))
+			return 1;
+	return 0;
+}
+
 int jp_elf_file_find(const char *path, const char *name, uint64_t *value)
 {
-	enum { STR_STEP = 64 * 1024, BATCH = 2048, MAX_AT = 64 };
+	enum { STR_STEP = 64 * 1024 };
 	int saved = errno, r;
 	struct file_tables ft;
-	struct jp_elf_symtab view;
-	size_t nlen = strlen(name), nat = 0, nsym;
-	uint64_t at[MAX_AT];
+	struct find_ctx c;
+	size_t nlen = strlen(name);
 	char *buf = NULL;
-	Elf64_Sym *batch = NULL;
 
 	if (!nlen || nlen > 4096)
 		return -EINVAL;
@@ -595,14 +636,15 @@ int jp_elf_file_find(const char *path, const char *name, uint64_t *value)
 		errno = saved;
 		return r;
 	}
+	c.nat = 0;
+	c.value = value;
 	r = -ENOMEM;
 	buf = jp_sys_alloc(STR_STEP + nlen + 1);
-	batch = jp_sys_alloc(BATCH * sizeof(Elf64_Sym));
-	if (!buf || !batch)
+	if (!buf)
 		goto out;
-	/* 1. Where the string table holds name (a NUL right after it), a step
-	 * at a time; steps overlap by the name's length, so a match across
-	 * two steps is seen, and each match once (it starts in one step). */
+	/* Where the string table holds name (a NUL right after it), a step at
+	 * a time; steps overlap by the name's length, so a match across two
+	 * steps is seen, and each match once (it starts in one step). */
 	for (uint64_t off = 0; off < ft.str.sh_size; off += STR_STEP) {
 		uint64_t end = off + STR_STEP + nlen + 1 < ft.str.sh_size ? off + STR_STEP + nlen + 1 : ft.str.sh_size;
 		size_t got = (size_t)(end - off);
@@ -616,48 +658,21 @@ int jp_elf_file_find(const char *path, const char *name, uint64_t *value)
 			if (i >= STR_STEP)
 				break; /* starts in the next step */
 			if (i + nlen < got && buf[i + nlen] == 0) {
-				if (nat == MAX_AT) {
+				if (c.nat == FIND_MAX_AT) {
 					r = -E2BIG;
 					goto out;
 				}
-				at[nat++] = off + i;
+				c.at[c.nat++] = off + i;
 			}
 			p = q + 1;
 		}
 	}
-	r = -ENOENT;
-	if (!nat)
-		goto out; /* the common answer, without reading the symbols */
-	/* 2. The first defined symbol, in table order, named by one of them:
-	 * jp_elf_find's answer. */
-	memset(&view, 0, sizeof(view));
-	view.sh = (const Elf64_Shdr *)ft.mem;
-	view.shnum = ft.shnum;
-	view.is_rel = ft.eh.e_type == ET_REL;
-	nsym = ft.sym.sh_size / sizeof(Elf64_Sym);
-	for (size_t i = 1; i < nsym;) {
-		size_t k = nsym - i < BATCH ? nsym - i : BATCH;
-
-		if ((r = read_at(ft.fd, batch, k * sizeof(Elf64_Sym), ft.sym.sh_offset + i * sizeof(Elf64_Sym))))
-			goto out;
-		for (size_t j = 0; j < k; j++) {
-			if (batch[j].st_shndx == SHN_UNDEF)
-				continue;
-			for (size_t m = 0; m < nat; m++) {
-				if (batch[j].st_name == at[m] && sym_addr(&view, &batch[j], value)) {
-					r = 0;
-					goto out;
-				}
-			}
-		}
-		i += k;
-	}
-	r = -ENOENT;
+	/* Not in the string table (the common answer): no symbol to read. */
+	r = c.nat ? each_symbol(&ft, find_visit, &c) : 0;
+	r = r == 1 ? 0 : r ? r : -ENOENT;
 out:
 	if (buf)
 		jp_sys_free(buf, STR_STEP + nlen + 1);
-	if (batch)
-		jp_sys_free(batch, BATCH * sizeof(Elf64_Sym));
 	close_tables(&ft);
 	errno = saved;
 	return r;
