@@ -26,6 +26,8 @@
 __thread int jp_guard __attribute__((tls_model("initial-exec")));
 uint64_t jp_tracked_lo, jp_tracked_hi;
 struct jp_pub jp_pub;
+/* seq 1 is odd, never a published version: nothing cached yet. */
+__thread struct jp_pub_gap jp_pub_gap __attribute__((tls_model("initial-exec"))) = { 1, 0, 0 };
 
 #define CHUNK (1u << 20)      /* bytes read per step of a capture */
 #define MAX_DIRTY 512         /* dirty ranges handled per region pass */

@@ -39,15 +39,27 @@ struct jp_pub {
 extern uint64_t jp_tracked_lo, jp_tracked_hi;
 extern struct jp_pub jp_pub;
 
+/* The last free gap between published intervals this thread found, and the
+ * table version it was found in: a program that keeps mapping in one hole
+ * between JIT regions (a heap arena, a stack) is answered by two compares
+ * while the table is unchanged. */
+struct jp_pub_gap {
+	uint64_t seq, lo, hi;
+};
+extern __thread struct jp_pub_gap jp_pub_gap __attribute__((tls_model("initial-exec")));
+
 /* Does [start, start+len) meet a published interval?  Conservative: while
  * the table is being rewritten, or after retries, it answers yes. */
 static inline int jp_pub_overlaps(uint64_t start, uint64_t len)
 {
 	uint64_t end = start + len;
 
+	if (end >= start && __atomic_load_n(&jp_pub.seq, __ATOMIC_ACQUIRE) == jp_pub_gap.seq && start >= jp_pub_gap.lo &&
+	    end <= jp_pub_gap.hi)
+		return 0;
 	for (int tries = 0; tries < 4; tries++) {
 		uint64_t s1 = __atomic_load_n(&jp_pub.seq, __ATOMIC_ACQUIRE), s2;
-		uint64_t n = __atomic_load_n(&jp_pub.n, __ATOMIC_ACQUIRE), lo = 0, hi;
+		uint64_t n = __atomic_load_n(&jp_pub.n, __ATOMIC_ACQUIRE), lo = 0, hi, gap_lo, gap_hi;
 		int hit = 0;
 
 		if (s1 & 1)
@@ -65,14 +77,24 @@ static inline int jp_pub_overlaps(uint64_t start, uint64_t len)
 			else
 				hi = mid;
 		}
-		if (lo < n && __atomic_load_n(&jp_pub.start[lo], __ATOMIC_ACQUIRE) < end)
+		/* The gap around [start, end): from the end of the interval
+		 * before to the start of the first one ending after start. */
+		gap_hi = lo < n ? __atomic_load_n(&jp_pub.start[lo], __ATOMIC_ACQUIRE) : UINT64_MAX;
+		gap_lo = lo ? __atomic_load_n(&jp_pub.end[lo - 1], __ATOMIC_ACQUIRE) : 0;
+		if (lo < n && gap_hi < end)
 			hit = 1;
 		/* Acquire loads of the table (plain moves on x86-64) keep the
 		 * second read of seq after them; no fences (which TSan cannot
 		 * follow). */
 		s2 = __atomic_load_n(&jp_pub.seq, __ATOMIC_ACQUIRE);
-		if (s1 == s2)
+		if (s1 == s2) {
+			if (!hit && end >= start) {
+				jp_pub_gap.seq = s1;
+				jp_pub_gap.lo = gap_lo;
+				jp_pub_gap.hi = gap_hi;
+			}
 			return hit;
+		}
 	}
 	return 1;
 }

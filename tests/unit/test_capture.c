@@ -427,6 +427,23 @@ START_TEST(fast_path_sees_gaps_between_regions)
 	/* Folded tail: conservative. */
 	ck_assert_int_eq(jp_capture_overlaps((uint64_t)(base + 2 * (nreg - 2) * PG + PG), PG), 1);
 	ck_assert_int_eq(jp_capture_overlaps((uint64_t)(base + 2 * nreg * PG), PG), 0);
+	/* A gap answered twice (the second time from this thread's cache of
+	 * the last gap) is seen again as soon as a region appears in it. */
+	{
+		unsigned char *g = base + 2 * 5 * PG + PG, *p;
+
+		ck_assert_int_eq(jp_capture_overlaps((uint64_t)g, PG), 0);
+		ck_assert_int_eq(jp_capture_overlaps((uint64_t)g, PG), 0);
+		ck_assert_uint_eq(jp_pub_gap.lo, (uint64_t)g);
+		ck_assert_uint_eq(jp_pub_gap.hi, (uint64_t)g + PG);
+		p = mmap(g, PG, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+		ck_assert_ptr_eq(p, g);
+		emit_fn(p, 12345);
+		CALL(jp_capture_mmap_done(p, PG, PROT_READ | PROT_WRITE | PROT_EXEC,
+					  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0));
+		ck_assert_int_eq(jp_capture_overlaps((uint64_t)g, PG), 1);
+		ck_assert_int_eq(jp_capture_overlaps((uint64_t)g + PG - 1, 1), 1);
+	}
 	/* Unmapping a region reopens its range to the fast path. */
 	CALL(jp_capture_unmap_before((uint64_t)(base + 2 * PG), PG));
 	ck_assert_int_eq(munmap(base + 2 * PG, PG), 0);
