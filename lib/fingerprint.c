@@ -222,10 +222,14 @@ static size_t record(uint8_t *r, const uint8_t *p, const struct jp_insn *in, siz
 		memset(b + mask_imm_off, 0, 4);
 	if (in->modrm_off && (b[in->modrm_off] >> 6) != 3) {
 		unsigned mod = b[in->modrm_off] >> 6, rm = b[in->modrm_off] & 7;
+		/* A SIB byte only where the instruction has one: MOV to or
+		 * from a control register ignores mod and has none (reading
+		 * past it made the fingerprint depend on stale memory). */
+		int sib = rm == 4 && in->modrm_off + 1u < in->len;
 
 		if (mod == 0 && rm == 5)
 			form = FORM_RIP;
-		else if (mod == 0 && rm == 4 && (b[in->modrm_off + 1] & 7) == 5)
+		else if (mod == 0 && sib && (b[in->modrm_off + 1] & 7) == 5)
 			form = FORM_NOBASE;
 		else
 			form = FORM_BASE;

@@ -452,6 +452,42 @@ START_TEST(test_label_then_longest_record)
 }
 END_TEST
 
+/* Fill the stack below the caller with v: the next call's frame starts out
+ * holding it instead of whatever was there. */
+static void __attribute__((noinline)) poison_stack(uint8_t v)
+{
+	volatile uint8_t junk[64 * 1024];
+
+	for (size_t i = 0; i < sizeof(junk); i++)
+		junk[i] = v;
+}
+
+/* A fingerprint depends on the code only, never on stale memory: MOV to a
+ * control register (0F 20 /r) ignores ModRM.mod and has no SIB byte even
+ * with mod 00 and r/m 100 (found by fuzz_naming). */
+START_TEST(test_no_stale_memory)
+{
+	/* cs: mov ch,0xb5; mov ch,0xb5 x4; cs x6 mov rsp,cr4 -- last in the piece */
+	static const uint8_t c[] = { 0x2e, 0xb5, 0xb5, 0xb5, 0xb5, 0xb5, 0xb5, 0xb5, 0xb5, 0xb5, 0xb5,
+				     0x2e, 0x2e, 0x2e, 0x2e, 0x2e, 0x2e, 0x0f, 0x20, 0x24 };
+	static const uint8_t c2[] = { 0x0f, 0x20, 0x24 };
+	uint64_t a, b;
+
+	poison_stack(0x00);
+	a = jp_fingerprint(c, sizeof(c), 0x1000);
+	poison_stack(0xff);
+	b = jp_fingerprint(c, sizeof(c), 0x1000);
+	ck_assert_uint_eq(a, b);
+	poison_stack(0x05);
+	b = jp_fingerprint(c, sizeof(c), 0x1000);
+	ck_assert_uint_eq(a, b);
+	poison_stack(0x00);
+	a = jp_fingerprint(c2, sizeof(c2), 0x1000);
+	poison_stack(0x25);
+	ck_assert_uint_eq(jp_fingerprint(c2, sizeof(c2), 0x1000), a);
+}
+END_TEST
+
 START_TEST(test_speed)
 {
 	size_t len = 8u << 20, i, o = 0;
@@ -493,6 +529,7 @@ Suite *make_fingerprint_suite(void)
 	tcase_add_test(t, test_memo_same_fingerprints);
 	tcase_add_test(t, test_shape_only_masks_branch_targets);
 	tcase_add_test(t, test_label_then_longest_record);
+	tcase_add_test(t, test_no_stale_memory);
 	tcase_add_test(t, test_speed);
 	tcase_set_timeout(t, 60);
 	suite_add_tcase(s, t);
