@@ -233,13 +233,26 @@ void jp_describe_fork_child(void)
  * fingerprints decode for themselves). */
 #define MEMO_ENTRIES (32u * 1024u)
 static struct jp_insn_memo memo;
+static int memo_tried;
 
 void jp_describe_buffer(const uint8_t *buf, size_t len)
 {
-	if (buf && !memo.cap) {
+	/* Allocated once, on first use; without it (out of memory) the
+	 * fingerprints decode for themselves, with no retry per span. */
+	if (buf && !memo_tried) {
+		memo_tried = 1;
 		memo.off = jp_sys_alloc(MEMO_ENTRIES * sizeof(*memo.off));
 		memo.in = jp_sys_alloc(MEMO_ENTRIES * sizeof(*memo.in));
-		memo.cap = memo.off && memo.in ? MEMO_ENTRIES : 0;
+		if (memo.off && memo.in) {
+			memo.cap = MEMO_ENTRIES;
+		} else {
+			if (memo.off)
+				jp_sys_free(memo.off, MEMO_ENTRIES * sizeof(*memo.off));
+			if (memo.in)
+				jp_sys_free(memo.in, MEMO_ENTRIES * sizeof(*memo.in));
+			memo.off = NULL;
+			memo.in = NULL;
+		}
 	}
 	jp_insn_memo_reset(&memo, buf, len);
 }
@@ -339,7 +352,6 @@ static struct {
 	uint64_t key[256];
 	uint16_t count[256];
 	int used; /* since the last jp_describe_pass */
-	int dirty; /* holds keys */
 } dups;
 
 void jp_describe_pass(void)
@@ -352,9 +364,8 @@ static unsigned dup_index(uint64_t key)
 	unsigned slot = (unsigned)(key * 0x9e3779b97f4a7c15ull >> 56);
 
 	if (!dups.used) {
-		if (dups.dirty)
-			memset(dups.key, 0, sizeof(dups.key));
-		dups.used = dups.dirty = 1;
+		memset(dups.key, 0, sizeof(dups.key));
+		dups.used = 1;
 	}
 	for (unsigned probe = 0; probe < 256; probe++, slot = (slot + 1) & 255) {
 		if (dups.key[slot] == key)
