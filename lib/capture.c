@@ -1,10 +1,13 @@
-/* capture.c - when and what to snapshot: regions, dirty pages, pieces, LOADs. */
+/* capture.c - the engine: regions, lock, entry points, epoch thread, fork; output for the reconciler. */
 #include "capture.h"
 #include "config.h"
+#include "creator.h"
+#include "dirty.h"
 #include "jitdump.h"
+#include "known.h"
 #include "log.h"
 #include "maps.h"
-#include "describe.h"
+#include "reconcile.h"
 #include "region.h"
 #include "sys.h"
 #include "wtrack.h"
@@ -21,7 +24,6 @@
 #include <unistd.h>
 
 #include "hash.h"
-#include "insn.h"
 
 __thread int jp_guard __attribute__((tls_model("initial-exec")));
 uint64_t jp_tracked_lo, jp_tracked_hi;
@@ -30,7 +32,6 @@ struct jp_pub jp_pub;
 __thread struct jp_pub_gap jp_pub_gap __attribute__((tls_model("initial-exec"))) = { 1, 0, 0 };
 
 #define CHUNK (1u << 20)      /* bytes read per step of a capture */
-#define MAX_DIRTY 512         /* dirty ranges handled per region pass */
 #define MAX_PIECES 8192       /* pieces per chunk */
 #define EPOCH_STACK (256u << 10)
 
@@ -54,12 +55,9 @@ static struct engine {
 	struct jp_regions regs;
 	int thread_state;   /* 0 none, 1 running, -1 failed */
 	uint64_t thread_gen; /* bumped at fork and exit: a stale thread stops */
-	uint8_t *scratch;
-	struct jp_range *dirty;
-	struct jp_range *resident; /* hashing: resident runs before hashing */
-	struct jp_span_piece *pieces;
-	struct jp_desc *nd;
-	unsigned char *mvec;
+	uint8_t *scratch;    /* CHUNK bytes: code being read, /proc/self/maps text */
+	struct jp_dirty dirty;
+	struct jp_reconciler rec;
 	struct jp_capture_stats st;
 } E = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
@@ -71,11 +69,6 @@ static uint64_t page_down(uint64_t a)
 static uint64_t page_up(uint64_t a)
 {
 	return (a + E.pagesz - 1) & ~(E.pagesz - 1);
-}
-
-static uint64_t hash_bytes(const void *p, size_t n)
-{
-	return jp_hash(p, n); /* never 0: 0 means "never seen" in page-hash arrays */
 }
 
 /* Rewrite the published interval table (seqlock writer; E.lock held). */
@@ -132,15 +125,30 @@ static void turn_off(void)
 
 /* ---- initialisation ---------------------------------------------------- */
 
+static ssize_t sink_read(void *ctx, uint64_t addr, void *buf, size_t len);
+static uint64_t sink_load(void *ctx, const struct jp_load_rec *l);
+static void sink_move(void *ctx, uint64_t index, uint64_t addr, uint64_t new_addr, uint32_t len, uint64_t ts);
+
+/* The scratch buffer is shared: the dirty-page pass, the reconciler and
+ * /proc/self/maps reads use it one after the other, never at once. */
 static int alloc_buffers(void)
 {
 	E.scratch = jp_sys_alloc(CHUNK);
-	E.dirty = jp_sys_alloc(MAX_DIRTY * sizeof(*E.dirty));
-	E.resident = jp_sys_alloc(MAX_DIRTY * sizeof(*E.resident));
-	E.pieces = jp_sys_alloc(MAX_PIECES * sizeof(*E.pieces));
-	E.nd = jp_sys_alloc(MAX_PIECES * sizeof(*E.nd));
-	E.mvec = jp_sys_alloc(4096);
-	return E.scratch && E.dirty && E.resident && E.pieces && E.nd && E.mvec ? 0 : -ENOMEM;
+	if (!E.scratch)
+		return -ENOMEM;
+	E.dirty.pagesz = E.pagesz;
+	E.dirty.pid = E.pid;
+	E.dirty.mode = E.cfg.track;
+	E.dirty.wt = &E.wt;
+	E.dirty.buf = E.scratch;
+	E.dirty.buf_len = CHUNK;
+	E.rec.sink.read = sink_read;
+	E.rec.sink.load = sink_load;
+	E.rec.sink.move = sink_move;
+	E.rec.fde = E.cfg.unwind != JP_UNWIND_MODE_EMPTY;
+	if (jp_dirty_init(&E.dirty) < 0 || jp_reconciler_init(&E.rec, E.scratch, CHUNK, MAX_PIECES) < 0)
+		return -ENOMEM;
+	return 0;
 }
 
 static void arm_wipe(void)
@@ -203,10 +211,6 @@ int jp_capture_active(void)
 static void become_child(void);
 static void release_registrations(void);
 static void release_range(uint64_t start, uint64_t end);
-/* Set while capturing before a call that needs no registration in place
- * (mprotect(PROT_GROWSDOWN)): read, but do not arm yet. */
-static int arm_suspended;
-static void wtrack_lost(void);
 
 /* Depth of jp_capture_hold() on this thread: the hooks hold the engine lock
  * across the real call, and the entry points they call inside must not
@@ -234,7 +238,7 @@ static int enter(void)
 		become_child();
 	/* The program may have closed our descriptors and reused the numbers. */
 	if (E.wt.state == 1 && !jp_wtrack_check(&E.wt))
-		wtrack_lost();
+		jp_dirty_wtrack_lost(&E.dirty, &E.regs);
 	return 1;
 }
 
@@ -326,496 +330,52 @@ static uint64_t floor_ts(const struct jp_region *r)
 	return t + 1;
 }
 
-static uint64_t emit_load(struct jp_region *r, uint64_t addr, const struct jp_span_piece *p, const uint8_t *bytes,
-			  uint64_t ts, int unwind, uint64_t *fp, uint64_t *shape)
+/* The reconciler's sink: live memory in, the jitdump and perf-map writers
+ * out. */
+static ssize_t sink_read(void *ctx, uint64_t addr, void *buf, size_t len)
 {
-	char name[256];
+	(void)ctx;
+	return jp_safe_copy_self(E.pid, buf, (void *)addr, len);
+}
+
+static uint64_t sink_load(void *ctx, const struct jp_load_rec *l)
+{
 	uint64_t index = JP_NO_INDEX;
-	uint32_t nhash;
 	struct jp_code c;
 
+	(void)ctx;
 	if (ensure_output() < 0)
 		return JP_NO_INDEX;
-	jp_describe_name(name, sizeof(name), (uint32_t)r->creator, p, bytes, addr, &nhash, fp, shape);
 	if (E.dump_state == DUMP_OPEN) {
 		memset(&c, 0, sizeof(c));
-		c.addr = addr;
-		c.code = bytes;
-		c.size = p->len;
-		c.name = name;
-		c.timestamp = ts;
-		c.unwind = unwind;
+		c.addr = l->addr;
+		c.code = l->code;
+		c.size = l->len;
+		c.name = l->name;
+		c.timestamp = l->ts;
+		c.unwind = l->unwind;
 		if (jp_dump_load(&E.dump, &c, &index) < 0)
 			index = JP_NO_INDEX;
 	}
 	if (E.pmap_state == DUMP_OPEN) {
-		jp_perfmap_add(&E.pmap, addr, p->len, name);
+		jp_perfmap_add(&E.pmap, l->addr, l->len, l->name);
 		if (index == JP_NO_INDEX)
-			index = 0; /* described through the map */
+			index = 0; /* announced through the map */
 	}
 	if (index != JP_NO_INDEX) {
 		E.st.loads++;
-		E.st.load_bytes += p->len;
+		E.st.load_bytes += l->len;
 	}
 	return index;
 }
 
-static void emit_move(uint64_t index, uint64_t addr, uint64_t new_addr, uint32_t len, uint64_t ts)
+static void sink_move(void *ctx, uint64_t index, uint64_t addr, uint64_t new_addr, uint32_t len, uint64_t ts)
 {
+	(void)ctx;
 	if (E.dump_state != DUMP_OPEN || index == JP_NO_INDEX)
 		return;
 	if (jp_dump_move(&E.dump, index, addr, new_addr, len, ts) == 0)
 		E.st.moves++;
-}
-
-/* ---- dirty pages ------------------------------------------------------- */
-
-static void report_wtrack_once(void)
-{
-	static int said;
-
-	if (said++)
-		return;
-	if (E.cfg.track == JP_TRACK_WP)
-		jp_err("kernel write tracking unavailable (%s: %s); hashing resident pages instead", E.wt.why,
-		       jp_strerror(E.wt.err));
-	else
-		jp_info("kernel write tracking unavailable (%s: %s); hashing resident pages instead", E.wt.why,
-			jp_strerror(E.wt.err));
-}
-
-/* Our write-tracking descriptors are gone (the program closed them): every
- * region falls back to hashing, read whole once. */
-static void wtrack_lost(void)
-{
-	report_wtrack_once();
-	for (size_t i = 0; i < E.regs.n; i++) {
-		if (E.regs.r[i].track == JP_RT_WP) {
-			E.regs.r[i].track = JP_RT_NONE;
-			E.regs.r[i].needs_full = 1;
-		}
-	}
-}
-
-/* Is [r->start, r->end) still executable memory of the kind we track?
- * Memory can vanish behind our back: glibc's free() and raw system calls
- * unmap without a hook, and the address may then hold the program's data. */
-struct verify_ctx {
-	uint64_t next;
-	int ok;
-};
-
-static int verify_cb(const struct jp_map *m, void *arg)
-{
-	struct verify_ctx *v = arg;
-
-	if (m->start > v->next || !(m->prot & PROT_EXEC) || m->cls == JP_MAP_FILE || m->cls == JP_MAP_SPECIAL) {
-		v->ok = 0;
-		return 1;
-	}
-	v->next = m->end;
-	return 0;
-}
-
-static int region_still_exec(const struct jp_region *r)
-{
-	struct verify_ctx v = { r->start, 1 };
-
-	if (jp_maps_each(r->start, r->end, (char *)E.scratch, CHUNK, verify_cb, &v) < 0)
-		return 1; /* cannot tell: keep it */
-	return v.ok && v.next >= r->end;
-}
-
-/* Start change tracking for a region: kernel write tracking when it can
- * see the writes (the executable view is the written one), else hashing. */
-static void arm_region(struct jp_region *r)
-{
-	if (r->track != JP_RT_NONE)
-		return;
-	/* Kernel write tracking only where code appears with no call at all
-	 * (writable and executable).  W^X memory announces every change with
-	 * an exec grant; its page hashes survive the non-executable phase, and
-	 * not registering it leaves the program's mappings exactly as they
-	 * would be (a registered mapping never merges with its neighbours). */
-	if (E.cfg.track != JP_TRACK_HASH && r->kind != JP_RK_FILE && r->writable) {
-		if (jp_wtrack_init(&E.wt) < 0) {
-			report_wtrack_once();
-		} else if ((r->kind != JP_RK_SHMEM || E.wt.shmem_ok) && jp_wtrack_add(&E.wt, r->start, r->end) == 0) {
-			r->track = JP_RT_WP;
-			E.st.wp_regions++;
-			return;
-		}
-	}
-	r->track = JP_RT_HASH;
-	E.st.hash_regions++;
-}
-
-static size_t add_dirty(size_t n, uint64_t a, uint64_t b)
-{
-	if (n && E.dirty[n - 1].end == a) {
-		E.dirty[n - 1].end = b;
-		return n;
-	}
-	if (n >= MAX_DIRTY) {
-		/* Too fragmented: widen the last range (reads more, loses nothing). */
-		E.dirty[n - 1].end = b;
-		return n;
-	}
-	E.dirty[n].start = a;
-	E.dirty[n].end = b;
-	return n + 1;
-}
-
-/* Resident pages of [start, end) as dirty ranges. */
-static size_t resident_ranges(uint64_t start, uint64_t end, size_t n)
-{
-	const uint64_t step = 4096 * E.pagesz;
-
-	for (uint64_t a = start; a < end; a += step) {
-		uint64_t b = end - a < step ? end : a + step;
-		size_t pages = (size_t)((b - a) / E.pagesz);
-
-		if (mincore((void *)a, b - a, E.mvec) < 0) {
-			/* ENOMEM: part of it is unmapped (raced); skip it. */
-			continue;
-		}
-		for (size_t i = 0; i < pages; i++)
-			if (E.mvec[i] & 1)
-				n = add_dirty(n, a + i * E.pagesz, a + (i + 1) * E.pagesz);
-	}
-	return n;
-}
-
-/* Hashing fallback: resident pages whose hash changed since last time. */
-static size_t hashed_dirty(struct jp_region *r, int all)
-{
-	size_t m = resident_ranges(r->start, r->end, 0);
-	size_t out = 0;
-	struct jp_range *res = E.resident;
-
-	if (jp_region_phash(r, E.pagesz) < 0)
-		all = 1;
-	memcpy(res, E.dirty, m * sizeof(*res));
-	for (size_t k = 0; k < m; k++) {
-		for (uint64_t a = res[k].start; a < res[k].end;) {
-			uint64_t want = res[k].end - a < CHUNK ? res[k].end - a : CHUNK;
-			ssize_t got = jp_safe_copy_self(E.pid, E.scratch, (void *)a, want);
-
-			if (got <= 0)
-				break;
-			for (uint64_t off = 0; off + E.pagesz <= (uint64_t)got; off += E.pagesz) {
-				uint64_t h = hash_bytes(E.scratch + off, E.pagesz);
-				uint64_t pi = (a + off - r->start) / E.pagesz;
-
-				if (all || !r->phash || r->phash[pi] != h) {
-					if (r->phash)
-						r->phash[pi] = h;
-					out = add_dirty(out, a + off, a + off + E.pagesz);
-				}
-			}
-			a += (uint64_t)got;
-			if ((uint64_t)got < want)
-				break;
-		}
-	}
-	return out;
-}
-
-static size_t collect_dirty(struct jp_region *r)
-{
-	size_t n;
-
-	if (r->needs_full) {
-		if (arm_suspended && r->track == JP_RT_NONE)
-			return resident_ranges(r->start, r->end, 0); /* armed after the call */
-		/* Arm first, then read: a store after arming is seen next time. */
-		r->needs_full = 0;
-		arm_region(r);
-		if (r->track == JP_RT_HASH)
-			return hashed_dirty(r, 1);
-		return resident_ranges(r->start, r->end, 0);
-	}
-	if (r->track == JP_RT_WP) {
-		int k = jp_wtrack_scan(&E.wt, r->start, r->end, E.dirty, MAX_DIRTY, NULL);
-
-		if (k >= 0)
-			return (size_t)k;
-		/* The registration vanished: the memory was unmapped or
-		 * replaced behind our back (glibc's free, a raw system call),
-		 * or moved.  Describe nothing until the kernel confirms it is
-		 * still executable; then track it afresh. */
-		if (!region_still_exec(r)) {
-			r->dead = 1;
-			return 0;
-		}
-		jp_debug("write tracking of %#lx-%#lx lost (%s); tracking it again", (unsigned long)r->start,
-			 (unsigned long)r->end, jp_strerror(k));
-		r->track = JP_RT_NONE;
-		r->needs_full = 1;
-		return collect_dirty(r);
-	}
-	n = hashed_dirty(r, 0);
-	/* Hashing cannot tell a vanished mapping from changed code, unless a
-	 * hook has just seen the program make it executable. */
-	if (n && !r->vouched && !region_still_exec(r)) {
-		r->dead = 1;
-		return 0;
-	}
-	return n;
-}
-
-/* ---- pieces ------------------------------------------------------------ */
-
-static int unwind_for(const struct jp_span_piece *p)
-{
-	/* A real FDE only where the piece starts with the frame-pointer
-	 * prologue it describes and perf's mapping of the unwinding data
-	 * (after the 8-aligned code) cannot cover the next piece. */
-	if (E.cfg.unwind == JP_UNWIND_MODE_EMPTY || !(p->flags & JP_SPAN_FDE_FITS))
-		return JP_UNWIND_EMPTY;
-	return JP_UNWIND_FP_FDE;
-}
-
-/* Split E.scratch[from, to) into E.pieces starting at index at; returns the
- * number of pieces added (offsets relative to the start of E.scratch). */
-static size_t split_gap(size_t from, size_t to, uint64_t a, size_t at)
-{
-	size_t n = jp_describe_split(E.scratch + from, to - from, a + from, E.pieces + at, MAX_PIECES - at);
-
-	for (size_t k = at; k < at + n; k++)
-		E.pieces[k].off += from;
-	return n;
-}
-
-/* Remember the hash of a piece's bytes after its first instruction, to
- * recognise it when only that instruction is overwritten. */
-/* A changed piece is worth decoding again (is it the same code patched?)
- * only when its first bytes are what they were: code written over old
- * code (a ring of functions, a code GC) skips the decode. */
-#define JP_HEAD_BYTES 8u
-
-/* The rest of a piece whose first instruction was overwritten keeps its
- * LOAD and is never named again, so its fingerprint is not worth
- * computing (most of the cost of LuaJIT's trace linking was that): its
- * shape alone is what a later patch is compared with.  Any nonzero fp
- * marks a piece that may be patched in place; this one says "by shape". */
-#define FP_BY_SHAPE 1u
-
-static void set_tail(struct jp_desc *d, const uint8_t *bytes)
-{
-	struct jp_insn in;
-	unsigned l = jp_insn_decode_fast(bytes, d->len, &in);
-
-	if (!l)
-		l = 1;
-	d->tail_off = l < d->len ? l : 0;
-	d->tail_hash = d->tail_off ? hash_bytes(bytes + l, d->len - l) : 0;
-	d->head_len = d->len < JP_HEAD_BYTES ? d->len : JP_HEAD_BYTES;
-	d->head_hash = hash_bytes(bytes, d->head_len);
-}
-
-/* Split a fresh copy of [a, a+len) (in E.scratch) into E.pieces, keeping
- * pieces already described whose bytes did not change as they are: only the
- * code between them is split again.  A JIT that appends code right after
- * earlier code (LuaJIT's traces sit back to back) then gets one LOAD per new
- * piece instead of a growing block re-emitted on every change.  A piece
- * patched in place keeps its extent too, when its fingerprint (which leaves
- * out branch targets outside it and pointers) is what it was: LuaJIT links
- * a new trace by rewriting its parent's exit branch. */
-static size_t split_around_described(const struct jp_region *r, uint64_t a, size_t len)
-{
-	uint32_t f, c;
-	size_t np = 0, cur = 0;
-
-	jp_desc_overlap(r, a, a + len, &f, &c);
-	for (uint32_t j = f; j < f + c && np < MAX_PIECES; j++) {
-		const struct jp_desc *o = &r->d[j];
-		uint64_t off = o->addr - a;
-
-		unsigned same_fp = 0;
-
-		if (o->addr < a || off + o->len > len || o->nhash || o->index == JP_NO_INDEX ||
-		    jp_describe_known_overlap(o->addr, o->len))
-			continue;
-		if (hash_bytes(E.scratch + off, o->len) != o->hash) {
-			struct jp_span_piece t = { 0 };
-			uint64_t fp = 0, shape = 0;
-
-			t.off = off;
-			t.len = o->len;
-			/* Patched in place?  The shape (branch targets left
-			 * out) tells most patches cheaply; the fingerprint the
-			 * rest (pointers changed). */
-			if (o->fp && o->head_len && hash_bytes(E.scratch + off, o->head_len) == o->head_hash) {
-				shape = jp_describe_shape(&t, E.scratch + off);
-				if (shape != o->shape && o->fp != FP_BY_SHAPE)
-					fp = jp_describe_fingerprint(&t, E.scratch + off, o->addr, &shape);
-			}
-			if (o->fp && (shape == o->shape || (o->fp != FP_BY_SHAPE && fp == o->fp))) {
-				same_fp = JP_SPAN_SAME_FP;
-			} else if (o->tail_off && o->tail_off < o->len &&
-				   hash_bytes(E.scratch + off + o->tail_off, o->len - o->tail_off) == o->tail_hash) {
-				/* Only its first instruction changed: it began with
-				 * stale bytes that code written before it has now
-				 * overwritten (LuaJIT writes traces downwards, back
-				 * to back).  Keep the rest as a piece of its own
-				 * rather than merging it into the new code. */
-				off += o->tail_off;
-				if (off > cur)
-					np += split_gap(cur, (size_t)off, a, np);
-				if (np >= MAX_PIECES)
-					break;
-				E.pieces[np].off = off;
-				E.pieces[np].len = o->len - o->tail_off;
-				E.pieces[np].flags = JP_SPAN_TRIMMED;
-				E.pieces[np].gap_after = 0;
-				E.pieces[np].known = 0;
-				np++;
-				cur = (size_t)(o->addr - a + o->len);
-				continue;
-			} else {
-				continue;
-			}
-		}
-		if (off > cur)
-			np += split_gap(cur, (size_t)off, a, np);
-		if (np >= MAX_PIECES)
-			break;
-		E.pieces[np].off = off;
-		E.pieces[np].len = o->len;
-		E.pieces[np].flags = ((o->flags & JP_DESC_FDE) ? JP_SPAN_FDE_FITS : 0) | same_fp;
-		E.pieces[np].gap_after = 0;
-		E.pieces[np].known = 0;
-		np++;
-		cur = (size_t)(off + o->len);
-	}
-	if (cur < len && np < MAX_PIECES)
-		np += split_gap(cur, len, a, np);
-	return np;
-}
-
-/* Re-split [a, b) of region r from a fresh copy and describe what changed.
- *
- * Dating: a piece whose bytes are all new (nothing described overlapped it)
- * gets ts_new, just after the previous pass: it cannot have run before it
- * was written, so the samples taken before this pass found it are named.  A
- * piece over described code whose bytes did not change (a neighbour was
- * appended, a runtime published a better name) is dated just after the
- * description it supersedes, so all its samples carry one name.  A piece
- * that replaces changed code is dated now. */
-static void describe_span(struct jp_region *r, uint64_t a, uint64_t b, uint64_t now, uint64_t ts_new)
-{
-	uint32_t f, c;
-
-	/* A piece crossing either end is re-split whole. */
-	jp_desc_overlap(r, a, a + 1, &f, &c);
-	if (c && r->d[f].addr < a)
-		a = r->d[f].addr;
-	jp_desc_overlap(r, b - 1, b, &f, &c);
-	if (c && r->d[f].addr + r->d[f].len > b)
-		b = r->d[f].addr + r->d[f].len;
-	if (b > r->end)
-		b = r->end;
-
-	while (a < b) {
-		uint64_t want = b - a < CHUNK ? b - a : CHUNK, span;
-		ssize_t got = jp_safe_copy_self(E.pid, E.scratch, (void *)a, want);
-		size_t np, k;
-		uint32_t nn = 0, oi;
-
-		if (got <= 0)
-			break; /* unmapped under us: nothing left to describe */
-		jp_describe_buffer(E.scratch, (size_t)got);
-		np = split_around_described(r, a, (size_t)got);
-		span = (uint64_t)got;
-		/* A piece touching the end of a full chunk may continue in the
-		 * next one: leave it to the next step. */
-		if ((uint64_t)got == want && a + want < b && np > 1 &&
-		    E.pieces[np - 1].off + E.pieces[np - 1].len == (uint64_t)got) {
-			span = E.pieces[np - 1].off;
-			np--;
-		}
-		jp_desc_overlap(r, a, a + span, &f, &c);
-		oi = f;
-		for (k = 0; k < np && nn < MAX_PIECES; k++) {
-			const struct jp_span_piece *p = &E.pieces[k];
-			uint64_t pa = a + p->off, h = hash_bytes(E.scratch + p->off, p->len);
-			uint32_t nh = jp_describe_known_hash(p);
-			struct jp_desc *old = NULL;
-			uint64_t supersedes = 0;
-			int replaced = 0;
-
-			while (oi < f + c && r->d[oi].addr + r->d[oi].len <= pa)
-				oi++;
-			for (uint32_t j = oi; j < f + c && r->d[j].addr < pa + p->len; j++) {
-				const struct jp_desc *o = &r->d[j];
-
-				if (o->addr == pa && o->len == p->len)
-					old = &r->d[j];
-				/* The rest of a piece whose first instruction was
-				 * overwritten: the new code's LOAD, later, covers
-				 * those bytes, and perf keeps the old LOAD for the
-				 * rest, name and all.  Nothing to emit. */
-				if ((p->flags & JP_SPAN_TRIMMED) && o->addr < pa && o->addr + o->len == pa + p->len &&
-				    o->index != JP_NO_INDEX && !o->nhash)
-					old = &r->d[j];
-				if (o->addr < a || o->addr + o->len > a + span ||
-				    hash_bytes(E.scratch + (o->addr - a), o->len) != o->hash)
-					replaced = 1;
-				else if (o->index != JP_NO_INDEX && o->ts > supersedes)
-					supersedes = o->ts;
-			}
-			/* Data between code (allocator headers): never executed,
-			 * so not worth a LOAD perf inject must process. */
-			if (p->flags & JP_SPAN_DATA)
-				continue;
-			/* What is kept (index, flags, date, fingerprints) comes
-			 * from the description it replaces. */
-			if (old)
-				E.nd[nn] = *old;
-			else
-				memset(&E.nd[nn], 0, sizeof(E.nd[nn]));
-			E.nd[nn].addr = pa;
-			E.nd[nn].len = p->len;
-			E.nd[nn].hash = h;
-			E.nd[nn].nhash = nh;
-			if (old && old->hash == h && old->nhash == nh && old->index != JP_NO_INDEX) {
-				/* unchanged */
-			} else if (old && old->index != JP_NO_INDEX && !nh && !old->nhash &&
-				   (p->flags & (JP_SPAN_SAME_FP | JP_SPAN_TRIMMED))) {
-				/* Patched in place (a branch to other code, a
-				 * pointer): same extent, same name.  The LOAD perf
-				 * has still names every sample right; a new one
-				 * would only refresh the bytes perf annotate shows
-				 * (LuaJIT links traces so, most of its LOADs were
-				 * such repeats). */
-				E.st.patched++;
-				/* What the next patch is compared with is the piece
-				 * as it now stands. */
-				if (p->flags & JP_SPAN_TRIMMED) {
-					E.nd[nn].fp = FP_BY_SHAPE;
-					E.nd[nn].shape = jp_describe_shape(p, E.scratch + p->off);
-				}
-				set_tail(&E.nd[nn], E.scratch + p->off);
-			} else {
-				int uw = unwind_for(p);
-				uint64_t ts = replaced ? now : supersedes ? supersedes + 1 : ts_new;
-
-				if (ts > now)
-					ts = now;
-				E.nd[nn].index = emit_load(r, pa, p, E.scratch + p->off, ts, uw, &E.nd[nn].fp,
-							   &E.nd[nn].shape);
-				set_tail(&E.nd[nn], E.scratch + p->off);
-				E.nd[nn].flags = uw == JP_UNWIND_FP_FDE ? JP_DESC_FDE : 0;
-				E.nd[nn].ts = ts;
-			}
-			nn++;
-		}
-		if (jp_desc_replace(r, f, c, E.nd, nn) < 0)
-			jp_debug("out of memory for piece table; pieces will be described again");
-		a += span;
-	}
-	jp_describe_buffer(NULL, 0);
 }
 
 /* One capture pass over region i. */
@@ -834,23 +394,19 @@ static void capture_region(size_t i, uint64_t now, int reannounce)
 		ts_new = r->last_scan_ts + 1;
 	if (ts_new > now)
 		ts_new = now;
-	n = collect_dirty(r);
+	n = jp_dirty_collect(&E.dirty, r);
 	E.st.captures++;
-	jp_describe_pass();
+	jp_reconcile_pass(&E.rec);
 	for (size_t k = 0; k < n; k++) {
-		E.st.dirty_pages += (E.dirty[k].end - E.dirty[k].start) / E.pagesz;
-		/* E.dirty is reused by nested calls: copy the bounds. */
-		uint64_t a = E.dirty[k].start, b = E.dirty[k].end;
+		uint64_t a = E.dirty.out[k].start, b = E.dirty.out[k].end;
 
-		describe_span(r, a, b, now, ts_new);
+		E.st.dirty_pages += (b - a) / E.pagesz;
+		jp_reconcile(&E.rec, r, a, b, now, ts_new);
 	}
-	if (reannounce) {
-		/* perf keeps the kernel event that made [heap] or a file view
-		 * executable again, and it hides what we described: announce
-		 * the unchanged pieces anew. */
-		for (uint32_t k = 0; k < r->nd; k++)
-			emit_move(r->d[k].index, r->d[k].addr, r->d[k].addr, r->d[k].len, now);
-	}
+	/* perf keeps the kernel event that made [heap] or a file view
+	 * executable again, and it hides what we announced. */
+	if (reannounce)
+		jp_reconcile_reannounce(&E.rec, r, now);
 	r->last_scan_ts = jp_now_ns();
 	E.st.capture_ns += r->last_scan_ts - t0;
 }
@@ -898,20 +454,23 @@ static void capture_range(uint64_t start, uint64_t end, int only_exec)
 
 /* ---- the epoch thread ---------------------------------------------------- */
 
-/* A range got a published name: describe it again (only pieces whose name
- * changed are announced anew). */
-static void renamed(uint64_t start, uint64_t end, void *arg)
+/* Names the process published since the last epoch: reconcile the ranges
+ * that got one (only pieces whose name changed are announced anew). */
+static void reconcile_renamed(void)
 {
-	uint64_t now = jp_now_ns();
+	const struct jp_range *ch;
+	size_t n = jp_known_refresh(E.cfg.perfmap && strcmp(E.cfg.perfmap_dir, "/tmp") == 0, &ch);
 
-	(void)arg;
-	start = start & ~(E.pagesz - 1);
-	for (size_t i = jp_regions_lower(&E.regs, start); i < E.regs.n && E.regs.r[i].start < end; i++) {
-		struct jp_region *r = &E.regs.r[i];
-		uint64_t a = start > r->start ? start : r->start, b = end < r->end ? end : r->end;
+	for (size_t k = 0; k < n; k++) {
+		uint64_t now = jp_now_ns(), start = page_down(ch[k].start), end = ch[k].end;
 
-		if (r->exec && a < b)
-			describe_span(r, a, b, now, floor_ts(r));
+		for (size_t i = jp_regions_lower(&E.regs, start); i < E.regs.n && E.regs.r[i].start < end; i++) {
+			struct jp_region *r = &E.regs.r[i];
+			uint64_t a = start > r->start ? start : r->start, b = end < r->end ? end : r->end;
+
+			if (r->exec && a < b)
+				jp_reconcile(&E.rec, r, a, b, now, floor_ts(r));
+		}
 	}
 }
 
@@ -935,7 +494,7 @@ static void *epoch_main(void *arg)
 		E.st.epochs++;
 		/* Names the process publishes first, so new code is named by
 		 * them in this very pass. */
-		jp_describe_refresh_known(E.cfg.perfmap && strcmp(E.cfg.perfmap_dir, "/tmp") == 0, renamed, NULL);
+		reconcile_renamed();
 		capture_range(0, UINT64_MAX, 1);
 		flush_output();
 		pthread_mutex_unlock(&E.lock);
@@ -992,7 +551,7 @@ static int kind_of_fd(int fd, int flags)
 
 /* Track [start, end) as executable memory of kind; existing regions in it
  * are kept (their descriptions stay valid). */
-static void track_range(uint64_t start, uint64_t end, int kind, uint64_t creator, uint64_t now, uint64_t file_off)
+static void track_range(uint64_t start, uint64_t end, int kind, jp_creator_id creator, uint64_t now)
 {
 	uint64_t a = start;
 
@@ -1024,7 +583,6 @@ static void track_range(uint64_t start, uint64_t end, int kind, uint64_t creator
 			E.regs.r[k].writable = (E.grant_prot & PROT_WRITE) != 0;
 			E.regs.r[k].creator = creator;
 			E.regs.r[k].last_event_ts = now;
-			E.regs.r[k].file_off = file_off + (a - start);
 			E.st.regions_total++;
 		}
 		a = b;
@@ -1036,10 +594,10 @@ static void untrack_range(uint64_t start, uint64_t end)
 {
 	size_t i;
 
-	if (jp_regions_split(&E.regs, start) < 0 || jp_regions_split(&E.regs, end) < 0) {
-		/* Could not split: drop whole regions instead (they will be
-		 * described again if they come back). */
-	}
+	/* When a region cannot be split, the whole of it is dropped (and
+	 * announced again if it comes back). */
+	jp_regions_split(&E.regs, start);
+	jp_regions_split(&E.regs, end);
 	i = jp_regions_lower(&E.regs, start);
 	while (i < E.regs.n && E.regs.r[i].start < end) {
 		if (E.regs.r[i].track == JP_RT_WP)
@@ -1076,7 +634,7 @@ void jp_capture_mmap_done(void *addr, size_t len, int prot, int flags, int fd, o
 		 * (unmapped without a hook) and must not be mistaken for it. */
 		untrack_range(start, end);
 		E.grant_prot = prot;
-		track_range(start, end, kind, jp_describe_creator(), now, (uint64_t)off);
+		track_range(start, end, kind, jp_creator_register(), now);
 		/* Fresh anonymous memory holds no code yet: arm tracking now
 		 * so the first write is seen.  A file view may already hold
 		 * code written through its other view: read it now. */
@@ -1085,7 +643,7 @@ void jp_capture_mmap_done(void *addr, size_t len, int prot, int flags, int fd, o
 		else
 			for (size_t i = jp_regions_lower(&E.regs, start); i < E.regs.n && E.regs.r[i].start < end; i++) {
 				E.regs.r[i].needs_full = 0;
-				arm_region(&E.regs.r[i]);
+				jp_dirty_arm(&E.dirty, &E.regs.r[i]);
 				E.regs.r[i].last_scan_ts = now;
 			}
 		hook_flush();
@@ -1161,10 +719,10 @@ static void growsdown_before(uint64_t *start, uint64_t *len, int prot)
 		*start = vs;
 	}
 	if (!(prot & PROT_EXEC)) {
-		arm_suspended = 1;
+		E.dirty.arm_suspended = 1;
 		capture_range(vs, end, 1);
 		hook_flush();
-		arm_suspended = 0;
+		E.dirty.arm_suspended = 0;
 	}
 	leave();
 }
@@ -1178,7 +736,8 @@ void jp_capture_mprotect_before(uint64_t *start, uint64_t *len, int prot)
 }
 
 struct classify_ctx {
-	uint64_t start, end, creator, now;
+	uint64_t start, end, now;
+	jp_creator_id creator;
 	int found;
 };
 
@@ -1206,7 +765,7 @@ static int classify_cb(const struct jp_map *m, void *arg)
 		return 0; /* real files, stacks, vdso: not ours */
 	}
 	if (a < b) {
-		track_range(a, b, kind, c->creator, c->now, m->offset + (a - m->start));
+		track_range(a, b, kind, c->creator, c->now);
 		c->found = 1;
 	}
 	return 0;
@@ -1254,7 +813,7 @@ void jp_capture_mprotect_done(uint64_t start, uint64_t len, int prot)
 			a = E.regs.r[i].end;
 		}
 		if (gap) {
-			struct classify_ctx cc = { start, end, jp_describe_creator(), now, 0 };
+			struct classify_ctx cc = { start, end, now, jp_creator_register(), 0 };
 
 			ensure_output();
 			jp_maps_each(start, end, (char *)E.scratch, CHUNK, classify_cb, &cc);
@@ -1335,7 +894,7 @@ void jp_capture_mremap_done(uint64_t old_addr, uint64_t old_len, uint64_t new_ad
 		struct jp_region *r = &E.regs.r[i];
 		uint64_t delta = new_addr - old_addr;
 		int kind = r->kind, writable = r->writable;
-		uint64_t creator = r->creator;
+		jp_creator_id creator = r->creator;
 		uint32_t nd = r->nd;
 		struct jp_desc *d = r->d;
 		long k;
@@ -1344,7 +903,7 @@ void jp_capture_mremap_done(uint64_t old_addr, uint64_t old_len, uint64_t new_ad
 		r->nd = r->capd = 0;
 		for (uint32_t j = 0; j < nd; j++)
 			if (d[j].addr + d[j].len <= old_addr + new_len)
-				emit_move(d[j].index, d[j].addr, d[j].addr + delta, d[j].len, now);
+				sink_move(NULL, d[j].index, d[j].addr, d[j].addr + delta, d[j].len, now);
 		/* The moved mapping lost its userfaultfd registration. */
 		jp_regions_delete(&E.regs, i);
 		untrack_range(new_addr, nend); /* whatever MREMAP_FIXED replaced */
@@ -1430,7 +989,7 @@ void jp_capture_exit(void)
 				"%lu patched in place, %.1f ms capturing%s%s",
 				(unsigned long)E.st.regions_total, (unsigned long)E.st.captures,
 				(unsigned long)E.st.epochs, (unsigned long)E.st.loads,
-				(unsigned long)E.st.load_bytes, (unsigned long)E.st.moves, (unsigned long)E.st.patched,
+				(unsigned long)E.st.load_bytes, (unsigned long)E.st.moves, (unsigned long)E.rec.patched,
 				E.st.capture_ns / 1e6,
 				E.dump_state == DUMP_OPEN ? "; dump " : "", E.dump_state == DUMP_OPEN ? E.dump.path : "");
 		if (E.dump_state == DUMP_OPEN)
@@ -1527,8 +1086,10 @@ static void become_child(void)
 	E.pmap_state = DUMP_NONE;
 	/* Both descriptors still point at the parent's address space. */
 	jp_wtrack_forget(&E.wt);
-	jp_describe_fork_child();
+	jp_known_fork_child();
 	memset(&E.st, 0, sizeof(E.st));
+	E.rec.patched = 0;
+	E.dirty.wp_regions = E.dirty.hash_regions = 0;
 	for (size_t i = 0; i < E.regs.n; i++) {
 		struct jp_region *r = &E.regs.r[i];
 
@@ -1545,15 +1106,21 @@ static void become_child(void)
 
 /* ---- introspection ------------------------------------------------------ */
 
+/* The counters kept by the engine and by the modules it drives. */
+static struct jp_capture_stats stats_now(void)
+{
+	struct jp_capture_stats s = E.st;
+
+	s.regions = E.regs.n;
+	s.patched = E.rec.patched;
+	s.wp_regions = E.dirty.wp_regions;
+	s.hash_regions = E.dirty.hash_regions;
+	return s;
+}
+
 void jp_capture_get_stats(struct jp_capture_stats *s)
 {
 	pthread_mutex_lock(&E.lock);
-	*s = E.st;
-	s->regions = E.regs.n;
+	*s = stats_now();
 	pthread_mutex_unlock(&E.lock);
-}
-
-const char *jp_capture_dump_path(void)
-{
-	return E.dump_state == DUMP_OPEN ? E.dump.path : "";
 }

@@ -171,7 +171,4 @@ struct jp_capture_stats {
 };
 void jp_capture_get_stats(struct jp_capture_stats *s);
 
-/* Path of the dump being written ("" when none). */
-const char *jp_capture_dump_path(void);
-
 #endif

@@ -13,6 +13,9 @@
 
 #include <unwind.h>
 
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
 #include "elfsym.h"
 #include "sys.h"
 
@@ -389,4 +392,71 @@ int jp_creator_name(const struct jp_callsite *cs, char *buf, size_t size)
 			jp_strlcpy(fallback, name, sizeof(fallback));
 	}
 	return (int)jp_strlcpy(buf, fallback[0] ? fallback : "unknown", size);
+}
+
+/* ---- the registry of call sites ---- */
+
+#define MAX_CREATORS 1024u
+#define CREATOR_NAME 112
+
+struct creator {
+	uint64_t key;                 /* hash of the call chain, 0 = free */
+	struct jp_callsite cs;
+	int resolved;
+	char name[CREATOR_NAME];
+};
+
+static struct creator *creators; /* id = index + 1 */
+static uint32_t ncreators;
+
+static uint64_t callsite_key(const struct jp_callsite *cs)
+{
+	uint64_t k = XXH3_64bits(cs->pc, cs->n * sizeof(cs->pc[0]));
+
+	return k ? k : 1;
+}
+
+jp_creator_id jp_creator_register(void)
+{
+	struct jp_callsite cs;
+	uint64_t key;
+	uint32_t i;
+
+	memset(&cs, 0, sizeof(cs));
+	if (jp_creator_capture(&cs) < 0)
+		cs.n = 0;
+	key = callsite_key(&cs);
+	if (!creators) {
+		creators = jp_sys_alloc(MAX_CREATORS * sizeof(*creators));
+		if (!creators)
+			return 0;
+	}
+	/* Call sites are few (a JIT has a handful of places that make memory
+	 * executable); a linear look-up beats a hash table's code. */
+	for (i = 0; i < ncreators; i++)
+		if (creators[i].key == key && creators[i].cs.n == cs.n &&
+		    memcmp(creators[i].cs.pc, cs.pc, cs.n * sizeof(cs.pc[0])) == 0)
+			return i + 1;
+	if (ncreators == MAX_CREATORS)
+		return 0; /* "unknown": still correct, just less informative */
+	creators[ncreators].key = key;
+	creators[ncreators].cs = cs;
+	return ++ncreators;
+}
+
+const char *jp_creator_id_name(jp_creator_id id)
+{
+	struct creator *c;
+
+	if (id == 0 || id > ncreators)
+		return "unknown";
+	c = &creators[id - 1];
+	if (!c->resolved) {
+		/* Once per call site: reads the object's symbol table with raw
+		 * system calls (no malloc), then it is a string. */
+		if (jp_creator_name(&c->cs, c->name, sizeof(c->name)) <= 0)
+			jp_strlcpy(c->name, "unknown", sizeof(c->name));
+		c->resolved = 1;
+	}
+	return c->name;
 }

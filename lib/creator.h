@@ -43,6 +43,10 @@
 #define JP_CREATOR_MAX_STEPS 64  /* frames unwound at most */
 #define JP_CREATOR_NAME_MAX 128  /* longest creator name, NUL included */
 
+/* A creating call site registered by jp_creator_register(): 1 + its index
+ * in the registry, 0 for "unknown".  Regions keep one; naming resolves it. */
+typedef uint32_t jp_creator_id;
+
 struct jp_callsite {
 	uint64_t pc[JP_CREATOR_DEPTH]; /* return addresses, innermost first */
 	uint32_t n;                    /* how many are valid */
@@ -68,5 +72,15 @@ int jp_creator_skipped(uint64_t addr);
  * function name in place, so names survive compiler changes; returns the
  * new length. */
 int jp_creator_strip_clone_suffix(char *name);
+
+/* At a call that creates executable memory: record who made it (unwinding
+ * once, cheap) and return its id; the same call chain gets the same id.
+ * The name is resolved once per call site, the first time
+ * jp_creator_id_name() asks for it.  Not thread-safe: the capture engine
+ * calls both under its lock. */
+jp_creator_id jp_creator_register(void);
+
+/* The creator's name ("unknown" for 0 or an id never given out). */
+const char *jp_creator_id_name(jp_creator_id id);
 
 #endif

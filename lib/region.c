@@ -84,7 +84,6 @@ long jp_regions_insert(struct jp_regions *t, uint64_t start, uint64_t end, int k
 	t->r[i].start = start;
 	t->r[i].end = end;
 	t->r[i].kind = (uint8_t)kind;
-	t->r[i].id = ++t->next_id;
 	t->r[i].needs_full = 1;
 	t->n++;
 	return (long)i;
@@ -107,8 +106,6 @@ int jp_regions_split(struct jp_regions *t, uint64_t addr)
 	b = &t->r[i + 1];
 	/* b starts as a copy of a; then the storage is divided. */
 	b->start = addr;
-	b->file_off = a->file_off + (addr - a->start);
-	b->id = ++t->next_id;
 	b->d = NULL;
 	b->nd = b->capd = 0;
 	a->end = addr;

@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "creator.h"
+
 enum jp_region_kind {
 	JP_RK_ANON = 0,  /* private anonymous memory (//anon) */
 	JP_RK_SHMEM = 1, /* MAP_SHARED|MAP_ANONYMOUS (/dev/zero (deleted)) */
@@ -27,11 +29,11 @@ enum jp_region_track {
 
 #define JP_NO_INDEX UINT64_MAX
 
-/* One piece of code described to perf (one LOAD). */
+/* One piece of code announced to perf (one LOAD). */
 struct jp_desc {
 	uint64_t addr;
 	uint32_t len;
-	uint32_t flags;  /* JP_DESC_* */
+	uint32_t flags;  /* JP_PIECE_FDE_FITS (split.h) when its LOAD carried a real CIE+FDE */
 	uint64_t hash;   /* content hash of the bytes described */
 	uint64_t index;  /* code_index in the current dump, JP_NO_INDEX if none */
 	uint64_t ts;     /* timestamp of its LOAD */
@@ -45,15 +47,11 @@ struct jp_desc {
 	uint64_t head_hash; /* content hash of its first JP_HEAD_BYTES bytes */
 };
 
-#define JP_DESC_FDE 1u /* described with a real CIE+FDE */
-
 struct jp_region {
 	uint64_t start, end;     /* page aligned */
 	uint64_t last_event_ts;  /* last exec-granting call (a kernel mmap event) */
 	uint64_t last_scan_ts;   /* end of the previous capture of this region */
-	uint64_t creator;        /* creator id (lib/describe.c) */
-	uint64_t file_off;       /* file offset of start, for JP_RK_FILE */
-	uint32_t id;             /* serial number, for names */
+	jp_creator_id creator;   /* who made it (creator.h) */
 	uint8_t kind;            /* enum jp_region_kind */
 	uint8_t exec;            /* currently PROT_EXEC */
 	uint8_t track;           /* enum jp_region_track */
@@ -70,7 +68,6 @@ struct jp_region {
 struct jp_regions {
 	struct jp_region *r;
 	size_t n, cap;
-	uint32_t next_id;
 };
 
 /* Regions ------------------------------------------------------------- */

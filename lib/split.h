@@ -70,6 +70,21 @@ enum jp_piece_flags {
 	 * headers in its executable pages.  Callers may skip these pieces: a
 	 * pointer inside one would give it a different name every run. */
 	JP_PIECE_DATA = 1u << 6,
+
+	/* The rest are not set by jp_split: one vocabulary for what is known
+	 * about a piece on its way from the splitter to a LOAD and into the
+	 * table of announced pieces (struct jp_desc). */
+
+	/* jp_piece_fde_fits(): the writer's JP_UNWIND_FP_FDE describes it and
+	 * fits before the next piece.  On an announced piece (jp_desc): its
+	 * LOAD carried that FDE. */
+	JP_PIECE_FDE_FITS = 1u << 7,
+	/* An announced piece patched in place: its fingerprint (or shape) is
+	 * what it was (lib/reconcile.c). */
+	JP_PIECE_SAME_FP = 1u << 8,
+	/* An announced piece less its overwritten first instruction
+	 * (lib/reconcile.c). */
+	JP_PIECE_TRIMMED = 1u << 9,
 };
 
 /* Pieces shorter than this without a control-flow terminator are flagged

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "range.h"
 #include "sys.h"
 
 struct jp_wtrack {
@@ -25,10 +26,6 @@ struct jp_wtrack {
 	int shmem_ok;  /* shared memory (memfd, MAP_SHARED|MAP_ANONYMOUS) can be tracked */
 	int err;       /* why it was refused (-errno) */
 	const char *why;
-};
-
-struct jp_range {
-	uint64_t start, end;
 };
 
 /* Open the userfaultfd and pagemap descriptors; returns 0 or -errno with

@@ -1,0 +1,214 @@
+/* dirty.c - written pages from kernel write tracking, changed pages from hashing. */
+#include "dirty.h"
+#include "config.h"
+#include "hash.h"
+#include "log.h"
+#include "maps.h"
+#include "sys.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#define MVEC_PAGES 4096u /* pages asked of mincore at a time */
+
+int jp_dirty_init(struct jp_dirty *d)
+{
+	d->out = jp_sys_alloc(JP_DIRTY_MAX * sizeof(*d->out));
+	d->resident = jp_sys_alloc(JP_DIRTY_MAX * sizeof(*d->resident));
+	d->mvec = jp_sys_alloc(MVEC_PAGES);
+	return d->out && d->resident && d->mvec ? 0 : -ENOMEM;
+}
+
+static void report_wtrack_once(const struct jp_dirty *d)
+{
+	static int said;
+
+	if (said++)
+		return;
+	if (d->mode == JP_TRACK_WP)
+		jp_err("kernel write tracking unavailable (%s: %s); hashing resident pages instead", d->wt->why,
+		       jp_strerror(d->wt->err));
+	else
+		jp_info("kernel write tracking unavailable (%s: %s); hashing resident pages instead", d->wt->why,
+			jp_strerror(d->wt->err));
+}
+
+void jp_dirty_wtrack_lost(struct jp_dirty *d, struct jp_regions *t)
+{
+	report_wtrack_once(d);
+	for (size_t i = 0; i < t->n; i++) {
+		if (t->r[i].track == JP_RT_WP) {
+			t->r[i].track = JP_RT_NONE;
+			t->r[i].needs_full = 1;
+		}
+	}
+}
+
+/* Is [r->start, r->end) still executable memory of the kind we track?
+ * Memory can vanish behind our back: glibc's free() and raw system calls
+ * unmap without a hook, and the address may then hold the program's data. */
+struct verify_ctx {
+	uint64_t next;
+	int ok;
+};
+
+static int verify_cb(const struct jp_map *m, void *arg)
+{
+	struct verify_ctx *v = arg;
+
+	if (m->start > v->next || !(m->prot & PROT_EXEC) || m->cls == JP_MAP_FILE || m->cls == JP_MAP_SPECIAL) {
+		v->ok = 0;
+		return 1;
+	}
+	v->next = m->end;
+	return 0;
+}
+
+static int region_still_exec(const struct jp_dirty *d, const struct jp_region *r)
+{
+	struct verify_ctx v = { r->start, 1 };
+
+	if (jp_maps_each(r->start, r->end, (char *)d->buf, d->buf_len, verify_cb, &v) < 0)
+		return 1; /* cannot tell: keep it */
+	return v.ok && v.next >= r->end;
+}
+
+void jp_dirty_arm(struct jp_dirty *d, struct jp_region *r)
+{
+	if (r->track != JP_RT_NONE)
+		return;
+	/* Kernel write tracking only where code appears with no call at all
+	 * (writable and executable).  W^X memory announces every change with
+	 * an exec grant; its page hashes survive the non-executable phase, and
+	 * not registering it leaves the program's mappings exactly as they
+	 * would be (a registered mapping never merges with its neighbours). */
+	if (d->mode != JP_TRACK_HASH && r->kind != JP_RK_FILE && r->writable) {
+		if (jp_wtrack_init(d->wt) < 0) {
+			report_wtrack_once(d);
+		} else if ((r->kind != JP_RK_SHMEM || d->wt->shmem_ok) && jp_wtrack_add(d->wt, r->start, r->end) == 0) {
+			r->track = JP_RT_WP;
+			d->wp_regions++;
+			return;
+		}
+	}
+	r->track = JP_RT_HASH;
+	d->hash_regions++;
+}
+
+static size_t add_range(struct jp_range *out, size_t n, uint64_t a, uint64_t b)
+{
+	if (n && out[n - 1].end == a) {
+		out[n - 1].end = b;
+		return n;
+	}
+	if (n >= JP_DIRTY_MAX) {
+		/* Too fragmented: widen the last range (reads more, loses nothing). */
+		out[n - 1].end = b;
+		return n;
+	}
+	out[n].start = a;
+	out[n].end = b;
+	return n + 1;
+}
+
+/* Resident pages of [start, end) as ranges in d->out. */
+static size_t resident_ranges(struct jp_dirty *d, uint64_t start, uint64_t end)
+{
+	const uint64_t step = MVEC_PAGES * d->pagesz;
+	size_t n = 0;
+
+	for (uint64_t a = start; a < end; a += step) {
+		uint64_t b = end - a < step ? end : a + step;
+		size_t pages = (size_t)((b - a) / d->pagesz);
+
+		if (mincore((void *)a, b - a, d->mvec) < 0) {
+			/* ENOMEM: part of it is unmapped (raced); skip it. */
+			continue;
+		}
+		for (size_t i = 0; i < pages; i++)
+			if (d->mvec[i] & 1)
+				n = add_range(d->out, n, a + i * d->pagesz, a + (i + 1) * d->pagesz);
+	}
+	return n;
+}
+
+/* Hashing: resident pages whose hash changed since last time (all of them
+ * when all is set). */
+static size_t hashed_dirty(struct jp_dirty *d, struct jp_region *r, int all)
+{
+	size_t m = resident_ranges(d, r->start, r->end);
+	size_t out = 0;
+	struct jp_range *res = d->resident;
+
+	if (jp_region_phash(r, d->pagesz) < 0)
+		all = 1;
+	memcpy(res, d->out, m * sizeof(*res));
+	for (size_t k = 0; k < m; k++) {
+		for (uint64_t a = res[k].start; a < res[k].end;) {
+			uint64_t want = res[k].end - a < d->buf_len ? res[k].end - a : d->buf_len;
+			ssize_t got = jp_safe_copy_self(d->pid, d->buf, (void *)a, want);
+
+			if (got <= 0)
+				break;
+			for (uint64_t off = 0; off + d->pagesz <= (uint64_t)got; off += d->pagesz) {
+				/* jp_hash is never 0: 0 means "never seen". */
+				uint64_t h = jp_hash(d->buf + off, d->pagesz);
+				uint64_t pi = (a + off - r->start) / d->pagesz;
+
+				if (all || !r->phash || r->phash[pi] != h) {
+					if (r->phash)
+						r->phash[pi] = h;
+					out = add_range(d->out, out, a + off, a + off + d->pagesz);
+				}
+			}
+			a += (uint64_t)got;
+			if ((uint64_t)got < want)
+				break;
+		}
+	}
+	return out;
+}
+
+size_t jp_dirty_collect(struct jp_dirty *d, struct jp_region *r)
+{
+	size_t n;
+
+	if (r->needs_full) {
+		if (d->arm_suspended && r->track == JP_RT_NONE)
+			return resident_ranges(d, r->start, r->end); /* armed after the call */
+		/* Arm first, then read: a store after arming is seen next time. */
+		r->needs_full = 0;
+		jp_dirty_arm(d, r);
+		if (r->track == JP_RT_HASH)
+			return hashed_dirty(d, r, 1);
+		return resident_ranges(d, r->start, r->end);
+	}
+	if (r->track == JP_RT_WP) {
+		int k = jp_wtrack_scan(d->wt, r->start, r->end, d->out, JP_DIRTY_MAX, NULL);
+
+		if (k >= 0)
+			return (size_t)k;
+		/* The registration vanished: the memory was unmapped or
+		 * replaced behind our back (glibc's free, a raw system call),
+		 * or moved.  Describe nothing until the kernel confirms it is
+		 * still executable; then track it afresh. */
+		if (!region_still_exec(d, r)) {
+			r->dead = 1;
+			return 0;
+		}
+		jp_debug("write tracking of %#lx-%#lx lost (%s); tracking it again", (unsigned long)r->start,
+			 (unsigned long)r->end, jp_strerror(k));
+		r->track = JP_RT_NONE;
+		r->needs_full = 1;
+		return jp_dirty_collect(d, r);
+	}
+	n = hashed_dirty(d, r, 0);
+	/* Hashing cannot tell a vanished mapping from changed code, unless a
+	 * hook has just seen the program make it executable. */
+	if (n && !r->vouched && !region_still_exec(d, r)) {
+		r->dead = 1;
+		return 0;
+	}
+	return n;
+}

@@ -1,0 +1,65 @@
+/* dirty.h - which pages of a JIT region changed since the last pass.
+ *
+ * Kernel write tracking (lib/wtrack.c) where it can see the writes:
+ * writable and executable private or shared anonymous memory.  Elsewhere
+ * (W^X memory, views of a file another mapping writes, kernels that refuse)
+ * resident pages (mincore) are hashed and compared with last time's hashes.
+ * Either way a region whose memory vanished behind our back (glibc's free
+ * and raw system calls unmap without a hook) is marked dead rather than
+ * read as code.
+ *
+ * Inputs are explicit (struct jp_dirty): the page size, our pid (for the
+ * fault-free copy), the tracking mode, the write-tracking descriptors and a
+ * scratch buffer; the region's tracking state (track, needs_full, phash,
+ * vouched) is read and updated.  No engine, no lock of its own: the capture
+ * engine calls it under its lock.  No malloc (jp_sys_alloc), errno kept. */
+#ifndef JITPERF_DIRTY_H
+#define JITPERF_DIRTY_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "range.h"
+#include "region.h"
+#include "wtrack.h"
+
+/* Dirty ranges handled per region pass: more are merged into the last
+ * (reads more, loses nothing). */
+#define JP_DIRTY_MAX 512
+
+struct jp_dirty {
+	/* Inputs. */
+	uint64_t pagesz;
+	pid_t pid;
+	int mode;              /* JP_TRACK_* (config.h) */
+	struct jp_wtrack *wt;
+	uint8_t *buf;          /* scratch for page copies and /proc/self/maps text */
+	size_t buf_len;
+	int arm_suspended;     /* read, but arm nothing yet (mprotect(PROT_GROWSDOWN)) */
+	/* Output of jp_dirty_collect: page-aligned, sorted, merged. */
+	struct jp_range *out;
+	/* Workspace and counters. */
+	struct jp_range *resident;
+	unsigned char *mvec;
+	uint64_t wp_regions, hash_regions; /* regions armed each way */
+};
+
+/* Allocate the workspace; the inputs are the caller's to set.  0 or
+ * -ENOMEM. */
+int jp_dirty_init(struct jp_dirty *d);
+
+/* Start change tracking for r (nothing when it is tracked already). */
+void jp_dirty_arm(struct jp_dirty *d, struct jp_region *r);
+
+/* The ranges of r to read again, into d->out; returns their number.  The
+ * first pass after r->needs_full arms it and reports every resident page.
+ * Sets r->dead (and returns 0) when r's memory is no longer executable
+ * memory we track. */
+size_t jp_dirty_collect(struct jp_dirty *d, struct jp_region *r);
+
+/* Our write-tracking descriptors are gone (the program closed them): every
+ * region of t falls back to hashing, read whole once. */
+void jp_dirty_wtrack_lost(struct jp_dirty *d, struct jp_regions *t);
+
+#endif

@@ -1,0 +1,63 @@
+/* known.h - names the process publishes for its own JIT code.
+ *
+ * Functions registered through the GDB JIT interface (lib/gdbjit.c) and a
+ * runtime's own /tmp/perf-<pid>.map (lib/perfmap_read.c) carry real names
+ * with their own boundaries.  This module keeps them in one table sorted by
+ * address, without overlaps (a newer name over the same bytes replaces the
+ * older: the runtime reused the address).
+ *
+ * Contract: one table per process, no locking of its own (the capture
+ * engine calls everything under its lock), no malloc (jp_sys_alloc), errno
+ * preserved.  Indexes into the table (struct jp_view_piece.known) stay
+ * valid until the next jp_known_add or jp_known_refresh.  jp_known_refresh
+ * reads files and other objects' memory: it is meant for the epoch thread,
+ * not for hooks. */
+#ifndef JITPERF_KNOWN_H
+#define JITPERF_KNOWN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "range.h"
+
+struct jp_known {
+	uint64_t addr, size;
+	uint32_t name;  /* offset in the string pool (jp_known_name) */
+	uint32_t nhash; /* hash of the name, never 0 */
+};
+
+/* Add (or rename) a published symbol.  Returns 1 when the table changed,
+ * 0 when it was known already or refused (bad extent, empty name), -ENOMEM
+ * when the table is full (said once). */
+int jp_known_add(uint64_t addr, uint64_t size, const char *name);
+
+/* The table, sorted by address; *n receives its length. */
+const struct jp_known *jp_known_table(size_t *n);
+
+/* Index of the first entry ending above addr (the table's length when
+ * none). */
+size_t jp_known_lower(uint64_t addr);
+
+/* Does a published name overlap [addr, addr+len)? */
+int jp_known_overlap(uint64_t addr, uint64_t len);
+
+/* The name and name hash of entry i (NULL and 0 when out of range). */
+const char *jp_known_name(size_t i);
+uint32_t jp_known_nhash(size_t i);
+
+/* Read newly published names (GDB JIT objects; the runtime's own perf map
+ * unless skip_perfmap, which the engine sets when it writes that very file
+ * itself).  Returns the number of ranges that got a name they did not
+ * have, in the order they were added, and points *changed at them; the
+ * array is valid until the next call.  Nothing is lost when memory runs
+ * short: the last range then widens to cover the rest. */
+size_t jp_known_refresh(int skip_perfmap, const struct jp_range **changed);
+
+/* Fork child: names stay valid (same address space); only the perf-map
+ * read position is forgotten (a new pid, a new map file). */
+void jp_known_fork_child(void);
+
+/* Forget every name (tests). */
+void jp_known_reset(void);
+
+#endif

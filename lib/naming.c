@@ -1,0 +1,110 @@
+/* naming.c - published names first, else jit:<creator>:<fingerprint>, numbered when doubled. */
+#include "naming.h"
+#include "fingerprint.h"
+#include "known.h"
+#include "names.h"
+#include "split.h"
+#include "sys.h"
+
+#include <string.h>
+
+static struct jp_fp_work *fp_work;
+
+/* Hooks may run on a JIT thread's small stack: the fingerprint's working
+ * memory is ours (we run under the engine lock). */
+static struct jp_fp_work *work(void)
+{
+	if (!fp_work)
+		fp_work = jp_sys_alloc((jp_fp_work_size() + 4095) & ~(size_t)4095);
+	return fp_work;
+}
+
+/* Duplicate numbering within one pass, in address order, so it is the same
+ * from run to run.  Most passes name nothing (a W^X toggle over unchanged
+ * code): the table is cleared when a pass first uses it, not at every
+ * pass. */
+static struct {
+	uint64_t key[256];
+	uint16_t count[256];
+	int used; /* since the last jp_naming_pass */
+} dups;
+
+void jp_naming_pass(void)
+{
+	dups.used = 0;
+}
+
+static unsigned dup_index(uint64_t key)
+{
+	unsigned slot = (unsigned)(key * 0x9e3779b97f4a7c15ull >> 56);
+
+	if (!dups.used) {
+		memset(dups.key, 0, sizeof(dups.key));
+		dups.used = 1;
+	}
+	for (unsigned probe = 0; probe < 256; probe++, slot = (slot + 1) & 255) {
+		if (dups.key[slot] == key)
+			return ++dups.count[slot];
+		if (dups.key[slot] == 0) {
+			dups.key[slot] = key;
+			dups.count[slot] = 1;
+			return 1;
+		}
+	}
+	return 1;
+}
+
+/* A published name is used only while the table still holds it. */
+static const char *published(const struct jp_view_piece *p)
+{
+	return p->known ? jp_known_name(p->known - 1) : NULL;
+}
+
+uint32_t jp_naming_known_hash(const struct jp_view_piece *p)
+{
+	return p->known ? jp_known_nhash(p->known - 1) : 0;
+}
+
+uint64_t jp_naming_fingerprint(const struct jp_code_view *v, const struct jp_view_piece *p, uint64_t *shape)
+{
+	*shape = 0;
+	if (published(p) || (p->flags & JP_PIECE_DATA))
+		return 0;
+	return work() ? jp_fingerprint_memo(fp_work, v->bytes + p->off, p->len, v->addr + p->off, shape, v->memo) : 0;
+}
+
+uint64_t jp_naming_shape(const struct jp_code_view *v, const struct jp_view_piece *p)
+{
+	if (published(p) || (p->flags & JP_PIECE_DATA))
+		return 0;
+	return work() ? jp_fingerprint_shape_only(fp_work, v->bytes + p->off, p->len, v->memo) : 0;
+}
+
+void jp_naming_name(char *buf, size_t size, jp_creator_id creator, const struct jp_code_view *v,
+		    const struct jp_view_piece *p, uint32_t *nhash, uint64_t *fp, uint64_t *shape)
+{
+	const char *cn, *pub = published(p);
+	unsigned d;
+
+	*fp = *shape = 0;
+	if (pub) {
+		jp_strlcpy(buf, pub, size);
+		*nhash = jp_known_nhash(p->known - 1);
+		return;
+	}
+	cn = jp_creator_id_name(creator);
+	if (p->flags & JP_PIECE_DATA) {
+		/* Allocator headers and the like: never executed, and a pointer
+		 * inside would change the name every run. */
+		jp_strlcpy(buf, "jit:", size);
+		jp_strlcat(buf, cn, size);
+		jp_strlcat(buf, ":stub", size);
+		*nhash = 0;
+		return;
+	}
+	*fp = jp_naming_fingerprint(v, p, shape);
+	d = dup_index(*fp ^ ((uint64_t)creator << 48) ^ 1);
+	if (jp_name_format(buf, size, cn, *fp, d > 1 ? d : 0) < 0)
+		jp_strlcpy(buf, "jit:unknown", size);
+	*nhash = 0;
+}

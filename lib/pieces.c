@@ -1,0 +1,71 @@
+/* pieces.c - published boundaries first, evidence (lib/split.c) between them. */
+#include "pieces.h"
+#include "known.h"
+#include "split.h"
+
+/* Split v->bytes[from, to) on evidence into out[n...]; returns the new n. */
+static size_t split_on_evidence(const struct jp_code_view *v, size_t from, size_t to, struct jp_view_piece *out,
+				size_t n, size_t max_out)
+{
+	/* Not on the stack (hooks may run on small JIT thread stacks); one
+	 * caller at a time, under the engine lock. */
+	static struct jp_piece ps[256];
+
+	while (from < to && n < max_out) {
+		size_t k = jp_split_memo(v->bytes + from, to - from, v->addr + from, ps, sizeof(ps) / sizeof(ps[0]),
+					 v->memo);
+		size_t next = to;
+
+		if (k == 0)
+			break;
+		for (size_t i = 0; i < k && n < max_out; i++, n++) {
+			out[n].off = from + ps[i].offset;
+			out[n].len = (uint32_t)ps[i].length;
+			out[n].gap_after = ps[i].gap_after;
+			out[n].flags = (jp_piece_fde_fits(&ps[i]) ? JP_PIECE_FDE_FITS : 0) | (ps[i].flags & JP_PIECE_DATA);
+			out[n].known = 0;
+		}
+		if (k < sizeof(ps) / sizeof(ps[0]))
+			break;
+		/* More than fit: continue after the last piece. */
+		next = from + ps[k - 1].offset + ps[k - 1].length + ps[k - 1].gap_after;
+		if (next <= from)
+			break;
+		from = next;
+	}
+	return n;
+}
+
+size_t jp_pieces_cut(const struct jp_code_view *v, size_t from, size_t to, struct jp_view_piece *out,
+		     size_t max_out)
+{
+	uint64_t addr = v->addr + from;
+	size_t len = to - from, n = 0, cur = 0, nk;
+	const struct jp_known *k = jp_known_table(&nk);
+
+	/* Published symbols keep the runtime's own boundaries; the code
+	 * between them is split on evidence.  cur, s, e: from the start of
+	 * the window. */
+	for (size_t i = jp_known_lower(addr); i < nk && k[i].addr < addr + len && n < max_out; i++) {
+		uint64_t s = k[i].addr < addr ? 0 : k[i].addr - addr;
+		uint64_t e = k[i].addr + k[i].size - addr;
+
+		if (e > len)
+			e = len;
+		if (s < cur)
+			s = cur;
+		if (s >= e)
+			continue;
+		n = split_on_evidence(v, from + cur, from + (size_t)s, out, n, max_out);
+		if (n >= max_out)
+			break;
+		out[n].off = from + s;
+		out[n].len = (uint32_t)(e - s);
+		out[n].gap_after = 0;
+		out[n].flags = 0;
+		out[n].known = (uint32_t)i + 1;
+		n++;
+		cur = (size_t)e;
+	}
+	return split_on_evidence(v, from + cur, to, out, n, max_out);
+}

@@ -1,0 +1,327 @@
+/* reconcile.c - announced pieces against fresh bytes: unchanged, patched, trimmed, renamed, new. */
+#include "reconcile.h"
+#include "hash.h"
+#include "jitdump.h"
+#include "log.h"
+#include "naming.h"
+#include "known.h"
+#include "split.h"
+#include "sys.h"
+
+#include <errno.h>
+#include <string.h>
+
+/* A changed piece is worth decoding again (is it the same code patched?)
+ * only when its first bytes are what they were: code written over old
+ * code (a ring of functions, a code GC) skips the decode. */
+#define HEAD_BYTES 8u
+
+/* The rest of a piece whose first instruction was overwritten keeps its
+ * LOAD and is never named again, so its fingerprint is not worth
+ * computing (most of the cost of LuaJIT's trace linking was that): its
+ * shape alone is what a later patch is compared with.  Any nonzero fp
+ * marks a piece that may be patched in place; this one says "by shape". */
+#define FP_BY_SHAPE 1u
+
+/* What the splitter decoded, for the fingerprints of the same buffer:
+ * room for 32 Ki instructions (about 128 KiB of code; past that, the
+ * fingerprints decode for themselves). */
+#define MEMO_ENTRIES (32u * 1024u)
+
+static uint64_t hash_bytes(const void *p, size_t n)
+{
+	return jp_hash(p, n);
+}
+
+int jp_reconciler_init(struct jp_reconciler *rc, uint8_t *buf, size_t chunk, size_t max_pieces)
+{
+	struct jp_reconcile_sink sink = rc->sink;
+	int fde = rc->fde;
+
+	memset(rc, 0, sizeof(*rc));
+	rc->sink = sink;
+	rc->fde = fde;
+	rc->buf = buf;
+	rc->chunk = chunk;
+	rc->max_pieces = max_pieces;
+	rc->pieces = jp_sys_alloc(max_pieces * sizeof(*rc->pieces));
+	rc->nd = jp_sys_alloc(max_pieces * sizeof(*rc->nd));
+	return rc->pieces && rc->nd ? 0 : -ENOMEM;
+}
+
+/* The view over rc->buf after it was filled with len bytes of addr: the
+ * memo starts over, since it is keyed by position in the buffer. */
+static struct jp_code_view refill_view(struct jp_reconciler *rc, uint64_t addr, size_t len)
+{
+	struct jp_code_view v = { rc->buf, len, addr, &rc->memo };
+
+	/* Allocated once, on first use; without it (out of memory) the
+	 * fingerprints decode for themselves, with no retry per span. */
+	if (!rc->memo_tried) {
+		rc->memo_tried = 1;
+		rc->memo.off = jp_sys_alloc(MEMO_ENTRIES * sizeof(*rc->memo.off));
+		rc->memo.in = jp_sys_alloc(MEMO_ENTRIES * sizeof(*rc->memo.in));
+		if (rc->memo.off && rc->memo.in) {
+			rc->memo.cap = MEMO_ENTRIES;
+		} else {
+			if (rc->memo.off)
+				jp_sys_free(rc->memo.off, MEMO_ENTRIES * sizeof(*rc->memo.off));
+			if (rc->memo.in)
+				jp_sys_free(rc->memo.in, MEMO_ENTRIES * sizeof(*rc->memo.in));
+			rc->memo.off = NULL;
+			rc->memo.in = NULL;
+		}
+	}
+	jp_insn_memo_reset(&rc->memo, rc->buf, len);
+	return v;
+}
+
+void jp_reconcile_pass(struct jp_reconciler *rc)
+{
+	(void)rc;
+	jp_naming_pass();
+}
+
+static int unwind_for(const struct jp_reconciler *rc, const struct jp_view_piece *p)
+{
+	/* A real FDE only where the piece starts with the frame-pointer
+	 * prologue it describes and perf's mapping of the unwinding data
+	 * (after the 8-aligned code) cannot cover the next piece. */
+	if (!rc->fde || !(p->flags & JP_PIECE_FDE_FITS))
+		return JP_UNWIND_EMPTY;
+	return JP_UNWIND_FP_FDE;
+}
+
+/* Remember the hash of a piece's bytes after its first instruction, to
+ * recognise it when only that instruction is overwritten, and of its first
+ * bytes, to tell a patch from code written over it. */
+static void set_tail(struct jp_desc *d, const uint8_t *bytes)
+{
+	struct jp_insn in;
+	unsigned l = jp_insn_decode_fast(bytes, d->len, &in);
+
+	if (!l)
+		l = 1;
+	d->tail_off = l < d->len ? l : 0;
+	d->tail_hash = d->tail_off ? hash_bytes(bytes + l, d->len - l) : 0;
+	d->head_len = d->len < HEAD_BYTES ? d->len : HEAD_BYTES;
+	d->head_hash = hash_bytes(bytes, d->head_len);
+}
+
+static void put_piece(struct jp_view_piece *p, uint64_t off, uint32_t len, uint32_t flags)
+{
+	p->off = off;
+	p->len = len;
+	p->flags = flags;
+	p->gap_after = 0;
+	p->known = 0;
+}
+
+/* Cut the view into rc->pieces, keeping pieces already announced whose
+ * bytes did not change as they are: only the code between them is cut
+ * again.  A JIT that appends code right after earlier code (LuaJIT's traces
+ * sit back to back) then gets one LOAD per new piece instead of a growing
+ * block re-emitted on every change.  A piece patched in place keeps its
+ * extent too, when its fingerprint (which leaves out branch targets outside
+ * it and pointers) is what it was: LuaJIT links a new trace by rewriting
+ * its parent's exit branch. */
+static size_t cut_around_announced(struct jp_reconciler *rc, const struct jp_region *r, const struct jp_code_view *v)
+{
+	const uint64_t a = v->addr;
+	const size_t len = v->len, max = rc->max_pieces;
+	struct jp_view_piece *pieces = rc->pieces;
+	uint32_t f, c;
+	size_t np = 0, cur = 0;
+
+	jp_desc_overlap(r, a, a + len, &f, &c);
+	for (uint32_t j = f; j < f + c && np < max; j++) {
+		const struct jp_desc *o = &r->d[j];
+		uint64_t off = o->addr - a;
+		unsigned same_fp = 0;
+
+		if (o->addr < a || off + o->len > len || o->nhash || o->index == JP_NO_INDEX ||
+		    jp_known_overlap(o->addr, o->len))
+			continue;
+		if (hash_bytes(v->bytes + off, o->len) != o->hash) {
+			struct jp_view_piece t;
+			uint64_t fp = 0, shape = 0;
+
+			put_piece(&t, off, o->len, 0);
+			/* Patched in place?  The shape (branch targets left
+			 * out) tells most patches cheaply; the fingerprint the
+			 * rest (pointers changed). */
+			if (o->fp && o->head_len && hash_bytes(v->bytes + off, o->head_len) == o->head_hash) {
+				shape = jp_naming_shape(v, &t);
+				if (shape != o->shape && o->fp != FP_BY_SHAPE)
+					fp = jp_naming_fingerprint(v, &t, &shape);
+			}
+			if (o->fp && (shape == o->shape || (o->fp != FP_BY_SHAPE && fp == o->fp))) {
+				same_fp = JP_PIECE_SAME_FP;
+			} else if (o->tail_off && o->tail_off < o->len &&
+				   hash_bytes(v->bytes + off + o->tail_off, o->len - o->tail_off) == o->tail_hash) {
+				/* Only its first instruction changed: it began with
+				 * stale bytes that code written before it has now
+				 * overwritten (LuaJIT writes traces downwards, back
+				 * to back).  Keep the rest as a piece of its own
+				 * rather than merging it into the new code. */
+				off += o->tail_off;
+				if (off > cur)
+					np += jp_pieces_cut(v, cur, (size_t)off, pieces + np, max - np);
+				if (np >= max)
+					break;
+				put_piece(&pieces[np++], off, o->len - o->tail_off, JP_PIECE_TRIMMED);
+				cur = (size_t)(o->addr - a + o->len);
+				continue;
+			} else {
+				continue;
+			}
+		}
+		if (off > cur)
+			np += jp_pieces_cut(v, cur, (size_t)off, pieces + np, max - np);
+		if (np >= max)
+			break;
+		put_piece(&pieces[np++], off, o->len, (o->flags & JP_PIECE_FDE_FITS) | same_fp);
+		cur = (size_t)(off + o->len);
+	}
+	if (cur < len && np < max)
+		np += jp_pieces_cut(v, cur, len, pieces + np, max - np);
+	return np;
+}
+
+/* Dating: a piece whose bytes are all new (nothing announced overlapped it)
+ * gets ts_new, just after the previous pass: it cannot have run before it
+ * was written, so the samples taken before this pass found it are named.  A
+ * piece over announced code whose bytes did not change (a neighbour was
+ * appended, a runtime published a better name) is dated just after the
+ * LOAD it supersedes, so all its samples carry one name.  A piece that
+ * replaces changed code is dated now. */
+void jp_reconcile(struct jp_reconciler *rc, struct jp_region *r, uint64_t a, uint64_t b, uint64_t now,
+		  uint64_t ts_new)
+{
+	uint32_t f, c;
+
+	/* A piece crossing either end is reconciled whole. */
+	jp_desc_overlap(r, a, a + 1, &f, &c);
+	if (c && r->d[f].addr < a)
+		a = r->d[f].addr;
+	jp_desc_overlap(r, b - 1, b, &f, &c);
+	if (c && r->d[f].addr + r->d[f].len > b)
+		b = r->d[f].addr + r->d[f].len;
+	if (b > r->end)
+		b = r->end;
+
+	while (a < b) {
+		uint64_t want = b - a < rc->chunk ? b - a : rc->chunk, span;
+		ssize_t got = rc->sink.read(rc->sink.ctx, a, rc->buf, want);
+		struct jp_code_view v;
+		size_t np, k;
+		uint32_t nn = 0, oi;
+
+		if (got <= 0)
+			break; /* unmapped under us: nothing left to announce */
+		v = refill_view(rc, a, (size_t)got);
+		np = cut_around_announced(rc, r, &v);
+		span = (uint64_t)got;
+		/* A piece touching the end of a full chunk may continue in the
+		 * next one: leave it to the next step. */
+		if ((uint64_t)got == want && a + want < b && np > 1 &&
+		    rc->pieces[np - 1].off + rc->pieces[np - 1].len == (uint64_t)got) {
+			span = rc->pieces[np - 1].off;
+			np--;
+		}
+		jp_desc_overlap(r, a, a + span, &f, &c);
+		oi = f;
+		for (k = 0; k < np && nn < rc->max_pieces; k++) {
+			const struct jp_view_piece *p = &rc->pieces[k];
+			const uint8_t *bytes = v.bytes + p->off;
+			uint64_t pa = a + p->off, h = hash_bytes(bytes, p->len);
+			uint32_t nh = jp_naming_known_hash(p);
+			struct jp_desc *old = NULL, *nd = &rc->nd[nn];
+			uint64_t supersedes = 0;
+			int replaced = 0;
+
+			while (oi < f + c && r->d[oi].addr + r->d[oi].len <= pa)
+				oi++;
+			for (uint32_t j = oi; j < f + c && r->d[j].addr < pa + p->len; j++) {
+				const struct jp_desc *o = &r->d[j];
+
+				if (o->addr == pa && o->len == p->len)
+					old = &r->d[j];
+				/* The rest of a piece whose first instruction was
+				 * overwritten: the new code's LOAD, later, covers
+				 * those bytes, and perf keeps the old LOAD for the
+				 * rest, name and all.  Nothing to emit. */
+				if ((p->flags & JP_PIECE_TRIMMED) && o->addr < pa && o->addr + o->len == pa + p->len &&
+				    o->index != JP_NO_INDEX && !o->nhash)
+					old = &r->d[j];
+				if (o->addr < a || o->addr + o->len > a + span ||
+				    hash_bytes(v.bytes + (o->addr - a), o->len) != o->hash)
+					replaced = 1;
+				else if (o->index != JP_NO_INDEX && o->ts > supersedes)
+					supersedes = o->ts;
+			}
+			/* Data between code (allocator headers): never executed,
+			 * so not worth a LOAD perf inject must process. */
+			if (p->flags & JP_PIECE_DATA)
+				continue;
+			/* What is kept (index, flags, date, fingerprints) comes
+			 * from the description it replaces. */
+			if (old)
+				*nd = *old;
+			else
+				memset(nd, 0, sizeof(*nd));
+			nd->addr = pa;
+			nd->len = p->len;
+			nd->hash = h;
+			nd->nhash = nh;
+			if (old && old->hash == h && old->nhash == nh && old->index != JP_NO_INDEX) {
+				/* unchanged */
+			} else if (old && old->index != JP_NO_INDEX && !nh && !old->nhash &&
+				   (p->flags & (JP_PIECE_SAME_FP | JP_PIECE_TRIMMED))) {
+				/* Patched in place (a branch to other code, a
+				 * pointer): same extent, same name.  The LOAD perf
+				 * has still names every sample right; a new one
+				 * would only refresh the bytes perf annotate shows
+				 * (LuaJIT links traces so, most of its LOADs were
+				 * such repeats). */
+				rc->patched++;
+				/* What the next patch is compared with is the piece
+				 * as it now stands. */
+				if (p->flags & JP_PIECE_TRIMMED) {
+					nd->fp = FP_BY_SHAPE;
+					nd->shape = jp_naming_shape(&v, p);
+				}
+				set_tail(nd, bytes);
+			} else {
+				char name[256];
+				struct jp_load_rec l;
+				uint64_t ts = replaced ? now : supersedes ? supersedes + 1 : ts_new;
+
+				if (ts > now)
+					ts = now;
+				jp_naming_name(name, sizeof(name), r->creator, &v, p, &nh, &nd->fp, &nd->shape);
+				l.addr = pa;
+				l.code = bytes;
+				l.len = p->len;
+				l.name = name;
+				l.ts = ts;
+				l.unwind = unwind_for(rc, p);
+				nd->index = rc->sink.load(rc->sink.ctx, &l);
+				set_tail(nd, bytes);
+				nd->flags = l.unwind == JP_UNWIND_FP_FDE ? JP_PIECE_FDE_FITS : 0;
+				nd->ts = ts;
+			}
+			nn++;
+		}
+		if (jp_desc_replace(r, f, c, rc->nd, nn) < 0)
+			jp_debug("out of memory for piece table; pieces will be announced again");
+		a += span;
+	}
+}
+
+void jp_reconcile_reannounce(struct jp_reconciler *rc, const struct jp_region *r, uint64_t now)
+{
+	for (uint32_t k = 0; k < r->nd; k++)
+		if (r->d[k].index != JP_NO_INDEX)
+			rc->sink.move(rc->sink.ctx, r->d[k].index, r->d[k].addr, r->d[k].addr, r->d[k].len, now);
+}

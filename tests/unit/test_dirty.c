@@ -1,0 +1,223 @@
+/* test_dirty.c - dirty-page detection on real anonymous mappings of this
+ * process, without the engine. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "dirty.h"
+#include "hash.h"
+#include "region.h"
+#include "sys.h"
+#include "wtrack.h"
+
+#define PAGES 8
+
+static struct jp_dirty d;
+static struct jp_wtrack wt;
+static struct jp_regions regs;
+static uint8_t *buf, *mem;
+static size_t pg;
+
+static void setup(void)
+{
+	jp_hash_init();
+	pg = (size_t)sysconf(_SC_PAGESIZE);
+	memset(&d, 0, sizeof(d));
+	memset(&wt, 0, sizeof(wt));
+	memset(&regs, 0, sizeof(regs));
+	wt.uffd = wt.pagemap = -1;
+	buf = malloc(1u << 20);
+	d.pagesz = pg;
+	d.pid = jp_sys_getpid();
+	d.mode = JP_TRACK_HASH;
+	d.wt = &wt;
+	d.buf = buf;
+	d.buf_len = 1u << 20;
+	ck_assert_int_eq(jp_dirty_init(&d), 0);
+	mem = mmap(NULL, PAGES * pg, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ck_assert_ptr_ne(mem, MAP_FAILED);
+}
+
+static void teardown(void)
+{
+	jp_regions_clear(&regs);
+	munmap(mem, PAGES * pg);
+	free(buf);
+}
+
+static struct jp_region *track(int writable)
+{
+	uint64_t a = (uint64_t)(uintptr_t)mem;
+
+	ck_assert_int_eq(jp_regions_insert(&regs, a, a + PAGES * pg, JP_RK_ANON), 0);
+	regs.r[0].exec = 1;
+	regs.r[0].writable = (uint8_t)writable;
+	return &regs.r[0];
+}
+
+static uint64_t page(int i)
+{
+	return (uint64_t)(uintptr_t)mem + (uint64_t)i * pg;
+}
+
+START_TEST(first_pass_reports_resident_pages_only)
+{
+	struct jp_region *r = track(1);
+	size_t n;
+
+	mem[0] = 1;
+	mem[2 * pg] = 1;
+	mem[3 * pg] = 1;
+	n = jp_dirty_collect(&d, r);
+	ck_assert_uint_eq(r->track, JP_RT_HASH);
+	ck_assert_uint_eq(d.hash_regions, 1);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_uint_eq(d.out[0].start, page(0));
+	ck_assert_uint_eq(d.out[0].end, page(1));
+	ck_assert_uint_eq(d.out[1].start, page(2));
+	ck_assert_uint_eq(d.out[1].end, page(4));
+}
+END_TEST
+
+START_TEST(hashing_reports_changed_pages)
+{
+	struct jp_region *r = track(1);
+
+	mem[0] = 1;
+	mem[5 * pg] = 1;
+	ck_assert_uint_eq(jp_dirty_collect(&d, r), 2);
+	/* Nothing written since: nothing to read. */
+	ck_assert_uint_eq(jp_dirty_collect(&d, r), 0);
+	/* A store into page 5, and a page touched for the first time. */
+	mem[5 * pg + 100] = 0xc3;
+	mem[7 * pg] = 1;
+	ck_assert_uint_eq(jp_dirty_collect(&d, r), 2);
+	ck_assert_uint_eq(d.out[0].start, page(5));
+	ck_assert_uint_eq(d.out[1].start, page(7));
+	ck_assert_uint_eq(d.out[1].end, page(8));
+	ck_assert_uint_eq(jp_dirty_collect(&d, r), 0);
+}
+END_TEST
+
+START_TEST(vanished_mapping_marks_the_region_dead)
+{
+	struct jp_region *r = track(1);
+
+	mem[0] = 1;
+	ck_assert_uint_eq(jp_dirty_collect(&d, r), 1);
+	/* Unmapped behind our back and reused for data (glibc's free, a raw
+	 * system call): not code any more. */
+	ck_assert_ptr_eq(mmap(mem, PAGES * pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0),
+			 mem);
+	mem[0] = 2;
+	ck_assert_uint_eq(jp_dirty_collect(&d, r), 0);
+	ck_assert_int_eq(r->dead, 1);
+}
+END_TEST
+
+START_TEST(vouched_region_is_not_checked)
+{
+	struct jp_region *r = track(1);
+
+	mem[0] = 1;
+	ck_assert_uint_eq(jp_dirty_collect(&d, r), 1);
+	ck_assert_int_eq(mprotect(mem, PAGES * pg, PROT_READ | PROT_WRITE), 0);
+	mem[0] = 2;
+	/* A hook just saw the program make it executable. */
+	r->vouched = 1;
+	ck_assert_uint_eq(jp_dirty_collect(&d, r), 1);
+	ck_assert_int_eq(r->dead, 0);
+}
+END_TEST
+
+START_TEST(arm_suspended_reads_without_arming)
+{
+	struct jp_region *r = track(1);
+
+	mem[pg] = 1;
+	d.arm_suspended = 1;
+	ck_assert_uint_eq(jp_dirty_collect(&d, r), 1);
+	ck_assert_uint_eq(r->track, JP_RT_NONE);
+	ck_assert_int_eq(r->needs_full, 1);
+	d.arm_suspended = 0;
+	ck_assert_uint_eq(jp_dirty_collect(&d, r), 1);
+	ck_assert_uint_eq(r->track, JP_RT_HASH);
+}
+END_TEST
+
+START_TEST(write_tracking_when_the_kernel_offers_it)
+{
+	struct jp_region *r;
+
+	d.mode = JP_TRACK_AUTO;
+	if (jp_wtrack_init(&wt) < 0)
+		return; /* kernel < 6.7 or refused: hashing is tested above */
+	r = track(1);
+	mem[0] = 1;
+	ck_assert_uint_eq(jp_dirty_collect(&d, r), 1);
+	ck_assert_uint_eq(r->track, JP_RT_WP);
+	ck_assert_uint_eq(d.wp_regions, 1);
+	ck_assert_uint_eq(jp_dirty_collect(&d, r), 0);
+	/* Written, even with the same value: the kernel tells. */
+	*(volatile uint8_t *)mem = mem[0];
+	ck_assert_uint_eq(jp_dirty_collect(&d, r), 1);
+	ck_assert_uint_eq(d.out[0].start, page(0));
+	jp_wtrack_remove(&wt, page(0), page(PAGES));
+}
+END_TEST
+
+START_TEST(w_x_memory_is_hashed)
+{
+	struct jp_region *r;
+
+	d.mode = JP_TRACK_AUTO;
+	r = track(0);
+	mem[0] = 1;
+	ck_assert_uint_eq(jp_dirty_collect(&d, r), 1);
+	ck_assert_uint_eq(r->track, JP_RT_HASH);
+}
+END_TEST
+
+START_TEST(fragmented_pages_widen_the_last_range)
+{
+	const size_t n = 2 * JP_DIRTY_MAX + 20;
+	uint8_t *big = mmap(NULL, n * pg, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uint64_t a = (uint64_t)(uintptr_t)big;
+	size_t got;
+
+	ck_assert_ptr_ne(big, MAP_FAILED);
+	/* Every other page resident: no huge page may fill the holes. */
+	madvise(big, n * pg, MADV_NOHUGEPAGE);
+	ck_assert_int_eq(jp_regions_insert(&regs, a, a + n * pg, JP_RK_ANON), 0);
+	regs.r[0].exec = 1;
+	for (size_t i = 0; i < n; i += 2)
+		big[i * pg] = 1;
+	got = jp_dirty_collect(&d, &regs.r[0]);
+	ck_assert_uint_eq(got, JP_DIRTY_MAX);
+	ck_assert_uint_eq(d.out[0].start, a);
+	/* Nothing lost: the last range reaches the last written page. */
+	ck_assert_uint_eq(d.out[got - 1].end, a + (n - 1) * pg);
+	munmap(big, n * pg);
+}
+END_TEST
+
+Suite *make_dirty_suite(void)
+{
+	Suite *s = suite_create("dirty");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, first_pass_reports_resident_pages_only);
+	tcase_add_test(tc, hashing_reports_changed_pages);
+	tcase_add_test(tc, vanished_mapping_marks_the_region_dead);
+	tcase_add_test(tc, vouched_region_is_not_checked);
+	tcase_add_test(tc, arm_suspended_reads_without_arming);
+	tcase_add_test(tc, write_tracking_when_the_kernel_offers_it);
+	tcase_add_test(tc, w_x_memory_is_hashed);
+	tcase_add_test(tc, fragmented_pages_widen_the_last_range);
+	suite_add_tcase(s, tc);
+	return s;
+}

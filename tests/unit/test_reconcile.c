@@ -1,0 +1,465 @@
+/* test_reconcile.c - the reconciler driven with a fake sink: fake memory in,
+ * recorded LOADs and MOVEs out; no engine, no fork of our own, no file. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hash.h"
+#include "jitdump.h"
+#include "known.h"
+#include "reconcile.h"
+#include "region.h"
+#include "split.h"
+
+#define BASE 0x7f1200000000ull /* fake: nothing is mapped there */
+#define SIZE 0x4000u
+#define CHUNK 0x1000u
+
+static uint8_t mem[SIZE]; /* what the fake memory at BASE holds now */
+
+struct load {
+	uint64_t addr, ts, index;
+	uint32_t len;
+	int unwind;
+	char name[128];
+};
+
+static struct {
+	struct load load[64];
+	int loads;
+	uint64_t move_index[64], move_addr[64], move_new[64], move_ts[64];
+	int moves;
+	uint64_t next_index;
+} out;
+
+static struct jp_regions regs;
+static struct jp_region *r;
+static struct jp_reconciler rc;
+static uint8_t *buf;
+
+static ssize_t fake_read(void *ctx, uint64_t addr, void *dst, size_t len)
+{
+	ck_assert_ptr_eq(ctx, &out);
+	if (addr < BASE || addr >= BASE + SIZE)
+		return -1;
+	if (len > BASE + SIZE - addr)
+		len = BASE + SIZE - addr;
+	memcpy(dst, mem + (addr - BASE), len);
+	return (ssize_t)len;
+}
+
+static uint64_t fake_load(void *ctx, const struct jp_load_rec *l)
+{
+	struct load *d;
+
+	ck_assert_int_lt(out.loads, 64);
+	d = &out.load[out.loads++];
+	d->addr = l->addr;
+	d->len = l->len;
+	d->ts = l->ts;
+	d->unwind = l->unwind;
+	strncpy(d->name, l->name, sizeof(d->name) - 1);
+	/* The code handed over is the code in memory. */
+	ck_assert_int_eq(memcmp(l->code, mem + (l->addr - BASE), l->len), 0);
+	d->index = out.next_index++;
+	return d->index;
+}
+
+static void fake_move(void *ctx, uint64_t index, uint64_t addr, uint64_t new_addr, uint32_t len, uint64_t ts)
+{
+	ck_assert_int_lt(out.moves, 64);
+	out.move_index[out.moves] = index;
+	out.move_addr[out.moves] = addr;
+	out.move_new[out.moves] = new_addr;
+	out.move_ts[out.moves] = ts;
+	out.moves++;
+}
+
+static void setup(void)
+{
+	jp_hash_init();
+	jp_known_reset();
+	memset(&out, 0, sizeof(out));
+	memset(mem, 0xcc, sizeof(mem)); /* int3 filler, as JITs leave it */
+	memset(&regs, 0, sizeof(regs));
+	ck_assert_int_eq(jp_regions_insert(&regs, BASE, BASE + SIZE, JP_RK_ANON), 0);
+	r = &regs.r[0];
+	buf = malloc(CHUNK);
+	memset(&rc, 0, sizeof(rc));
+	rc.sink.ctx = &out;
+	rc.sink.read = fake_read;
+	rc.sink.load = fake_load;
+	rc.sink.move = fake_move;
+	rc.fde = 1;
+	ck_assert_int_eq(jp_reconciler_init(&rc, buf, CHUNK, 1024), 0);
+}
+
+static void teardown(void)
+{
+	jp_regions_clear(&regs);
+	free(buf);
+}
+
+/* One pass over the whole fake region, as the engine runs it. */
+static void pass(uint64_t now, uint64_t ts_new)
+{
+	out.loads = out.moves = 0;
+	jp_reconcile_pass(&rc);
+	jp_reconcile(&rc, r, BASE, BASE + SIZE, now, ts_new);
+}
+
+/* push rbp; mov rbp,rsp; mov eax,k; pop rbp; ret (11 bytes). */
+static size_t put_fn(size_t off, uint32_t k)
+{
+	static const uint8_t f[] = { 0x55, 0x48, 0x89, 0xe5, 0xb8, 0, 0, 0, 0, 0x5d, 0xc3 };
+
+	memcpy(mem + off, f, sizeof(f));
+	memcpy(mem + off + 5, &k, 4);
+	return sizeof(f);
+}
+
+/* push rbp; mov rbp,rsp; add rax,1; call rel32 (out of the piece); pop
+ * rbp; ret (15 bytes): the call target is past the first 8 bytes, so a
+ * patch of it leaves the head alone, as LuaJIT's exit-branch patches do. */
+static size_t put_caller(size_t off, int32_t rel)
+{
+	static const uint8_t f[] = { 0x55, 0x48, 0x89, 0xe5, 0x48, 0x83, 0xc0, 0x01, 0xe8, 0, 0, 0, 0, 0x5d, 0xc3 };
+
+	memcpy(mem + off, f, sizeof(f));
+	memcpy(mem + off + 9, &rel, 4);
+	return sizeof(f);
+}
+
+START_TEST(new_code_is_dated_ts_new)
+{
+	put_fn(0x100, 1);
+	put_fn(0x200, 2);
+	pass(1000, 500);
+	ck_assert_int_eq(out.loads, 2);
+	ck_assert_uint_eq(out.load[0].addr, BASE + 0x100);
+	ck_assert_uint_eq(out.load[0].len, 11);
+	ck_assert_uint_eq(out.load[1].addr, BASE + 0x200);
+	for (int i = 0; i < 2; i++) {
+		ck_assert_uint_eq(out.load[i].ts, 500);
+		ck_assert_int_eq(strncmp(out.load[i].name, "jit:unknown:", 12), 0);
+	}
+	ck_assert_str_ne(out.load[0].name, out.load[1].name);
+	/* The table holds what was announced. */
+	ck_assert_uint_eq(r->nd, 2);
+	ck_assert_uint_eq(r->d[0].addr, BASE + 0x100);
+	ck_assert_uint_eq(r->d[0].index, out.load[0].index);
+	ck_assert_uint_eq(r->d[1].ts, 500);
+	ck_assert_uint_eq(rc.patched, 0);
+}
+END_TEST
+
+START_TEST(unchanged_piece_emits_nothing)
+{
+	put_fn(0x100, 1);
+	pass(1000, 500);
+	ck_assert_int_eq(out.loads, 1);
+	pass(2000, 1001);
+	ck_assert_int_eq(out.loads, 0);
+	ck_assert_int_eq(out.moves, 0);
+	ck_assert_uint_eq(r->nd, 1);
+	ck_assert_uint_eq(r->d[0].ts, 500);
+}
+END_TEST
+
+START_TEST(appended_neighbour_leaves_the_piece_alone)
+{
+	put_fn(0x100, 1);
+	pass(1000, 500);
+	put_fn(0x200, 2);
+	pass(2000, 1001);
+	ck_assert_int_eq(out.loads, 1);
+	ck_assert_uint_eq(out.load[0].addr, BASE + 0x200);
+	ck_assert_uint_eq(out.load[0].ts, 1001);
+	ck_assert_uint_eq(r->nd, 2);
+}
+END_TEST
+
+START_TEST(patched_branch_target_keeps_its_load)
+{
+	uint64_t index;
+
+	put_caller(0x100, 0x1000);
+	pass(1000, 500);
+	ck_assert_int_eq(out.loads, 1);
+	index = out.load[0].index;
+	/* The JIT links the call elsewhere: same extent, same name. */
+	put_caller(0x100, 0x2340);
+	pass(2000, 1001);
+	ck_assert_int_eq(out.loads, 0);
+	ck_assert_uint_eq(rc.patched, 1);
+	ck_assert_uint_eq(r->nd, 1);
+	ck_assert_uint_eq(r->d[0].index, index);
+	ck_assert_uint_eq(r->d[0].len, 15);
+	ck_assert_uint_eq(r->d[0].ts, 500);
+	/* The table now holds the patched bytes: nothing more to say. */
+	pass(3000, 2001);
+	ck_assert_int_eq(out.loads, 0);
+	ck_assert_uint_eq(rc.patched, 1);
+	/* Patched again: compared with the piece as it stands. */
+	put_caller(0x100, -0x500);
+	pass(4000, 3001);
+	ck_assert_int_eq(out.loads, 0);
+	ck_assert_uint_eq(rc.patched, 2);
+}
+END_TEST
+
+START_TEST(trimmed_head_when_code_is_written_below)
+{
+	/* A piece whose first instruction is stale: mov eax,1; add rax,1 x8; ret. */
+	static const uint8_t add1[] = { 0x48, 0x83, 0xc0, 0x01 };
+	/* New code, written just below it, ends over that first instruction
+	 * (LuaJIT writes traces downwards, back to back). */
+	static const uint8_t below[] = { 0x55, 0x48, 0x89, 0xe5, 0x48, 0x83, 0xc0, 0x01, 0x48, 0x83, 0xc0, 0x01,
+					 0x48, 0x83, 0xc0, 0x01, 0x48, 0x83, 0xc0, 0x01, 0x48, 0x83, 0xc0, 0x01,
+					 0x48, 0x83, 0xc0, 0x01, 0x5d, 0xc3 };
+	size_t p = 0x100, at = p + 5 - sizeof(below);
+	uint64_t index;
+
+	mem[p] = 0xb8;
+	memset(mem + p + 1, 0, 4);
+	mem[p + 1] = 1;
+	for (int i = 0; i < 8; i++)
+		memcpy(mem + p + 5 + 4 * i, add1, 4);
+	mem[p + 37] = 0xc3;
+	pass(1000, 500);
+	ck_assert_int_eq(out.loads, 1);
+	ck_assert_uint_eq(out.load[0].len, 38);
+	index = out.load[0].index;
+
+	memcpy(mem + at, below, sizeof(below));
+	pass(2000, 1001);
+	/* One LOAD, for the new code, dated now (it replaced announced
+	 * bytes); the rest of the old piece keeps its LOAD. */
+	ck_assert_int_eq(out.loads, 1);
+	ck_assert_uint_eq(out.load[0].addr, BASE + at);
+	ck_assert_uint_eq(out.load[0].len, sizeof(below));
+	ck_assert_uint_eq(out.load[0].ts, 2000);
+	ck_assert_uint_eq(rc.patched, 1);
+	ck_assert_uint_eq(r->nd, 2);
+	ck_assert_uint_eq(r->d[1].addr, BASE + p + 5);
+	ck_assert_uint_eq(r->d[1].len, 33);
+	ck_assert_uint_eq(r->d[1].index, index);
+	ck_assert_uint_eq(r->d[1].ts, 500);
+	pass(3000, 2001);
+	ck_assert_int_eq(out.loads, 0);
+}
+END_TEST
+
+START_TEST(published_name_renames_dated_after_what_it_supersedes)
+{
+	put_fn(0x100, 1);
+	pass(1000, 500);
+	ck_assert_int_eq(out.loads, 1);
+	ck_assert_int_eq(jp_known_add(BASE + 0x100, 11, "Lua::trace 7"), 1);
+	pass(2000, 1001);
+	ck_assert_int_eq(out.loads, 1);
+	ck_assert_str_eq(out.load[0].name, "Lua::trace_7");
+	ck_assert_uint_eq(out.load[0].addr, BASE + 0x100);
+	ck_assert_uint_eq(out.load[0].ts, 501);
+	ck_assert_uint_ne(r->d[0].nhash, 0);
+	/* Announced under that name: nothing more. */
+	pass(3000, 2001);
+	ck_assert_int_eq(out.loads, 0);
+}
+END_TEST
+
+START_TEST(published_name_with_its_own_boundaries)
+{
+	put_fn(0x100, 1);
+	put_fn(0x10b, 2); /* back to back: the splitter cuts at the prologue */
+	ck_assert_int_eq(jp_known_add(BASE + 0x100, 0x16, "both"), 1);
+	pass(1000, 500);
+	ck_assert_int_eq(out.loads, 1);
+	ck_assert_str_eq(out.load[0].name, "both");
+	ck_assert_uint_eq(out.load[0].len, 0x16);
+	ck_assert_int_eq(out.load[0].unwind, JP_UNWIND_EMPTY);
+}
+END_TEST
+
+START_TEST(rewritten_in_place_is_dated_now)
+{
+	put_fn(0x100, 1);
+	pass(1000, 500);
+	/* Other code over the same bytes (a code GC reused them). */
+	memset(mem + 0x100, 0x90, 11);
+	mem[0x100] = 0x48;
+	mem[0x101] = 0x31;
+	mem[0x102] = 0xc0; /* xor rax,rax */
+	mem[0x103] = 0xc3;
+	memset(mem + 0x104, 0xcc, 7);
+	pass(2000, 1001);
+	ck_assert_int_eq(out.loads, 1);
+	ck_assert_uint_eq(out.load[0].addr, BASE + 0x100);
+	ck_assert_uint_eq(out.load[0].ts, 2000);
+	ck_assert_uint_eq(rc.patched, 0);
+	ck_assert_uint_eq(r->nd, 1);
+	ck_assert_uint_eq(r->d[0].len, 4);
+}
+END_TEST
+
+START_TEST(data_pieces_are_skipped)
+{
+	/* An allocator header between code: no ret/jmp, short. */
+	static const uint8_t hdr[] = { 0x48, 0x89, 0xc1, 0x48, 0x89, 0xc1, 0x48, 0x89, 0xc1 };
+
+	memcpy(mem + 0x100, hdr, sizeof(hdr));
+	put_fn(0x200, 1);
+	pass(1000, 500);
+	ck_assert_int_eq(out.loads, 1);
+	ck_assert_uint_eq(out.load[0].addr, BASE + 0x200);
+	ck_assert_uint_eq(r->nd, 1);
+}
+END_TEST
+
+START_TEST(fde_only_where_it_fits)
+{
+	put_fn(0x100, 1);      /* int3 filler after it: room for the FDE */
+	put_fn(0x200, 2);      /* followed at once by another function */
+	put_fn(0x20b, 3);
+	pass(1000, 500);
+	ck_assert_int_eq(out.loads, 3);
+	ck_assert_int_eq(out.load[0].unwind, JP_UNWIND_FP_FDE);
+	ck_assert_int_eq(out.load[1].unwind, JP_UNWIND_EMPTY);
+	ck_assert_int_eq(out.load[2].unwind, JP_UNWIND_FP_FDE);
+	ck_assert_uint_eq(r->d[0].flags & JP_PIECE_FDE_FITS, JP_PIECE_FDE_FITS);
+	ck_assert_uint_eq(r->d[1].flags & JP_PIECE_FDE_FITS, 0);
+}
+END_TEST
+
+START_TEST(no_fde_when_switched_off)
+{
+	rc.fde = 0;
+	put_fn(0x100, 1);
+	pass(1000, 500);
+	ck_assert_int_eq(out.loads, 1);
+	ck_assert_int_eq(out.load[0].unwind, JP_UNWIND_EMPTY);
+	ck_assert_uint_eq(r->d[0].flags, 0);
+}
+END_TEST
+
+START_TEST(dates_never_after_now)
+{
+	/* ts_new past now (a clock read before the pass): capped. */
+	put_fn(0x100, 1);
+	pass(1500, 2000);
+	ck_assert_int_eq(out.loads, 1);
+	ck_assert_uint_eq(out.load[0].ts, 1500);
+	/* A rename in the same nanosecond: just after the superseded LOAD
+	 * would be after now; now it is. */
+	ck_assert_int_eq(jp_known_add(BASE + 0x100, 11, "f"), 1);
+	pass(1500, 1500);
+	ck_assert_int_eq(out.loads, 1);
+	ck_assert_uint_eq(out.load[0].ts, 1500);
+}
+END_TEST
+
+START_TEST(dates_never_before_the_floor)
+{
+	/* The reconciler dates only from ts_new (the caller's floor), now,
+	 * and just after an earlier LOAD: never earlier. */
+	put_fn(0x100, 1);
+	pass(1000, 700);
+	put_fn(0x200, 2);
+	ck_assert_int_eq(jp_known_add(BASE + 0x100, 11, "g"), 1);
+	pass(2000, 1200);
+	ck_assert_int_eq(out.loads, 2);
+	for (int i = 0; i < out.loads; i++)
+		ck_assert_uint_ge(out.load[i].ts, 701);
+	ck_assert_uint_eq(out.load[0].ts, 701);
+	ck_assert_uint_eq(out.load[1].ts, 1200);
+}
+END_TEST
+
+START_TEST(range_inside_a_piece_reconciles_it_whole)
+{
+	put_caller(0x1f8, 0x1000); /* crosses into the page at 0x200 */
+	pass(1000, 500);
+	ck_assert_int_eq(out.loads, 1);
+	put_caller(0x1f8, 0x3000);
+	out.loads = 0;
+	jp_reconcile_pass(&rc);
+	jp_reconcile(&rc, r, BASE + 0x200, BASE + 0x300, 2000, 1001);
+	ck_assert_int_eq(out.loads, 0);
+	ck_assert_uint_eq(rc.patched, 1);
+	ck_assert_uint_eq(r->nd, 1);
+	ck_assert_uint_eq(r->d[0].addr, BASE + 0x1f8);
+}
+END_TEST
+
+START_TEST(piece_across_a_chunk_boundary_is_read_whole)
+{
+	/* CHUNK is 4 KiB here: a function straddling 0x1000 is left to the
+	 * next step, not cut.  (Only when the chunk holds another piece: a
+	 * lone piece longer than a chunk is cut there.) */
+	size_t n;
+
+	put_fn(0x100, 1);
+	n = put_fn(0xffa, 2);
+	pass(1000, 500);
+	ck_assert_int_eq(out.loads, 2);
+	ck_assert_uint_eq(out.load[1].addr, BASE + 0xffa);
+	ck_assert_uint_eq(out.load[1].len, n);
+}
+END_TEST
+
+START_TEST(reannounce_moves_every_piece_in_place)
+{
+	put_fn(0x100, 1);
+	put_fn(0x200, 2);
+	pass(1000, 500);
+	out.moves = 0;
+	jp_reconcile_reannounce(&rc, r, 3000);
+	ck_assert_int_eq(out.moves, 2);
+	for (int i = 0; i < 2; i++) {
+		ck_assert_uint_eq(out.move_addr[i], out.move_new[i]);
+		ck_assert_uint_eq(out.move_ts[i], 3000);
+		ck_assert_uint_eq(out.move_index[i], r->d[i].index);
+	}
+}
+END_TEST
+
+START_TEST(unwritten_load_is_announced_again)
+{
+	/* The writer could not write (JP_NO_INDEX): next pass tries again. */
+	put_fn(0x100, 1);
+	out.next_index = JP_NO_INDEX;
+	pass(1000, 500);
+	ck_assert_int_eq(out.loads, 1);
+	out.next_index = 7;
+	pass(2000, 1001);
+	ck_assert_int_eq(out.loads, 1);
+	ck_assert_uint_eq(r->d[0].index, 7);
+}
+END_TEST
+
+Suite *make_reconcile_suite(void)
+{
+	Suite *s = suite_create("reconcile");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, new_code_is_dated_ts_new);
+	tcase_add_test(tc, unchanged_piece_emits_nothing);
+	tcase_add_test(tc, appended_neighbour_leaves_the_piece_alone);
+	tcase_add_test(tc, patched_branch_target_keeps_its_load);
+	tcase_add_test(tc, trimmed_head_when_code_is_written_below);
+	tcase_add_test(tc, published_name_renames_dated_after_what_it_supersedes);
+	tcase_add_test(tc, published_name_with_its_own_boundaries);
+	tcase_add_test(tc, rewritten_in_place_is_dated_now);
+	tcase_add_test(tc, data_pieces_are_skipped);
+	tcase_add_test(tc, fde_only_where_it_fits);
+	tcase_add_test(tc, no_fde_when_switched_off);
+	tcase_add_test(tc, dates_never_after_now);
+	tcase_add_test(tc, dates_never_before_the_floor);
+	tcase_add_test(tc, range_inside_a_piece_reconciles_it_whole);
+	tcase_add_test(tc, piece_across_a_chunk_boundary_is_read_whole);
+	tcase_add_test(tc, reannounce_moves_every_piece_in_place);
+	tcase_add_test(tc, unwritten_load_is_announced_again);
+	suite_add_tcase(s, tc);
+	return s;
+}
