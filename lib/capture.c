@@ -3,10 +3,11 @@
 #include "config.h"
 #include "creator.h"
 #include "dirty.h"
-#include "jitdump.h"
 #include "known.h"
 #include "log.h"
 #include "maps.h"
+#include "memkind.h"
+#include "output.h"
 #include "reconcile.h"
 #include "region.h"
 #include "sys.h"
@@ -17,8 +18,6 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -26,17 +25,12 @@
 #include "hash.h"
 
 __thread int jp_guard __attribute__((tls_model("initial-exec")));
-uint64_t jp_tracked_lo, jp_tracked_hi;
-struct jp_pub jp_pub;
-/* seq 1 is odd, never a published version: nothing cached yet. */
-__thread struct jp_pub_gap jp_pub_gap __attribute__((tls_model("initial-exec"))) = { 1, 0, 0 };
 
 #define CHUNK (1u << 20)      /* bytes read per step of a capture */
 #define MAX_PIECES 8192       /* pieces per chunk */
 #define EPOCH_STACK (256u << 10)
 
 enum { ST_UNINIT = 0, ST_INITIALIZING, ST_ACTIVE, ST_OFF };
-enum { DUMP_NONE = 0, DUMP_OPEN, DUMP_FAILED };
 
 static struct engine {
 	pthread_mutex_t lock;
@@ -47,10 +41,7 @@ static struct engine {
 	int child_pending;  /* fork child that has not touched JIT memory yet */
 	int grant_prot;     /* protection of the exec grant being recorded */
 	volatile int *wipe; /* MADV_WIPEONFORK page holding 1; 0 in any child */
-	int dump_state;
-	struct jp_dump dump;
-	int pmap_state;
-	struct jp_perfmap pmap;
+	struct jp_output out;
 	struct jp_wtrack wt;
 	struct jp_regions regs;
 	int thread_state;   /* 0 none, 1 running, -1 failed */
@@ -71,47 +62,9 @@ static uint64_t page_up(uint64_t a)
 	return (a + E.pagesz - 1) & ~(E.pagesz - 1);
 }
 
-/* Rewrite the published interval table (seqlock writer; E.lock held). */
-static void publish_intervals(void)
-{
-	uint64_t seq = __atomic_load_n(&jp_pub.seq, __ATOMIC_RELAXED), n = 0;
-
-	/* Release stores (plain moves on x86-64) order the odd seq before the
-	 * table and the table before the even seq. */
-	__atomic_store_n(&jp_pub.seq, seq + 1, __ATOMIC_RELEASE);
-	for (size_t i = 0; i < E.regs.n; i++) {
-		uint64_t s = E.regs.r[i].start, e = E.regs.r[i].end;
-
-		if (n && s <= jp_pub.end[n - 1]) {
-			/* Touching or overlapping the previous: one interval. */
-			if (e > jp_pub.end[n - 1])
-				__atomic_store_n(&jp_pub.end[n - 1], e, __ATOMIC_RELEASE);
-		} else if (n == JP_PUB_MAX) {
-			/* Full: the last interval grows over the rest. */
-			__atomic_store_n(&jp_pub.end[n - 1], E.regs.r[E.regs.n - 1].end, __ATOMIC_RELEASE);
-			break;
-		} else {
-			__atomic_store_n(&jp_pub.start[n], s, __ATOMIC_RELEASE);
-			__atomic_store_n(&jp_pub.end[n], e, __ATOMIC_RELEASE);
-			n++;
-		}
-	}
-	__atomic_store_n(&jp_pub.n, n, __ATOMIC_RELEASE);
-	__atomic_store_n(&jp_pub.seq, seq + 2, __ATOMIC_RELEASE);
-}
-
 static void update_bounds(void)
 {
-	uint64_t lo, hi;
-
-	publish_intervals();
-	jp_regions_bounds(&E.regs, &lo, &hi);
-	/* Publish hi before lo grows and lo before hi shrinks: a racing fast
-	 * path may see a wider window than real (harmless, it takes the slow
-	 * path), never a narrower one. */
-	__atomic_store_n(&jp_tracked_hi, hi > jp_tracked_hi ? hi : jp_tracked_hi, __ATOMIC_RELEASE);
-	__atomic_store_n(&jp_tracked_lo, lo, __ATOMIC_RELEASE);
-	__atomic_store_n(&jp_tracked_hi, hi, __ATOMIC_RELEASE);
+	jp_tracked_publish(&E.regs);
 	E.st.regions = E.regs.n;
 }
 
@@ -119,15 +72,17 @@ static void update_bounds(void)
 static void turn_off(void)
 {
 	__atomic_store_n(&E.state, ST_OFF, __ATOMIC_RELEASE);
-	__atomic_store_n(&jp_tracked_lo, 0, __ATOMIC_RELEASE);
-	__atomic_store_n(&jp_tracked_hi, 0, __ATOMIC_RELEASE);
+	jp_tracked_clear();
 }
 
 /* ---- initialisation ---------------------------------------------------- */
 
-static ssize_t sink_read(void *ctx, uint64_t addr, void *buf, size_t len);
-static uint64_t sink_load(void *ctx, const struct jp_load_rec *l);
-static void sink_move(void *ctx, uint64_t index, uint64_t addr, uint64_t new_addr, uint32_t len, uint64_t ts);
+/* The reconciler reads live code without faulting on a racing munmap. */
+static ssize_t read_code(void *ctx, uint64_t addr, void *buf, size_t len)
+{
+	(void)ctx;
+	return jp_safe_copy_self(E.pid, buf, (void *)addr, len);
+}
 
 /* The scratch buffer is shared: the dirty-page pass, the reconciler and
  * /proc/self/maps reads use it one after the other, never at once. */
@@ -142,9 +97,8 @@ static int alloc_buffers(void)
 	E.dirty.wt = &E.wt;
 	E.dirty.buf = E.scratch;
 	E.dirty.buf_len = CHUNK;
-	E.rec.sink.read = sink_read;
-	E.rec.sink.load = sink_load;
-	E.rec.sink.move = sink_move;
+	jp_output_sink(&E.out, &E.rec.sink);
+	E.rec.sink.read = read_code;
 	E.rec.fde = E.cfg.unwind != JP_UNWIND_MODE_EMPTY;
 	if (jp_dirty_init(&E.dirty) < 0 || jp_reconciler_init(&E.rec, E.scratch, CHUNK, MAX_PIECES) < 0)
 		return -ENOMEM;
@@ -189,6 +143,8 @@ int jp_capture_init(void)
 	E.pagesz = pg > 0 ? (uint64_t)pg : 4096;
 	E.pid = jp_sys_getpid();
 	E.wt.uffd = E.wt.pagemap = -1;
+	E.out.cfg = &E.cfg;
+	E.out.pid = E.pid;
 	if (!E.cfg.enabled) {
 		turn_off();
 		return 0;
@@ -209,7 +165,6 @@ int jp_capture_active(void)
 }
 
 static void become_child(void);
-static void release_registrations(void);
 static void release_range(uint64_t start, uint64_t end);
 
 /* Depth of jp_capture_hold() on this thread: the hooks hold the engine lock
@@ -275,39 +230,17 @@ void jp_capture_release(int h)
 
 /* ---- output ------------------------------------------------------------- */
 
-static int ensure_output(void)
+/* Outputs that fail for good turn the engine off (they said why). */
+static void ensure_output(void)
 {
-	if (E.dump_state == DUMP_NONE) {
-		if (!E.cfg.jitdump) {
-			E.dump_state = DUMP_FAILED;
-		} else if (jp_dump_open(&E.dump, E.cfg.dir, E.pid) == 0) {
-			E.dump_state = DUMP_OPEN;
-		} else {
-			/* jp_dump_open said why. */
-			E.dump_state = DUMP_FAILED;
-			if (!E.cfg.perfmap) {
-				turn_off();
-				return -EIO;
-			}
-		}
-		if (E.cfg.perfmap)
-			E.pmap_state = jp_perfmap_open(&E.pmap, E.cfg.perfmap_dir, E.pid) == 0 ? DUMP_OPEN : DUMP_FAILED;
-	}
-	if (E.dump_state == DUMP_OPEN && !jp_dump_ok(&E.dump)) {
-		/* The writer reported the failure; nothing else to do. */
-		E.dump_state = DUMP_FAILED;
-		if (E.pmap_state != DUMP_OPEN) {
-			turn_off();
-			return -EIO;
-		}
-	}
-	return E.dump_state == DUMP_OPEN || E.pmap_state == DUMP_OPEN ? 0 : -EIO;
+	if (jp_output_ready(&E.out) == -ESHUTDOWN || E.out.shutdown)
+		turn_off();
 }
 
 static void flush_output(void)
 {
-	if (E.dump_state == DUMP_OPEN && jp_dump_flush(&E.dump) < 0)
-		ensure_output();
+	if (jp_output_flush(&E.out) == -ESHUTDOWN || E.out.shutdown)
+		turn_off();
 }
 
 /* In a hook: leave the records batched for the epoch thread, which writes
@@ -325,57 +258,9 @@ static uint64_t floor_ts(const struct jp_region *r)
 {
 	uint64_t t = r->last_event_ts;
 
-	if (E.dump_state == DUMP_OPEN && E.dump.open_ts > t)
-		t = E.dump.open_ts;
+	if (jp_output_open_ts(&E.out) > t)
+		t = jp_output_open_ts(&E.out);
 	return t + 1;
-}
-
-/* The reconciler's sink: live memory in, the jitdump and perf-map writers
- * out. */
-static ssize_t sink_read(void *ctx, uint64_t addr, void *buf, size_t len)
-{
-	(void)ctx;
-	return jp_safe_copy_self(E.pid, buf, (void *)addr, len);
-}
-
-static uint64_t sink_load(void *ctx, const struct jp_load_rec *l)
-{
-	uint64_t index = JP_NO_INDEX;
-	struct jp_code c;
-
-	(void)ctx;
-	if (ensure_output() < 0)
-		return JP_NO_INDEX;
-	if (E.dump_state == DUMP_OPEN) {
-		memset(&c, 0, sizeof(c));
-		c.addr = l->addr;
-		c.code = l->code;
-		c.size = l->len;
-		c.name = l->name;
-		c.timestamp = l->ts;
-		c.unwind = l->unwind;
-		if (jp_dump_load(&E.dump, &c, &index) < 0)
-			index = JP_NO_INDEX;
-	}
-	if (E.pmap_state == DUMP_OPEN) {
-		jp_perfmap_add(&E.pmap, l->addr, l->len, l->name);
-		if (index == JP_NO_INDEX)
-			index = 0; /* announced through the map */
-	}
-	if (index != JP_NO_INDEX) {
-		E.st.loads++;
-		E.st.load_bytes += l->len;
-	}
-	return index;
-}
-
-static void sink_move(void *ctx, uint64_t index, uint64_t addr, uint64_t new_addr, uint32_t len, uint64_t ts)
-{
-	(void)ctx;
-	if (E.dump_state != DUMP_OPEN || index == JP_NO_INDEX)
-		return;
-	if (jp_dump_move(&E.dump, index, addr, new_addr, len, ts) == 0)
-		E.st.moves++;
 }
 
 /* One capture pass over region i. */
@@ -409,42 +294,36 @@ static void capture_region(size_t i, uint64_t now, int reannounce)
 		jp_reconcile_reannounce(&E.rec, r, now);
 	r->last_scan_ts = jp_now_ns();
 	E.st.capture_ns += r->last_scan_ts - t0;
+	if (E.out.shutdown)
+		turn_off();
 }
 
 /* Forget regions found to be gone (unmapped without a hook). */
 static void sweep_dead(void)
 {
 	for (size_t i = 0; i < E.regs.n;) {
-		if (E.regs.r[i].dead) {
+		if (E.regs.r[i].dead)
 			jp_regions_delete(&E.regs, i);
-		} else {
+		else
 			i++;
-		}
 	}
 	update_bounds();
 }
 
-/* Private memory that is executable but not writable cannot change until
- * the program makes it writable (a hook sees that) or maps over it: once
- * read after its exec grant, there is nothing to look at.  W^X engines
- * (LuaJIT, JVMs) keep most code so: epoch passes and the capture before a
- * toggle skip it instead of hashing every page again.  Not for views that
- * another mapping writes (memfd, shared memory, file), nor for RWX. */
-static int frozen(const struct jp_region *r)
+/* A pass over the executable regions in [start, end), but those that
+ * cannot have changed.  At an exec grant every region in the range is read,
+ * and [heap] and file views are announced again: perf keeps the kernel
+ * mmap event the grant made, and it hides our earlier LOADs. */
+static void capture_range(uint64_t start, uint64_t end, uint64_t now, int grant)
 {
-	return r->exec && !r->writable && r->track == JP_RT_HASH && !r->needs_full && r->last_scan_ts &&
-	       (r->kind == JP_RK_ANON || r->kind == JP_RK_HEAP);
-}
-
-static void capture_range(uint64_t start, uint64_t end, int only_exec)
-{
-	uint64_t now = jp_now_ns();
 	int dead = 0;
 
 	for (size_t i = jp_regions_lower(&E.regs, start); i < E.regs.n && E.regs.r[i].start < end; i++) {
-		if (frozen(&E.regs.r[i]))
-			continue;
-		if (!only_exec || E.regs.r[i].exec)
+		struct jp_region *r = &E.regs.r[i];
+
+		if (grant)
+			capture_region(i, now, r->kind == JP_RK_HEAP || r->kind == JP_RK_FILE);
+		else if (!jp_dirty_frozen(r) && r->exec)
 			capture_region(i, now, 0);
 		dead |= E.regs.r[i].dead;
 	}
@@ -472,6 +351,8 @@ static void reconcile_renamed(void)
 				jp_reconcile(&E.rec, r, a, b, now, floor_ts(r));
 		}
 	}
+	if (E.out.shutdown)
+		turn_off();
 }
 
 static void *epoch_main(void *arg)
@@ -495,7 +376,7 @@ static void *epoch_main(void *arg)
 		/* Names the process publishes first, so new code is named by
 		 * them in this very pass. */
 		reconcile_renamed();
-		capture_range(0, UINT64_MAX, 1);
+		capture_range(0, UINT64_MAX, jp_now_ns(), 0);
 		flush_output();
 		pthread_mutex_unlock(&E.lock);
 	}
@@ -530,24 +411,6 @@ static void ensure_thread(void)
 }
 
 /* ---- regions ------------------------------------------------------------- */
-
-static int kind_of_fd(int fd, int flags)
-{
-	struct stat st;
-
-	if (flags & MAP_ANONYMOUS || fd < 0)
-		return (flags & MAP_SHARED) ? JP_RK_SHMEM : JP_RK_ANON;
-	if (fstat(fd, &st) < 0)
-		return -1;
-	/* memfd (however it was created) and unlinked files have no name
-	 * left: nothing else can describe their code.  Real files are
-	 * symbolized by perf from the file itself. */
-	if (S_ISREG(st.st_mode) && st.st_nlink == 0)
-		return JP_RK_FILE;
-	if (S_ISCHR(st.st_mode) && major(st.st_rdev) == 1 && minor(st.st_rdev) == 5)
-		return (flags & MAP_SHARED) ? JP_RK_SHMEM : JP_RK_ANON; /* /dev/zero */
-	return -1;
-}
 
 /* Track [start, end) as executable memory of kind; existing regions in it
  * are kept (their descriptions stay valid). */
@@ -600,20 +463,10 @@ static void untrack_range(uint64_t start, uint64_t end)
 	jp_regions_split(&E.regs, end);
 	i = jp_regions_lower(&E.regs, start);
 	while (i < E.regs.n && E.regs.r[i].start < end) {
-		if (E.regs.r[i].track == JP_RT_WP)
-			jp_wtrack_remove(&E.wt, E.regs.r[i].start, E.regs.r[i].end);
+		jp_dirty_disarm(&E.dirty, &E.regs.r[i]);
 		jp_regions_delete(&E.regs, i);
 	}
 	update_bounds();
-}
-
-/* Leave the "fork child, untouched" state: the child now has JIT activity
- * of its own, so it gets a dump and re-describes what it inherited. */
-static void child_starts(void)
-{
-	if (!E.child_pending)
-		return;
-	E.child_pending = 0;
 }
 
 void jp_capture_mmap_done(void *addr, size_t len, int prot, int flags, int fd, off_t off)
@@ -623,9 +476,9 @@ void jp_capture_mmap_done(void *addr, size_t len, int prot, int flags, int fd, o
 
 	if (!(prot & PROT_EXEC) || !enter())
 		return;
-	kind = kind_of_fd(fd, flags);
+	kind = jp_memkind_of_fd(fd, flags);
 	if (kind >= 0) {
-		child_starts();
+		E.child_pending = 0; /* JIT activity of its own: it describes what it inherited */
 		now = jp_now_ns();
 		/* Open the dump (and its marker) before any code exists, so
 		 * every LOAD can be dated from the moment code appears. */
@@ -639,7 +492,7 @@ void jp_capture_mmap_done(void *addr, size_t len, int prot, int flags, int fd, o
 		 * so the first write is seen.  A file view may already hold
 		 * code written through its other view: read it now. */
 		if (kind == JP_RK_FILE || kind == JP_RK_SHMEM)
-			capture_range(start, end, 1);
+			capture_range(start, end, jp_now_ns(), 0);
 		else
 			for (size_t i = jp_regions_lower(&E.regs, start); i < E.regs.n && E.regs.r[i].start < end; i++) {
 				E.regs.r[i].needs_full = 0;
@@ -656,7 +509,7 @@ void jp_capture_unmap_before(uint64_t start, uint64_t len)
 {
 	if (!enter())
 		return;
-	capture_range(page_down(start), page_up(start + len), 1);
+	capture_range(page_down(start), page_up(start + len), jp_now_ns(), 0);
 	hook_flush();
 	leave();
 }
@@ -669,22 +522,14 @@ void jp_capture_mremap_before(uint64_t start, uint64_t len)
 		return;
 	start = page_down(start);
 	end = page_up(start + len);
-	capture_range(start, end, 1);
+	capture_range(start, end, jp_now_ns(), 0);
 	hook_flush();
 	/* Since Linux 6.17 mremap moves a range spanning several mappings,
 	 * but refuses (EFAULT) when any of them is registered with a
 	 * userfaultfd: drop our registration first (what was pending is
 	 * captured), and arm again after the call, wherever the code is. */
-	for (size_t i = jp_regions_lower(&E.regs, start); i < E.regs.n && E.regs.r[i].start < end; i++) {
-		struct jp_region *r = &E.regs.r[i];
-
-		if (r->track == JP_RT_WP)
-			jp_wtrack_remove(&E.wt, r->start, r->end);
-		if (r->track != JP_RT_NONE) {
-			r->track = JP_RT_NONE;
-			r->needs_full = 1;
-		}
-	}
+	for (size_t i = jp_regions_lower(&E.regs, start); i < E.regs.n && E.regs.r[i].start < end; i++)
+		jp_dirty_disarm(&E.dirty, &E.regs.r[i]);
 	leave();
 }
 
@@ -712,7 +557,7 @@ static void growsdown_before(uint64_t *start, uint64_t *len, int prot)
 
 	if (!enter())
 		return;
-	release_registrations();
+	release_range(0, UINT64_MAX);
 	jp_maps_each(vs, vs + 1, (char *)E.scratch, CHUNK, vma_start_cb, &vs);
 	if (vs < *start) {
 		*len = end - vs;
@@ -720,7 +565,7 @@ static void growsdown_before(uint64_t *start, uint64_t *len, int prot)
 	}
 	if (!(prot & PROT_EXEC)) {
 		E.dirty.arm_suspended = 1;
-		capture_range(vs, end, 1);
+		capture_range(vs, end, jp_now_ns(), 0);
 		hook_flush();
 		E.dirty.arm_suspended = 0;
 	}
@@ -738,7 +583,6 @@ void jp_capture_mprotect_before(uint64_t *start, uint64_t *len, int prot)
 struct classify_ctx {
 	uint64_t start, end, now;
 	jp_creator_id creator;
-	int found;
 };
 
 static int classify_cb(const struct jp_map *m, void *arg)
@@ -746,35 +590,16 @@ static int classify_cb(const struct jp_map *m, void *arg)
 	struct classify_ctx *c = arg;
 	uint64_t a = m->start > c->start ? m->start : c->start;
 	uint64_t b = m->end < c->end ? m->end : c->end;
-	int kind;
+	int kind = jp_memkind_of_map(m->cls);
 
-	switch (m->cls) {
-	case JP_MAP_ANON:
-		kind = JP_RK_ANON;
-		break;
-	case JP_MAP_SHMEM:
-		kind = JP_RK_SHMEM;
-		break;
-	case JP_MAP_HEAP:
-		kind = JP_RK_HEAP;
-		break;
-	case JP_MAP_DUAL:
-		kind = JP_RK_FILE;
-		break;
-	default:
-		return 0; /* real files, stacks, vdso: not ours */
-	}
-	if (a < b) {
+	if (kind >= 0 && a < b)
 		track_range(a, b, kind, c->creator, c->now);
-		c->found = 1;
-	}
 	return 0;
 }
 
 void jp_capture_mprotect_done(uint64_t start, uint64_t len, int prot)
 {
 	uint64_t end, now;
-	int reannounce = 0;
 
 	if (!enter())
 		return;
@@ -796,28 +621,14 @@ void jp_capture_mprotect_done(uint64_t start, uint64_t len, int prot)
 		leave();
 		return;
 	}
-	child_starts();
+	E.child_pending = 0;
 	E.grant_prot = prot;
 	/* Gaps not yet tracked: ask the kernel what they are. */
-	{
-		uint64_t a = start;
-		int gap = 0;
+	if (!jp_regions_cover(&E.regs, start, end)) {
+		struct classify_ctx cc = { start, end, now, jp_creator_register() };
 
-		for (size_t i = jp_regions_lower(&E.regs, start); a < end; i++) {
-			uint64_t nx = (i < E.regs.n && E.regs.r[i].start < end) ? E.regs.r[i].start : end;
-
-			if (nx > a)
-				gap = 1;
-			if (i >= E.regs.n || E.regs.r[i].start >= end)
-				break;
-			a = E.regs.r[i].end;
-		}
-		if (gap) {
-			struct classify_ctx cc = { start, end, now, jp_creator_register(), 0 };
-
-			ensure_output();
-			jp_maps_each(start, end, (char *)E.scratch, CHUNK, classify_cb, &cc);
-		}
+		ensure_output();
+		jp_maps_each(start, end, (char *)E.scratch, CHUNK, classify_cb, &cc);
 	}
 	for (size_t i = jp_regions_lower(&E.regs, start); i < E.regs.n && E.regs.r[i].start < end; i++) {
 		struct jp_region *r = &E.regs.r[i];
@@ -826,25 +637,11 @@ void jp_capture_mprotect_done(uint64_t start, uint64_t len, int prot)
 		r->writable = (prot & PROT_WRITE) != 0;
 		r->vouched = 1;
 		r->last_event_ts = now;
-		/* perf keeps kernel mmap events of [heap] and of file views:
-		 * the one this call just made hides our earlier LOADs. */
-		if (r->kind == JP_RK_HEAP || r->kind == JP_RK_FILE)
-			reannounce = 1;
 	}
 	/* The W^X moment (and any exec grant): describe the code now. */
-	{
-		int dead = 0;
-
-		for (size_t i = jp_regions_lower(&E.regs, start); i < E.regs.n && E.regs.r[i].start < end; i++) {
-			capture_region(i, now,
-				       reannounce && (E.regs.r[i].kind == JP_RK_HEAP || E.regs.r[i].kind == JP_RK_FILE));
-			dead |= E.regs.r[i].dead;
-		}
-		if (dead)
-			sweep_dead();
-		for (size_t i = jp_regions_lower(&E.regs, start); i < E.regs.n && E.regs.r[i].start < end; i++)
-			E.regs.r[i].vouched = 0;
-	}
+	capture_range(start, end, now, 1);
+	for (size_t i = jp_regions_lower(&E.regs, start); i < E.regs.n && E.regs.r[i].start < end; i++)
+		E.regs.r[i].vouched = 0;
 	hook_flush();
 	if (E.regs.n)
 		ensure_thread();
@@ -892,44 +689,29 @@ void jp_capture_mremap_done(uint64_t old_addr, uint64_t old_len, uint64_t new_ad
 	 * track the new range; the old one is gone. */
 	{
 		struct jp_region *r = &E.regs.r[i];
-		uint64_t delta = new_addr - old_addr;
-		int kind = r->kind, writable = r->writable;
-		jp_creator_id creator = r->creator;
-		uint32_t nd = r->nd;
-		struct jp_desc *d = r->d;
 		long k;
 
-		r->d = NULL;
-		r->nd = r->capd = 0;
-		for (uint32_t j = 0; j < nd; j++)
-			if (d[j].addr + d[j].len <= old_addr + new_len)
-				sink_move(NULL, d[j].index, d[j].addr, d[j].addr + delta, d[j].len, now);
+		for (uint32_t j = 0; j < r->nd; j++)
+			if (r->d[j].addr + r->d[j].len <= old_addr + new_len)
+				jp_output_move(&E.out, r->d[j].index, r->d[j].addr, r->d[j].addr - old_addr + new_addr,
+					       r->d[j].len, now);
+		/* Whatever MREMAP_FIXED replaced; never the old range (the
+		 * kernel refuses overlapping moves). */
+		untrack_range(new_addr, nend);
 		/* The moved mapping lost its userfaultfd registration. */
-		jp_regions_delete(&E.regs, i);
-		untrack_range(new_addr, nend); /* whatever MREMAP_FIXED replaced */
-		k = jp_regions_insert(&E.regs, new_addr, nend, kind);
+		k = jp_regions_move(&E.regs, jp_regions_lower(&E.regs, old_addr), new_addr, nend, new_len);
 		if (k >= 0) {
 			struct jp_region *n = &E.regs.r[k];
 
 			n->exec = 1;
-			n->writable = (uint8_t)writable;
-			n->creator = creator;
 			n->last_event_ts = now;
 			n->last_scan_ts = now;
 			E.st.regions_total++;
-			for (uint32_t j = 0; j < nd; j++) {
-				if (d[j].addr + d[j].len > old_addr + new_len)
-					continue;
-				d[j].addr += delta;
-				jp_desc_replace(n, n->nd, 0, &d[j], 1);
-			}
 			/* Re-arm, and read once in case it was written between
 			 * our last pass and the move. */
 			n->needs_full = 1;
 			capture_region((size_t)k, now, 0);
 		}
-		if (d)
-			jp_sys_free(d, ((size_t)nd * sizeof(*d) + 4095) & ~(size_t)4095);
 		update_bounds();
 		hook_flush();
 	}
@@ -956,7 +738,7 @@ void jp_capture_discard_done(uint64_t start, uint64_t len)
 
 static void capture_all(void)
 {
-	capture_range(0, UINT64_MAX, 1);
+	capture_range(0, UINT64_MAX, jp_now_ns(), 0);
 	flush_output();
 }
 
@@ -968,6 +750,30 @@ void jp_capture_exec_before(void)
 	if (!E.child_pending && E.pid == jp_sys_getpid())
 		capture_all();
 	leave();
+}
+
+/* ---- introspection ------------------------------------------------------ */
+
+/* The counters kept by the engine and by the modules it drives. */
+static struct jp_capture_stats stats_now(void)
+{
+	struct jp_capture_stats s = E.st;
+
+	s.regions = E.regs.n;
+	s.patched = E.rec.patched;
+	s.loads = E.out.loads;
+	s.load_bytes = E.out.load_bytes;
+	s.moves = E.out.moves;
+	s.wp_regions = E.dirty.wp_regions;
+	s.hash_regions = E.dirty.hash_regions;
+	return s;
+}
+
+void jp_capture_get_stats(struct jp_capture_stats *s)
+{
+	pthread_mutex_lock(&E.lock);
+	*s = stats_now();
+	pthread_mutex_unlock(&E.lock);
 }
 
 void jp_capture_exit(void)
@@ -983,19 +789,19 @@ void jp_capture_exit(void)
 	if (pthread_mutex_timedlock(&E.lock, &ts) != 0)
 		return;
 	if (E.state == ST_ACTIVE && !E.child_pending && E.pid == jp_sys_getpid()) {
+		struct jp_capture_stats s;
+		const char *path;
+
 		capture_all();
+		s = stats_now();
+		path = jp_output_dump_path(&E.out);
 		if (jp_log_level() >= JP_LOG_INFO)
 			jp_info("%lu regions, %lu captures, %lu epochs, %lu LOADs (%lu bytes), %lu MOVEs, "
 				"%lu patched in place, %.1f ms capturing%s%s",
-				(unsigned long)E.st.regions_total, (unsigned long)E.st.captures,
-				(unsigned long)E.st.epochs, (unsigned long)E.st.loads,
-				(unsigned long)E.st.load_bytes, (unsigned long)E.st.moves, (unsigned long)E.rec.patched,
-				E.st.capture_ns / 1e6,
-				E.dump_state == DUMP_OPEN ? "; dump " : "", E.dump_state == DUMP_OPEN ? E.dump.path : "");
-		if (E.dump_state == DUMP_OPEN)
-			jp_dump_close(&E.dump);
-		if (E.pmap_state == DUMP_OPEN)
-			jp_perfmap_close(&E.pmap);
+				(unsigned long)s.regions_total, (unsigned long)s.captures, (unsigned long)s.epochs,
+				(unsigned long)s.loads, (unsigned long)s.load_bytes, (unsigned long)s.moves,
+				(unsigned long)s.patched, s.capture_ns / 1e6, path ? "; dump " : "", path ? path : "");
+		jp_output_close(&E.out);
 	}
 	E.thread_gen++;
 	turn_off();
@@ -1015,20 +821,9 @@ static int fork_locked;
  * unregistered are not missed. */
 static void release_range(uint64_t start, uint64_t end)
 {
-	for (size_t i = jp_regions_lower(&E.regs, start); i < E.regs.n && E.regs.r[i].start < end; i++) {
-		struct jp_region *r = &E.regs.r[i];
-
-		if (r->track != JP_RT_WP)
-			continue;
-		jp_wtrack_remove(&E.wt, r->start, r->end);
-		r->track = JP_RT_NONE;
-		r->needs_full = 1;
-	}
-}
-
-static void release_registrations(void)
-{
-	release_range(0, UINT64_MAX);
+	for (size_t i = jp_regions_lower(&E.regs, start); i < E.regs.n && E.regs.r[i].start < end; i++)
+		if (E.regs.r[i].track == JP_RT_WP)
+			jp_dirty_disarm(&E.dirty, &E.regs.r[i]);
 }
 
 void jp_capture_fork_prepare(void)
@@ -1041,7 +836,7 @@ void jp_capture_fork_prepare(void)
 		return;
 	pthread_mutex_lock(&E.lock);
 	fork_locked = 1;
-	release_registrations();
+	release_range(0, UINT64_MAX);
 }
 
 void jp_capture_fork_parent(void)
@@ -1073,17 +868,14 @@ static void become_child(void)
 	if (E.wipe)
 		*E.wipe = 1;
 	E.pid = jp_sys_getpid();
+	E.dirty.pid = E.pid;
 	E.child_pending = 1;
 	E.thread_state = 0;
 	E.thread_gen++;
 	/* The parent's dump is the parent's: a child writes its own
 	 * jit-<childpid>.dump, created when it has something to describe. */
-	if (E.dump_state == DUMP_OPEN)
-		jp_dump_abandon(&E.dump);
-	E.dump_state = DUMP_NONE;
-	if (E.pmap_state == DUMP_OPEN)
-		jp_perfmap_close(&E.pmap);
-	E.pmap_state = DUMP_NONE;
+	E.out.pid = E.pid;
+	jp_output_forget(&E.out);
 	/* Both descriptors still point at the parent's address space. */
 	jp_wtrack_forget(&E.wt);
 	jp_known_fork_child();
@@ -1102,25 +894,4 @@ static void become_child(void)
 			r->d[k].index = JP_NO_INDEX;
 	}
 	E.st.regions = E.regs.n;
-}
-
-/* ---- introspection ------------------------------------------------------ */
-
-/* The counters kept by the engine and by the modules it drives. */
-static struct jp_capture_stats stats_now(void)
-{
-	struct jp_capture_stats s = E.st;
-
-	s.regions = E.regs.n;
-	s.patched = E.rec.patched;
-	s.wp_regions = E.dirty.wp_regions;
-	s.hash_regions = E.dirty.hash_regions;
-	return s;
-}
-
-void jp_capture_get_stats(struct jp_capture_stats *s)
-{
-	pthread_mutex_lock(&E.lock);
-	*s = stats_now();
-	pthread_mutex_unlock(&E.lock);
 }

@@ -96,6 +96,28 @@ void jp_dirty_arm(struct jp_dirty *d, struct jp_region *r)
 	d->hash_regions++;
 }
 
+void jp_dirty_disarm(struct jp_dirty *d, struct jp_region *r)
+{
+	if (r->track == JP_RT_WP)
+		jp_wtrack_remove(d->wt, r->start, r->end);
+	if (r->track != JP_RT_NONE) {
+		r->track = JP_RT_NONE;
+		r->needs_full = 1;
+	}
+}
+
+/* Private memory that is executable but not writable cannot change until
+ * the program makes it writable (a hook sees that) or maps over it: once
+ * read after its exec grant, there is nothing to look at.  W^X engines
+ * (LuaJIT, JVMs) keep most code so: epoch passes and the capture before a
+ * toggle skip it instead of hashing every page again.  Not for views that
+ * another mapping writes (memfd, shared memory, file), nor for RWX. */
+int jp_dirty_frozen(const struct jp_region *r)
+{
+	return r->exec && !r->writable && r->track == JP_RT_HASH && !r->needs_full && r->last_scan_ts &&
+	       (r->kind == JP_RK_ANON || r->kind == JP_RK_HEAP);
+}
+
 static size_t add_range(struct jp_range *out, size_t n, uint64_t a, uint64_t b)
 {
 	if (n && out[n - 1].end == a) {

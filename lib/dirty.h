@@ -52,6 +52,15 @@ int jp_dirty_init(struct jp_dirty *d);
 /* Start change tracking for r (nothing when it is tracked already). */
 void jp_dirty_arm(struct jp_dirty *d, struct jp_region *r);
 
+/* Give back r's write-tracking registration (the memory is about to move,
+ * be forked, or stop being code): it is armed again, and read whole, on
+ * its next pass. */
+void jp_dirty_disarm(struct jp_dirty *d, struct jp_region *r);
+
+/* Can r not have changed since it was last read?  Private memory that is
+ * executable but not writable changes only after a call a hook sees. */
+int jp_dirty_frozen(const struct jp_region *r);
+
 /* The ranges of r to read again, into d->out; returns their number.  The
  * first pass after r->needs_full arms it and reports every resident page.
  * Sets r->dead (and returns 0) when r's memory is no longer executable

@@ -198,4 +198,5 @@ void jp_known_reset(void)
 	K.pool_len = 0;
 	K.nchanged = 0;
 	K.full = 0;
+	K.pm_offset = 0;
 }

@@ -160,6 +160,45 @@ void jp_regions_bounds(const struct jp_regions *t, uint64_t *lo, uint64_t *hi)
 	*hi = t->r[t->n - 1].end;
 }
 
+long jp_regions_move(struct jp_regions *t, size_t i, uint64_t start, uint64_t end, uint64_t keep)
+{
+	struct jp_region old = t->r[i];
+	uint64_t delta = start - old.start;
+	uint32_t n = 0;
+	long k;
+
+	/* The pieces go along; the page hashes describe the old mapping. */
+	t->r[i].d = NULL;
+	t->r[i].nd = t->r[i].capd = 0;
+	jp_regions_delete(t, i);
+	k = jp_regions_insert(t, start, end, old.kind);
+	if (k < 0) {
+		free_region_storage(&old);
+		return k;
+	}
+	t->r[k].writable = old.writable;
+	t->r[k].creator = old.creator;
+	for (uint32_t j = 0; j < old.nd; j++) {
+		if (old.d[j].addr + old.d[j].len > old.start + keep)
+			continue;
+		old.d[n] = old.d[j];
+		old.d[n++].addr += delta;
+	}
+	t->r[k].d = old.d;
+	t->r[k].nd = n;
+	t->r[k].capd = old.capd;
+	return k;
+}
+
+int jp_regions_cover(const struct jp_regions *t, uint64_t start, uint64_t end)
+{
+	uint64_t a = start;
+
+	for (size_t i = jp_regions_lower(t, start); i < t->n && t->r[i].start <= a && a < end; i++)
+		a = t->r[i].end;
+	return a >= end;
+}
+
 void jp_regions_clear(struct jp_regions *t)
 {
 	for (size_t i = 0; i < t->n; i++)

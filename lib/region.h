@@ -84,6 +84,13 @@ int jp_regions_split(struct jp_regions *t, uint64_t addr);
 void jp_regions_delete(struct jp_regions *t, size_t i);
 /* Lowest start and highest end of all regions (0,0 when empty). */
 void jp_regions_bounds(const struct jp_regions *t, uint64_t *lo, uint64_t *hi);
+/* Region i moved to [start, end) (mremap): a fresh region there of the same
+ * kind, writability and creator, holding the pieces that lay within the
+ * first keep bytes of the old one, shifted.  Returns its index, or -ENOMEM
+ * (region i is gone either way).  [start, end) must overlap no region. */
+long jp_regions_move(struct jp_regions *t, size_t i, uint64_t start, uint64_t end, uint64_t keep);
+/* Is every byte of [start, end) in some region? */
+int jp_regions_cover(const struct jp_regions *t, uint64_t start, uint64_t end);
 /* Free everything. */
 void jp_regions_clear(struct jp_regions *t);
 
