@@ -478,7 +478,7 @@ void jp_capture_mmap_done(void *addr, size_t len, int prot, int flags, int fd, o
 		return;
 	kind = jp_memkind_of_fd(fd, flags);
 	if (kind >= 0) {
-		E.child_pending = 0; /* JIT activity of its own: it describes what it inherited */
+		E.child_pending = 0; /* JIT activity of its own: it announces what it inherited */
 		now = jp_now_ns();
 		/* Open the dump (and its marker) before any code exists, so
 		 * every LOAD can be dated from the moment code appears. */
@@ -638,7 +638,7 @@ void jp_capture_mprotect_done(uint64_t start, uint64_t len, int prot)
 		r->vouched = 1;
 		r->last_event_ts = now;
 	}
-	/* The W^X moment (and any exec grant): describe the code now. */
+	/* The W^X moment (and any exec grant): read the code now. */
 	capture_range(start, end, now, 1);
 	for (size_t i = jp_regions_lower(&E.regs, start); i < E.regs.n && E.regs.r[i].start < end; i++)
 		E.regs.r[i].vouched = 0;
@@ -873,7 +873,7 @@ static void become_child(void)
 	E.thread_state = 0;
 	E.thread_gen++;
 	/* The parent's dump is the parent's: a child writes its own
-	 * jit-<childpid>.dump, created when it has something to describe. */
+	 * jit-<childpid>.dump, created when it has something to announce. */
 	E.out.pid = E.pid;
 	jp_output_forget(&E.out);
 	/* Both descriptors still point at the parent's address space. */
@@ -886,7 +886,7 @@ static void become_child(void)
 		struct jp_region *r = &E.regs.r[i];
 
 		/* The child's mappings are no longer registered; everything
-		 * inherited is described again in the child's own dump. */
+		 * inherited is announced again in the child's own dump. */
 		r->track = JP_RT_NONE;
 		r->needs_full = 1;
 		r->last_scan_ts = 0;

@@ -1,10 +1,12 @@
-/* capture.h - the capture engine: decides when and what JIT code to describe.
+/* capture.h - the capture engine: decides when JIT code is read and announced to perf.
  *
  * The preload hooks report every memory call that concerns executable
  * memory; the engine keeps the region table, snapshots code at the W^X
  * moment, runs deferred capture (an epoch thread using kernel write tracking
- * or page hashing) for memory that is written with no call at all, captures
- * at every moment code is about to disappear, and feeds the jitdump writer.
+ * or page hashing) for memory that is written with no call at all, and
+ * captures at every moment code is about to disappear.  Each pass runs one
+ * way: which pages changed (lib/dirty.c), what to tell perf about them
+ * (lib/reconcile.c), the records out (lib/output.c).
  *
  * Contract
  * - Every jp_capture_* entry point may be called from a hook: no malloc, no

@@ -122,7 +122,7 @@ int jp_regions_split(struct jp_regions *t, uint64_t addr)
 			b->nd = a->nd - k;
 			b->capd = (uint32_t)cap;
 		} else {
-			b->needs_full = 1; /* describe again rather than lose them */
+			b->needs_full = 1; /* announce again rather than lose them */
 		}
 		a->nd = k;
 	}

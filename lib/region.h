@@ -1,5 +1,5 @@
 /* region.h - the table of executable JIT memory jitperf tracks, and the
- * pieces of code it has described to perf inside each region.
+ * pieces of code it has announced to perf inside each region.
  *
  * Contract: a plain data structure with no locking of its own (the capture
  * engine holds its lock around every call) and no malloc: all memory comes
@@ -34,7 +34,7 @@ struct jp_desc {
 	uint64_t addr;
 	uint32_t len;
 	uint32_t flags;  /* JP_PIECE_FDE_FITS (split.h) when its LOAD carried a real CIE+FDE */
-	uint64_t hash;   /* content hash of the bytes described */
+	uint64_t hash;   /* content hash of the bytes announced */
 	uint64_t index;  /* code_index in the current dump, JP_NO_INDEX if none */
 	uint64_t ts;     /* timestamp of its LOAD */
 	uint32_t nhash;  /* hash of a published name, 0 for a made-up one */
