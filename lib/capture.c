@@ -1,8 +1,9 @@
-/* capture.c - the engine: regions, lock, entry points, epoch thread, fork; output for the reconciler. */
+/* capture.c - the engine: its state and lock, the entry points hooks call, the epoch thread, fork. */
 #include "capture.h"
 #include "config.h"
 #include "creator.h"
 #include "dirty.h"
+#include "hash.h"
 #include "known.h"
 #include "log.h"
 #include "maps.h"
@@ -21,8 +22,6 @@
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
-
-#include "hash.h"
 
 __thread int jp_guard __attribute__((tls_model("initial-exec")));
 

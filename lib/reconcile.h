@@ -30,7 +30,6 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "creator.h"
 #include "insn.h"
 #include "pieces.h"
 #include "region.h"
