@@ -10,6 +10,10 @@
  * a longer run of filler ends a function whatever came before it. */
 #define LONG_RUN 64u
 
+/* Filler shorter than this that a piece's own branch jumps over belongs to
+ * the piece: alignment inside one function. */
+#define SHORT_HOP 8u
+
 struct splitter {
 	const uint8_t *code;
 	size_t len;
@@ -118,6 +122,54 @@ static size_t byte_run(const uint8_t *p, size_t n, uint8_t b)
 	return i;
 }
 
+/* A table of pointers at pos: 8-byte aligned words that each hold a user
+ * address (2^44 and up: where x86-64 Linux puts PIE binaries, libraries
+ * and mmap), at least two in a row, the first two in the same 4 GiB window.
+ * JITs keep such tables in their code pages (BEAM's label, export and
+ * literal tables; constant pools of code and runtime addresses); decoded as
+ * instructions they make dozens of tiny bogus pieces whose bytes change
+ * every run.  Instruction bytes do not match by chance: the top two bytes of
+ * each word must be zero and the next two the same in both.  Returns the
+ * table's length in bytes, or 0. */
+static int user_pointer(uint64_t v)
+{
+	uint64_t hi = v >> 32;
+
+	return hi >= 0x1000 && hi < 0x8000 && (uint32_t)v != 0;
+}
+
+static size_t pointer_run(const uint8_t *code, size_t len, uint64_t addr, size_t pos)
+{
+	uint64_t first, second;
+	size_t n = 16;
+
+	if (((addr + pos) & 7) || len - pos < 16)
+		return 0;
+	memcpy(&first, code + pos, 8);
+	memcpy(&second, code + pos + 8, 8);
+	if (!user_pointer(first) || (first >> 32) != (second >> 32) || (uint32_t)second == 0)
+		return 0;
+	while (pos + n + 8 <= len) {
+		uint64_t v;
+
+		memcpy(&v, code + pos + n, 8);
+		if (!user_pointer(v))
+			break;
+		n += 8;
+	}
+	return n;
+}
+
+/* Far returns (CB, CA, REX.W CB/CA) never end JIT or compiled functions in
+ * 64-bit code; as a lone byte before data they made small data words look
+ * like code that returns. */
+static int is_far_ret(const uint8_t *p, size_t n)
+{
+	if (n >= 1 && (p[0] & 0xfe) == 0xca)
+		return 1;
+	return n >= 2 && (p[0] & 0xf0) == 0x40 && (p[1] & 0xfe) == 0xca;
+}
+
 /* A recognised entry at an aligned address strictly inside [pos, pos+ilen)?
  * Linear decoding loses sync after data or a JIT's inline constants; a
  * prologue at a 16-byte boundary is how it gets back in step.  Returns the
@@ -164,7 +216,21 @@ size_t jp_split_memo(const uint8_t *code, size_t len, uint64_t addr, struct jp_p
 		unsigned ilen;
 		size_t z, inner;
 
-		/* padding units: int3 and zero bytes, NOP instructions */
+		/* padding units: int3 and zero bytes, NOP instructions, and
+		 * data the JIT keeps between its functions */
+		z = pointer_run(code, len, addr, pos);
+		if (z) {
+			if (!in_run) {
+				in_run = 1;
+				run_start = pos;
+				run_hard = 0;
+				run_prev_term = prev_term;
+				run_prev_call = prev_call;
+			}
+			run_hard += z;
+			pos += z;
+			continue;
+		}
 		if (code[pos] == 0xcc) {
 			if (!in_run) {
 				in_run = 1;
@@ -219,6 +285,12 @@ size_t jp_split_memo(const uint8_t *code, size_t len, uint64_t addr, struct jp_p
 			in_run = 0;
 			if (!s.open) {
 				sep = 1; /* leading padding */
+			} else if (run < SHORT_HOP && s.max_target > pos) {
+				/* A branch of this piece lands past the start of
+				 * what follows: the piece jumps over the filler
+				 * into its own body (BEAM starts each function
+				 * with a short jmp over an aligned call). */
+				sep = 0;
 			} else if (run >= LONG_RUN || run_hard >= 2 || (run_hard && run_prev_term)) {
 				sep = 1;
 			} else if (run_prev_term &&
@@ -279,7 +351,7 @@ size_t jp_split_memo(const uint8_t *code, size_t len, uint64_t addr, struct jp_p
 				s.max_target = t;
 		}
 		prev_term = in.len && in.kind == JP_INSN_TERM;
-		s.has_term |= prev_term;
+		s.has_term |= prev_term && !is_far_ret(code + pos, len - pos);
 		prev_call = in.len && code[pos] == 0xe8;
 		pos += ilen;
 	}

@@ -26,6 +26,11 @@
  *   a bare endbr64) right after ret/jmp with no nearby forward branch past
  *   it, even without padding; and such a prologue at a 16-byte aligned
  *   address that the linear decode ran across (decode resynchronises there).
+ * - Data a JIT keeps between functions counts as filler: a table of two or
+ *   more 8-byte aligned user addresses (>= 2^44), the first two in one 4 GiB
+ *   window.
+ * - Filler shorter than 8 bytes that the current piece's own forward branch
+ *   jumps over (landing past its start) stays inside the piece.
  * - Size: no piece is longer than JP_SPLIT_MAX_PIECE; a longer run of code is
  *   cut at the last instruction boundary before the limit, so one changed
  *   byte never re-emits a huge blob.
@@ -64,7 +69,8 @@ enum jp_piece_flags {
 	JP_PIECE_CAPPED = 1u << 4,
 	/* Started because the previous piece reached the size cap. */
 	JP_PIECE_CONTINUED = 1u << 5,
-	/* Shorter than JP_SPLIT_DATA_MAX with no ret/jmp/ud2/hlt in it: almost
+	/* Shorter than JP_SPLIT_DATA_MAX with no ret/jmp/ud2/hlt in it (a
+	 * far return does not count: data words decode as one): almost
 	 * certainly data between code (an allocator's block header, a
 	 * pointer, a length), never executed.  sljit, for one, keeps such
 	 * headers in its executable pages.  Callers may skip these pieces: a

@@ -1,4 +1,4 @@
-/* jitperf-dump.c - print, validate (--check) or summarise (--stats) jitdump files. */
+/* jitperf-dump.c - print, validate (--check), summarise (--stats) or prune (--prune) jitdump files. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -11,17 +11,19 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "jd_prune.h"
 #include "jd_read.h"
 
 /* Exit codes, as documented in --help. */
 enum { EXIT_VALID = 0, EXIT_INVALID = 1, EXIT_USAGE = 2 };
 
-enum mode { MODE_PRINT, MODE_CHECK, MODE_STATS };
+enum mode { MODE_PRINT, MODE_CHECK, MODE_STATS, MODE_PRUNE };
 
 #define MAX_WARNINGS_SHOWN 20
 
 static const char usage_text[] =
 	"Usage: jitperf-dump [--check | --stats] FILE...\n"
+	"       jitperf-dump --prune SAMPLES -o OUT FILE\n"
 	"       jitperf-dump --help\n"
 	"\n"
 	"Read perf jitdump files (jit-<pid>.dump, as written by jitperf, V8's\n"
@@ -38,10 +40,21 @@ static const char usage_text[] =
 	"                problem, and 'FILE: offset N: warning: ...' for things perf\n"
 	"                accepts but that are probably unintended\n"
 	"  -s, --stats   count records by type, LOADs, code bytes, distinct names\n"
+	"  -p, --prune SAMPLES\n"
+	"                write to OUT (-o) the dump FILE with only the LOADs that\n"
+	"                cover a sampled address, and the records that belong to\n"
+	"                them: perf inject then makes one object per sampled\n"
+	"                piece instead of one per piece, and every sample gets the\n"
+	"                same symbol.  SAMPLES has one sampled address a line, in\n"
+	"                hex, optionally after a decimal pid (lines of other pids\n"
+	"                than the dump's are ignored); - reads standard input.\n"
+	"                Prints what was kept.\n"
+	"  -o, --output OUT   where --prune writes (replaced atomically)\n"
 	"  -h, --help    show this help\n"
 	"\n"
 	"Exit status: 0 every FILE valid, 1 some FILE invalid (or not fully\n"
-	"readable as a jitdump), 2 usage error or a FILE that cannot be read.\n";
+	"readable as a jitdump), 2 usage error or a FILE that cannot be read;\n"
+	"with --prune 1 also when nothing was written (OUT is left as it was).\n";
 
 static void __attribute__((format(printf, 1, 2))) say(const char *fmt, ...)
 {
@@ -53,6 +66,13 @@ static void __attribute__((format(printf, 1, 2))) say(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+}
+
+static int cmp_addr(const void *x, const void *y)
+{
+	uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+
+	return a < b ? -1 : a > b;
 }
 
 /* The file is mapped: if another process truncates it under us, touching
@@ -314,20 +334,120 @@ static int do_stats(const char *path, const struct input *in)
 	return r;
 }
 
+/* Sampled addresses for the dump of pid: "ADDR" or "PID ADDR" lines. */
+static uint64_t *read_samples(const char *path, uint32_t pid, size_t *count)
+{
+	FILE *f = strcmp(path, "-") ? fopen(path, "re") : stdin;
+	uint64_t *v = NULL;
+	size_t n = 0, cap = 0;
+	char line[256];
+
+	if (!f) {
+		say("%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		char *end, *p = line;
+		unsigned long long a = strtoull(p, &end, 16), owner;
+
+		if (end == p)
+			continue; /* blank or not an address */
+		while (*end == ' ' || *end == '\t')
+			end++;
+		if (*end && *end != '\n') { /* "PID ADDR" */
+			owner = strtoull(p, NULL, 10);
+			p = end;
+			a = strtoull(p, &end, 16);
+			if (end == p || owner != pid)
+				continue;
+		}
+		if (n == cap) {
+			uint64_t *w = realloc(v, (cap = cap ? 2 * cap : 4096) * sizeof(*v));
+
+			if (!w) {
+				say("out of memory reading %s", path);
+				free(v);
+				v = NULL;
+				n = 0;
+				break;
+			}
+			v = w;
+		}
+		v[n++] = a;
+	}
+	if (f != stdin)
+		fclose(f);
+	if (v)
+		qsort(v, n, sizeof(*v), cmp_addr);
+	*count = n;
+	return v ? v : calloc(1, sizeof(*v));
+}
+
+static int do_prune(const char *path, const struct input *in, const char *samples, const char *out_path)
+{
+	struct jp_prune_stats st;
+	struct jp_jdr r;
+	char tmp[4096];
+	uint64_t *addrs;
+	size_t n;
+	FILE *out;
+	int fd, rc;
+
+	if (jp_jdr_open(&r, in->buf, in->len) < 0) {
+		say("%s: not a jitdump: offset %llu: %s", path, (unsigned long long)r.err_off, r.err);
+		return EXIT_INVALID;
+	}
+	addrs = read_samples(samples, r.hdr.pid, &n);
+	if (!addrs)
+		return EXIT_USAGE;
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.XXXXXX", out_path) >= sizeof(tmp)) {
+		say("%s: path too long", out_path);
+		free(addrs);
+		return EXIT_USAGE;
+	}
+	fd = mkstemp(tmp);
+	if (fd < 0 || !(out = fdopen(fd, "w"))) {
+		say("%s: cannot create: %s", tmp, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		free(addrs);
+		return EXIT_USAGE;
+	}
+	rc = jp_jd_prune(in->buf, in->len, addrs, n, out, &st);
+	free(addrs);
+	if (fclose(out) != 0 && rc == 0)
+		rc = -EIO;
+	if (rc == 0 && rename(tmp, out_path) < 0)
+		rc = -errno;
+	if (rc != 0) {
+		unlink(tmp);
+		say("%s: not pruned (%s); %s left as it was", path,
+		    rc == -EBADMSG ? "not a well-formed jitdump" : strerror(-rc), out_path);
+		return EXIT_INVALID;
+	}
+	printf("%s: kept %llu of %llu LOADs, %llu of %llu MOVEs, %llu of %llu bytes (%zu sampled addresses)\n", path,
+	       (unsigned long long)st.loads_kept, (unsigned long long)st.loads_in, (unsigned long long)st.moves_kept,
+	       (unsigned long long)st.moves_in, (unsigned long long)st.bytes_out, (unsigned long long)st.bytes_in, n);
+	return EXIT_VALID;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "check", no_argument, NULL, 'c' },
 		{ "stats", no_argument, NULL, 's' },
+		{ "prune", required_argument, NULL, 'p' },
+		{ "output", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	enum mode mode = MODE_PRINT;
+	const char *samples = NULL, *out_path = NULL;
 	struct sigaction sa;
 	int c, status = EXIT_VALID;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "csh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "csp:o:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 		case 's':
@@ -336,6 +456,17 @@ int main(int argc, char **argv)
 				return EXIT_USAGE;
 			}
 			mode = c == 'c' ? MODE_CHECK : MODE_STATS;
+			break;
+		case 'p':
+			if (mode != MODE_PRINT) {
+				say("--prune cannot be combined with --check or --stats");
+				return EXIT_USAGE;
+			}
+			mode = MODE_PRUNE;
+			samples = optarg;
+			break;
+		case 'o':
+			out_path = optarg;
 			break;
 		case 'h':
 			fputs(usage_text, stdout);
@@ -348,6 +479,14 @@ int main(int argc, char **argv)
 	}
 	if (optind >= argc) {
 		say("no FILE given; try 'jitperf-dump --help'");
+		return EXIT_USAGE;
+	}
+	if (mode == MODE_PRUNE && (!out_path || optind + 1 != argc)) {
+		say("--prune needs -o OUT and exactly one FILE; try 'jitperf-dump --help'");
+		return EXIT_USAGE;
+	}
+	if (mode != MODE_PRUNE && out_path) {
+		say("-o goes with --prune only");
 		return EXIT_USAGE;
 	}
 	memset(&sa, 0, sizeof(sa));
@@ -366,6 +505,8 @@ int main(int argc, char **argv)
 			r = do_check(argv[i], &in);
 		else if (mode == MODE_STATS)
 			r = do_stats(argv[i], &in);
+		else if (mode == MODE_PRUNE)
+			r = do_prune(argv[i], &in, samples, out_path);
 		else
 			r = do_print(argv[i], &in);
 		unload_file(&in);

@@ -1,8 +1,11 @@
-/* fuzz_dump.c - libFuzzer target: the jitdump reader must survive any bytes. */
+/* fuzz_dump.c - libFuzzer target: the jitdump reader and pruner must survive any bytes. */
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "jd_prune.h"
 #include "jd_read.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -88,6 +91,29 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		__builtin_trap();
 	if (s.warnings != warnings || s.bytes > size)
 		__builtin_trap();
+
+	/* Pruning any input: no crash, never more out than in, and what it
+	 * writes reads back without framing errors. */
+	{
+		static const uint64_t addrs[] = { 0x1000, 0x1100, 0x7f0000001000 };
+		struct jp_prune_stats ps;
+		char *out = NULL;
+		size_t out_len = 0;
+		FILE *f = open_memstream(&out, &out_len);
+
+		if (f) {
+			int rc = jp_jd_prune(data, size, addrs, 3, f, &ps);
+
+			fclose(f);
+			if (rc == 0 && (out_len > size || ps.bytes_out != out_len || ps.loads_kept > ps.loads_in))
+				__builtin_trap();
+			if (rc == 0 && jp_jdr_open(&r, out, out_len) == 0)
+				while ((n = jp_jdr_next(&r, &rec)) != 0)
+					if (n < 0 && r.off > out_len)
+						__builtin_trap();
+			free(out);
+		}
+	}
 	(void)sink;
 	return 0;
 }

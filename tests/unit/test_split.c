@@ -146,6 +146,113 @@ START_TEST(test_data_between_code)
 }
 END_TEST
 
+/* A table of code pointers between functions (BEAM keeps its label
+ * tables in its code pages) is filler: it separates the functions and is
+ * part of neither. */
+START_TEST(test_pointer_table_is_filler)
+{
+	static struct cbuf c;
+	const uint64_t base = 0x7f3768005a00;
+	struct jp_piece p[8];
+	size_t a, b, n;
+
+	c.n = 0;
+	a = func(&c);
+	fill(&c, 0xcc, 4); /* to 16 */
+	for (int i = 0; i < 6; i++) {
+		uint64_t v = base + 0x100 + 0x48 * (uint64_t)i;
+
+		put(&c, &v, 8);
+	}
+	b = func(&c);
+	fill(&c, 0xcc, 4);
+	n = jp_split(c.b, c.n, base, p, 8);
+	check_invariants(p, n, c.n);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_uint_eq(p[0].offset, a);
+	ck_assert_uint_eq(p[0].length, 12);
+	ck_assert_uint_eq(p[0].gap_after, 4 + 48);
+	ck_assert_uint_eq(p[1].offset, b);
+	ck_assert_uint_eq(p[1].length, 12);
+
+	/* One such word alone, or words pointing elsewhere, are not a table. */
+	c.n = 0;
+	a = func(&c);
+	fill(&c, 0xcc, 4);
+	{
+		uint64_t v = base + 0x148, w = 0x0000555500001010ull;
+
+		put(&c, &v, 8);
+		put(&c, &w, 8);
+		put(&c, &w, 8);
+	}
+	n = jp_split(c.b, c.n, base, p, 8);
+	check_invariants(p, n, c.n);
+	ck_assert_uint_eq(p[0].length, 12);
+	ck_assert_uint_eq(p[0].gap_after, 4);
+	ck_assert_uint_eq(p[1].offset, 16);
+}
+END_TEST
+
+/* BEAM starts each function with a short jmp over an aligned call into
+ * the runtime: one piece, not a 2-byte jmp and the rest.  A jmp to
+ * exactly the code after the filler (a tail call to the next function)
+ * still ends the piece. */
+START_TEST(test_jump_over_filler_stays_inside)
+{
+	static struct cbuf c;
+	struct jp_piece p[8];
+	size_t a, n;
+
+	c.n = 0;
+	a = c.n;
+	put(&c, (uint8_t[]){ 0xeb, 0x06, 0x00, 0xe8, 0x40, 0x8c, 0xff, 0xff }, 8);
+	put(&c, BODY, sizeof(BODY));
+	put(&c, (uint8_t[]){ 0xc3 }, 1);
+	fill(&c, 0xcc, 9);
+	n = jp_split(c.b, c.n, 0x7f0000001000, p, 8);
+	check_invariants(p, n, c.n);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_uint_eq(p[0].offset, a);
+	ck_assert_uint_eq(p[0].length, 15);
+
+	c.n = 0;
+	put(&c, BODY, sizeof(BODY));
+	put(&c, (uint8_t[]){ 0xeb, 0x01, 0xcc }, 3); /* jmp to the next code */
+	a = c.n;
+	put(&c, BODY, sizeof(BODY));
+	put(&c, (uint8_t[]){ 0xc3 }, 1);
+	n = jp_split(c.b, c.n, 0x7f0000001000, p, 8);
+	check_invariants(p, n, c.n);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_uint_eq(p[1].offset, a);
+}
+END_TEST
+
+/* A small data word that starts with CB decodes as a far return; it is
+ * still data, not a function. */
+START_TEST(test_far_return_is_not_an_end)
+{
+	static struct cbuf c;
+	struct jp_piece p[8];
+	size_t n;
+
+	c.n = 0;
+	func(&c);
+	fill(&c, 0xcc, 4);
+	put(&c, (uint8_t[]){ 0xcb, 0xf6, 0x00, 0x00 }, 4);
+	fill(&c, 0xcc, 4);
+	func(&c);
+	fill(&c, 0xcc, 4);
+	n = jp_split(c.b, c.n, 0x7f0000001000, p, 8);
+	check_invariants(p, n, c.n);
+	ck_assert_uint_eq(n, 3);
+	ck_assert(!(p[0].flags & JP_PIECE_DATA));
+	ck_assert(p[1].flags & JP_PIECE_DATA);
+	ck_assert(!(p[2].flags & JP_PIECE_DATA));
+}
+END_TEST
+
 /* NOPs after ret end a function; NOPs after ordinary code align a loop
  * head inside it, as compilers emit them */
 START_TEST(test_nop_padding_rules)
@@ -382,6 +489,9 @@ Suite *make_split_suite(void)
 	tcase_add_test(t, test_empty_and_all_padding);
 	tcase_add_test(t, test_int3_and_zero_padding);
 	tcase_add_test(t, test_data_between_code);
+	tcase_add_test(t, test_pointer_table_is_filler);
+	tcase_add_test(t, test_jump_over_filler_stays_inside);
+	tcase_add_test(t, test_far_return_is_not_an_end);
 	tcase_add_test(t, test_nop_padding_rules);
 	tcase_add_test(t, test_rotated_loop_kept_whole);
 	tcase_add_test(t, test_prologue_after_ret);
