@@ -222,10 +222,20 @@ void jp_reconcile(struct jp_reconciler *rc, struct jp_region *r, uint64_t a, uin
 		v = refill_view(rc, a, (size_t)got);
 		np = cut_around_announced(rc, r, &v);
 		span = (uint64_t)got;
-		/* A piece touching the end of a full chunk may continue in the
-		 * next one: leave it to the next step. */
-		if ((uint64_t)got == want && a + want < b && np > 1 &&
+		if (np >= rc->max_pieces) {
+			/* No room for more pieces in this step: the ones cut
+			 * are whole, and the next step starts where the last
+			 * of them ends.  Skipping the rest of the chunk would
+			 * lose its code for good: its pages are no longer
+			 * dirty. */
+			const struct jp_view_piece *last = &rc->pieces[np - 1];
+
+			span = last->off + last->len + last->gap_after;
+		} else if ((uint64_t)got == want && a + want < b && np > 1 &&
 		    rc->pieces[np - 1].off + rc->pieces[np - 1].len == (uint64_t)got) {
+			/* A piece touching the end of a full chunk may
+			 * continue in the next one: leave it to the next
+			 * step. */
 			span = rc->pieces[np - 1].off;
 			np--;
 		}

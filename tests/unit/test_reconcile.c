@@ -407,6 +407,34 @@ START_TEST(piece_across_a_chunk_boundary_is_read_whole)
 }
 END_TEST
 
+/* More pieces in one chunk than the reconciler has room for (BEAM packs
+ * ten thousand small ones into a few MiB): every one is still announced,
+ * in the same pass, and none twice. */
+START_TEST(more_pieces_than_room_in_one_step)
+{
+	static uint8_t small_buf[CHUNK];
+	struct jp_reconciler small;
+
+	memset(&small, 0, sizeof(small));
+	small.sink = rc.sink;
+	small.fde = 1;
+	ck_assert_int_eq(jp_reconciler_init(&small, small_buf, CHUNK, 4), 0);
+	for (uint32_t i = 0; i < 10; i++)
+		put_fn(0x100 + 0x20 * i, i);
+	out.loads = 0;
+	jp_reconcile_pass(&small);
+	jp_reconcile(&small, r, BASE, BASE + SIZE, 1000, 500);
+	ck_assert_int_eq(out.loads, 10);
+	for (int i = 0; i < 10; i++)
+		ck_assert_uint_eq(out.load[i].addr, BASE + 0x100 + 0x20 * (uint64_t)i);
+	ck_assert_uint_eq(r->nd, 10);
+	out.loads = 0;
+	jp_reconcile_pass(&small);
+	jp_reconcile(&small, r, BASE, BASE + SIZE, 2000, 1500);
+	ck_assert_int_eq(out.loads, 0);
+}
+END_TEST
+
 START_TEST(reannounce_moves_every_piece_in_place)
 {
 	put_fn(0x100, 1);
@@ -458,6 +486,7 @@ Suite *make_reconcile_suite(void)
 	tcase_add_test(tc, dates_never_before_the_floor);
 	tcase_add_test(tc, range_inside_a_piece_reconciles_it_whole);
 	tcase_add_test(tc, piece_across_a_chunk_boundary_is_read_whole);
+	tcase_add_test(tc, more_pieces_than_room_in_one_step);
 	tcase_add_test(tc, reannounce_moves_every_piece_in_place);
 	tcase_add_test(tc, unwritten_load_is_announced_again);
 	suite_add_tcase(s, tc);
