@@ -267,7 +267,7 @@ static void capture_region(size_t i, uint64_t now, int reannounce)
 {
 	struct jp_region *r = &E.regs.r[i];
 	uint64_t ts_new = floor_ts(r);
-	uint64_t t0 = jp_now_ns();
+	uint64_t t0 = jp_now_ns(), collected;
 	size_t n;
 
 	/* The caller's clock may predate the marker (the dump can be opened
@@ -278,6 +278,11 @@ static void capture_region(size_t i, uint64_t now, int reannounce)
 		ts_new = r->last_scan_ts + 1;
 	if (ts_new > now)
 		ts_new = now;
+	/* Anything written from here on is found by the next pass: the code
+	 * it finds new may be dated from this moment, not from the end of
+	 * this pass, which a busy machine can delay by a whole epoch while
+	 * that code already runs. */
+	collected = jp_now_ns();
 	n = jp_dirty_collect(&E.dirty, r);
 	E.st.captures++;
 	jp_reconcile_pass(&E.rec);
@@ -291,8 +296,8 @@ static void capture_region(size_t i, uint64_t now, int reannounce)
 	 * executable again, and it hides what we announced. */
 	if (reannounce)
 		jp_reconcile_reannounce(&E.rec, r, now);
-	r->last_scan_ts = jp_now_ns();
-	E.st.capture_ns += r->last_scan_ts - t0;
+	r->last_scan_ts = collected;
+	E.st.capture_ns += jp_now_ns() - t0;
 	if (E.out.shutdown)
 		turn_off();
 }

@@ -50,7 +50,7 @@ struct jp_desc {
 struct jp_region {
 	uint64_t start, end;     /* page aligned */
 	uint64_t last_event_ts;  /* last exec-granting call (a kernel mmap event) */
-	uint64_t last_scan_ts;   /* end of the previous capture of this region */
+	uint64_t last_scan_ts;   /* when the previous capture collected its dirty pages */
 	jp_creator_id creator;   /* who made it (creator.h) */
 	uint8_t kind;            /* enum jp_region_kind */
 	uint8_t exec;            /* currently PROT_EXEC */

@@ -103,8 +103,9 @@ START_TEST(test_symbolize_and_fallbacks)
 	exe[n] = 0;
 	base = strrchr(exe, '/') ? strrchr(exe, '/') + 1 : exe;
 	ck_assert_msg(!strncmp(name, base, strlen(base)) && strstr(name, "+0x"), "got %s", name);
-	ck_assert_ptr_null(strstr(name, "0x7f"));
-	ck_assert_ptr_null(strstr(name, "0x55"));
+	/* an offset into the file (a few hex digits), never an absolute
+	 * address (0x55... or 0x7f...: 12 digits) */
+	ck_assert_msg(strlen(strstr(name, "+0x") + 3) < 9, "got %s", name);
 	/* in no object at all */
 	anon = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ck_assert_ptr_ne(anon, MAP_FAILED);
