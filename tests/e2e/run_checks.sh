@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # run_checks.sh - jitperf-run's diagnosis: --check and the checks before every run, each failure mode simulated for real (perf missing, perf_event_paranoid too high for an unprivileged user, noexec output directory, static and setuid programs, libjitperf.so missing or broken), the fix it proposes, and exit statuses 0 / 69.
-. "$(dirname "$0")/run_common.bash"
+# shellcheck source=../lib/jitperf_run.sh source-path=SCRIPTDIR
+. "$(dirname "$0")/../lib/jitperf_run.sh"
 need_perf
 need_build
 cd "$T" || exit 1
