@@ -31,7 +31,11 @@ _UNDESCRIBED_NAMES = ('[unknown]', '[heap]')
 
 
 def is_kernel(ip, dso):
-    return ip >= KERNEL_START or dso.startswith('[kernel') or dso.endswith('/vmlinux')
+    return ip >= KERNEL_START or _kernel_dso(dso)
+
+
+def _kernel_dso(dso):
+    return dso.startswith('[kernel') or dso.endswith('/vmlinux')
 
 
 def jit_source(dso):
@@ -47,9 +51,10 @@ def jit_source(dso):
     return None
 
 
-def classify(ip, sym, dso):
-    """(NAMED|UNNAMED|OTHER, via) of a frame; via is None unless NAMED."""
-    if is_kernel(ip, dso):
+def classify(sym, dso, kernel_address=False):
+    """(NAMED|UNNAMED|OTHER, via) of a frame; via is None unless NAMED.
+    kernel_address: the frame's address is in the kernel's half."""
+    if kernel_address or _kernel_dso(dso):
         return OTHER, None
     # perf 6.1 may put its "[JIT] tid <n>" grouping in the symbol column.
     if sym.startswith('[JIT] tid '):

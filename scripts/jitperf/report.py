@@ -18,6 +18,7 @@ As a program (the tests' harness, tests/lib/capture.sh):
 """
 import argparse
 import collections
+import functools
 import json
 import re
 import subprocess
@@ -40,6 +41,10 @@ def split_dso(text):
     text = text.rstrip()
     if not text.endswith(')'):
         return text, jit.UNKNOWN
+    start = text.rfind(' (')
+    inside = text[start + 2:-1]
+    if start >= 0 and '(' not in inside and ')' not in inside:
+        return text[:start], inside
     depth = 0
     for i in range(len(text) - 1, -1, -1):
         if text[i] == ')':
@@ -58,14 +63,22 @@ def parse_frame(text):
         ip = int(ip_text, 16)
     except ValueError:
         return None
+    return Frame(ip, *_described(rest, ip >= jit.KERNEL_START))
+
+
+# A recording repeats the same few thousand frames: each is read and
+# classified once (this halves the pass).
+@functools.lru_cache(maxsize=1 << 16)
+def _described(rest, kernel_address):
+    """(sym, symoff, dso, kind, via) of a frame's text after its address."""
     sym, dso = split_dso(rest)
     symoff = None
     m = _SYMOFF.match(sym)
     if m:
         sym, symoff = m.group(1), m.group(2)
     sym = sym or jit.UNKNOWN
-    kind, via = jit.classify(ip, sym, dso)
-    return Frame(ip, sym, symoff, dso, kind, via)
+    kind, via = jit.classify(sym, dso, kernel_address)
+    return sym, symoff, dso, kind, via
 
 
 def parse_samples(lines):

@@ -20,7 +20,7 @@
 #   jp_record RUN MODE CMD... perf record -k 1 -e cpu-clock; the program's
 #                             stdout goes to RUN/stdout, its dumps to RUN/dumps
 #   jp_inject RUN             perf inject --jit  -> RUN/perf.jit.data
-#   jp_samples RUN            jitperf-run's report  -> RUN/samples.tsv, one line
+#   jp_samples RUN [OPT...]   jitperf-run's report  -> RUN/samples.tsv, one line
 #                             a sample: pid time_ns ip class dso sym symoff
 #                             (class: named, unnamed, other)
 #   jp_share RUN              sets JP_NAMED, JP_UNNAMED, JP_SHARE (percent)
@@ -150,11 +150,12 @@ jp_inject() {
 	fi
 }
 
-jp_samples() {
+jp_samples() { # RUN [report options, e.g. --skip PID:COMM]
 	local dir=$JP_TMP/$1
+	shift
 	PYTHONPATH=$JP_ROOT/scripts${PYTHONPATH:+:$PYTHONPATH} python3 -m jitperf.report \
-		--buildid-dir "$JP_TMP/buildid" --leaf-only --samples "$dir/samples.tsv" \
-		"$dir/perf.jit.data" 2>"$dir/script.log" || jp_fail "$1: the report failed: $(tail -n 3 "$dir/script.log")"
+		--buildid-dir "$JP_TMP/buildid" --leaf-only --samples "$dir/samples.tsv" "$@" \
+		"$dir/perf.jit.data" 2>"$dir/script.log" || jp_fail "$(basename "$dir"): the report failed: $(tail -n 3 "$dir/script.log")"
 	[ -s "$dir/samples.tsv" ] || jp_fail "$1: perf script printed no samples"
 }
 

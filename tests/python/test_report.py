@@ -65,12 +65,12 @@ class ClassifyTest(unittest.TestCase):
         self.assertEqual(samples[12].frames[0].sym, 'f(int)')
 
     def test_where_names_come_from(self):
-        self.assertEqual(jit.classify(0x1000, 'f', '/d/jitted-1-2.so'), (jit.NAMED, jit.VIA_JITDUMP))
-        self.assertEqual(jit.classify(0x1000, 'f', '/tmp/perf-1.map'), (jit.NAMED, jit.VIA_PERF_MAP))
-        self.assertEqual(jit.classify(0x1000, 'f', '[JIT] tid 5'), (jit.NAMED, jit.VIA_PERF_MAP))
-        self.assertEqual(jit.classify(0x1000, '[JIT] tid 5', '/x/libc.so'), (jit.UNNAMED, None))
-        self.assertEqual(jit.classify(0x1000, 'f', '/tmp/x (deleted)'), (jit.NAMED, jit.VIA_SYMBOL))
-        self.assertEqual(jit.classify(0x1000, 'f', '/usr/lib/libc.so.6'), (jit.OTHER, None))
+        self.assertEqual(jit.classify('f', '/d/jitted-1-2.so'), (jit.NAMED, jit.VIA_JITDUMP))
+        self.assertEqual(jit.classify('f', '/tmp/perf-1.map'), (jit.NAMED, jit.VIA_PERF_MAP))
+        self.assertEqual(jit.classify('f', '[JIT] tid 5'), (jit.NAMED, jit.VIA_PERF_MAP))
+        self.assertEqual(jit.classify('[JIT] tid 5', '/x/libc.so'), (jit.UNNAMED, None))
+        self.assertEqual(jit.classify('f', '/tmp/x (deleted)'), (jit.NAMED, jit.VIA_SYMBOL))
+        self.assertEqual(jit.classify('f', '/usr/lib/libc.so.6'), (jit.OTHER, None))
 
     def test_deleted_is_jit_in_summary_and_flame_graph(self):
         frame = report.parse_frame('7f4c8da201db [unknown] (/tmp/orcexec.K61bkj (deleted))')
