@@ -21,9 +21,11 @@ import sys
 
 
 def main(argv):
-    pgid, pid_file, reset, out_fd, err_fd, dashdash = argv[1:7]
+    if len(argv) < 8 or argv[6] != '--':
+        sys.stderr.write('usage: exec_helper.py PGID PIDFILE RESET OUT_FD ERR_FD -- PROGRAM ARGS...\n')
+        return 127
+    pgid, pid_file, reset, out_fd, err_fd = argv[1:6]
     program = argv[7:]
-    assert dashdash == '--' and program
     if int(pgid) > 0:
         os.setpgid(0, int(pgid))
     os.dup2(int(out_fd), 1)

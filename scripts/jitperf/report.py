@@ -5,9 +5,12 @@ The consumers are the summary's tally (Tally), the flame graph's stack tree
 (SampleTable).  jitperf-run and the tests read a recording only through
 here, so they cannot disagree on what is JIT code.
 
-Why perf script's text and not a `perf script -s` handler: the text is three
-times faster to produce than perf's embedded Python builds its dictionaries,
-and it needs no perf built with Python.  The one trap in the text is the dso,
+Why perf script's text and not a `perf script -s` handler: on the demo's
+recording (8,000 samples with call chains) perf took 1.4-1.9 s to run a
+handler that does nothing much, and 0.4-0.6 s to print the text; and the
+text needs no perf built with Python.  A new count (samples whose call
+chain reaches a thread root, per-name shares for run-to-run stability) is
+one more consumer here, not another pass.  The one trap in the text is the dso,
 which may hold parentheses ("/memfd:x (deleted)"): it is the last balanced
 parenthesis group of a frame's line.
 

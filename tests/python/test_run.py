@@ -1,9 +1,12 @@
 """Unit tests of jitperf-run's orchestration: options, checks, the recording's command and environment, the summary's text."""
+import importlib.machinery
+import importlib.util
 import os
 import shutil
 import signal
 import stat
 import struct
+import subprocess
 import sys
 import tempfile
 import types
@@ -178,6 +181,42 @@ class RecordTest(unittest.TestCase):
         self.assertEqual(sent, [(12, signal.SIGTERM)])
 
 
+class ExecHelperTest(unittest.TestCase):
+    def run_helper(self, reset, preload):
+        """What the program the helper became saw: its output lines."""
+        with tempfile.TemporaryDirectory() as d:
+            pid_file = os.path.join(d, 'pid')
+            r, w = os.pipe()
+            err = os.dup(2)
+            script = 'echo "preload=$LD_PRELOAD"; grep SigIgn /proc/self/status; echo "pid=$$"'
+
+            def ignore_int_and_quit():
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
+                signal.signal(signal.SIGQUIT, signal.SIG_IGN)
+            helper = subprocess.Popen(
+                [sys.executable, '-I', '-S', record.HELPER, '0', pid_file, reset, str(w), str(err), '--',
+                 'sh', '-c', script], pass_fds=(w, err), preexec_fn=ignore_int_and_quit,
+                env=dict(os.environ, JITPERF_RUN_PRELOAD=preload, LD_PRELOAD='/gone.so'),
+                stdout=subprocess.DEVNULL)
+            os.close(w)
+            os.close(err)
+            with os.fdopen(r) as f:
+                lines = f.read().splitlines()
+            helper.wait()
+            with open(pid_file) as f:
+                lines.append('pidfile=' + f.read().strip())
+        return lines
+
+    def test_becomes_the_program(self):
+        lines = self.run_helper('SIGINT', '')
+        self.assertEqual(lines[0], 'preload=')  # not the user's LD_PRELOAD it started with
+        ignored = int(lines[1].split()[1], 16)
+        self.assertEqual(ignored & (1 << (signal.SIGINT - 1)), 0)  # reset as asked
+        self.assertNotEqual(ignored & (1 << (signal.SIGQUIT - 1)), 0)  # left ignored
+        self.assertEqual(ignored & (1 << (signal.SIGPIPE - 1)), 0)  # Python's own, undone
+        self.assertEqual(lines[2][len('pid='):], lines[3][len('pidfile='):])
+
+
 class SummaryTest(unittest.TestCase):
     def tally(self, counts):
         t = report.Tally()
@@ -228,3 +267,51 @@ class TextTest(unittest.TestCase):
 
 if __name__ == '__main__':
     unittest.main()
+
+
+def load_entry():
+    """scripts/jitperf-run as a module (a file without .py)."""
+    path = os.path.join(os.path.dirname(__file__), '..', '..', 'scripts', 'jitperf-run')
+    loader = importlib.machinery.SourceFileLoader('jitperf_run', path)
+    module = importlib.util.module_from_spec(importlib.util.spec_from_loader('jitperf_run', loader))
+    loader.exec_module(module)
+    return module
+
+
+class EntryTest(unittest.TestCase):
+    entry = load_entry()
+
+    def setUp(self):
+        self.dir = tempfile.TemporaryDirectory()
+        self.addCleanup(self.dir.cleanup)
+        self.addCleanup(os.chdir, os.getcwd())
+        os.chdir(self.dir.name)
+        self.say = types.SimpleNamespace(always=lambda t: None)
+
+    def test_default_directories_are_never_reused(self):
+        first = self.entry.default_out_dir('/usr/bin/my prog!')
+        self.assertEqual(os.path.basename(first), 'jitperf-my_prog_-1')
+        out = self.entry.make_out_dir(first, False, 'my prog!', self.say)
+        self.assertTrue(os.path.isdir(os.path.join(out, 'dumps')))
+        self.assertTrue(self.entry.make_out_dir(first, False, 'my prog!', self.say).endswith('-2'))
+
+    def test_explicit_directory_new_or_empty(self):
+        os.makedirs('empty')
+        self.entry.make_out_dir(os.path.abspath('empty'), True, 'p', self.say)
+        with self.assertRaises(self.entry.Exit) as e:
+            self.entry.make_out_dir(os.path.abspath('empty'), True, 'p', self.say)
+        self.assertEqual(e.exception.status, cli.EX_USAGE)
+
+    def test_dumps_of_reused_pids_are_found(self):
+        os.makedirs('d/jitperf-7.1')
+        for name in ('d/jit-7.dump', 'd/jitperf-7.1/jit-7.dump', 'd/jitted-7-0.so'):
+            open(name, 'w').close()
+        self.assertEqual(sorted(self.entry.find_dumps('d')), ['d/jit-7.dump', 'd/jitperf-7.1/jit-7.dump'])
+
+    def test_sizes(self):
+        self.assertEqual(self.entry.size_text(1), '1 KB')
+        self.assertEqual(self.entry.size_text(2500000), '2.5 MB')
+
+    def test_status_passed_on(self):
+        self.assertEqual(self.entry.die_like(3), 3)
+        self.assertEqual(self.entry.die_like(139), 139)  # SIGSEGV: a status, not a death
