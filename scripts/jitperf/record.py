@@ -140,9 +140,10 @@ def run(record_cmd, program, env, preload, out_dir, log_path, say):
     start = time.monotonic()
     try:
         perf = _start(record_cmd + ['--'] + workload, perf_env, (out_fd, err_fd), log_path)
-        if perf is not None:
-            relay.perf_pid = perf.pid
-        rc = perf.wait() if perf is not None else None
+        if perf is None:
+            return Result(None, None, 0.0)
+        relay.perf_pid = perf.pid
+        rc = perf.wait()
     finally:
         os.close(out_fd)
         os.close(err_fd)
@@ -154,8 +155,6 @@ def run(record_cmd, program, env, preload, out_dir, log_path, say):
         os.unlink(pid_file)
     except OSError:
         pass
-    if rc is None:
-        return Result(None, None, seconds)
     return Result(128 - rc if rc < 0 else rc, pid, seconds)
 
 

@@ -21,6 +21,7 @@ As a program (the tests' harness, tests/lib/capture.sh):
 """
 import argparse
 import collections
+import contextlib
 import functools
 import json
 import re
@@ -217,13 +218,11 @@ def main(argv=None):
     args = p.parse_args(argv)
     tally = Tally()
     consumers = [tally]
-    table_file = open(args.samples, 'w', encoding='utf-8') if args.samples else None
-    if table_file:
-        consumers.append(SampleTable(table_file))
     cmd = perf_script_command(args.perf, args.data, args.buildid_dir, args.leaf_only)
-    rc = run_pass(cmd, consumers, args.skip)
-    if table_file:
-        table_file.close()
+    with contextlib.ExitStack() as files:
+        if args.samples:
+            consumers.append(SampleTable(files.enter_context(open(args.samples, 'w', encoding='utf-8'))))
+        rc = run_pass(cmd, consumers, args.skip)
     if args.json:
         json.dump(tally.to_json(), sys.stdout)
         sys.stdout.write('\n')
