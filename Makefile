@@ -178,16 +178,21 @@ stress:
 	@$(MAKE) --no-print-directory all
 	@tests/stress/run $(BUILD)
 
+# jitperf-run's modules; installed jitperf-run finds them in ../lib/jitperf/.
+RUN_MODULES := $(wildcard scripts/jitperf/*.py)
+
 install: $(SO) $(DUMP_TOOL)
 	install -d $(DESTDIR)$(PREFIX)/lib/jitperf $(DESTDIR)$(PREFIX)/bin
 	install -m 0644 $(SO) $(DESTDIR)$(PREFIX)/lib/jitperf/libjitperf.so
 	install -m 0755 $(DUMP_TOOL) $(DESTDIR)$(PREFIX)/bin/jitperf-dump
 	install -m 0755 scripts/jitperf-run $(DESTDIR)$(PREFIX)/bin/jitperf-run
-	install -m 0644 scripts/jitperf-flamegraph.py $(DESTDIR)$(PREFIX)/lib/jitperf/jitperf-flamegraph.py
+	install -d $(DESTDIR)$(PREFIX)/lib/jitperf/jitperf
+	install -m 0644 $(RUN_MODULES) $(DESTDIR)$(PREFIX)/lib/jitperf/jitperf/
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/lib/jitperf/libjitperf.so $(DESTDIR)$(PREFIX)/bin/jitperf-dump \
-		$(DESTDIR)$(PREFIX)/bin/jitperf-run $(DESTDIR)$(PREFIX)/lib/jitperf/jitperf-flamegraph.py
+		$(DESTDIR)$(PREFIX)/bin/jitperf-run
+	rm -rf $(DESTDIR)$(PREFIX)/lib/jitperf/jitperf
 	-rmdir $(DESTDIR)$(PREFIX)/lib/jitperf
 
 clean:

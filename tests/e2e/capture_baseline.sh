@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # capture_baseline - without the shim nothing is named and every kind of JIT memory counts as unnamed: the harness measures something.
 set -euo pipefail
-# shellcheck source=lib.sh source-path=SCRIPTDIR
-. "$(dirname "$0")/lib.sh"
+# shellcheck source=../lib/capture.sh source-path=SCRIPTDIR
+. "$(dirname "$0")/../lib/capture.sh"
 jp_setup
 fail=0
 check() { # run min-jit-samples

@@ -8,7 +8,7 @@
 # the hooks, pthread_setcancelstate(PTHREAD_CANCEL_DISABLE) around the
 # engine calls (or raw syscalls that are not cancellation points).
 set -euo pipefail
-# shellcheck source=../host/common.sh source-path=SCRIPTDIR
-. "$(dirname "$0")/../host/common.sh"
+# shellcheck source=../lib/host.sh source-path=SCRIPTDIR
+. "$(dirname "$0")/../lib/host.sh"
 hs_setup
 hs_bug_case cancel 0 

@@ -8,7 +8,7 @@
 # of them closed in its children.  jp_perfmap_close has the same flaw.
 # Fix: remember (st_dev, st_ino) or the fdinfo identity and close only# descriptors that are still ours; better, keep jitperf's descriptors high.
 set -euo pipefail
-# shellcheck source=../host/common.sh source-path=SCRIPTDIR
-. "$(dirname "$0")/../host/common.sh"
+# shellcheck source=../lib/host.sh source-path=SCRIPTDIR
+. "$(dirname "$0")/../lib/host.sh"
 hs_setup
 hs_bug_case fork-fds 0 

@@ -9,7 +9,7 @@
 # (the kernel merges again), and capture covers the mapping from its start
 # (lib/capture.c growsdown_start).
 set -euo pipefail
-# shellcheck source=../host/common.sh source-path=SCRIPTDIR
-. "$(dirname "$0")/../host/common.sh"
+# shellcheck source=../lib/host.sh source-path=SCRIPTDIR
+. "$(dirname "$0")/../lib/host.sh"
 hs_setup
 hs_bug_case growsdown 0

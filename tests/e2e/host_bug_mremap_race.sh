@@ -11,7 +11,7 @@
 # mremap fails.  Fix: hold the engine lock across the real call, and make
 # mmap_done drop any stale entry in [addr, addr+len) before tracking.
 set -euo pipefail
-# shellcheck source=../host/common.sh source-path=SCRIPTDIR
-. "$(dirname "$0")/../host/common.sh"
+# shellcheck source=../lib/host.sh source-path=SCRIPTDIR
+. "$(dirname "$0")/../lib/host.sh"
 hs_setup
 hs_bug_case mremap-race 0 JITPERF_EPOCH_MS=1

@@ -9,8 +9,8 @@
 # or world-writable directories that are not sticky (as ssh's StrictModes
 # does), with a message saying so.
 set -euo pipefail
-# shellcheck source=../host/common.sh source-path=SCRIPTDIR
-. "$(dirname "$0")/../host/common.sh"
+# shellcheck source=../lib/host.sh source-path=SCRIPTDIR
+. "$(dirname "$0")/../lib/host.sh"
 hs_setup
 stress=$(hs_bin stress)
 mkdir -m 777 "$HS_TMP/open"

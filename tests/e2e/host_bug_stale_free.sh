@@ -10,7 +10,7 @@
 # dump.  Fix: when a registration vanished or a region's pages are no longer
 # executable in /proc/self/maps, drop the region instead of hashing it.
 set -euo pipefail
-# shellcheck source=../host/common.sh source-path=SCRIPTDIR
-. "$(dirname "$0")/../host/common.sh"
+# shellcheck source=../lib/host.sh source-path=SCRIPTDIR
+. "$(dirname "$0")/../lib/host.sh"
 hs_setup
 hs_bug_case stale-free 1 

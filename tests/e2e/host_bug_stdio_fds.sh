@@ -14,8 +14,8 @@
 # jp_safe_copy, or _Unwind_Backtrace), or initialise it in the constructor
 # and move its pipe above 2 / make it use mincore validation only.
 set -euo pipefail
-# shellcheck source=../host/common.sh source-path=SCRIPTDIR
-. "$(dirname "$0")/../host/common.sh"
+# shellcheck source=../lib/host.sh source-path=SCRIPTDIR
+. "$(dirname "$0")/../lib/host.sh"
 hs_setup
 prog=$(hs_bin visibility)
 mkdir -m 700 "$HS_TMP/d"

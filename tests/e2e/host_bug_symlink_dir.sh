@@ -9,8 +9,8 @@
 # and follow it only when it is a symlink (then check the target's owner as
 # now).
 set -euo pipefail
-# shellcheck source=../host/common.sh source-path=SCRIPTDIR
-. "$(dirname "$0")/../host/common.sh"
+# shellcheck source=../lib/host.sh source-path=SCRIPTDIR
+. "$(dirname "$0")/../lib/host.sh"
 hs_setup
 stress=$(hs_bin stress)
 mkdir -m 700 "$HS_TMP/real"

@@ -9,7 +9,7 @@
 # that does not exist: a hang.  Fix: check the descriptor is still ours
 # before every ioctl (fdinfo shows the negotiated features, WP_ASYNC).
 set -euo pipefail
-# shellcheck source=../host/common.sh source-path=SCRIPTDIR
-. "$(dirname "$0")/../host/common.sh"
+# shellcheck source=../lib/host.sh source-path=SCRIPTDIR
+. "$(dirname "$0")/../lib/host.sh"
 hs_setup
 hs_bug_case uffd-reuse 0 

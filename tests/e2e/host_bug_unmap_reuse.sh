@@ -9,7 +9,7 @@
 # path) LOADs the data.  Same window in mremap, MAP_FIXED mmap and madvise.
 # Fix: keep the engine lock across the real call in the slow paths.
 set -euo pipefail
-# shellcheck source=../host/common.sh source-path=SCRIPTDIR
-. "$(dirname "$0")/../host/common.sh"
+# shellcheck source=../lib/host.sh source-path=SCRIPTDIR
+. "$(dirname "$0")/../lib/host.sh"
 hs_setup
 hs_bug_case unmap-reuse 1 JITPERF_EPOCH_MS=1

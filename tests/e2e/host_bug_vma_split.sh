@@ -10,8 +10,8 @@
 # residency and in the VMA count).  Fix: unregister when exec goes away,
 # re-arm (and re-read by hash) when it comes back.
 set -euo pipefail
-# shellcheck source=../host/common.sh source-path=SCRIPTDIR
-. "$(dirname "$0")/../host/common.sh"
+# shellcheck source=../lib/host.sh source-path=SCRIPTDIR
+. "$(dirname "$0")/../lib/host.sh"
 hs_setup
 # The differential program, with the default (kernel write tracking) mode,
 # on seeds that still differ: reported, not gated (host_differential.sh

@@ -13,8 +13,8 @@
 # difference left with write tracking (page residency of never-written
 # memory in fork children) is reported by host_bug_vma_split.sh.
 set -euo pipefail
-# shellcheck source=../host/common.sh source-path=SCRIPTDIR
-. "$(dirname "$0")/../host/common.sh"
+# shellcheck source=../lib/host.sh source-path=SCRIPTDIR
+. "$(dirname "$0")/../lib/host.sh"
 hs_setup
 prog=$(hs_bin diff_calls)
 ops=${HOST_DIFF_OPS:-3000}

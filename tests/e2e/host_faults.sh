@@ -8,8 +8,8 @@
 # unprivileged user with mode 0500, a noexec tmpfs, and a 64 KiB tmpfs the
 # dump outgrows.  Needs root for the mounts (skips otherwise).
 set -euo pipefail
-# shellcheck source=../host/common.sh source-path=SCRIPTDIR
-. "$(dirname "$0")/../host/common.sh"
+# shellcheck source=../lib/host.sh source-path=SCRIPTDIR
+. "$(dirname "$0")/../lib/host.sh"
 hs_setup
 stress=$(hs_bin stress)
 diffp=$(hs_bin diff_calls)

@@ -8,8 +8,8 @@
 # perf-<pid>.map symlink in the perf map directory, a dump directory owned
 # by another user.
 set -euo pipefail
-# shellcheck source=../host/common.sh source-path=SCRIPTDIR
-. "$(dirname "$0")/../host/common.sh"
+# shellcheck source=../lib/host.sh source-path=SCRIPTDIR
+. "$(dirname "$0")/../lib/host.sh"
 hs_setup
 stress=$(hs_bin stress)
 "$stress" 1 200 >"$HS_TMP/ref" 2>&1

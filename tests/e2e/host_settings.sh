@@ -11,8 +11,8 @@
 # bytes, a path through a regular file.  A symlink to a directory of one's
 # own is accepted (host_bug_symlink_dir.sh while it is not).
 set -euo pipefail
-# shellcheck source=../host/common.sh source-path=SCRIPTDIR
-. "$(dirname "$0")/../host/common.sh"
+# shellcheck source=../lib/host.sh source-path=SCRIPTDIR
+. "$(dirname "$0")/../lib/host.sh"
 hs_setup
 stress=$(hs_bin stress)
 args=(1 600 200 300 11)

@@ -9,8 +9,8 @@
 # (a write cut short by the kill); perf inject --jit must then accept the
 # recording.  Without a usable perf the dumps are still checked.
 set -euo pipefail
-# shellcheck source=../host/common.sh source-path=SCRIPTDIR
-. "$(dirname "$0")/../host/common.sh"
+# shellcheck source=../lib/host.sh source-path=SCRIPTDIR
+. "$(dirname "$0")/../lib/host.sh"
 hs_setup
 stress=$(hs_bin stress)
 scan=$(hs_bin dumpscan)

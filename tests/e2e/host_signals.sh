@@ -6,8 +6,8 @@
 # handlers mmap/mprotect/munmap code themselves.  Watchdog 60 s per run
 # (stacks printed on a hang).
 set -euo pipefail
-# shellcheck source=../host/common.sh source-path=SCRIPTDIR
-. "$(dirname "$0")/../host/common.sh"
+# shellcheck source=../lib/host.sh source-path=SCRIPTDIR
+. "$(dirname "$0")/../lib/host.sh"
 hs_setup
 prog=$(hs_bin sigmap)
 secs=${HOST_SIGNAL_SECONDS:-3}

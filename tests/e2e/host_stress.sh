@@ -9,8 +9,8 @@
 # pass jitperf-dump --check, and dumpscan must find no record outside what
 # the program made executable and none holding its data.
 set -euo pipefail
-# shellcheck source=../host/common.sh source-path=SCRIPTDIR
-. "$(dirname "$0")/../host/common.sh"
+# shellcheck source=../lib/host.sh source-path=SCRIPTDIR
+. "$(dirname "$0")/../lib/host.sh"
 hs_setup
 prog=$(hs_bin stress)
 threads=${HOST_STRESS_THREADS:-16}

@@ -5,8 +5,8 @@
 # three configurations.  Every check must pass except "descriptors 0-2 left
 # free", which host_bug_stdio_fds.sh covers while it fails.
 set -euo pipefail
-# shellcheck source=../host/common.sh source-path=SCRIPTDIR
-. "$(dirname "$0")/../host/common.sh"
+# shellcheck source=../lib/host.sh source-path=SCRIPTDIR
+. "$(dirname "$0")/../lib/host.sh"
 hs_setup
 prog=$(hs_bin visibility)
 "$prog" >"$HS_TMP/plain" 2>&1 || { cat "$HS_TMP/plain"; hs_fail "fails without the shim"; }

@@ -12,8 +12,8 @@
 #   is worker, not main and not the thread library;
 # - rwx_late: main() maps the area (jl_mmap is inlined): main.
 set -euo pipefail
-# shellcheck source=lib.sh source-path=SCRIPTDIR
-. "$(dirname "$0")/lib.sh"
+# shellcheck source=../lib/capture.sh source-path=SCRIPTDIR
+. "$(dirname "$0")/../lib/capture.sh"
 
 export JIT_SECONDS=${JIT_SECONDS:-0.8}
 fail=0

@@ -7,8 +7,8 @@
 # gdbjit_hot (>= 90% of the samples in its range and run window), and the
 # dump must hold LOADs named gdbjit_hot and gdbjit_cold with their code.
 set -euo pipefail
-# shellcheck source=lib.sh source-path=SCRIPTDIR
-. "$(dirname "$0")/lib.sh"
+# shellcheck source=../lib/capture.sh source-path=SCRIPTDIR
+. "$(dirname "$0")/../lib/capture.sh"
 
 export JIT_SECONDS=${JIT_SECONDS:-1.0}
 fail=0

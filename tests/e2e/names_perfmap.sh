@@ -13,8 +13,8 @@
 #   mtime as the program saw after its last write (jitperf only reads it).
 # The map file is removed at the end.
 set -euo pipefail
-# shellcheck source=lib.sh source-path=SCRIPTDIR
-. "$(dirname "$0")/lib.sh"
+# shellcheck source=../lib/capture.sh source-path=SCRIPTDIR
+. "$(dirname "$0")/../lib/capture.sh"
 
 export JIT_SECONDS=${JIT_SECONDS:-1.5}
 fail=0

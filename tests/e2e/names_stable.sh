@@ -27,11 +27,11 @@
 # string-hash table slots that change every run, even in instruction
 # lengths.  It is at 100% since.
 #
-# Knobs (besides lib.sh's): NS_PROGRAMS="pcre2 luajit ..." runs only those,
+# Knobs (besides tests/lib/capture.sh's): NS_PROGRAMS="pcre2 luajit ..." runs only those,
 # NS_NODE_SCALE (0.7) the node workload's size, JP_MIN_STABLE (95).
 set -euo pipefail
-# shellcheck source=lib.sh source-path=SCRIPTDIR
-. "$(dirname "$0")/lib.sh"
+# shellcheck source=../lib/capture.sh source-path=SCRIPTDIR
+. "$(dirname "$0")/../lib/capture.sh"
 
 JP_MIN_STABLE=${JP_MIN_STABLE:-95}
 export JIT_SECONDS=${JIT_SECONDS:-0.6}

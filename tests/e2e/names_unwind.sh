@@ -19,8 +19,8 @@
 # an UNWINDING_INFO of total_size 120 (the FDE) right before the LOAD of
 # each JIT function, in empty mode one of total_size 64.
 set -euo pipefail
-# shellcheck source=lib.sh source-path=SCRIPTDIR
-. "$(dirname "$0")/lib.sh"
+# shellcheck source=../lib/capture.sh source-path=SCRIPTDIR
+. "$(dirname "$0")/../lib/capture.sh"
 
 export JIT_SECONDS=${JIT_SECONDS:-1.0}
 JP_MIN_REACH=${JP_MIN_REACH:-90}

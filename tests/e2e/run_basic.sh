@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # run_basic.sh - jitperf-run on the demo JIT with default options: the files of a run, the summary's numbers, the perf commands it prints, a private build-id cache, output directories never reused.
-. "$(dirname "$0")/run_common.bash"
+# shellcheck source=../lib/jitperf_run.sh source-path=SCRIPTDIR
+. "$(dirname "$0")/../lib/jitperf_run.sh"
 need_perf
 need_build
 

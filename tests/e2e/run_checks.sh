@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # run_checks.sh - jitperf-run's diagnosis: --check and the checks before every run, each failure mode simulated for real (perf missing, perf_event_paranoid too high for an unprivileged user, noexec output directory, static and setuid programs, libjitperf.so missing or broken), the fix it proposes, and exit statuses 0 / 69.
-. "$(dirname "$0")/run_common.bash"
+# shellcheck source=../lib/jitperf_run.sh source-path=SCRIPTDIR
+. "$(dirname "$0")/../lib/jitperf_run.sh"
 need_perf
 need_build
 cd "$T" || exit 1
@@ -121,7 +122,7 @@ chgrp nogroup "$T/setgid" 2>/dev/null && chmod g+s "$T/setgid" &&
 # ---- libjitperf.so missing or broken ----
 expect lib-missing 69 'FAIL  libjitperf.so: /nonexistent/libjitperf.so does not exist' --check --lib /nonexistent/libjitperf.so
 mkdir -p "$T/copy/scripts"
-cp "$JR" "$T/copy/scripts/"
+cp -r "$JR" "$REPO/scripts/jitperf" "$T/copy/scripts/"
 JR=$T/copy/scripts/jitperf-run JITPERF_BUILD=$T/nothing-here expect lib-notfound 69 'FAIL  libjitperf.so not found' --check -- "$DEMO"
 check "not found: the fix" grep -q "fix: build it with 'make', or point to it: --lib PATH or JITPERF_LIB=PATH" "$T/lib-notfound.err"
 echo "not a library" >"$T/text.so"

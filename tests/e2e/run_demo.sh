@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # run_demo.sh - what `make demo` shows a new user (scripts/demo BUILD): the demo JIT's output, then a summary in which its JIT functions are named, and where to look next.
-. "$(dirname "$0")/run_common.bash"
+# shellcheck source=../lib/jitperf_run.sh source-path=SCRIPTDIR
+. "$(dirname "$0")/../lib/jitperf_run.sh"
 need_perf
 need_build
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # run_flamegraph.sh - the flame graph of a jitperf-run run: a self-contained page that renders in a real headless browser (Debian's chromium) with the demo's JIT frames named and coloured as JIT code, plus folded stacks.
-. "$(dirname "$0")/run_common.bash"
+# shellcheck source=../lib/jitperf_run.sh source-path=SCRIPTDIR
+. "$(dirname "$0")/../lib/jitperf_run.sh"
 need_perf
 need_build
 browser=$(command -v chromium || command -v chromium-browser) ||

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # run_options.sh - every jitperf-run option end to end: --help, usage errors, -F, -e, the default event, -g fp/dwarf/none, -R, --no-inject, --perf-map, -q, -v, --top, --no-flamegraph, --lib and JITPERF_LIB.
-. "$(dirname "$0")/run_common.bash"
+# shellcheck source=../lib/jitperf_run.sh source-path=SCRIPTDIR
+. "$(dirname "$0")/../lib/jitperf_run.sh"
 need_perf
 need_build
 cd "$T" || exit 1

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # run_preload.sh - jitperf-run adds libjitperf.so to the user's LD_PRELOAD for the program only: the user's preload still runs in the program, never in perf or the helper, nothing is loaded twice, JITPERF_* settings pass through.
-. "$(dirname "$0")/run_common.bash"
+# shellcheck source=../lib/jitperf_run.sh source-path=SCRIPTDIR
+. "$(dirname "$0")/../lib/jitperf_run.sh"
 need_perf
 need_build
 cd "$T" || exit 1

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # run_signals.sh - jitperf-run passes the program's exit status through and gets signals to it: SIGTERM, Ctrl-C on a terminal, a program that ignores them, inherited dispositions, and the path without perl.
-. "$(dirname "$0")/run_common.bash"
+# shellcheck source=../lib/jitperf_run.sh source-path=SCRIPTDIR
+. "$(dirname "$0")/../lib/jitperf_run.sh"
 need_perf
 need_build
 cd "$T" || exit 1

@@ -1,7 +1,7 @@
-# lib.sh - harness for the capture_*.sh tests: run a JIT program under perf with the shim, inject, measure what perf names.
+# capture.sh - harness for the capture_*.sh and names_*.sh tests: run a JIT program under perf with the shim, inject, measure what perf names.
 # shellcheck shell=bash
 #
-# Sourced by tests/e2e/capture_*.sh (which set -euo pipefail).  A whole test
+# Sourced by tests/e2e/capture_*.sh and names_*.sh (which set -euo pipefail).  A whole test
 # is usually one call:
 #
 #   jp_capture NAME CMD...    record CMD with the shim, inject, then assert
@@ -20,20 +20,20 @@
 #   jp_record RUN MODE CMD... perf record -k 1 -e cpu-clock; the program's
 #                             stdout goes to RUN/stdout, its dumps to RUN/dumps
 #   jp_inject RUN             perf inject --jit  -> RUN/perf.jit.data
-#   jp_samples RUN            perf script        -> RUN/samples.tsv, one line a
-#                             sample: pid time_ns ip class dso sym symoff
+#   jp_samples RUN [OPT...]   jitperf-run's report  -> RUN/samples.tsv, one line
+#                             a sample: pid time_ns ip class dso sym symoff
 #                             (class: named, unnamed, other)
 #   jp_share RUN              sets JP_NAMED, JP_UNNAMED, JP_SHARE (percent)
 #   jp_hot_check RUN          the hot-piece check (below); 0 pass, 1 fail
 #   jp_dump_check RUN         jitperf-dump --check on every dump; 0 pass, 1 fail
 #
-# Samples in JIT code: "named" when perf resolved them to a jitted-<pid>-<n>.so
-# that perf inject made from a jitdump; "unnamed" when they fell in what perf
-# shows for JIT code nobody described: [unknown], //anon and anon exec maps
-# (which perf 6.1 shows as /tmp/perf-<pid>.map), [heap], [anon:...],
-# /memfd:... and unlinked files ("(deleted)"), "[JIT] tid".  Kernel samples and
-# file-backed code are "other".  Named share = named / (named + unnamed).
-#
+# Samples in JIT code are classified by jitperf-run's own report
+# (scripts/jitperf/classify.py, through `python3 -m jitperf.report`), so the
+# tests measure what the summary and the flame graph show: "named" when perf
+# found a name for JIT memory, "unnamed" when it did not, "other" for the
+# kernel and file-backed code.  Named share = named / (named + unnamed).  The
+# hot-piece check below further wants pieces perf inject made from a dump.
+
 # Hot-piece check: every JITFUNC line with hot=1 (see tests/jit/jitlib.h)
 # names a function, its address range, its pid and the time window in which
 # it ran.  Of the samples of that pid in that range and window (at least
@@ -150,54 +150,12 @@ jp_inject() {
 	fi
 }
 
-# perf script prints "PID TIME: IP SYM[+0xOFF] (DSO)", where DSO may itself end
-# in " (deleted)"; normalised into tab-separated fields.
-# perf script lines on stdin -> samples.tsv lines on stdout.
-jp_classify() {
-	awk '
-	NF >= 4 {
-		pid = $1
-		t = $2
-		sub(/:$/, "", t)
-		ip = $3
-		line = $0
-		sub(/^ *[0-9]+ +[0-9.]+: +[0-9a-f]+ /, "", line)
-		del = ""
-		if (line ~ / \(deleted\)\)$/) {
-			del = " (deleted)"
-			line = substr(line, 1, length(line) - 11) ")"
-		}
-		dso = "?"
-		sym = line
-		if (match(line, / \([^()]*\)$/)) {
-			dso = substr(line, RSTART + 2, RLENGTH - 3) del
-			sym = substr(line, 1, RSTART - 1)
-		}
-		off = "-"
-		if (match(sym, /\+0x[0-9a-f]+$/)) {
-			off = substr(sym, RSTART + 1)
-			sym = substr(sym, 1, RSTART - 1)
-		}
-		n = split(dso, parts, "/")
-		base = parts[n]
-		if (length(ip) == 16 && substr(ip, 1, 4) == "ffff")
-			class = "other"
-		else if (base ~ /^jitted-[0-9]+-[0-9]+\.so$/)
-			class = "named"
-		else if (dso == "[unknown]" || dso ~ /^\/\/anon/ || dso ~ /^\/tmp\/perf-[0-9]+\.map$/ ||
-			 dso == "[heap]" || dso ~ /^\[anon:/ || dso ~ /memfd:/ || dso ~ / \(deleted\)$/ ||
-			 sym ~ /^\[JIT\] tid/)
-			class = "unnamed"
-		else
-			class = "other"
-		printf "%s\t%.0f\t%s\t%s\t%s\t%s\t%s\n", pid, t * 1e9, ip, class, dso, sym, off
-	}'
-}
-
-jp_samples() {
+jp_samples() { # RUN [report options, e.g. --skip PID:COMM]
 	local dir=$JP_TMP/$1
-	jp_perf script -i "$dir/perf.jit.data" -F pid,time,ip,sym,symoff,dso \
-		2>"$dir/script.log" | jp_classify >"$dir/samples.tsv"
+	shift
+	PYTHONPATH=$JP_ROOT/scripts${PYTHONPATH:+:$PYTHONPATH} python3 -m jitperf.report \
+		--buildid-dir "$JP_TMP/buildid" --leaf-only --samples "$dir/samples.tsv" "$@" \
+		"$dir/perf.jit.data" 2>"$dir/script.log" || jp_fail "$(basename "$dir"): the report failed: $(tail -n 3 "$dir/script.log")"
 	[ -s "$dir/samples.tsv" ] || jp_fail "$1: perf script printed no samples"
 }
 
@@ -330,7 +288,7 @@ jp_hot_one() {
 		fi
 		pieces=$((pieces + 1))
 		spread+=" ${dso##*/}:$cnt"
-		if [ "$class" != named ] || [ "$start" = - ]; then
+		if [ "$class" != named ] || [ "$start" = - ] || [[ ${dso##*/} != jitted-*.so ]]; then
 			continue
 		fi
 		size_p=$(jp_piece_size "$dso")
@@ -494,58 +452,3 @@ jp_baseline() {
 	jp_say "$name (no shim): named $JP_SHARE% ($JP_NAMED/$((JP_NAMED + JP_UNNAMED)) JIT samples)"
 }
 
-# Run as a script (tests/run-all runs every tests/e2e/*.sh): check the
-# classification against perf 6.1 lines of each kind, and the hot-piece table
-# against a stale name.  Needs no perf.
-jp_selftest() {
-	local got want tab=$'\t'
-	got=$(jp_classify <<'EOF' | cut -f1-4,7
- 4242  1000.000001:      7f5153ca5038 jit:f_hot+0x38 (/tmp/d/dumps/jitted-4242-0.so)
- 4242  1000.000002:      7f4c8da201db [unknown] (/tmp/perf-4242.map)
- 4242  1000.000003:      7f4c8da201db [unknown] (/memfd:jitdual (deleted))
- 4242  1000.000004:      7f4c8da201db [unknown] (/tmp/orcexec.K61bkj (deleted))
- 4242  1000.000005:      7f5153ca50a7 [unknown] ([unknown])
- 4242  1000.000006:      55d4aa000010 [unknown] ([heap])
- 4242  1000.000007:      7f4c8da201db [unknown] (//anon)
- 4242  1000.000008:  ffffffff8223a7e2 mas_preallocate+0x152 ([kernel.kallsyms])
- 4242  1000.000009:      7fd90e98ccde __strchr_evex+0x1e (/usr/lib/x86_64-linux-gnu/libc.so.6)
- 4242  1000.000010:      7f4c8dd18be6 __vdso_clock_gettime+0xf6 ([vdso])
-EOF
-	)
-	want=$(printf '%s\n' \
-		'4242 1000000001000 7f5153ca5038 named 0x38' \
-		'4242 1000000002000 7f4c8da201db unnamed -' \
-		'4242 1000000003000 7f4c8da201db unnamed -' \
-		'4242 1000000004000 7f4c8da201db unnamed -' \
-		'4242 1000000005000 7f5153ca50a7 unnamed -' \
-		'4242 1000000006000 55d4aa000010 unnamed -' \
-		'4242 1000000007000 7f4c8da201db unnamed -' \
-		'4242 1000000008000 ffffffff8223a7e2 other 0x152' \
-		'4242 1000000009000 7fd90e98ccde other 0x1e' \
-		'4242 1000000010000 7f4c8dd18be6 other 0xf6' | tr ' ' '\t')
-	if [ "$got" != "$want" ]; then
-		printf 'classification:\n%s\nexpected:\n%s\n' "$got" "$want"
-		jp_fail "lib.sh self-test: perf script lines misclassified"
-	fi
-
-	# Two functions at one address in turn, both on piece 0: a stale name.
-	JP_TMP=$(mktemp -d "${TMPDIR:-/tmp}/jitperf-e2e.XXXXXX")
-	trap jp_cleanup EXIT
-	mkdir -p "$JP_TMP/st"
-	printf '%s\n' \
-		'JITFUNC name=A pid=7 addr=0x1000 size=64 hot=1 t0=100 t1=200' \
-		'JITFUNC name=B pid=7 addr=0x1000 size=64 hot=1 t0=300 t1=400' >"$JP_TMP/st/stdout"
-	printf '7\t150\t1010\tnamed\t/d/jitted-7-0.so\tjit:a\t0x10\n7\t350\t1010\tnamed\t/d/jitted-7-0.so\tjit:a\t0x10\n' \
-		>"$JP_TMP/st/samples.tsv"
-	jp_hot_table st
-	grep -q "^CLASH${tab}A${tab}B${tab}/d/jitted-7-0.so\$" "$JP_TMP/st/hot.tsv" ||
-		jp_fail "lib.sh self-test: stale name not detected: $(cat "$JP_TMP/st/hot.tsv")"
-	grep -q "^PIECE${tab}A${tab}1${tab}named${tab}/d/jitted-7-0.so${tab}jit:a${tab}4096\$" "$JP_TMP/st/hot.tsv" ||
-		jp_fail "lib.sh self-test: piece start wrong: $(cat "$JP_TMP/st/hot.tsv")"
-	jp_say "PASS lib.sh self-test"
-}
-
-if [ "${BASH_SOURCE[0]}" = "$0" ]; then
-	set -euo pipefail
-	jp_selftest
-fi

@@ -1,4 +1,4 @@
-# common.sh - helpers for the host-safety tests (tests/e2e/host_*.sh, tests/stress/run): temp dirs, mounts, watchdogs, dump checks.
+# host.sh - helpers for the host-safety tests (tests/e2e/host_*.sh, tests/stress/run): temp dirs, mounts, watchdogs, dump checks.
 # shellcheck shell=bash
 #
 # Sourced by scripts that set -euo pipefail.  Provides:

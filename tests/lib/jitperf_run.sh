@@ -1,4 +1,5 @@
-# run_common.bash - shared set-up of the jitperf-run end-to-end tests (tests/e2e/run_*.sh); sourced, not run.
+# jitperf_run.sh - shared set-up of the jitperf-run end-to-end tests (tests/e2e/run_*.sh); sourced, not run.
+# shellcheck shell=bash
 #
 # Gives: $REPO, $BUILD (JITPERF_BUILD or build/), $JR (scripts/jitperf-run),
 # $LIB and $DEMO from the build, $T (a private temp dir removed at exit, also
