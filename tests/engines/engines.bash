@@ -3,6 +3,7 @@
 # shellcheck shell=bash disable=SC2034 # ENGINE_NAMES, ENGINE_CMD: for the callers
 #
 #   ENGINE_NAMES              erlang hotspot mono gjs qemu
+#   engine_needs NAME         the programs NAME needs, as PROGRAM:PACKAGE words
 #   engine_missing NAME       prints what is missing to run NAME's workload
 #                             (status 0) or nothing (status 1): the caller skips
 #   engine_prepare NAME DIR   compiles the workload into DIR (created); on
@@ -17,23 +18,28 @@ ENGINES_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ENGINE_NAMES=(erlang hotspot mono gjs qemu)
 ENGINE_CMD=()
 
-# Debian package that brings each program, for the skip message.
-engine_need() { # PROGRAM PACKAGE
-	command -v "$1" >/dev/null 2>&1 || printf '%s (apt-get install %s) ' "$1" "$2"
+# Programs NAME's workload needs, each with the Debian package that brings it.
+engine_needs() {
+	case $1 in
+	erlang) echo "erl:erlang-base erlc:erlang-base" ;;
+	hotspot) echo "java:openjdk-17-jdk-headless javac:openjdk-17-jdk-headless" ;;
+	mono) echo "mono:mono-runtime mcs:mono-mcs" ;;
+	gjs) echo "gjs:gjs" ;;
+	qemu) echo "qemu-x86_64:qemu-user gcc:build-essential" ;;
+	esac
 }
 
 engine_missing() {
-	local m
-	case $1 in
-	erlang) m=$(engine_need erl erlang-base; engine_need erlc erlang-base) ;;
-	hotspot) m=$(engine_need java openjdk-17-jdk-headless; engine_need javac openjdk-17-jdk-headless) ;;
-	mono) m=$(engine_need mono mono-runtime; engine_need mcs mono-mcs) ;;
-	gjs) m=$(engine_need gjs gjs) ;;
-	qemu) m=$(engine_need qemu-x86_64 qemu-user; engine_need gcc build-essential) ;;
-	*) m="unknown engine $1" ;;
-	esac
-	[ -n "$m" ] || return 1
-	printf 'no %s\n' "$m"
+	local need progs="" pkgs=""
+	for need in $(engine_needs "$1"); do
+		if ! command -v "${need%%:*}" >/dev/null 2>&1; then
+			progs+="${progs:+, }${need%%:*}"
+			case " $pkgs " in *" ${need#*:} "*) ;; *) pkgs+="${pkgs:+ }${need#*:}" ;; esac
+		fi
+	done
+	[ -n "$(engine_needs "$1")" ] || { echo "unknown engine $1"; return 0; }
+	[ -n "$progs" ] || return 1
+	printf 'no %s (apt-get install %s)\n' "$progs" "$pkgs"
 }
 
 engine_prepare() { # NAME DIR
