@@ -1,4 +1,4 @@
-# engine_common.bash - the body of the engine_*.sh tests: a real engine's own
+# engine.sh - the body of the engine_*.sh tests: a real engine's own
 # workload (tests/engines/), run several times under perf with the shim, each
 # run checked like a user would look at it.
 # shellcheck shell=bash
@@ -31,7 +31,7 @@
 # (JITPERF_VERBOSE=2 summaries) against the program's CPU (estimated from the
 # run's cpu-clock samples, 4000 a second).
 #
-# Only the documented functions of lib.sh are used (jp_setup, jp_samples,
+# Only the documented functions of capture.sh are used (jp_setup, jp_samples,
 # jp_share, jp_dump_check, jp_say, jp_fail, jp_skip and $JP_*).  Recording
 # and injecting are done here: jp_record wants the test JITs' JITFUNC lines,
 # which a real engine does not print, and jp_inject puts every generated
@@ -39,8 +39,8 @@
 # injects with --buildid-dir /dev/null; with the cache BEAM's inject took 2x
 # longer and deleting its 60,000 cache entries took minutes).
 
-# shellcheck source=lib.sh source-path=SCRIPTDIR
-. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source=capture.sh source-path=SCRIPTDIR
+. "$(dirname "${BASH_SOURCE[0]}")/capture.sh"
 # shellcheck source=../engines/engines.bash source-path=SCRIPTDIR
 . "$JP_ROOT/tests/engines/engines.bash"
 
