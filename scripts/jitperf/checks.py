@@ -130,6 +130,16 @@ def find_lib(explicit, env, self_dir):
     return None
 
 
+def find_dump_tool(env, self_dir):
+    """jitperf-dump: where libjitperf.so is looked for, beside this script
+    once installed, else on PATH; None when there is none."""
+    for d in lib_places(env, self_dir) + [self_dir]:
+        candidate = os.path.join(d, 'jitperf-dump')
+        if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+            return os.path.realpath(candidate)
+    return shutil.which('jitperf-dump')
+
+
 def lib_places(env, self_dir):
     places = [env['JITPERF_BUILD']] if env.get('JITPERF_BUILD') else []
     return places + [os.path.join(self_dir, '..', 'build'),

@@ -33,6 +33,12 @@ Recording:
                         -R '--mmap-pages 1024'.  May be repeated.
       --no-inject       stop after perf record: JIT code stays unnamed until
                         you run the printed `perf inject --jit` command
+      --all-loads       give perf inject every piece of code in the dumps.
+                        Default: only the pieces some sample (or call chain)
+                        falls in, which names every sample the same way and
+                        makes inject cost what the profile holds, not what
+                        the program compiled; the whole dump stays in
+                        dumps/jit-<pid>.dump.all
       --perf-map        perf-map mode: libjitperf.so writes /tmp/perf-<pid>.map,
                         read directly by perf report, perf script and other
                         tools; no inject step, no machine code (no annotate)
@@ -72,7 +78,9 @@ Files, in the output directory:
   flamegraph.html   interactive flame graph, self-contained (JIT frames green)
   stacks.folded     the stacks, one line each (flamegraph.pl, inferno, ...)
   summary.txt       the summary printed at the end
-  dumps/            jit-<pid>.dump from libjitperf.so, jitted-*.so from inject
+  dumps/            jit-<pid>.dump from libjitperf.so (only the sampled
+                    pieces; jit-<pid>.dump.all: all of them), jitted-*.so
+                    from inject
   buildid/          perf's build-id cache for this run only (--buildid-dir):
                     the program's own objects; the generated jitted-*.so
                     stay in dumps/ and are not cached (inject is faster),
@@ -110,6 +118,7 @@ class Options:
     call_graph: str = 'fp'
     record_opts: list = dataclasses.field(default_factory=list)
     inject: bool = True
+    all_loads: bool = False
     perf_map: bool = False
     flamegraph: bool = True
     lib: str = ''
@@ -126,6 +135,7 @@ class Options:
 _FLAGS = {
     '-g': {'call_graph': 'fp'},
     '--no-inject': {'inject': False},
+    '--all-loads': {'all_loads': True},
     '--perf-map': {'perf_map': True},
     '--no-flamegraph': {'flamegraph': False},
     '-q': {'quiet': True, 'verbose': False}, '--quiet': {'quiet': True, 'verbose': False},

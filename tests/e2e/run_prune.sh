@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# run_prune.sh - perf inject given only the sampled pieces names every sample (leaf and call chain) exactly as the whole dump does: the demo JIT, dual-mapped code (perf prints its frames as file offsets), and LuaJIT, which compiles more than it runs.
+# shellcheck source=../lib/jitperf_run.sh source-path=SCRIPTDIR
+. "$(dirname "$0")/../lib/jitperf_run.sh"
+need_perf
+need_build
+
+export JIT_SECONDS=1
+DUMP_TOOL=$BUILD/jitperf-dump
+
+# As jitperf-run does: the generated objects are found in dumps/ by path,
+# never through a build-id cache.
+perf_() { perf --buildid-dir /dev/null "$@"; }
+# Every sample with its call chain, as perf report and perf annotate see it.
+samples() { perf_ script -i "$1" -F pid,tid,time,ip,sym,dso 2>/dev/null; }
+
+progs="demo memfd_dual"
+if command -v luajit >/dev/null 2>&1; then progs="$progs luajit"; else echo "note: no luajit, its part skipped"; fi
+for prog in $progs; do
+	out=$T/$prog
+	case $prog in
+	luajit) cmd=(luajit "$REPO/tests/jit/luajit_hot.lua") ;;
+	*) cmd=("$BUILD/tests/jit/$prog") ;;
+	esac
+	run_jr "$prog" 0 --no-inject --no-flamegraph -o "$out" --lib "$LIB" -- "${cmd[@]}"
+	dump=$(find "$out/dumps" -name 'jit-*.dump' | head -n 1)
+	check "$prog: a dump was written" test -n "$dump"
+	[ -n "$dump" ] || continue
+	cp "$dump" "$T/$prog.whole"
+
+	perf_ inject --jit -i "$out/perf.data" -o "$T/$prog.whole.data" 2>/dev/null
+	samples "$T/$prog.whole.data" >"$T/$prog.whole.txt"
+	rm -f "$out"/dumps/jitted-*.so
+
+	kept=$(PYTHONPATH=$REPO/scripts python3 -c '
+import sys
+from jitperf import prune
+sampled = prune.sampled_addresses("perf", sys.argv[1])
+kept, total, notes = prune.prune_dumps(sys.argv[2], [sys.argv[3]], sampled)
+print(kept, total, len(notes), len(sampled.unplaced))
+' "$out/perf.data" "$DUMP_TOOL" "$dump")
+	echo "$prog: kept, total, dumps left whole, processes with unplaced frames: $kept"
+	read -r k total whole unplaced <<<"$kept"
+	check "$prog: no dump left whole, every frame placed" test "$whole" = 0 -a "$unplaced" = 0
+	check "$prog: some pieces kept ($k of $total)" test "$k" -gt 0
+	# LuaJIT's start-up traces do not run while perf samples the hot one.
+	[ "$prog" = luajit ] && check "luajit: fewer pieces kept than written" test "$k" -lt "$total"
+	check "$prog: the pruned dump is valid" "$DUMP_TOOL" --check "$dump"
+	check "$prog: the whole dump is kept beside it" cmp -s "$dump.all" "$T/$prog.whole"
+
+	perf_ inject --jit -i "$out/perf.data" -o "$T/$prog.pruned.data" 2>/dev/null
+	samples "$T/$prog.pruned.data" >"$T/$prog.pruned.txt"
+	check "$prog: perf script shows samples" test "$(wc -l <"$T/$prog.pruned.txt")" -gt 1000
+	check "$prog: the JIT frames are named" grep -q 'jitted-' "$T/$prog.pruned.txt"
+	check "$prog: every sample and frame named as with the whole dump" cmp -s "$T/$prog.whole.txt" "$T/$prog.pruned.txt"
+	check "$prog: inject made one object per kept piece" \
+		test "$(find "$out/dumps" -name 'jitted-*.so' | wc -l)" -eq "$k"
+done
+
+# The default run prunes and says so.
+run_jr demo 0 -o "$T/default" --lib "$LIB" -- "$DEMO"
+check "jitperf-run says how many pieces hold samples" grep -q 'pieces hold samples' "$T/demo.err"
+check "--all-loads is named as the way to get all" grep -q -- '--all-loads' "$T/demo.err"
+d=$(find "$T/default/dumps" -name 'jit-*.dump' | head -n 1)
+check "the whole dump stays as .all" test -s "$d.all"
+run_jr demo 0 -o "$T/all" --all-loads --lib "$LIB" -- "$DEMO"
+check "--all-loads: no .all copy, every piece injected" \
+	test -z "$(find "$T/all/dumps" -name '*.all' -print -quit)"
+finish
