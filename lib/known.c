@@ -25,7 +25,42 @@ static struct {
 	int full;                 /* tables full: said so once */
 	struct jp_range *changed; /* ranges renamed by the running refresh */
 	size_t nchanged, changed_cap;
+	struct known_area {       /* names of whole areas, not functions */
+		uint64_t addr, size;
+		char name[JP_KNOWN_AREA_NAME];
+	} areas[JP_KNOWN_AREAS];
+	size_t nareas;
 } K;
+
+/* A name for an area far larger than any function: kept apart, replacing
+ * an area it overlaps (the runtime registered its buffer again). */
+static int add_area(uint64_t addr, uint64_t size, const char *clean)
+{
+	size_t i;
+
+	for (i = 0; i < K.nareas; i++)
+		if (K.areas[i].addr < addr + size && addr < K.areas[i].addr + K.areas[i].size)
+			break;
+	if (i == K.nareas) {
+		if (K.nareas == JP_KNOWN_AREAS)
+			return 0;
+		K.nareas++;
+	} else if (K.areas[i].addr == addr && K.areas[i].size == size && !strcmp(K.areas[i].name, clean)) {
+		return 0;
+	}
+	K.areas[i].addr = addr;
+	K.areas[i].size = size;
+	jp_strlcpy(K.areas[i].name, clean, sizeof(K.areas[i].name));
+	return 0;
+}
+
+const char *jp_known_area_name(uint64_t addr)
+{
+	for (size_t i = 0; i < K.nareas; i++)
+		if (addr - K.areas[i].addr < K.areas[i].size)
+			return K.areas[i].name;
+	return NULL;
+}
 
 static int grow(void **arr, size_t elem, size_t have, size_t *cap, size_t want)
 {
@@ -98,6 +133,8 @@ int jp_known_add(uint64_t addr, uint64_t size, const char *name)
 	len = jp_name_sanitize(clean, sizeof(clean), name, 1);
 	if (!len)
 		return 0;
+	if (size > JP_KNOWN_FUNCTION_MAX)
+		return add_area(addr, size, clean);
 	nh = (uint32_t)XXH3_64bits(clean, len) | 1;
 	i = jp_known_lower(addr);
 	if (i < K.n && K.k[i].addr == addr && K.k[i].size == size && K.k[i].nhash == nh)
@@ -199,4 +236,5 @@ void jp_known_reset(void)
 	K.nchanged = 0;
 	K.full = 0;
 	K.pm_offset = 0;
+	K.nareas = 0;
 }

@@ -26,10 +26,21 @@ struct jp_known {
 	uint32_t nhash; /* hash of the name, never 0 */
 };
 
+/* A published symbol larger than this names an area, not a function: QEMU
+ * registers its whole 128 MiB translation buffer as one function,
+ * code_gen_buffer.  Code in an area is cut into pieces as anywhere else, and
+ * the area's name stands in for their creator (jp_known_area_name). */
+#define JP_KNOWN_FUNCTION_MAX (1u << 20)
+#define JP_KNOWN_AREAS 8
+#define JP_KNOWN_AREA_NAME 64
+
 /* Add (or rename) a published symbol.  Returns 1 when the table changed,
- * 0 when it was known already or refused (bad extent, empty name), -ENOMEM
- * when the table is full (said once). */
+ * 0 when it was known already, names an area, or was refused (bad extent,
+ * empty name), -ENOMEM when the table is full (said once). */
 int jp_known_add(uint64_t addr, uint64_t size, const char *name);
+
+/* The name of the published area holding addr, NULL when none. */
+const char *jp_known_area_name(uint64_t addr);
 
 /* The table, sorted by address; *n receives its length. */
 const struct jp_known *jp_known_table(size_t *n);

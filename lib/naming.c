@@ -92,7 +92,11 @@ void jp_naming_name(char *buf, size_t size, jp_creator_id creator, const struct 
 		*nhash = jp_known_nhash(p->known - 1);
 		return;
 	}
-	cn = jp_creator_id_name(creator);
+	/* The area the process named (QEMU's code_gen_buffer) says more of
+	 * who made the code than the call that made it executable. */
+	cn = jp_known_area_name(v->addr + p->off);
+	if (!cn)
+		cn = jp_creator_id_name(creator);
 	if (p->flags & JP_PIECE_DATA) {
 		/* Allocator headers and the like: never executed, and a pointer
 		 * inside would change the name every run. */

@@ -9,9 +9,10 @@ profile needs instead of what the program compiled.  The whole dump stays
 beside it as jit-<pid>.dump.all.
 
 The addresses come from one `perf script` pass over the recording before
-inject, frames in JIT memory only (jitperf.classify).  perf prints an
-address in a file mapping (dual-mapped code: a memfd, an unlinked file) as
-an offset into the file; the mmap events of the same pass turn it back into
+inject, frames in JIT memory only (jitperf.classify).  In a call chain perf
+prints an address in a file mapping (dual-mapped code: a memfd, an unlinked
+file) as an offset into the file (a sample's own address, without call
+chains, as it is); the mmap events of the same pass turn it back into
 addresses, one for every mapping of that file (a superset is safe).  A
 process with a frame that cannot be placed keeps its whole dump.
 """
@@ -44,11 +45,11 @@ class SampledAddresses:
         self.unplaced = set()  # pids with a frame no mapping explains
         self._maps = collections.defaultdict(list)  # (pid, path) -> [(start, length, pgoff)]
 
-    def _frame(self, pid, ip, dso):
+    def _frame(self, pid, ip, dso, in_chain=True):
         offset = jit.address_is_file_offset(dso)
         if offset is None:
             return
-        if not offset:
+        if not offset or not in_chain:
             self.addrs[pid].add(ip)
             return
         placed = False
@@ -75,7 +76,7 @@ class SampledAddresses:
             if m:
                 pid = int(m.group(1))
                 if m.group(2):
-                    self._frame(pid, int(m.group(2), 16), m.group(3))
+                    self._frame(pid, int(m.group(2), 16), m.group(3), in_chain=False)
         return self
 
 
@@ -123,3 +124,30 @@ def prune_dumps(dump_tool, dumps, sampled, run=subprocess.run):
         kept += int(counts.group(1))
         total += int(counts.group(2))
     return kept, total, notes
+
+
+def main(argv=None):
+    """python3 -m jitperf.prune [--perf PERF] --dump-tool JITPERF_DUMP perf.data DUMP...:
+    what jitperf-run does before perf inject, for a recording made by hand."""
+    import argparse
+    import sys
+
+    ap = argparse.ArgumentParser(prog='python3 -m jitperf.prune', description=main.__doc__.split(':', 1)[1])
+    ap.add_argument('--perf', default='perf')
+    ap.add_argument('--dump-tool', default='jitperf-dump')
+    ap.add_argument('data')
+    ap.add_argument('dumps', nargs='+')
+    args = ap.parse_args(argv)
+    sampled = sampled_addresses(args.perf, args.data)
+    if sampled is None:
+        sys.stderr.write('perf script could not read %s; dumps left whole\n' % args.data)
+        return 1
+    kept, total, notes = prune_dumps(args.dump_tool, args.dumps, sampled)
+    for note in notes:
+        sys.stderr.write(note + '\n')
+    print('kept %d of %d LOADs; %d dump(s) left whole' % (kept, total, len(notes)))
+    return 0
+
+
+if __name__ == '__main__':
+    raise SystemExit(main())

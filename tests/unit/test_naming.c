@@ -159,6 +159,39 @@ START_TEST(published_name_wins)
 }
 END_TEST
 
+/* QEMU publishes its whole translation buffer as one function: that names
+ * the area (and stands in for the creator), not a function, so the code in
+ * it is still cut into pieces of its own. */
+START_TEST(area_wide_name_is_the_creator)
+{
+	struct jp_code_view v = view(ADDR);
+	struct jp_view_piece p = piece(0x100, 11, 0, 0);
+	char name[128];
+	uint32_t nh;
+	uint64_t fp, shape;
+	size_t n;
+
+	put_fn(0x100, 1);
+	ck_assert_int_eq(jp_known_add(ADDR - 0x1000, 128u << 20, "code_gen_buffer"), 0);
+	jp_known_table(&n);
+	ck_assert_uint_eq(n, 0);
+	ck_assert(!jp_known_overlap(ADDR, 0x1000));
+	ck_assert_str_eq(jp_known_area_name(ADDR + 0x100), "code_gen_buffer");
+	ck_assert_ptr_null(jp_known_area_name(ADDR + (128u << 20)));
+	jp_naming_name(name, sizeof(name), 0, &v, &p, &nh, &fp, &shape);
+	ck_assert_int_eq(strncmp(name, "jit:code_gen_buffer:", 20), 0);
+	ck_assert(is_hex12(name + 20));
+	ck_assert_uint_eq(nh, 0);
+	/* A function-sized name is a function's, as before. */
+	ck_assert_int_eq(jp_known_add(ADDR + 0x100, 11, "f"), 1);
+	jp_known_table(&n);
+	ck_assert_uint_eq(n, 1);
+	/* Registered again elsewhere: the area moves with it. */
+	ck_assert_int_eq(jp_known_add(ADDR - 0x2000, 64u << 20, "code_gen_buffer2"), 0);
+	ck_assert_str_eq(jp_known_area_name(ADDR + 0x100), "code_gen_buffer2");
+}
+END_TEST
+
 START_TEST(creator_registry_names_this_call_site)
 {
 	jp_creator_id ids[2], id;
@@ -316,6 +349,7 @@ Suite *make_naming_suite(void)
 	tcase_add_test(tc, doubles_in_one_pass_are_numbered);
 	tcase_add_test(tc, data_is_a_stub);
 	tcase_add_test(tc, published_name_wins);
+	tcase_add_test(tc, area_wide_name_is_the_creator);
 	tcase_add_test(tc, creator_registry_names_this_call_site);
 	tcase_add_test(tc, known_table_is_sorted_and_replaces_overlaps);
 	tcase_add_test(tc, refresh_returns_renamed_ranges);
