@@ -1,11 +1,13 @@
 /* capture.c - when and what to snapshot: regions, dirty pages, pieces, LOADs. */
 #include "capture.h"
+#include "arena.h"
 #include "config.h"
 #include "jitdump.h"
 #include "log.h"
 #include "maps.h"
 #include "describe.h"
 #include "region.h"
+#include "str.h"
 #include "sys.h"
 #include "wtrack.h"
 

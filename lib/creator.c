@@ -13,8 +13,9 @@
 
 #include <unwind.h>
 
+#include "arena.h"
 #include "elfsym.h"
-#include "sys.h"
+#include "str.h"
 
 /* ---- where libc, ld.so and jitperf sit ---- */
 

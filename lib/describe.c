@@ -1,5 +1,6 @@
 /* describe.c - cut captured code into pieces and name them. */
 #include "describe.h"
+#include "arena.h"
 #include "creator.h"
 #include "fingerprint.h"
 #include "gdbjit.h"
@@ -8,6 +9,7 @@
 #include "names.h"
 #include "perfmap_read.h"
 #include "split.h"
+#include "str.h"
 #include "sys.h"
 
 #include <errno.h>

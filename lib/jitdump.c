@@ -1,6 +1,8 @@
 /* jitdump.c - write jit-<pid>.dump files in the layout perf 6.1 accepts. */
 #include "jitdump.h"
+#include "arena.h"
 #include "log.h"
+#include "str.h"
 #include "sys.h"
 
 #include <errno.h>

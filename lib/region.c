@@ -1,5 +1,6 @@
 /* region.c - sorted table of tracked executable regions and their pieces. */
 #include "region.h"
+#include "arena.h"
 #include "sys.h"
 
 #include <errno.h>
