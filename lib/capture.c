@@ -5,6 +5,7 @@
 #include "jitdump.h"
 #include "log.h"
 #include "maps.h"
+#include "perfmap_write.h"
 #include "describe.h"
 #include "region.h"
 #include "str.h"

@@ -2,7 +2,6 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,49 +15,11 @@
 #include "jd_read.h"
 #include "jitdump.h"
 #include "log.h"
+#include "perfmap_write.h"
+#include "scratch.h"
 #include "sys.h"
 
 /* ---- helpers ------------------------------------------------------------- */
-
-static char tmp[256];   /* per-test private directory */
-static int log_fd = -1; /* captures jitperf's messages */
-
-static void setup(void)
-{
-	snprintf(tmp, sizeof(tmp), "%s/jitperf-test.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	ck_assert_ptr_nonnull(mkdtemp(tmp));
-	log_fd = memfd_create("jitperf-log", MFD_CLOEXEC);
-	ck_assert_int_ge(log_fd, 0);
-	jp_log_set_fd(log_fd);
-}
-
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static void teardown(void)
-{
-	jp_log_set_fd(-1);
-	if (log_fd >= 0)
-		close(log_fd);
-	log_fd = -1;
-	/* A test may have made a directory unreadable or foreign. */
-	nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-/* What jitperf said so far (NUL-terminated, static). */
-static const char *logged(void)
-{
-	static char text[8192];
-	ssize_t n = pread(log_fd, text, sizeof(text) - 1, 0);
-
-	text[n > 0 ? n : 0] = 0;
-	return text;
-}
 
 static int count_lines(const char *s)
 {
@@ -67,16 +28,6 @@ static int count_lines(const char *s)
 	for (; *s; s++)
 		n += *s == '\n';
 	return n;
-}
-
-static char *path_in(const char *rel)
-{
-	static char p[4][512];
-	static int i;
-
-	i = (i + 1) % 4;
-	snprintf(p[i], sizeof(p[i]), "%s/%s", tmp, rel);
-	return p[i];
 }
 
 static unsigned char *read_all(const char *path, size_t *len)
