@@ -21,10 +21,6 @@ WERROR  ?=
 SHELL := /bin/bash
 .DEFAULT_GOAL := all
 
-ifneq ($(filter-out deps,$(MAKECMDGOALS)),)
-NEED_DEPS := 1
-endif
-
 CHECK_CFLAGS = $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS   = $(shell pkg-config --libs check 2>/dev/null)
 # Zydis 4 ships no pkg-config file on Debian 12.

@@ -127,7 +127,7 @@ static char child_msg[1024];
 
 START_TEST(test_empty_unwind_bytes)
 {
-	/* perf-jitdump-facts.md: id 4, total 64, unwinding_size 20,
+	/* What V8 writes and perf 6.1 accepts: id 4, total 64, unwinding_size 20,
 	 * eh_frame_hdr_size 20, mapped 0, data 01 1B 03 3B + 16 zero bytes,
 	 * 4 bytes of padding. */
 	static const unsigned char want[64] = {
@@ -154,8 +154,9 @@ static void le32(unsigned char *p, uint32_t v)
 		p[i] = (unsigned char)(v >> (8 * i));
 }
 
-/* The FDE record written from the layout in the facts doc, for code size C
- * and A = (C+7) & ~7. */
+/* The FDE record perf 6.1 accepts (checked with perf inject and readelf
+ * --debug-dump=frames on the generated .so), for code size C and
+ * A = (C+7) & ~7. */
 static void fde_expected(unsigned char *w, uint64_t c, uint64_t ts)
 {
 	static const unsigned char cie[24] = {
