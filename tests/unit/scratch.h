@@ -5,9 +5,12 @@
 #define JITPERF_TEST_SCRATCH_H
 
 #include <check.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -63,6 +66,33 @@ static inline char *path_in(const char *rel)
 	i = (i + 1) % 4;
 	snprintf(p[i], sizeof(p[i]), "%s/%s", tmp, rel);
 	return p[i];
+}
+
+/* Lines in s (messages jitperf logged, one per line). */
+static inline int count_lines(const char *s)
+{
+	int n = 0;
+
+	for (; *s; s++)
+		n += *s == '\n';
+	return n;
+}
+
+/* The whole file at path, malloc'd (the caller frees). */
+static inline unsigned char *read_all(const char *path, size_t *len)
+{
+	struct stat st;
+	unsigned char *b;
+	int fd = open(path, O_RDONLY);
+
+	ck_assert_msg(fd >= 0, "open %s: %s", path, strerror(errno));
+	ck_assert_int_eq(fstat(fd, &st), 0);
+	b = malloc((size_t)st.st_size + 1);
+	ck_assert_ptr_nonnull(b);
+	ck_assert_int_eq(pread(fd, b, (size_t)st.st_size, 0), st.st_size);
+	close(fd);
+	*len = (size_t)st.st_size;
+	return b;
 }
 
 #endif

@@ -1,4 +1,4 @@
-/* test_jitdump.c - the jitdump writer and perf map output, read back with lib/jd_read. */
+/* test_jitdump.c - the jitdump writer, its files read back with lib/jd_read. */
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -15,36 +15,10 @@
 #include "jd_read.h"
 #include "jitdump.h"
 #include "log.h"
-#include "perfmap_write.h"
 #include "scratch.h"
 #include "sys.h"
 
 /* ---- helpers ------------------------------------------------------------- */
-
-static int count_lines(const char *s)
-{
-	int n = 0;
-
-	for (; *s; s++)
-		n += *s == '\n';
-	return n;
-}
-
-static unsigned char *read_all(const char *path, size_t *len)
-{
-	struct stat st;
-	unsigned char *b;
-	int fd = open(path, O_RDONLY);
-
-	ck_assert_msg(fd >= 0, "open %s: %s", path, strerror(errno));
-	ck_assert_int_eq(fstat(fd, &st), 0);
-	b = malloc((size_t)st.st_size + 1);
-	ck_assert_ptr_nonnull(b);
-	ck_assert_int_eq(pread(fd, b, (size_t)st.st_size, 0), st.st_size);
-	close(fd);
-	*len = (size_t)st.st_size;
-	return b;
-}
 
 static off_t file_size(const char *path)
 {
@@ -769,54 +743,6 @@ END_TEST
 
 /* ---- perf map ---------------------------------------------------------------------------- */
 
-START_TEST(test_perfmap_format)
-{
-	struct jp_perfmap m;
-	struct stat st;
-	unsigned char *b;
-	size_t len;
-	static const char want[] = "7f0000001000 40 jit_fn\n"
-				   "7f0000002000 1 a b(c)\n"
-				   "0 ffffffff [unnamed]\n";
-
-	ck_assert_int_eq(jp_perfmap_open(&m, tmp, 4242), 0);
-	ck_assert_int_eq(jp_perfmap_add(&m, 0x7f0000001000, 0x40, "jit_fn"), 0);
-	ck_assert_int_eq(jp_perfmap_add(&m, 0x7f0000002000, 1, "a\nb(c)"), 0);
-	ck_assert_int_eq(jp_perfmap_add(&m, 0, 0xffffffff, "[unnamed]"), 0);
-	jp_perfmap_close(&m);
-	ck_assert_int_eq(stat(path_in("perf-4242.map"), &st), 0);
-	ck_assert_uint_eq(st.st_mode & 07777, 0600);
-	b = read_all(path_in("perf-4242.map"), &len);
-	ck_assert_uint_eq(len, sizeof(want) - 1);
-	ck_assert_mem_eq(b, want, len);
-	free(b);
-	ck_assert_str_eq(logged(), "");
-}
-END_TEST
-
-START_TEST(test_perfmap_existing_left_alone)
-{
-	static const char theirs[] = "1000 10 runtime_own_symbol\n";
-	struct jp_perfmap m;
-	unsigned char *b;
-	size_t len;
-	int fd = open(path_in("perf-4243.map"), O_WRONLY | O_CREAT | O_EXCL, 0644);
-
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(write(fd, theirs, sizeof(theirs) - 1), (ssize_t)sizeof(theirs) - 1);
-	close(fd);
-	ck_assert_int_eq(jp_perfmap_open(&m, tmp, 4243), -EEXIST);
-	ck_assert_int_lt(jp_perfmap_add(&m, 0x2000, 0x10, "ours"), 0);
-	jp_perfmap_close(&m);
-	b = read_all(path_in("perf-4243.map"), &len);
-	ck_assert_uint_eq(len, sizeof(theirs) - 1);
-	ck_assert_mem_eq(b, theirs, len);
-	free(b);
-	ck_assert_ptr_nonnull(strstr(logged(), "already exists"));
-	ck_assert_int_eq(count_lines(logged()), 1);
-}
-END_TEST
-
 Suite *make_jitdump_suite(void)
 {
 	Suite *s = suite_create("jitdump");
@@ -851,12 +777,6 @@ Suite *make_jitdump_suite(void)
 	tcase_add_test(t, test_descriptor_exhaustion);
 	tcase_add_test(t, test_fd_closed_and_reused);
 	tcase_add_test(t, test_fd_closed);
-	suite_add_tcase(s, t);
-
-	t = tcase_create("perfmap");
-	tcase_add_checked_fixture(t, setup, teardown);
-	tcase_add_test(t, test_perfmap_format);
-	tcase_add_test(t, test_perfmap_existing_left_alone);
 	suite_add_tcase(s, t);
 	return s;
 }
