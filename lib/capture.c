@@ -1,5 +1,6 @@
 /* capture.c - the engine: its state and lock, the entry points hooks call, the epoch thread, fork. */
 #include "capture.h"
+#include "arena.h"
 #include "config.h"
 #include "creator.h"
 #include "dirty.h"
@@ -11,6 +12,7 @@
 #include "output.h"
 #include "reconcile.h"
 #include "region.h"
+#include "str.h"
 #include "sys.h"
 #include "wtrack.h"
 

@@ -1,7 +1,7 @@
 /* config.c - parse JITPERF_* environment variables with safe defaults. */
 #include "config.h"
 #include "log.h"
-#include "sys.h"
+#include "str.h"
 
 #include <errno.h>
 #include <stdint.h>

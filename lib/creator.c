@@ -16,8 +16,9 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
+#include "arena.h"
 #include "elfsym.h"
-#include "sys.h"
+#include "str.h"
 
 /* ---- where libc, ld.so and jitperf sit ---- */
 

@@ -1,9 +1,11 @@
 /* dirty.c - written pages from kernel write tracking, changed pages from hashing. */
 #include "dirty.h"
+#include "arena.h"
 #include "config.h"
 #include "hash.h"
 #include "log.h"
 #include "maps.h"
+#include "str.h"
 #include "sys.h"
 
 #include <errno.h>

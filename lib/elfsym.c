@@ -8,6 +8,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "arena.h"
+#include "str.h"
 #include "sys.h"
 
 /* A file's symbol and string tables together may not exceed this: bigger

@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <string.h>
 
+#include "arena.h"
 #include "elfsym.h"
 #include "sys.h"
 

@@ -1,6 +1,9 @@
-/* jd_format.h - on-disk layout of perf's jitdump format, written from
- * tools/perf/Documentation/jitdump-specification.txt and the checked facts in
- * shared/docs/perf-jitdump-facts.md.
+/* jd_format.h - on-disk layout of perf's jitdump format, written from the
+ * Linux tree's tools/perf/Documentation/jitdump-specification.txt and
+ * tools/perf/util/jitdump.h, and checked against what perf 6.1 accepts
+ * (tools/perf/util/jitdump.c and util/genelf.c read it; every layout below
+ * was also run through perf inject).  Where perf and the specification
+ * disagree, the field's comment says which one we follow.
  *
  * Contract: plain data definitions only; safe to include anywhere.  All fields
  * are little-endian on x86-64 and packed without padding between fields; the

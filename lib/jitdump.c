@@ -1,13 +1,16 @@
 /* jitdump.c - write jit-<pid>.dump files in the layout perf 6.1 accepts. */
 #include "jitdump.h"
+#include "arena.h"
 #include "log.h"
+#include "outdir.h"
+#include "str.h"
 #include "sys.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #define BATCH_CAP (256u * 1024u)
@@ -22,199 +25,13 @@ static void unlock_dump(struct jp_dump *d)
 	pthread_mutex_unlock(&d->lock);
 }
 
-/* ---- directories ------------------------------------------------------ */
-
-/* The setting that chooses the directory a message is about. */
-static const char *setting_for(const char *purpose)
-{
-	return strcmp(purpose, "perf map") == 0 ? "JITPERF_PERFMAP_DIR" : "JITPERF_DIR";
-}
-
-static int dir_is_safe(int dfd, const char *dir, const char *purpose)
-{
-	struct stat st;
-
-	if (fstat(dfd, &st) < 0) {
-		jp_err("cannot use %s directory %s: %s", purpose, dir, jp_strerror(errno));
-		return -errno;
-	}
-	if (!S_ISDIR(st.st_mode)) {
-		jp_err("%s directory %s is not a directory", purpose, dir);
-		return -ENOTDIR;
-	}
-	/* Refuse a directory another user controls: they could swap our files.
-	 * A root-owned sticky directory (/tmp) is fine because we only ever
-	 * create files there with O_EXCL|O_NOFOLLOW. */
-	if (st.st_uid != geteuid() && !(st.st_uid == 0 && (st.st_mode & S_ISVTX))) {
-		jp_err("%s directory %s belongs to uid %u, not to us (uid %u); set %s to a directory of your own",
-		       purpose, dir, (unsigned)st.st_uid, (unsigned)geteuid(), setting_for(purpose));
-		return -EPERM;
-	}
-	/* Others who may write here could unlink our dump after we created
-	 * it and put their own file in its place, which perf inject would
-	 * then parse and turn into ELF files (ssh's StrictModes reasoning).
-	 * Sticky directories (/tmp) do not let them. */
-	if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX)) {
-		jp_err("%s directory %s is writable by other users (mode %03o) and not sticky; use a private directory (chmod go-w, or set %s)",
-		       purpose, dir, (unsigned)(st.st_mode & 0777), setting_for(purpose));
-		return -EPERM;
-	}
-	if (faccessat(dfd, ".", W_OK | X_OK, AT_EACCESS) < 0) {
-		jp_err("%s directory %s is not writable: %s", purpose, dir, jp_strerror(errno));
-		return -EACCES;
-	}
-	return 0;
-}
-
-int jp_open_private_dir(const char *dir, const char *purpose)
-{
-	char path[PATH_MAX];
-	size_t len;
-	int dfd, r, saved = errno;
-
-	if (!dir || !*dir) {
-		jp_err("%s directory is empty", purpose);
-		return -EINVAL;
-	}
-	len = jp_strlcpy(path, dir, sizeof(path));
-	if (len >= sizeof(path)) {
-		jp_err("%s directory path is too long (%zu bytes)", purpose, len);
-		return -ENAMETOOLONG;
-	}
-	/* mkdir -p: create each missing component private. */
-	for (char *p = path + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = 0;
-		if (mkdir(path, 0700) < 0 && errno != EEXIST) {
-			int e = errno;
-
-			jp_err("cannot create %s directory %s: %s", purpose, path, jp_strerror(e));
-			errno = saved;
-			return -e;
-		}
-		*p = '/';
-	}
-	if (mkdir(path, 0700) < 0 && errno != EEXIST) {
-		int e = errno;
-
-		jp_err("cannot create %s directory %s: %s", purpose, path, jp_strerror(e));
-		errno = saved;
-		return -e;
-	}
-	dfd = jp_open(path, O_RDONLY | O_DIRECTORY, 0);
-	if (dfd == -ELOOP || dfd == -ENOTDIR) {
-		/* A symlink (the kernel says ENOTDIR, not ELOOP, when
-		 * O_DIRECTORY meets O_NOFOLLOW): the user named it, so follow
-		 * it; the target is then checked like any directory. */
-		struct stat lst;
-
-		if (lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode))
-			dfd = jp_open_follow(path, O_RDONLY | O_DIRECTORY, 0);
-	}
-	if (dfd < 0) {
-		jp_err("cannot open %s directory %s: %s", purpose, path, jp_strerror(-dfd));
-		errno = saved;
-		return dfd;
-	}
-	r = dir_is_safe(dfd, path, purpose);
-	errno = saved;
-	if (r < 0) {
-		jp_close(dfd);
-		return r;
-	}
-	return dfd;
-}
-
 /* ---- opening ------------------------------------------------------------ */
-
-static int make_abs(char *out, size_t size, const char *dir)
-{
-	if (dir[0] == '/')
-		return jp_strlcpy(out, dir, size) < size ? 0 : -ENAMETOOLONG;
-	if (!getcwd(out, size))
-		return -errno;
-	if (jp_strlcat(out, "/", size) >= size || jp_strlcat(out, dir, size) >= size)
-		return -ENAMETOOLONG;
-	return 0;
-}
-
-static void name_with_pid(char *out, size_t size, const char *prefix, pid_t pid, const char *suffix)
-{
-	char num[24];
-	size_t n = jp_utoa(num, (uint64_t)pid, 10);
-
-	num[n] = 0;
-	jp_strlcpy(out, prefix, size);
-	jp_strlcat(out, num, size);
-	jp_strlcat(out, suffix, size);
-}
-
-/* Create the dump file: jit-<pid>.dump, or a fresh jitperf-<pid>.<n>/
- * subdirectory when an earlier process instance with this pid (an execve, a
- * recycled pid) already wrote one that perf inject may not have read yet. */
-static int create_dump_file(int dfd, pid_t pid, char *rel, size_t relsize)
-{
-	char file[64], sub[64], num[24];
-	int fd;
-
-	name_with_pid(file, sizeof(file), "jit-", pid, ".dump");
-	fd = openat(dfd, file, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd >= 0 || errno != EEXIST) {
-		jp_strlcpy(rel, file, relsize);
-		return fd < 0 ? -errno : jp_fd_high(fd);
-	}
-	for (unsigned n = 1; n < 1000; n++) {
-		int sfd;
-
-		name_with_pid(sub, sizeof(sub), "jitperf-", pid, ".");
-		num[jp_utoa(num, n, 10)] = 0;
-		jp_strlcat(sub, num, sizeof(sub));
-		if (mkdirat(dfd, sub, 0700) < 0) {
-			if (errno == EEXIST)
-				continue;
-			return -errno;
-		}
-		sfd = openat(dfd, sub, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (sfd < 0)
-			return -errno;
-		fd = openat(sfd, file, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-		close(sfd);
-		if (fd < 0)
-			return -errno;
-		jp_strlcpy(rel, sub, relsize);
-		jp_strlcat(rel, "/", relsize);
-		jp_strlcat(rel, file, relsize);
-		return jp_fd_high(fd);
-	}
-	return -EEXIST;
-}
-
-/* Undo create_dump_file() after a failure: the file, and the per-instance
- * subdirectory if we made one.  Relative to the directory descriptor, so a
- * path that could not be made absolute never touches the working directory. */
-static void remove_created(int dfd, const char *rel)
-{
-	const char *slash = strchr(rel, '/');
-
-	unlinkat(dfd, rel, 0);
-	if (slash) {
-		char sub[64];
-		size_t n = (size_t)(slash - rel);
-
-		if (n < sizeof(sub)) {
-			memcpy(sub, rel, n);
-			sub[n] = 0;
-			unlinkat(dfd, sub, AT_REMOVEDIR);
-		}
-	}
-}
 
 int jp_dump_open(struct jp_dump *d, const char *dir, pid_t pid)
 {
 	struct jd_header h;
 	struct stat st;
-	char rel[160];
+	char rel[160], file[64], stem[64];
 	long pagesz = sysconf(_SC_PAGESIZE);
 	int dfd, fd, r, saved = errno;
 
@@ -226,15 +43,19 @@ int jp_dump_open(struct jp_dump *d, const char *dir, pid_t pid)
 	dfd = jp_open_private_dir(dir, "dump");
 	if (dfd < 0)
 		return dfd;
-	fd = create_dump_file(dfd, pid, rel, sizeof(rel));
+	/* An earlier process instance with this pid (an execve, a recycled
+	 * pid) may have left a jit-<pid>.dump perf inject has not read yet:
+	 * then ours goes to a fresh jitperf-<pid>.<n>/ beside it. */
+	jp_outdir_pid_name(file, sizeof(file), "jit-", pid, ".dump");
+	jp_outdir_pid_name(stem, sizeof(stem), "jitperf-", pid, "");
+	fd = jp_outdir_create_fresh(dfd, file, stem, rel, sizeof(rel));
 	if (fd < 0) {
 		close(dfd);
 		jp_err("cannot create jit-%d.dump in %s: %s", (int)pid, dir, jp_strerror(-fd));
 		errno = saved;
 		return fd;
 	}
-	if (make_abs(d->path, sizeof(d->path), dir) < 0 || jp_strlcat(d->path, "/", sizeof(d->path)) >= sizeof(d->path) ||
-	    jp_strlcat(d->path, rel, sizeof(d->path)) >= sizeof(d->path))
+	if (jp_outdir_abs_path(d->path, sizeof(d->path), dir, rel) < 0)
 		jp_strlcpy(d->path, rel, sizeof(d->path));
 
 	memset(&h, 0, sizeof(h));
@@ -248,7 +69,7 @@ int jp_dump_open(struct jp_dump *d, const char *dir, pid_t pid)
 	if (r < 0) {
 		jp_err("cannot write %s: %s; jitperf is off", d->path, jp_strerror(-r));
 		close(fd);
-		remove_created(dfd, rel);
+		jp_outdir_remove_created(dfd, rel);
 		close(dfd);
 		errno = saved;
 		return r;
@@ -268,7 +89,7 @@ int jp_dump_open(struct jp_dump *d, const char *dir, pid_t pid)
 			else
 				jp_err("cannot map %s: %s; jitperf is off", d->path, jp_strerror(e));
 			close(fd);
-			remove_created(dfd, rel);
+			jp_outdir_remove_created(dfd, rel);
 			close(dfd);
 			errno = saved;
 			return -e;
@@ -584,73 +405,4 @@ void jp_dump_abandon(struct jp_dump *d)
 		jp_sys_free(d->buf, d->buf_cap);
 	d->buf = NULL;
 	d->buf_len = d->buf_cap = 0;
-}
-
-/* ---- perf map files ----------------------------------------------------- */
-
-int jp_perfmap_open(struct jp_perfmap *m, const char *dir, pid_t pid)
-{
-	char file[64];
-	int dfd, fd, saved = errno;
-
-	memset(m, 0, sizeof(*m));
-	pthread_mutex_init(&m->lock, NULL);
-	m->fd = -1;
-	dfd = jp_open_private_dir(dir, "perf map");
-	if (dfd < 0)
-		return dfd;
-	name_with_pid(file, sizeof(file), "perf-", pid, ".map");
-	fd = openat(dfd, file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW | O_APPEND, 0600);
-	close(dfd);
-	jp_strlcpy(m->path, dir, sizeof(m->path));
-	jp_strlcat(m->path, "/", sizeof(m->path));
-	jp_strlcat(m->path, file, sizeof(m->path));
-	if (fd < 0) {
-		int e = errno;
-
-		if (e == EEXIST)
-			jp_err("%s already exists (the program writes its own perf map?); leaving it alone", m->path);
-		else
-			jp_err("cannot create %s: %s", m->path, jp_strerror(e));
-		errno = saved;
-		return -e;
-	}
-	m->fd = jp_fd_high(fd);
-	if (m->fd >= 0)
-		jp_fdid_get(m->fd, &m->id);
-	errno = saved;
-	return m->fd < 0 ? m->fd : 0;
-}
-
-int jp_perfmap_add(struct jp_perfmap *m, uint64_t addr, uint64_t size, const char *name)
-{
-	char line[600];
-	size_t n = 0;
-	int r;
-
-	if (m->fd < 0 || m->failed)
-		return -EIO;
-	n += jp_utoa(line + n, addr, 16);
-	line[n++] = ' ';
-	n += jp_utoa(line + n, size, 16);
-	line[n++] = ' ';
-	for (const char *s = name; *s && n < sizeof(line) - 2; s++)
-		line[n++] = (*s == '\n') ? ' ' : *s;
-	line[n++] = '\n';
-	pthread_mutex_lock(&m->lock);
-	/* Never write into a file of the program's that got our number. */
-	r = jp_fdid_same(m->fd, &m->id) ? jp_write_all(m->fd, line, n) : -EBADF;
-	if (r < 0 && !m->failed) {
-		m->failed = 1;
-		jp_err("%s: %s; perf map output is off", m->path, jp_strerror(-r));
-	}
-	pthread_mutex_unlock(&m->lock);
-	return r;
-}
-
-void jp_perfmap_close(struct jp_perfmap *m)
-{
-	if (m->fd >= 0)
-		jp_close_if_ours(m->fd, &m->id);
-	m->fd = -1;
 }

@@ -23,7 +23,6 @@
 #include <sys/types.h>
 
 #include "jd_format.h"
-#include "sys.h"
 
 enum jp_unwind {
 	JP_UNWIND_EMPTY = 0, /* empty .eh_frame_hdr table: perf falls back to frame pointers */
@@ -97,25 +96,5 @@ static inline int jp_dump_ok(const struct jp_dump *d)
  * UNWINDING_INFO record for kind into out (which must hold
  * JD_FDE_UNWIND_RECORD bytes); returns its size. */
 size_t jp_unwind_record(void *out, int kind, uint64_t code_size, uint64_t timestamp);
-
-/* Write "START SIZE name\n" lines to a perf map file (perf-<pid>.map). */
-struct jp_perfmap {
-	int fd;
-	struct jp_fdid id;   /* what fd must still be before each write */
-	int failed;
-	pthread_mutex_t lock;
-	char path[PATH_MAX];
-};
-/* Create <dir>/perf-<pid>.map exclusively; an existing file (a runtime's own
- * map) is left alone and reported. */
-int jp_perfmap_open(struct jp_perfmap *m, const char *dir, pid_t pid);
-int jp_perfmap_add(struct jp_perfmap *m, uint64_t addr, uint64_t size, const char *name);
-void jp_perfmap_close(struct jp_perfmap *m);
-
-/* Create a directory path (mkdir -p, mode 0700 for what we create) and check
- * it is safe to write into: a real directory, owned by us (or a root-owned
- * sticky directory like /tmp), writable.  Returns an O_DIRECTORY fd or -errno
- * and reports why on stderr with the given purpose in the message. */
-int jp_open_private_dir(const char *dir, const char *purpose);
 
 #endif

@@ -1,9 +1,11 @@
 /* known.c - the table of names the process publishes (GDB JIT interface, its own perf map). */
 #include "known.h"
+#include "arena.h"
 #include "gdbjit.h"
 #include "log.h"
 #include "names.h"
 #include "perfmap_read.h"
+#include "str.h"
 #include "sys.h"
 
 #include <errno.h>

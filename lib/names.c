@@ -4,7 +4,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "sys.h"
+#include "str.h"
 
 static int bad_char(unsigned char c, int keep_punct)
 {

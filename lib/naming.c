@@ -1,10 +1,11 @@
 /* naming.c - published names first, else jit:<creator>:<fingerprint>, numbered when doubled. */
 #include "naming.h"
+#include "arena.h"
 #include "fingerprint.h"
 #include "known.h"
 #include "names.h"
 #include "split.h"
-#include "sys.h"
+#include "str.h"
 
 #include <string.h>
 

@@ -13,6 +13,7 @@
 
 #include "config.h"
 #include "jitdump.h"
+#include "perfmap_write.h"
 #include "reconcile.h"
 
 enum { JP_OUT_NONE = 0, JP_OUT_OPEN, JP_OUT_FAILED };

@@ -7,6 +7,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "arena.h"
+#include "str.h"
 #include "sys.h"
 
 #define BUF_SIZE (64u * 1024u)

@@ -1,12 +1,12 @@
 /* reconcile.c - announced pieces against fresh bytes: unchanged, patched, trimmed, renamed, new. */
 #include "reconcile.h"
+#include "arena.h"
 #include "hash.h"
 #include "jitdump.h"
+#include "known.h"
 #include "log.h"
 #include "naming.h"
-#include "known.h"
 #include "split.h"
-#include "sys.h"
 
 #include <errno.h>
 #include <string.h>

@@ -1,6 +1,6 @@
 /* region.c - sorted table of tracked executable regions and their pieces. */
 #include "region.h"
-#include "sys.h"
+#include "arena.h"
 
 #include <errno.h>
 #include <string.h>

@@ -2,9 +2,7 @@
 #include "sys.h"
 
 #include <errno.h>
-#include <sched.h>
 #include <fcntl.h>
-#include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -29,16 +27,6 @@ void *jp_sys_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off
 	long r = jp_sys_mmap_raw(addr, len, prot, flags, fd, off);
 
 	return (r < 0 && r > -4096) ? NULL : (void *)r;
-}
-
-const char *jp_strerror(int err)
-{
-	const char *s;
-
-	if (err < 0)
-		err = -err;
-	s = strerrordesc_np(err);
-	return s ? s : "unknown error";
 }
 
 int jp_sys_munmap(void *addr, size_t len)
@@ -270,153 +258,4 @@ ssize_t jp_safe_copy_self(pid_t self, void *dst, const void *src, size_t len)
 	}
 	errno = saved;
 	return n;
-}
-
-size_t jp_strlcpy(char *dst, const char *src, size_t size)
-{
-	size_t n = strlen(src);
-
-	if (size) {
-		size_t c = n < size - 1 ? n : size - 1;
-
-		memcpy(dst, src, c);
-		dst[c] = 0;
-	}
-	return n;
-}
-
-size_t jp_strlcat(char *dst, const char *src, size_t size)
-{
-	size_t d = strnlen(dst, size);
-
-	if (d == size)
-		return d + strlen(src);
-	return d + jp_strlcpy(dst + d, src, size - d);
-}
-
-size_t jp_utoa(char *buf, uint64_t v, int base)
-{
-	char tmp[24];
-	size_t n = 0, i;
-
-	do {
-		unsigned d = (unsigned)(v % (unsigned)base);
-
-		tmp[n++] = (char)(d < 10 ? '0' + d : 'a' + d - 10);
-		v /= (unsigned)base;
-	} while (v);
-	for (i = 0; i < n; i++)
-		buf[i] = tmp[n - 1 - i];
-	return n;
-}
-
-/* jitperf's own memory lives in an arena it reserves once, not in free
- * gaps of the address space.  A program may munmap a range and later map
- * it again with MAP_FIXED, which is safe while it is single-threaded; the
- * epoch thread's temporary buffers, placed by the kernel in that gap in
- * between, were then replaced under it (SIGSEGV; jpbench mmap_near found
- * it).  The arena is PROT_NONE and NORESERVE until used; a page bitmap
- * finds first-fit runs; what does not fit goes to the kernel directly. */
-#define ARENA_PAGES 16384u /* 64 MiB of address space */
-#define ARENA_PG 4096u
-
-static uint8_t *arena;
-static int arena_state; /* 0: not yet, 1: reserved, -1: could not */
-static int arena_busy;
-static uint64_t arena_used[ARENA_PAGES / 64];
-
-static void arena_lock(void)
-{
-	while (__atomic_exchange_n(&arena_busy, 1, __ATOMIC_ACQUIRE))
-		sched_yield();
-}
-
-static void arena_unlock(void)
-{
-	__atomic_store_n(&arena_busy, 0, __ATOMIC_RELEASE);
-}
-
-static int page_used(size_t i)
-{
-	return (arena_used[i / 64] >> (i % 64)) & 1;
-}
-
-static void mark(size_t first, size_t n, int used)
-{
-	for (size_t i = first; i < first + n; i++) {
-		if (used)
-			arena_used[i / 64] |= 1ull << (i % 64);
-		else
-			arena_used[i / 64] &= ~(1ull << (i % 64));
-	}
-}
-
-/* First run of n free pages, or -1. */
-static long find_run(size_t n)
-{
-	size_t run = 0;
-
-	for (size_t i = 0; i < ARENA_PAGES; i++) {
-		if (!(i % 64) && arena_used[i / 64] == ~0ull) {
-			run = 0;
-			i += 63;
-			continue;
-		}
-		run = page_used(i) ? 0 : run + 1;
-		if (run == n)
-			return (long)(i + 1 - n);
-	}
-	return -1;
-}
-
-static void *arena_alloc(size_t len)
-{
-	size_t n = (len + ARENA_PG - 1) / ARENA_PG;
-	void *p = NULL;
-	long at;
-
-	arena_lock();
-	if (!arena_state) {
-		arena = jp_sys_mmap(NULL, (size_t)ARENA_PAGES * ARENA_PG, PROT_NONE,
-				    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-		arena_state = arena ? 1 : -1;
-	}
-	if (arena_state == 1 && n && n <= ARENA_PAGES / 4 && (at = find_run(n)) >= 0) {
-		/* Fresh zeroed pages over our own reservation. */
-		p = jp_sys_mmap(arena + (size_t)at * ARENA_PG, n * ARENA_PG, PROT_READ | PROT_WRITE,
-				MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
-		if (p)
-			mark((size_t)at, n, 1);
-	}
-	arena_unlock();
-	return p;
-}
-
-static int arena_free(void *p, size_t len)
-{
-	uint8_t *b = p;
-	size_t n = (len + ARENA_PG - 1) / ARENA_PG;
-
-	if (arena_state != 1 || b < arena || b >= arena + (size_t)ARENA_PAGES * ARENA_PG)
-		return 0;
-	arena_lock();
-	/* Give the memory back, keep the address space. */
-	if (jp_sys_mmap(b, n * ARENA_PG, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1,
-			0))
-		mark((size_t)(b - arena) / ARENA_PG, n, 0);
-	arena_unlock();
-	return 1;
-}
-
-void *jp_sys_alloc(size_t len)
-{
-	void *p = arena_alloc(len);
-
-	return p ? p : jp_sys_mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-}
-
-void jp_sys_free(void *p, size_t len)
-{
-	if (p && !arena_free(p, len))
-		jp_sys_munmap(p, len);
 }

@@ -1,8 +1,9 @@
-/* sys.h - direct system calls and small I/O helpers for code inside hosts.
+/* sys.h - direct system calls, descriptors and fault-free reads for code inside hosts.
  *
- * Contract: jitperf's own memory and files go through these, never through
+ * Contract: jitperf's own mappings and files go through these, never through
  * the interposed libc entry points (mmap, mprotect, ...) and never malloc, so
  * the library can run before constructors, inside hooks and in fork children.
+ * (String helpers are in str.h, jitperf's own memory in arena.h.)
  * Functions return 0 / a non-negative count on success and -errno on failure
  * unless stated, and leave the caller's errno untouched. */
 #ifndef JITPERF_SYS_H
@@ -68,20 +69,5 @@ ssize_t jp_safe_copy(void *dst, const void *src, size_t len);
  * checks it at every entry: a fork child learns its own before it reads),
  * which spares a getpid() system call per read. */
 ssize_t jp_safe_copy_self(pid_t self, void *dst, const void *src, size_t len);
-
-/* strerror without gettext or allocation (a localised host could otherwise
- * make strerror load catalogues). */
-const char *jp_strerror(int err);
-
-/* Bounded string helpers that never allocate. */
-size_t jp_strlcpy(char *dst, const char *src, size_t size);
-size_t jp_strlcat(char *dst, const char *src, size_t size);
-/* Format an unsigned number in base 10 or 16 into buf (no NUL); returns length. */
-size_t jp_utoa(char *buf, uint64_t v, int base);
-
-/* Zeroed private anonymous memory straight from the kernel (never malloc),
- * for bookkeeping; returns NULL on failure. */
-void *jp_sys_alloc(size_t len);
-void jp_sys_free(void *p, size_t len);
 
 #endif

@@ -91,6 +91,81 @@ static void *do_mremap(void *old, size_t old_len, size_t new_len, int flags, voi
 	return (void *)syscall(SYS_mremap, old, old_len, new_len, flags, new_addr);
 }
 
+static int do_pkey_mprotect(void *addr, size_t len, int prot, int pkey)
+{
+	if (real.pkey_mprotect)
+		return real.pkey_mprotect(addr, len, prot, pkey);
+	return (int)syscall(SYS_pkey_mprotect, addr, len, prot, pkey);
+}
+
+/* ---- the slow path, written once ------------------------------------------
+ *
+ * A hook whose call concerns tracked or executable memory runs
+ *
+ *	struct slow_path sp = slow_enter();
+ *	...engine calls that must see the memory before the call...
+ *	r = SLOW_REAL(sp, do_call(...));
+ *	...engine calls after it, usually only if it succeeded...
+ *	slow_leave(&sp);
+ *	return r;
+ *
+ * slow_enter sets the thread's guard (memory calls the engine makes pass
+ * straight through the hooks), takes the engine lock for the whole bracket
+ * (no other thread can map, capture or describe the range between our look
+ * before and after the call) and saves the program's errno.  SLOW_REAL makes
+ * the real call with the program's errno in place and keeps the errno it
+ * leaves, which slow_leave puts back after releasing: the program sees the
+ * real function's result and errno exactly, whatever jitperf did around it.
+ * Nothing here allocates; before the engine is up (or once it turned itself
+ * off) the hold is a no-op token and the engine calls return at once. */
+
+/* The guard and errno alone: for constructor and destructor, which run the
+ * engine's set-up and tear-down rather than a hooked call. */
+static inline int own_enter(void)
+{
+	int err = errno;
+
+	jp_guard = 1;
+	return err;
+}
+
+static inline void own_leave(int err)
+{
+	jp_guard = 0;
+	errno = err;
+}
+
+struct slow_path {
+	int err;   /* the program's errno, then the real call's */
+	int token; /* from jp_capture_hold() */
+};
+
+static inline struct slow_path slow_enter(void)
+{
+	struct slow_path sp;
+
+	sp.err = own_enter();
+	sp.token = jp_capture_hold();
+	return sp;
+}
+
+#define SLOW_REAL(sp, call)                     \
+	({                                      \
+		__typeof__(call) real_r_;       \
+		errno = (sp).err;               \
+		real_r_ = (call);               \
+		(sp).err = errno;               \
+		real_r_;                        \
+	})
+
+static inline void slow_leave(struct slow_path *sp)
+{
+	jp_capture_release(sp->token);
+	own_leave(sp->err);
+}
+
+/* ---- memory calls ---------------------------------------------------------- */
+
 static int discards(int advice)
 {
 	return advice == MADV_DONTNEED || advice == MADV_FREE || advice == MADV_REMOVE || advice == 24 /* DONTNEED_LOCKED */;
@@ -99,7 +174,8 @@ static int discards(int advice)
 EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
 	uint64_t a = (uint64_t)(uintptr_t)addr;
-	int replaces, e, h;
+	struct slow_path sp;
+	int replaces;
 	void *r;
 
 	/* Fast path: not executable and not replacing tracked memory. */
@@ -112,29 +188,23 @@ EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off
 		 * With MAP_FIXED the answer was given above (r is addr). */
 		if (r != MAP_FAILED && !jp_guard && !(flags & MAP_FIXED) &&
 		    jp_capture_overlaps((uint64_t)(uintptr_t)r, len)) {
-			e = errno;
-			jp_guard = 1;
+			sp = slow_enter();
 			jp_capture_unmap_done((uint64_t)(uintptr_t)r, len);
-			jp_guard = 0;
-			errno = e;
+			slow_leave(&sp);
 		}
 		return r;
 	}
-	jp_guard = 1;
-	h = jp_capture_hold();
+	sp = slow_enter();
 	if (replaces)
 		jp_capture_unmap_before(a, len);
-	r = do_mmap(addr, len, prot, flags, fd, off);
-	e = errno;
+	r = SLOW_REAL(sp, do_mmap(addr, len, prot, flags, fd, off));
 	if (r != MAP_FAILED) {
 		if (replaces)
 			jp_capture_unmap_done(a, len);
 		if (prot & PROT_EXEC)
 			jp_capture_mmap_done(r, len, prot, flags, fd, off);
 	}
-	jp_capture_release(h);
-	jp_guard = 0;
-	errno = e;
+	slow_leave(&sp);
 	return r;
 }
 
@@ -144,29 +214,18 @@ EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t o
 static int protect_common(void *addr, size_t len, int prot, int pkey, int use_pkey)
 {
 	uint64_t a = (uint64_t)(uintptr_t)addr, ca = a, clen = len;
-	int r, e, h;
+	struct slow_path sp;
+	int r;
 
 	/* PROT_GROWSDOWN reaches below addr: never the fast path. */
-	if (jp_guard || (!(prot & (PROT_EXEC | PROT_GROWSDOWN)) && !jp_capture_overlaps(a, len))) {
-		if (use_pkey)
-			return real.pkey_mprotect ? real.pkey_mprotect(addr, len, prot, pkey)
-						  : (int)syscall(SYS_pkey_mprotect, addr, len, prot, pkey);
-		return do_mprotect(addr, len, prot);
-	}
-	jp_guard = 1;
-	h = jp_capture_hold();
+	if (jp_guard || (!(prot & (PROT_EXEC | PROT_GROWSDOWN)) && !jp_capture_overlaps(a, len)))
+		return use_pkey ? do_pkey_mprotect(addr, len, prot, pkey) : do_mprotect(addr, len, prot);
+	sp = slow_enter();
 	jp_capture_mprotect_before(&ca, &clen, prot);
-	if (use_pkey)
-		r = real.pkey_mprotect ? real.pkey_mprotect(addr, len, prot, pkey)
-				       : (int)syscall(SYS_pkey_mprotect, addr, len, prot, pkey);
-	else
-		r = do_mprotect(addr, len, prot);
-	e = errno;
+	r = SLOW_REAL(sp, use_pkey ? do_pkey_mprotect(addr, len, prot, pkey) : do_mprotect(addr, len, prot));
 	if (r == 0)
 		jp_capture_mprotect_done(ca, clen, prot);
-	jp_capture_release(h);
-	jp_guard = 0;
-	errno = e;
+	slow_leave(&sp);
 	return r;
 }
 
@@ -183,20 +242,17 @@ EXPORT int pkey_mprotect(void *addr, size_t len, int prot, int pkey)
 EXPORT int munmap(void *addr, size_t len)
 {
 	uint64_t a = (uint64_t)(uintptr_t)addr;
-	int r, e, h;
+	struct slow_path sp;
+	int r;
 
 	if (jp_guard || !jp_capture_overlaps(a, len))
 		return do_munmap(addr, len);
-	jp_guard = 1;
-	h = jp_capture_hold();
+	sp = slow_enter();
 	jp_capture_unmap_before(a, len);
-	r = do_munmap(addr, len);
-	e = errno;
+	r = SLOW_REAL(sp, do_munmap(addr, len));
 	if (r == 0)
 		jp_capture_unmap_done(a, len);
-	jp_capture_release(h);
-	jp_guard = 0;
-	errno = e;
+	slow_leave(&sp);
 	return r;
 }
 
@@ -204,7 +260,8 @@ EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
 {
 	uint64_t a = (uint64_t)(uintptr_t)old;
 	void *new_addr = NULL, *r;
-	int e, h, fixed_over;
+	struct slow_path sp;
+	int fixed_over;
 
 	if (flags & MREMAP_FIXED) {
 		va_list ap;
@@ -217,62 +274,52 @@ EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
 	/* old_len 0 duplicates a shared mapping and leaves the original. */
 	if (jp_guard || ((old_len == 0 || !jp_capture_overlaps(a, old_len)) && !fixed_over))
 		return do_mremap(old, old_len, new_len, flags, new_addr);
-	jp_guard = 1;
-	h = jp_capture_hold();
+	sp = slow_enter();
 	if (old_len)
 		jp_capture_mremap_before(a, old_len);
 	if (fixed_over)
 		jp_capture_unmap_before((uint64_t)(uintptr_t)new_addr, new_len);
-	r = do_mremap(old, old_len, new_len, flags, new_addr);
-	e = errno;
+	r = SLOW_REAL(sp, do_mremap(old, old_len, new_len, flags, new_addr));
 	if (r != MAP_FAILED) {
 		if (fixed_over)
 			jp_capture_unmap_done((uint64_t)(uintptr_t)new_addr, new_len);
 		if (old_len)
 			jp_capture_mremap_done(a, old_len, (uint64_t)(uintptr_t)r, new_len);
 	}
-	jp_capture_release(h);
-	jp_guard = 0;
-	errno = e;
+	slow_leave(&sp);
 	return r;
 }
 
 EXPORT int madvise(void *addr, size_t len, int advice)
 {
 	uint64_t a = (uint64_t)(uintptr_t)addr;
-	int r, e, h;
+	struct slow_path sp;
+	int r;
 
 	if (jp_guard || !discards(advice) || !jp_capture_overlaps(a, len))
 		return do_madvise(addr, len, advice);
-	jp_guard = 1;
-	h = jp_capture_hold();
+	sp = slow_enter();
 	jp_capture_unmap_before(a, len);
-	r = do_madvise(addr, len, advice);
-	e = errno;
+	r = SLOW_REAL(sp, do_madvise(addr, len, advice));
 	if (r == 0)
 		jp_capture_discard_done(a, len);
-	jp_capture_release(h);
-	jp_guard = 0;
-	errno = e;
+	slow_leave(&sp);
 	return r;
 }
 
 /* ---- exec: describe what is pending before the image is replaced ---- */
 
+/* Unlike the memory hooks this runs before the real call, which on success
+ * does not return: there is nothing to do after it. */
 static void before_exec(void)
 {
-	int e = errno;
+	struct slow_path sp;
 
-	if (!jp_guard) {
-		int h;
-
-		jp_guard = 1;
-		h = jp_capture_hold();
-		jp_capture_exec_before();
-		jp_capture_release(h);
-		jp_guard = 0;
-	}
-	errno = e;
+	if (jp_guard)
+		return;
+	sp = slow_enter();
+	jp_capture_exec_before();
+	slow_leave(&sp);
 }
 
 #define RESOLVE(name)                                    \
@@ -419,22 +466,18 @@ static void fork_child(void)
 
 __attribute__((constructor)) static void jitperf_init(void)
 {
-	int e = errno;
+	int err = own_enter();
 
-	jp_guard = 1;
 	resolve_real();
 	if (jp_capture_init())
 		pthread_atfork(fork_prepare, fork_parent, fork_child);
-	jp_guard = 0;
-	errno = e;
+	own_leave(err);
 }
 
 __attribute__((destructor)) static void jitperf_fini(void)
 {
-	int e = errno;
+	int err = own_enter();
 
-	jp_guard = 1;
 	jp_capture_exit();
-	jp_guard = 0;
-	errno = e;
+	own_leave(err);
 }

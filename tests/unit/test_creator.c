@@ -10,7 +10,7 @@
 
 #include "creator.h"
 #include "elfsym.h"
-#include "sys.h"
+#include "str.h"
 
 /* Functions the test binary's .symtab names; noinline/noclone so they are
  * real frames with their own names (no .constprop suffixes). */

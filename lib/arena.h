@@ -1,0 +1,22 @@
+/* arena.h - jitperf's own memory: zeroed pages from an arena it reserves once.
+ *
+ * Contract: memory comes straight from the kernel (raw mmap system calls),
+ * never from malloc or the interposed mmap, so these may be called from
+ * hooks, before constructors and in fork children.  Thread-safe (a spin
+ * lock around the page bitmap); errno is left untouched.
+ *
+ * Small requests (up to a quarter of the 64 MiB arena) are placed inside
+ * the arena; larger ones, and all when the reservation was refused, come
+ * from the kernel wherever it puts them. */
+#ifndef JITPERF_ARENA_H
+#define JITPERF_ARENA_H
+
+#include <stddef.h>
+
+/* len bytes of zeroed read-write memory, page-aligned; NULL on failure.
+ * (The jp_sys_ names predate this module; callers across lib/ use them.) */
+void *jp_sys_alloc(size_t len);
+/* Give back p, of the same len it was allocated with.  NULL is ignored. */
+void jp_sys_free(void *p, size_t len);
+
+#endif

@@ -1,0 +1,155 @@
+/* test_arena.c - jitperf's own memory: zeroed, inside the arena it reserved
+ * (never in a gap the program may map over), reused after free, from the
+ * kernel directly when the arena cannot hold it, safe from several threads. */
+#include <check.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "arena.h"
+
+/* The mapping of /proc/self/maps that holds p, as "start-end perms". */
+static void mapping_of(const void *p, uintptr_t *s, uintptr_t *e)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	char line[512];
+	unsigned long a, b;
+
+	*s = *e = 0;
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "%lx-%lx", &a, &b) == 2 && a <= (uintptr_t)p && (uintptr_t)p < b) {
+			*s = a;
+			*e = b;
+		}
+	if (f)
+		fclose(f);
+}
+
+START_TEST(arena_allocations)
+{
+	unsigned char *a = jp_sys_alloc(10000), *b, *c, *big;
+	uintptr_t s, e;
+
+	ck_assert_ptr_nonnull(a);
+	for (int i = 0; i < 10000; i++)
+		ck_assert_uint_eq(a[i], 0);
+	memset(a, 0xab, 10000);
+	b = jp_sys_alloc(4096);
+	ck_assert_ptr_nonnull(b);
+	/* Both inside one reservation: a and b sit in it, not in free gaps,
+	 * so they are 3 pages apart at most. */
+	ck_assert_uint_le((uintptr_t)(b > a ? b - a : a - b), 3 * 4096);
+	/* Freed: the pages go back (PROT_NONE), the address space stays ours
+	 * and is reused, zeroed. */
+	jp_sys_free(a, 10000);
+	mapping_of(a, &s, &e);
+	ck_assert_uint_ne(s, 0);
+	c = jp_sys_alloc(8192);
+	ck_assert_ptr_eq(c, a);
+	ck_assert_uint_eq(c[0], 0);
+	ck_assert_uint_eq(c[8191], 0);
+	/* Larger than a quarter of the arena: straight from the kernel. */
+	big = jp_sys_alloc(32u << 20);
+	ck_assert_ptr_nonnull(big);
+	big[(32u << 20) - 1] = 1;
+	jp_sys_free(big, 32u << 20);
+	jp_sys_free(b, 4096);
+	jp_sys_free(c, 8192);
+}
+END_TEST
+
+/* Hooks call these with the program's errno live: it must survive. */
+START_TEST(arena_keeps_errno_and_alignment)
+{
+	unsigned char *p;
+
+	errno = 777;
+	p = jp_sys_alloc(100);
+	ck_assert_int_eq(errno, 777);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_uint_eq((uintptr_t)p % 4096, 0);
+	p[4095] = 1; /* the whole page is ours */
+	jp_sys_free(p, 100);
+	jp_sys_free(NULL, 4096); /* ignored */
+	ck_assert_int_eq(errno, 777);
+}
+END_TEST
+
+/* Freed memory reads as zero again: the next user of a page must never see
+ * the previous one's bytes (tables rely on zeroed memory). */
+START_TEST(arena_reused_pages_are_zero)
+{
+	unsigned char *p = jp_sys_alloc(3 * 4096), *q;
+
+	ck_assert_ptr_nonnull(p);
+	memset(p, 0xee, 3 * 4096);
+	jp_sys_free(p, 3 * 4096);
+	q = jp_sys_alloc(3 * 4096);
+	ck_assert_ptr_eq(q, p);
+	for (size_t i = 0; i < 3 * 4096; i++)
+		ck_assert_uint_eq(q[i], 0);
+	jp_sys_free(q, 3 * 4096);
+}
+END_TEST
+
+/* The epoch thread and hooks on program threads allocate at once: no two
+ * live allocations may overlap. */
+#define THREADS 4
+#define ROUNDS 300
+
+static void *churn(void *arg)
+{
+	uintptr_t id = (uintptr_t)arg;
+	unsigned char *keep[8] = { 0 };
+	size_t len[8] = { 0 };
+
+	for (unsigned r = 0; r < ROUNDS; r++) {
+		unsigned k = r % 8;
+
+		if (keep[k]) {
+			for (size_t i = 0; i < len[k]; i += 512)
+				if (keep[k][i] != (unsigned char)(id + k))
+					return (void *)1;
+			jp_sys_free(keep[k], len[k]);
+		}
+		len[k] = 4096 * (1 + (r * 7 + id) % 5);
+		keep[k] = jp_sys_alloc(len[k]);
+		if (!keep[k])
+			return (void *)2;
+		memset(keep[k], (int)(id + k), len[k]);
+	}
+	for (unsigned k = 0; k < 8; k++)
+		jp_sys_free(keep[k], len[k]);
+	return NULL;
+}
+
+START_TEST(arena_threads_never_share_pages)
+{
+	pthread_t t[THREADS];
+	void *res;
+
+	for (uintptr_t i = 0; i < THREADS; i++)
+		ck_assert_int_eq(pthread_create(&t[i], NULL, churn, (void *)(i * 16)), 0);
+	for (int i = 0; i < THREADS; i++) {
+		ck_assert_int_eq(pthread_join(t[i], &res), 0);
+		ck_assert_ptr_null(res);
+	}
+}
+END_TEST
+
+Suite *make_arena_suite(void)
+{
+	Suite *s = suite_create("arena");
+	TCase *tc = tcase_create("alloc");
+
+	tcase_add_test(tc, arena_allocations);
+	tcase_add_test(tc, arena_keeps_errno_and_alignment);
+	tcase_add_test(tc, arena_reused_pages_are_zero);
+	tcase_add_test(tc, arena_threads_never_share_pages);
+	suite_add_tcase(s, tc);
+	return s;
+}
