@@ -257,11 +257,9 @@ static void hook_flush(void)
  * event it keeps if it is older, and cannot place it before the marker. */
 static uint64_t floor_ts(const struct jp_region *r)
 {
-	uint64_t t = r->last_event_ts;
+	uint64_t marker = jp_output_open_ts(&E.out);
 
-	if (jp_output_open_ts(&E.out) > t)
-		t = jp_output_open_ts(&E.out);
-	return t + 1;
+	return (marker > r->last_event_ts ? marker : r->last_event_ts) + 1;
 }
 
 /* One capture pass over region i. */
@@ -280,10 +278,8 @@ static void capture_region(size_t i, uint64_t now, int reannounce)
 		ts_new = r->last_scan_ts + 1;
 	if (ts_new > now)
 		ts_new = now;
-	/* Anything written from here on is found by the next pass: the code
-	 * it finds new may be dated from this moment, not from the end of
-	 * this pass, which a busy machine can delay by a whole epoch while
-	 * that code already runs. */
+	/* What is written from now on is found by the next pass, which may
+	 * date it from now (the end of this pass can be an epoch later). */
 	collected = jp_now_ns();
 	n = jp_dirty_collect(&E.dirty, r);
 	E.st.captures++;
