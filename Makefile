@@ -210,6 +210,7 @@ bench:
 	@scripts/setup-deps --test
 	@$(MAKE) --no-print-directory all
 	@tests/bench/run $(BUILD)
+	@tests/bench/engines $(BUILD)
 
 stress:
 	@scripts/setup-deps --test
