@@ -194,6 +194,45 @@ size_t jp_split(const uint8_t *code, size_t len, uint64_t addr, struct jp_piece 
 	return jp_split_memo(code, len, addr, out, max_out, NULL);
 }
 
+/* A run of filler between pieces, and what came before it. */
+struct filler {
+	size_t start, hard; /* first byte; int3/zero/table bytes in it */
+	int open;
+	int prev_term, prev_call; /* the instruction before it never falls through / was a call */
+};
+
+static void filler_begin(struct filler *f, size_t pos, int prev_term, int prev_call)
+{
+	if (f->open)
+		return;
+	f->open = 1;
+	f->start = pos;
+	f->hard = 0;
+	f->prev_term = prev_term;
+	f->prev_call = prev_call;
+}
+
+/* Length of filler at pos that is never code: a table of pointers, a run of
+ * int3, or a run of zeros.  A lone 00 is add r/m8,r8 (00 d0 = add al,dl)
+ * when code falls through to it: it is filler only where code cannot
+ * (no_fallthrough: after a terminator or inside a run), or at the very
+ * end. */
+static size_t hard_filler(const uint8_t *code, size_t len, uint64_t addr, size_t pos, int no_fallthrough)
+{
+	size_t z = pointer_run(code, len, addr, pos);
+
+	if (z)
+		return z;
+	if (code[pos] == 0xcc)
+		return byte_run(code + pos, len - pos, 0xcc);
+	if (code[pos] == 0) {
+		z = byte_run(code + pos, len - pos, 0);
+		if (z >= 2 || no_fallthrough || pos + z == len)
+			return z;
+	}
+	return 0;
+}
+
 size_t jp_split_memo(const uint8_t *code, size_t len, uint64_t addr, struct jp_piece *out, size_t max_out,
 		     struct jp_insn_memo *memo)
 {
@@ -201,12 +240,9 @@ size_t jp_split_memo(const uint8_t *code, size_t len, uint64_t addr, struct jp_p
 			      .max_out = max_out };
 	struct jp_decoder d;
 	size_t pos = 0;
-	/* the pending padding run [run_start, pos) and what it holds */
-	size_t run_start = 0, run_hard = 0;
-	int in_run = 0;
-	int prev_term = 1;     /* the last instruction never falls through */
-	int run_prev_term = 1; /* prev_term where the run began */
-	int prev_call = 0, run_prev_call = 0; /* ... or was a call (maybe noreturn) */
+	struct filler fill = { 0, 0, 0, 1, 0 }; /* the pending filler [fill.start, pos) */
+	int prev_term = 1; /* the last instruction never falls through */
+	int prev_call = 0; /* ... or was a call (maybe noreturn) */
 
 	if (!code || !out || max_out == 0)
 		return 0;
@@ -216,73 +252,29 @@ size_t jp_split_memo(const uint8_t *code, size_t len, uint64_t addr, struct jp_p
 		unsigned ilen;
 		size_t z, inner;
 
-		/* padding units: int3 and zero bytes, NOP instructions, and
-		 * data the JIT keeps between its functions */
-		z = pointer_run(code, len, addr, pos);
+		/* filler: int3 and zero runs, tables of pointers, NOPs */
+		z = hard_filler(code, len, addr, pos, prev_term || fill.open);
 		if (z) {
-			if (!in_run) {
-				in_run = 1;
-				run_start = pos;
-				run_hard = 0;
-				run_prev_term = prev_term;
-				run_prev_call = prev_call;
-			}
-			run_hard += z;
+			filler_begin(&fill, pos, prev_term, prev_call);
+			fill.hard += z;
 			pos += z;
 			continue;
-		}
-		if (code[pos] == 0xcc) {
-			if (!in_run) {
-				in_run = 1;
-				run_start = pos;
-				run_hard = 0;
-				run_prev_term = prev_term;
-				run_prev_call = prev_call;
-			}
-			z = byte_run(code + pos, len - pos, 0xcc);
-			run_hard += z;
-			pos += z;
-			continue;
-		}
-		if (code[pos] == 0) {
-			z = byte_run(code + pos, len - pos, 0);
-			/* A lone 00 is add r/m8,r8 (00 d0 = add al,dl) when
-			 * code falls through to it; it is filler only after a
-			 * terminator, inside a run, or at the very end. */
-			if (z >= 2 || prev_term || in_run || pos + z == len) {
-				if (!in_run) {
-					in_run = 1;
-					run_start = pos;
-					run_hard = 0;
-					run_prev_term = prev_term;
-					run_prev_call = prev_call;
-				}
-				run_hard += z;
-				pos += z;
-				continue;
-			}
 		}
 		ilen = jp_insn_decode(&d, code + pos, len - pos, &in);
 		if (memo && ilen)
 			jp_insn_memo_put(memo, code + pos, &in);
 		if (ilen && in.kind == JP_INSN_NOP) {
-			if (!in_run) {
-				in_run = 1;
-				run_start = pos;
-				run_hard = 0;
-				run_prev_term = prev_term;
-				run_prev_call = prev_call;
-			}
+			filler_begin(&fill, pos, prev_term, prev_call);
 			pos += ilen;
 			continue;
 		}
 
 		/* A real instruction (or a byte of data) at pos. */
-		if (in_run) {
-			size_t run = pos - run_start;
+		if (fill.open) {
+			size_t run = pos - fill.start;
 			int sep;
 
-			in_run = 0;
+			fill.open = 0;
 			if (!s.open) {
 				sep = 1; /* leading padding */
 			} else if (run < SHORT_HOP && s.max_target > pos) {
@@ -291,12 +283,12 @@ size_t jp_split_memo(const uint8_t *code, size_t len, uint64_t addr, struct jp_p
 				 * into its own body (BEAM starts each function
 				 * with a short jmp over an aligned call). */
 				sep = 0;
-			} else if (run >= LONG_RUN || run_hard >= 2 || (run_hard && run_prev_term)) {
+			} else if (run >= LONG_RUN || fill.hard >= 2 || (fill.hard && fill.prev_term)) {
 				sep = 1;
-			} else if (run_prev_term &&
-				   (is_entry_like(code + pos, len - pos) || s.max_target <= run_start)) {
+			} else if (fill.prev_term &&
+				   (is_entry_like(code + pos, len - pos) || s.max_target <= fill.start)) {
 				sep = 1;
-			} else if (run_prev_call && is_entry_like(code + pos, len - pos)) {
+			} else if (fill.prev_call && is_entry_like(code + pos, len - pos)) {
 				/* a call to a noreturn function (abort, a stack
 				 * check failure) ends many compiled functions */
 				sep = 1;
@@ -306,7 +298,7 @@ size_t jp_split_memo(const uint8_t *code, size_t len, uint64_t addr, struct jp_p
 			if (!sep && pos + (ilen ? ilen : 1) - s.start > JP_SPLIT_MAX_PIECE)
 				sep = 2; /* the cap falls in the filler: cut there */
 			if (sep) {
-				if (!finish(&s, run_start, run, sep == 2 ? JP_PIECE_CAPPED : 0))
+				if (!finish(&s, fill.start, run, sep == 2 ? JP_PIECE_CAPPED : 0))
 					return s.n;
 				if (sep == 2)
 					begin(&s, pos, JP_PIECE_CONTINUED);
@@ -355,8 +347,8 @@ size_t jp_split_memo(const uint8_t *code, size_t len, uint64_t addr, struct jp_p
 		prev_call = in.len && code[pos] == 0xe8;
 		pos += ilen;
 	}
-	if (in_run)
-		finish(&s, run_start, pos - run_start, 0);
+	if (fill.open)
+		finish(&s, fill.start, pos - fill.start, 0);
 	else
 		finish(&s, len, 0, JP_PIECE_OPEN_END);
 	return s.n;
