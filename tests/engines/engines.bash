@@ -2,7 +2,7 @@
 # tests/e2e/engine_*.sh and tests/bench/engines (bash; defines functions only).
 # shellcheck shell=bash disable=SC2034 # ENGINE_NAMES, ENGINE_CMD: for the callers
 #
-#   ENGINE_NAMES              erlang hotspot mono gjs qemu
+#   ENGINE_NAMES              erlang hotspot mono gjs qemu node luajit pcre2
 #   engine_needs NAME         the programs NAME needs, as PROGRAM:PACKAGE words
 #   engine_missing NAME       prints what is missing to run NAME's workload
 #                             (status 0) or nothing (status 1): the caller skips
@@ -15,7 +15,10 @@
 # machines, prints one deterministic result line on stdout and exits 0.
 
 ENGINES_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ENGINE_NAMES=(erlang hotspot mono gjs qemu)
+ENGINE_NAMES=(erlang hotspot mono gjs qemu node luajit pcre2)
+# node's, LuaJIT's and PCRE2's workloads are the benchmarks' (tests/bench/),
+# at a scale that takes about as long as the others.
+ENGINE_BENCH=$(cd "$ENGINES_SRC/../bench" && pwd)
 ENGINE_CMD=()
 
 # Programs NAME's workload needs, each with the Debian package that brings it.
@@ -26,6 +29,9 @@ engine_needs() {
 	mono) echo "mono:mono-runtime mcs:mono-mcs" ;;
 	gjs) echo "gjs:gjs" ;;
 	qemu) echo "qemu-x86_64:qemu-user gcc:build-essential" ;;
+	node) echo "node:nodejs" ;;
+	luajit) echo "luajit:luajit" ;;
+	pcre2) echo "pkg-config:pkg-config gcc:build-essential" ;;
 	esac
 }
 
@@ -51,6 +57,12 @@ engine_prepare() { # NAME DIR
 	mono) mcs -out:"$dir/MonoWork.exe" "$ENGINES_SRC/MonoWork.cs" >/dev/null ;;
 	gjs) cp "$ENGINES_SRC/gjs_work.js" "$dir/" ;;
 	qemu) gcc -O2 -o "$dir/qemu_work" "$ENGINES_SRC/qemu_work.c" ;;
+	node | luajit) ;;
+	pcre2)
+		pkg-config --exists libpcre2-8 || { echo "no libpcre2-8 (apt-get install libpcre2-dev)"; return 1; }
+		# shellcheck disable=SC2046 # pkg-config's words
+		gcc -O2 -o "$dir/pcre2_work" "$ENGINE_BENCH/pcre2_work.c" $(pkg-config --cflags --libs libpcre2-8)
+		;;
 	*) echo "unknown engine $1" >&2; return 2 ;;
 	esac
 }
@@ -66,6 +78,9 @@ engine_cmd() { # NAME DIR
 	# -U LD_PRELOAD: the shim is for QEMU, not for the emulated guest (QEMU
 	# passes its environment on, and the guest's ld.so would load it too).
 	qemu) ENGINE_CMD=(qemu-x86_64 -U LD_PRELOAD "$dir/qemu_work") ;;
+	node) ENGINE_CMD=(node "$ENGINE_BENCH/node_cpu.js" 0.6) ;;
+	luajit) ENGINE_CMD=(luajit "$ENGINE_BENCH/luajit_work.lua" 0.6) ;;
+	pcre2) ENGINE_CMD=("$dir/pcre2_work" 0.6) ;;
 	*) echo "unknown engine $1" >&2; return 2 ;;
 	esac
 }
