@@ -113,7 +113,7 @@ static void arm_wipe(void)
 	if (!E.wipe) {
 		E.wipe = jp_sys_alloc(4096);
 		/* Linux >= 4.14; elsewhere enter() asks getpid(). */
-		if (E.wipe && syscall(SYS_madvise, (void *)E.wipe, 4096, 18 /* MADV_WIPEONFORK */) != 0) {
+		if (E.wipe && jp_syscall(SYS_madvise, (void *)E.wipe, 4096, 18 /* MADV_WIPEONFORK */) != 0) {
 			jp_sys_free((void *)E.wipe, 4096);
 			E.wipe = NULL;
 		}

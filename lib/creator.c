@@ -19,6 +19,7 @@
 #include "arena.h"
 #include "elfsym.h"
 #include "str.h"
+#include "sys.h"
 
 /* ---- where libc, ld.so and jitperf sit ---- */
 
@@ -206,7 +207,7 @@ static void exe_name(char *buf, size_t size)
 {
 	char tmp[PATH_MAX];
 	int saved = errno;
-	long n = syscall(SYS_readlink, "/proc/self/exe", tmp, sizeof(tmp) - 1);
+	long n = jp_syscall(SYS_readlink, "/proc/self/exe", tmp, sizeof(tmp) - 1);
 	size_t l;
 
 	errno = saved;

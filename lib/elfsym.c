@@ -229,7 +229,7 @@ static void close_tables(struct file_tables *ft)
 		jp_sys_free(ft->mem, ft->mem_len);
 	ft->mem = NULL;
 	if (ft->fd >= 0)
-		syscall(SYS_close, ft->fd);
+		jp_syscall(SYS_close, ft->fd);
 	ft->fd = -1;
 }
 
@@ -245,7 +245,7 @@ static int open_tables(const char *path, const uint8_t *build_id, size_t build_i
 	ft->fd = sys_open_ro(path);
 	if (ft->fd < 0)
 		return ft->fd;
-	if (syscall(SYS_fstat, ft->fd, &st) < 0) {
+	if (jp_syscall(SYS_fstat, ft->fd, &st) < 0) {
 		r = -errno;
 		goto fail;
 	}

@@ -11,10 +11,28 @@
 #include <time.h>
 #include <unistd.h>
 
+long jp_syscall6(long n, long a1, long a2, long a3, long a4, long a5, long a6)
+{
+	register long r10 __asm__("r10") = a4;
+	register long r8 __asm__("r8") = a5;
+	register long r9 __asm__("r9") = a6;
+	long r;
+
+	__asm__ volatile("syscall"
+			 : "=a"(r)
+			 : "0"(n), "D"(a1), "S"(a2), "d"(a3), "r"(r10), "r"(r8), "r"(r9)
+			 : "rcx", "r11", "memory");
+	if (r < 0 && r > -4096) {
+		errno = (int)-r;
+		return -1;
+	}
+	return r;
+}
+
 long jp_sys_mmap_raw(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
 	int saved = errno;
-	long r = syscall(SYS_mmap, addr, len, prot, flags, fd, off);
+	long r = jp_syscall(SYS_mmap, addr, len, prot, flags, fd, off);
 
 	if (r == -1)
 		r = -errno;
@@ -32,7 +50,7 @@ void *jp_sys_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off
 int jp_sys_munmap(void *addr, size_t len)
 {
 	int saved = errno;
-	long r = syscall(SYS_munmap, addr, len);
+	long r = jp_syscall(SYS_munmap, addr, len);
 	int e = errno;
 
 	errno = saved;
@@ -42,7 +60,7 @@ int jp_sys_munmap(void *addr, size_t len)
 int jp_sys_mprotect(void *addr, size_t len, int prot)
 {
 	int saved = errno;
-	long r = syscall(SYS_mprotect, addr, len, prot);
+	long r = jp_syscall(SYS_mprotect, addr, len, prot);
 	int e = errno;
 
 	errno = saved;
@@ -52,7 +70,7 @@ int jp_sys_mprotect(void *addr, size_t len, int prot)
 pid_t jp_sys_getpid(void)
 {
 	int saved = errno;
-	pid_t p = (pid_t)syscall(SYS_getpid);
+	pid_t p = (pid_t)jp_syscall(SYS_getpid);
 
 	errno = saved;
 	return p;
@@ -61,7 +79,7 @@ pid_t jp_sys_getpid(void)
 pid_t jp_sys_gettid(void)
 {
 	int saved = errno;
-	pid_t t = (pid_t)syscall(SYS_gettid);
+	pid_t t = (pid_t)jp_syscall(SYS_gettid);
 
 	errno = saved;
 	return t;

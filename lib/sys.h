@@ -16,6 +16,14 @@
 /* Raw memory calls.  jp_sys_mmap returns the address or NULL;
  * jp_sys_mmap_raw returns the address or a value in [-4095, -1] (-errno). */
 void *jp_sys_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off);
+/* A system call made directly (never through libc's syscall(), which
+ * libjitperf.so interposes for the program): -1 and errno on failure, as
+ * syscall() does.  jp_syscall(n, args...) pads the arguments to six. */
+long jp_syscall6(long n, long a1, long a2, long a3, long a4, long a5, long a6);
+#define jp_syscall(...) jp_syscall6(JP_SYSCALL_ARGS_(__VA_ARGS__, 0, 0, 0, 0, 0, 0, 0))
+#define JP_SYSCALL_ARGS_(n, a, b, c, d, e, f, ...) \
+	(long)(n), (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), (long)(f)
+
 long jp_sys_mmap_raw(void *addr, size_t len, int prot, int flags, int fd, off_t off);
 int jp_sys_munmap(void *addr, size_t len);
 int jp_sys_mprotect(void *addr, size_t len, int prot);

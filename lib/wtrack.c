@@ -42,7 +42,7 @@ int jp_wtrack_init(struct jp_wtrack *t)
 	/* User-mode-only faults are all that asynchronous write-protect needs,
 	 * and they are allowed to unprivileged processes even when
 	 * vm.unprivileged_userfaultfd is 0. */
-	r = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY);
+	r = jp_syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY);
 	if (r < 0) {
 		int e = -errno;
 
@@ -64,7 +64,7 @@ int jp_wtrack_init(struct jp_wtrack *t)
 		int e = -errno;
 
 		jp_close(t->uffd);
-		r = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY);
+		r = jp_syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY);
 		t->uffd = r < 0 ? -1 : jp_fd_high((int)r);
 		if (t->uffd >= 0)
 			jp_fdid_get(t->uffd, &t->uffd_id);

@@ -1,6 +1,7 @@
 /* hooks.c - the interposed memory and exec calls: forward, then report. */
 #include "capture.h"
 #include "log.h"
+#include "sys.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -17,6 +18,10 @@
 /* Real functions, resolved once in the constructor.  Before that (hooks
  * called from libraries' constructors that run before ours) the memory
  * calls go straight to the kernel with libc's exact semantics. */
+/* libc's syscall(), for the numbers the syscall() stub below passes on;
+ * hidden, read by that stub's assembly. */
+__attribute__((visibility("hidden"))) long (*real_syscall)(long, ...);
+
 static struct {
 	void *(*mmap)(void *, size_t, int, int, int, off_t);
 	int (*mprotect)(void *, size_t, int);
@@ -55,9 +60,10 @@ static void resolve_real(void)
 	real.execvpe = next_sym("execvpe");
 	real.fexecve = next_sym("fexecve");
 	real.execveat = next_sym("execveat");
+	real_syscall = next_sym("syscall");
 }
 
-/* syscall() returns -1 with errno set, exactly like the libc wrappers. */
+/* jp_syscall() returns -1 with errno set, exactly like the libc wrappers. */
 static void *do_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
 	if (real.mmap)
@@ -66,36 +72,36 @@ static void *do_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t 
 		errno = EINVAL;
 		return MAP_FAILED;
 	}
-	return (void *)syscall(SYS_mmap, addr, len, prot, flags, fd, off);
+	return (void *)jp_syscall(SYS_mmap, addr, len, prot, flags, fd, off);
 }
 
 static int do_mprotect(void *addr, size_t len, int prot)
 {
-	return real.mprotect ? real.mprotect(addr, len, prot) : (int)syscall(SYS_mprotect, addr, len, prot);
+	return real.mprotect ? real.mprotect(addr, len, prot) : (int)jp_syscall(SYS_mprotect, addr, len, prot);
 }
 
 static int do_munmap(void *addr, size_t len)
 {
-	return real.munmap ? real.munmap(addr, len) : (int)syscall(SYS_munmap, addr, len);
+	return real.munmap ? real.munmap(addr, len) : (int)jp_syscall(SYS_munmap, addr, len);
 }
 
 static int do_madvise(void *addr, size_t len, int advice)
 {
-	return real.madvise ? real.madvise(addr, len, advice) : (int)syscall(SYS_madvise, addr, len, advice);
+	return real.madvise ? real.madvise(addr, len, advice) : (int)jp_syscall(SYS_madvise, addr, len, advice);
 }
 
 static void *do_mremap(void *old, size_t old_len, size_t new_len, int flags, void *new_addr)
 {
 	if (real.mremap)
 		return real.mremap(old, old_len, new_len, flags, new_addr);
-	return (void *)syscall(SYS_mremap, old, old_len, new_len, flags, new_addr);
+	return (void *)jp_syscall(SYS_mremap, old, old_len, new_len, flags, new_addr);
 }
 
 static int do_pkey_mprotect(void *addr, size_t len, int prot, int pkey)
 {
 	if (real.pkey_mprotect)
 		return real.pkey_mprotect(addr, len, prot, pkey);
-	return (int)syscall(SYS_pkey_mprotect, addr, len, prot, pkey);
+	return (int)jp_syscall(SYS_pkey_mprotect, addr, len, prot, pkey);
 }
 
 /* ---- the slow path, written once ------------------------------------------
@@ -307,6 +313,69 @@ EXPORT int madvise(void *addr, size_t len, int advice)
 	return r;
 }
 
+/* ---- libc's syscall(): the same memory calls, made by number ----------------
+ *
+ * Runtimes that map their memory with syscall(SYS_mmap, ...) (a Lisp maps its
+ * whole heap so) never reach the mmap hook.  syscall() is interposed by a
+ * stub that looks only at the number: the memory calls go to the hooks above
+ * (whose results and errno are libc's, as syscall()'s are: -1 and errno on
+ * failure), everything else jumps straight on to libc's syscall() without a
+ * frame of ours -- clone and vfork through syscall() return twice, and a
+ * child returning through a frame of ours would corrupt the parent's.
+ * While jitperf's own calls run (the guard) and before the constructor
+ * resolved libc's syscall(), every number goes straight through. */
+
+
+long jp_syscall_memory(long n, long a1, long a2, long a3, long a4, long a5, long a6);
+__attribute__((used)) long jp_syscall_memory(long n, long a1, long a2, long a3, long a4, long a5, long a6)
+{
+	if (jp_guard || !real_syscall)
+		return jp_syscall6(n, a1, a2, a3, a4, a5, a6);
+	switch (n) {
+	case SYS_mmap:
+		return (long)mmap((void *)a1, (size_t)a2, (int)a3, (int)a4, (int)a5, (off_t)a6);
+	case SYS_mprotect:
+		return mprotect((void *)a1, (size_t)a2, (int)a3);
+	case SYS_pkey_mprotect:
+		return pkey_mprotect((void *)a1, (size_t)a2, (int)a3, (int)a4);
+	case SYS_munmap:
+		return munmap((void *)a1, (size_t)a2);
+	case SYS_mremap:
+		return (long)mremap((void *)a1, (size_t)a2, (size_t)a3, (int)a4, (void *)a5);
+	default: /* SYS_madvise */
+		return madvise((void *)a1, (size_t)a2, (int)a3);
+	}
+}
+
+/* syscall(n, ...): n in rdi.  The arguments stay where the caller put them
+ * (registers, and the sixth on the stack), so a jump hands them on as they
+ * are.  The numbers are x86-64's (the only architecture jitperf builds
+ * for). */
+_Static_assert(SYS_mmap == 9 && SYS_mprotect == 10 && SYS_munmap == 11 && SYS_mremap == 25 && SYS_madvise == 28 &&
+		       SYS_pkey_mprotect == 329,
+	       "x86-64 system call numbers");
+__asm__(".text\n"
+	".globl syscall\n"
+	".type syscall, @function\n"
+	"syscall:\n"
+	"	cmpq $9, %rdi\n"
+	"	jb 1f\n"
+	"	cmpq $11, %rdi\n"
+	"	jbe 2f\n"
+	"	cmpq $25, %rdi\n"
+	"	je 2f\n"
+	"	cmpq $28, %rdi\n"
+	"	je 2f\n"
+	"	cmpq $329, %rdi\n"
+	"	je 2f\n"
+	"1:	movq real_syscall(%rip), %rax\n"
+	"	testq %rax, %rax\n"
+	"	jz 3f\n"
+	"	jmp *%rax\n"
+	"2:	jmp jp_syscall_memory\n"
+	"3:	jmp jp_syscall6\n"
+	".size syscall, .-syscall\n");
+
 /* ---- exec: describe what is pending before the image is replaced ---- */
 
 /* Unlike the memory hooks this runs before the real call, which on success
@@ -333,7 +402,7 @@ EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 	before_exec();
 	if (real.execve)
 		return real.execve(path, argv, envp);
-	return (int)syscall(SYS_execve, path, argv, envp);
+	return (int)jp_syscall(SYS_execve, path, argv, envp);
 }
 
 EXPORT int execv(const char *path, char *const argv[])
@@ -370,7 +439,7 @@ EXPORT int execveat(int dirfd, const char *path, char *const argv[], char *const
 	RESOLVE(execveat);
 	if (real.execveat)
 		return real.execveat(dirfd, path, argv, envp, flags);
-	return (int)syscall(SYS_execveat, dirfd, path, argv, envp, flags);
+	return (int)jp_syscall(SYS_execveat, dirfd, path, argv, envp, flags);
 }
 
 /* The execl family takes its arguments inline; gather them on the stack

@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -110,9 +111,15 @@ static inline double jl_seconds(double def)
 	return v;
 }
 
+/* JL_VIA_SYSCALL: every memory call through libc's syscall(), as runtimes
+ * that map their heaps by number do (tests/jit/syscall_*.c). */
 static inline void *jl_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
+#ifdef JL_VIA_SYSCALL
+	void *p = (void *)syscall(SYS_mmap, addr, len, prot, flags, fd, off);
+#else
 	void *p = mmap(addr, len, prot, flags, fd, off);
+#endif
 
 	if (p == MAP_FAILED)
 		jl_die("mmap(%p, %zu, %#x, %#x): %s", addr, len, prot, flags, strerror(errno));
@@ -121,7 +128,11 @@ static inline void *jl_mmap(void *addr, size_t len, int prot, int flags, int fd,
 
 static inline void jl_mprotect(void *addr, size_t len, int prot)
 {
+#ifdef JL_VIA_SYSCALL
+	if (syscall(SYS_mprotect, addr, len, prot))
+#else
 	if (mprotect(addr, len, prot))
+#endif
 		jl_die("mprotect(%p, %zu, %#x): %s", addr, len, prot, strerror(errno));
 }
 
