@@ -323,8 +323,9 @@ EXPORT int madvise(void *addr, size_t len, int advice)
  * frame of ours -- clone and vfork through syscall() return twice, and a
  * child returning through a frame of ours would corrupt the parent's.
  * While jitperf's own calls run (the guard) and before the constructor
- * resolved libc's syscall(), every number goes straight through. */
-
+ * resolved libc's syscall(), every number goes straight through (before the
+ * constructor through jp_syscall6, a C function: a clone or vfork by number
+ * during other libraries' constructors is the one case with a frame). */
 
 long jp_syscall_memory(long n, long a1, long a2, long a3, long a4, long a5, long a6);
 __attribute__((used)) long jp_syscall_memory(long n, long a1, long a2, long a3, long a4, long a5, long a6)

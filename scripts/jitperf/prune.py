@@ -92,6 +92,36 @@ _DUMP = re.compile(r'^jit-(\d+)\.dump$')
 _KEPT = re.compile(r'kept (\d+) of (\d+) LOADs')
 
 
+def _remove(path):
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
+def _prune_one(dump_tool, path, addrs, run):
+    """Prune one dump in place; returns ((kept, total), None), or (None, why)
+    with the dump as it was and nothing left beside it."""
+    addrs_file, whole = path + '.sampled', path + '.all'
+    pruned = False
+    try:
+        with open(addrs_file, 'w') as f:
+            f.writelines('%x\n' % a for a in addrs)
+        _remove(whole)
+        os.link(path, whole)  # the same file: the pruned one replaces path
+        res = run([dump_tool, '--prune', addrs_file, '-o', path, whole],
+                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        counts = _KEPT.search(res.stdout or '')
+        if res.returncode != 0 or not counts:
+            return None, (res.stderr or '').strip() or 'jitperf-dump failed'
+        pruned = True
+        return (int(counts.group(1)), int(counts.group(2))), None
+    finally:
+        _remove(addrs_file)
+        if not pruned:
+            _remove(whole)
+
+
 def prune_dumps(dump_tool, dumps, sampled, run=subprocess.run):
     """Prune each jit-<pid>.dump in dumps to its sampled LOADs, the whole dump
     kept as jit-<pid>.dump.all.  Returns (LOADs kept, LOADs in all, notes on
@@ -106,23 +136,15 @@ def prune_dumps(dump_tool, dumps, sampled, run=subprocess.run):
         if pid in sampled.unplaced:
             notes.append('%s: kept whole (a sample in dual-mapped code could not be placed)' % path)
             continue
-        addrs_file = path + '.sampled'
-        with open(addrs_file, 'w') as f:
-            f.writelines('%x\n' % a for a in sorted(sampled.addrs.get(pid, ())))
-        whole = path + '.all'
-        if os.path.lexists(whole):
-            os.unlink(whole)
-        os.link(path, whole)  # the same file: the pruned one replaces path
-        res = run([dump_tool, '--prune', addrs_file, '-o', path, whole],
-                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        os.unlink(addrs_file)
-        counts = _KEPT.search(res.stdout or '')
-        if res.returncode != 0 or not counts:
-            os.unlink(whole)
-            notes.append('%s: kept whole (%s)' % (path, (res.stderr or '').strip() or 'jitperf-dump failed'))
+        try:
+            counts, why = _prune_one(dump_tool, path, sorted(sampled.addrs.get(pid, ())), run)
+        except OSError as e:  # a full or read-only disk: inject takes the whole dump
+            counts, why = None, e.strerror or str(e)
+        if counts is None:
+            notes.append('%s: kept whole (%s)' % (path, why))
             continue
-        kept += int(counts.group(1))
-        total += int(counts.group(2))
+        kept += counts[0]
+        total += counts[1]
     return kept, total, notes
 
 

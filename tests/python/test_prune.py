@@ -105,6 +105,19 @@ class PruneDumps(unittest.TestCase):
             self.assertFalse(os.path.exists(p + '.all'))
         self.assertFalse([n for n in os.listdir(self.dir) if n.endswith('.sampled')])
 
+    def test_a_full_disk_keeps_the_dump_whole(self):
+        def no_space(argv, **kw):
+            raise OSError(28, 'No space left on device')
+
+        s = prune.SampledAddresses().feed(TEXT.splitlines(True))
+        dump = os.path.join(self.dir, 'jit-4242.dump')
+        kept, total, notes = prune.prune_dumps('jitperf-dump', [dump], s, run=no_space)
+        self.assertEqual((kept, total), (0, 0))
+        self.assertIn('No space left on device', notes[0])
+        with open(dump) as f:
+            self.assertEqual(f.read(), 'dump of 4242')
+        self.assertEqual(sorted(os.listdir(self.dir)), ['jit-4242.dump', 'jit-4343.dump', 'jit-4444.dump'])
+
 
 if __name__ == '__main__':
     unittest.main()
