@@ -41,7 +41,9 @@ CORE_LIBS = $(ZYDIS_LIBS) -lpthread -ldl
 LIB_SRC     := $(sort $(wildcard lib/*.c))
 PRELOAD_SRC := $(sort $(wildcard preload/*.c))
 UNIT_SRC    := $(sort $(wildcard tests/unit/test_*.c))
-JIT_SRC     := $(sort $(wildcard tests/jit/*.c))
+# *_plugin.c are shared objects a test program loads, not programs.
+JIT_SRC     := $(sort $(filter-out %_plugin.c,$(wildcard tests/jit/*.c)))
+JIT_PLUGIN_SRC := $(sort $(wildcard tests/jit/*_plugin.c))
 BENCH_SRC   := $(sort $(wildcard tests/bench/*.c))
 # The PCRE2 workloads need libpcre2-dev, which only the test set of
 # scripts/setup-deps installs (make check does, before it builds): a plain
@@ -60,7 +62,8 @@ UNIT_BIN  := $(BUILD)/tests/unit-tests
 ASAN_BIN  := $(BUILD)/asan/unit-tests
 FUZZ_BIN  := $(BUILD)/fuzz/fuzz_dump
 FUZZ_NAMING_BIN := $(BUILD)/fuzz/fuzz_naming
-JIT_BINS  := $(patsubst tests/jit/%.c,$(BUILD)/tests/jit/%,$(JIT_SRC))
+JIT_BINS  := $(patsubst tests/jit/%.c,$(BUILD)/tests/jit/%,$(JIT_SRC)) \
+	$(patsubst tests/jit/%.c,$(BUILD)/tests/jit/%.so,$(JIT_PLUGIN_SRC))
 BENCH_BINS:= $(patsubst tests/bench/%.c,$(BUILD)/tests/bench/%,$(BENCH_SRC))
 
 LIB_OBJ     := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRC))
@@ -159,6 +162,9 @@ JIT_CFLAGS = -std=gnu11 -O2 -g -fno-omit-frame-pointer -D_GNU_SOURCE -Wall -Wext
 $(BUILD)/tests/jit/%: tests/jit/%.c $(wildcard tests/jit/*.h) $(CORE_A) | $(BUILD)/.dirs
 	$(CC) $(JIT_CFLAGS) -Ilib -o $@ $< $(CORE_A) -Wl,--as-needed -lpthread \
 		$(if $(findstring pcre2,$*),$(shell pkg-config --libs libpcre2-8 2>/dev/null)) $(CORE_LIBS)
+
+$(BUILD)/tests/jit/%_plugin.so: tests/jit/%_plugin.c $(wildcard tests/jit/*.h) | $(BUILD)/.dirs
+	$(CC) $(JIT_CFLAGS) -fPIC -shared -o $@ $<
 
 $(BUILD)/tests/bench/%: tests/bench/%.c $(CORE_A) | $(BUILD)/.dirs
 	$(CC) $(JIT_CFLAGS) -Ilib -o $@ $< $(CORE_A) -Wl,--as-needed -lpthread \

@@ -14,6 +14,7 @@
 #include "region.h"
 #include "str.h"
 #include "sys.h"
+#include "unseen.h"
 #include "wtrack.h"
 
 #include <errno.h>
@@ -26,6 +27,7 @@
 #include <unistd.h>
 
 __thread int jp_guard __attribute__((tls_model("initial-exec")));
+void (*jp_capture_epoch_extra)(void);
 
 #define CHUNK (1u << 20)      /* bytes read per step of a capture */
 #define MAX_PIECES 8192       /* pieces per chunk */
@@ -123,6 +125,8 @@ static void arm_wipe(void)
 	errno = saved;
 }
 
+static void ensure_thread(void);
+
 int jp_capture_init(void)
 {
 	int s = __atomic_load_n(&E.state, __ATOMIC_ACQUIRE);
@@ -157,6 +161,11 @@ int jp_capture_init(void)
 		return 0;
 	}
 	__atomic_store_n(&E.state, ST_ACTIVE, __ATOMIC_RELEASE);
+	/* The net needs the thread even if no hook ever sees JIT memory. */
+	if (E.cfg.scan && pthread_mutex_lock(&E.lock) == 0) {
+		ensure_thread();
+		pthread_mutex_unlock(&E.lock);
+	}
 	return 1;
 }
 
@@ -365,8 +374,10 @@ static void *epoch_main(void *arg)
 	jp_guard = 1; /* our own memory calls pass through the hooks */
 	pthread_setname_np(pthread_self(), "jitperf");
 	for (;;) {
-		ts.tv_sec = E.cfg.epoch_ms / 1000;
-		ts.tv_nsec = (long)(E.cfg.epoch_ms % 1000) * 1000000L;
+		uint64_t ns = jp_unseen_delay_ns(E.cfg.scan ? (unsigned)E.st.epochs : ~0u, E.cfg.epoch_ms);
+
+		ts.tv_sec = (time_t)(ns / 1000000000u);
+		ts.tv_nsec = (long)(ns % 1000000000u);
 		while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 			;
 		pthread_mutex_lock(&E.lock);
@@ -375,12 +386,21 @@ static void *epoch_main(void *arg)
 			break;
 		}
 		E.st.epochs++;
+		held = 1; /* entry points called from here keep the lock */
 		/* Names the process publishes first, so new code is named by
 		 * them in this very pass. */
 		reconcile_renamed();
+		/* The net (lib/unseen.c): JIT memory made executable with no
+		 * call we saw, taken in as if a hook had just seen it made
+		 * executable and writable: read at once, dated from now on. */
+		if (E.cfg.scan)
+			E.st.unseen += jp_unseen_take(&E.regs, (char *)E.scratch, CHUNK, jp_capture_mprotect_done);
 		capture_range(0, UINT64_MAX, jp_now_ns(), 0);
 		flush_output();
+		held = 0;
 		pthread_mutex_unlock(&E.lock);
+		if (jp_capture_epoch_extra)
+			jp_capture_epoch_extra();
 	}
 	return NULL;
 }
@@ -543,12 +563,6 @@ void jp_capture_unmap_done(uint64_t start, uint64_t len)
 	leave();
 }
 
-static int vma_start_cb(const struct jp_map *m, void *arg)
-{
-	*(uint64_t *)arg = m->start;
-	return 1;
-}
-
 /* mprotect(PROT_GROWSDOWN) changes a stack-like mapping from its start,
  * wherever that is: a boundary a registration made would stop it short.
  * Give back every registration (the call is rare: executable stacks), let
@@ -560,7 +574,7 @@ static void growsdown_before(uint64_t *start, uint64_t *len, int prot)
 	if (!enter())
 		return;
 	release_range(0, UINT64_MAX);
-	jp_maps_each(vs, vs + 1, (char *)E.scratch, CHUNK, vma_start_cb, &vs);
+	vs = jp_maps_vma_start(vs, (char *)E.scratch, CHUNK);
 	if (vs < *start) {
 		*len = end - vs;
 		*start = vs;
@@ -580,23 +594,6 @@ void jp_capture_mprotect_before(uint64_t *start, uint64_t *len, int prot)
 		growsdown_before(start, len, prot);
 	else if (!(prot & PROT_EXEC)) /* granting exec: captured after the call */
 		jp_capture_unmap_before(*start, *len);
-}
-
-struct classify_ctx {
-	uint64_t start, end, now;
-	jp_creator_id creator;
-};
-
-static int classify_cb(const struct jp_map *m, void *arg)
-{
-	struct classify_ctx *c = arg;
-	uint64_t a = m->start > c->start ? m->start : c->start;
-	uint64_t b = m->end < c->end ? m->end : c->end;
-	int kind = jp_memkind_of_map(m->cls);
-
-	if (kind >= 0 && a < b)
-		track_range(a, b, kind, c->creator, c->now);
-	return 0;
 }
 
 void jp_capture_mprotect_done(uint64_t start, uint64_t len, int prot)
@@ -627,10 +624,13 @@ void jp_capture_mprotect_done(uint64_t start, uint64_t len, int prot)
 	E.grant_prot = prot;
 	/* Gaps not yet tracked: ask the kernel what they are. */
 	if (!jp_regions_cover(&E.regs, start, end)) {
-		struct classify_ctx cc = { start, end, now, jp_creator_register() };
+		struct jp_unseen_hit h[JP_UNSEEN_MAX];
+		long n = jp_unseen_find(&E.regs, start, end, (char *)E.scratch, CHUNK, h, JP_UNSEEN_MAX);
+		jp_creator_id creator = jp_creator_register();
 
 		ensure_output();
-		jp_maps_each(start, end, (char *)E.scratch, CHUNK, classify_cb, &cc);
+		for (long k = 0; k < n; k++)
+			track_range(h[k].start, h[k].end, h[k].kind, creator, now);
 	}
 	for (size_t i = jp_regions_lower(&E.regs, start); i < E.regs.n && E.regs.r[i].start < end; i++) {
 		struct jp_region *r = &E.regs.r[i];

@@ -73,6 +73,10 @@ void jp_capture_discard_done(uint64_t start, uint64_t len);
 void jp_capture_exec_before(void);
 void jp_capture_exit(void);
 
+/* Called by the capture thread after each pass, without the engine lock
+ * (the preload's deep-bound dlopen follow-up); NULL: nothing. */
+extern void (*jp_capture_epoch_extra)(void);
+
 /* Fork handlers (pthread_atfork). */
 void jp_capture_fork_prepare(void);
 void jp_capture_fork_parent(void);
@@ -88,6 +92,7 @@ struct jp_capture_stats {
 	uint64_t patched;       /* pieces changed in place with an unchanged name: no LOAD */
 	uint64_t wp_regions, hash_regions;
 	uint64_t capture_ns;    /* time spent capturing */
+	uint64_t unseen;        /* ranges the net found (executable with no call seen) */
 };
 void jp_capture_get_stats(struct jp_capture_stats *s);
 

@@ -177,6 +177,7 @@ void jp_config_load(struct jp_config *c, char *const *envp)
 	c->track = JP_TRACK_AUTO;
 	c->jitdump = 1;
 	c->perfmap = 0;
+	c->scan = 1;
 	c->unwind = JP_UNWIND_MODE_AUTO;
 	c->verbose = JP_LOG_ERROR;
 	jp_strlcpy(c->perfmap_dir, "/tmp", sizeof(c->perfmap_dir));
@@ -200,6 +201,7 @@ void jp_config_load(struct jp_config *c, char *const *envp)
 
 	bool_setting(envp, "JITPERF_JITDUMP", &c->jitdump);
 	bool_setting(envp, "JITPERF_PERFMAP", &c->perfmap);
+	bool_setting(envp, "JITPERF_SCAN", &c->scan);
 
 	enum_setting(envp, "JITPERF_TRACK", "auto, wp, hash", track_names, &c->track);
 	enum_setting(envp, "JITPERF_UNWIND", "auto, empty", unwind_names, &c->unwind);

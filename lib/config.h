@@ -29,6 +29,7 @@ struct jp_config {
 	int jitdump;           /* JITPERF_JITDUMP: write jit-<pid>.dump (default 1) */
 	int perfmap;           /* JITPERF_PERFMAP: also write perf-<pid>.map (default 0) */
 	char perfmap_dir[PATH_MAX]; /* JITPERF_PERFMAP_DIR (default /tmp, where perf looks) */
+	int scan;              /* JITPERF_SCAN: look for executable JIT memory no call announced (default 1) */
 	int unwind;            /* JITPERF_UNWIND: auto | empty */
 	int verbose;           /* JITPERF_VERBOSE: 0 quiet .. 3 debug (default 1: errors) */
 };

@@ -114,8 +114,8 @@ static int query_state;
 
 /* The mappings overlapping [start, end), asked one at a time.  Returns the
  * number of callbacks, or -ENOTTY when the kernel lacks PROCMAP_QUERY. */
-int jp_maps_each_query(uint64_t start, uint64_t end, char *buf, size_t bufsz,
-		       int (*cb)(const struct jp_map *m, void *arg), void *arg)
+static int each_query(uint64_t start, uint64_t end, uint64_t only, char *buf, size_t bufsz,
+		      int (*cb)(const struct jp_map *m, void *arg), void *arg)
 {
 	uint64_t at = start;
 	int fd, calls = 0, saved = errno;
@@ -132,7 +132,7 @@ int jp_maps_each_query(uint64_t start, uint64_t end, char *buf, size_t bufsz,
 
 		memset(&q, 0, sizeof(q));
 		q.size = sizeof(q);
-		q.query_flags = PROCMAP_QUERY_COVERING_OR_NEXT_VMA;
+		q.query_flags = PROCMAP_QUERY_COVERING_OR_NEXT_VMA | only;
 		q.query_addr = at;
 		q.vma_name_addr = (uint64_t)(uintptr_t)buf;
 		q.vma_name_size = (uint32_t)(bufsz > 4096 ? 4096 : bufsz);
@@ -178,6 +178,48 @@ int jp_maps_each_query(uint64_t start, uint64_t end, char *buf, size_t bufsz,
 	jp_close(fd);
 	errno = saved;
 	return calls;
+}
+
+int jp_maps_each_query(uint64_t start, uint64_t end, char *buf, size_t bufsz,
+		       int (*cb)(const struct jp_map *m, void *arg), void *arg)
+{
+	return each_query(start, end, 0, buf, bufsz, cb, arg);
+}
+
+struct exec_only {
+	int (*cb)(const struct jp_map *m, void *arg);
+	void *arg;
+};
+
+static int exec_only_cb(const struct jp_map *m, void *arg)
+{
+	struct exec_only *x = arg;
+
+	return (m->prot & PROT_EXEC) ? x->cb(m, x->arg) : 0;
+}
+
+int jp_maps_each_exec(uint64_t start, uint64_t end, char *buf, size_t bufsz,
+		      int (*cb)(const struct jp_map *m, void *arg), void *arg)
+{
+	/* The kernel skips the others: the cost follows executable mappings. */
+	int r = each_query(start, end, PROCMAP_QUERY_VMA_EXECUTABLE, buf, bufsz, cb, arg);
+	struct exec_only x = { cb, arg };
+
+	return r == -ENOTTY ? jp_maps_each_text(start, end, buf, bufsz, exec_only_cb, &x) : r;
+}
+
+static int vma_start_cb(const struct jp_map *m, void *arg)
+{
+	*(uint64_t *)arg = m->start;
+	return 1;
+}
+
+uint64_t jp_maps_vma_start(uint64_t addr, char *buf, size_t bufsz)
+{
+	uint64_t vs = addr;
+
+	jp_maps_each(addr, addr + 1, buf, bufsz, vma_start_cb, &vs);
+	return vs;
 }
 
 int jp_maps_each(uint64_t start, uint64_t end, char *buf, size_t bufsz,

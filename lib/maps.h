@@ -47,6 +47,14 @@ int jp_map_parse_line(const char *line, size_t len, struct jp_map *m);
 int jp_maps_each(uint64_t start, uint64_t end, char *buf, size_t bufsz,
 		 int (*cb)(const struct jp_map *m, void *arg), void *arg);
 
+/* The executable mappings overlapping [start, end), in address order
+ * (same returns).  With PROCMAP_QUERY the kernel skips the others. */
+int jp_maps_each_exec(uint64_t start, uint64_t end, char *buf, size_t bufsz,
+		      int (*cb)(const struct jp_map *m, void *arg), void *arg);
+
+/* Where the mapping holding addr begins (addr when none or unknown). */
+uint64_t jp_maps_vma_start(uint64_t addr, char *buf, size_t bufsz);
+
 /* The two ways, for tests: the query one returns -ENOTTY without it. */
 int jp_maps_each_query(uint64_t start, uint64_t end, char *buf, size_t bufsz,
 		       int (*cb)(const struct jp_map *m, void *arg), void *arg);

@@ -15,6 +15,10 @@
 
 #define EXPORT __attribute__((visibility("default")))
 
+/* preload/dlhooks.c */
+void jp_dl_resolve(void);
+void jp_dl_epoch(void);
+
 /* Real functions, resolved once in the constructor.  Before that (hooks
  * called from libraries' constructors that run before ours) the memory
  * calls go straight to the kernel with libc's exact semantics. */
@@ -358,7 +362,10 @@ _Static_assert(SYS_mmap == 9 && SYS_mprotect == 10 && SYS_munmap == 11 && SYS_mr
 __asm__(".text\n"
 	".globl syscall\n"
 	".type syscall, @function\n"
+	".globl jp_hook_syscall\n"
+	".hidden jp_hook_syscall\n"
 	"syscall:\n"
+	"jp_hook_syscall:\n"
 	"	cmpq $9, %rdi\n"
 	"	jb 1f\n"
 	"	cmpq $11, %rdi\n"
@@ -517,6 +524,26 @@ EXPORT int execle(const char *path, const char *arg, ...)
 	}
 }
 
+/* Hidden aliases: the hooks' own addresses, for preload/dlhooks.c to put
+ * into the GOT of objects that bind past them. */
+#define JP_ALIAS(n) extern __typeof__(n) jp_hook_##n __attribute__((alias(#n), copy(n), visibility("hidden")));
+JP_ALIAS(mmap)
+JP_ALIAS(mmap64)
+JP_ALIAS(mprotect)
+JP_ALIAS(pkey_mprotect)
+JP_ALIAS(munmap)
+JP_ALIAS(mremap)
+JP_ALIAS(madvise)
+JP_ALIAS(execve)
+JP_ALIAS(execv)
+JP_ALIAS(execvp)
+JP_ALIAS(execvpe)
+JP_ALIAS(execl)
+JP_ALIAS(execlp)
+JP_ALIAS(execle)
+JP_ALIAS(fexecve)
+JP_ALIAS(execveat)
+
 /* ---- life cycle ------------------------------------------------------------ */
 
 static void fork_prepare(void)
@@ -539,6 +566,8 @@ __attribute__((constructor)) static void jitperf_init(void)
 	int err = own_enter();
 
 	resolve_real();
+	jp_dl_resolve();
+	jp_capture_epoch_extra = jp_dl_epoch;
 	if (jp_capture_init())
 		pthread_atfork(fork_prepare, fork_parent, fork_child);
 	own_leave(err);

@@ -111,11 +111,20 @@ static inline double jl_seconds(double def)
 	return v;
 }
 
+/* JL_VIA_RAW: a system call instruction of the program's own, no libc on
+ * the way (Go-style runtimes; no hook can see it): the core's jp_syscall6. */
+#ifdef JL_VIA_RAW
+#include "sys.h"
+#define jl_raw6 jp_syscall6
+#endif
+
 /* JL_VIA_SYSCALL: every memory call through libc's syscall(), as runtimes
  * that map their heaps by number do (tests/jit/syscall_*.c). */
 static inline void *jl_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
-#ifdef JL_VIA_SYSCALL
+#if defined(JL_VIA_RAW)
+	void *p = (void *)jl_raw6(SYS_mmap, (long)addr, (long)len, prot, flags, fd, off);
+#elif defined(JL_VIA_SYSCALL)
 	void *p = (void *)syscall(SYS_mmap, addr, len, prot, flags, fd, off);
 #else
 	void *p = mmap(addr, len, prot, flags, fd, off);
@@ -128,7 +137,9 @@ static inline void *jl_mmap(void *addr, size_t len, int prot, int flags, int fd,
 
 static inline void jl_mprotect(void *addr, size_t len, int prot)
 {
-#ifdef JL_VIA_SYSCALL
+#if defined(JL_VIA_RAW)
+	if (jl_raw6(SYS_mprotect, (long)addr, (long)len, prot, 0, 0, 0))
+#elif defined(JL_VIA_SYSCALL)
 	if (syscall(SYS_mprotect, addr, len, prot))
 #else
 	if (mprotect(addr, len, prot))

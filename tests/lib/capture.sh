@@ -421,21 +421,28 @@ jp_run_all() { # RUN MODE CMD...
 	jp_share "$run"
 }
 
+# The checks of one run: named share, hot pieces, dumps; 0 pass, 1 fail.
+jp_check_run() {
+	local run=$1 fail=0
+	jp_say "$run: named $JP_SHARE% ($JP_NAMED/$((JP_NAMED + JP_UNNAMED)) JIT samples)"
+	if [ $((JP_NAMED + JP_UNNAMED)) -lt 100 ]; then
+		jp_say "FAIL: $run: only $((JP_NAMED + JP_UNNAMED)) JIT samples: the program did not run its JIT code long enough"
+		fail=1
+	elif ! awk -v s="$JP_SHARE" -v m="$JP_MIN_SHARE" 'BEGIN { exit !(s + 0 >= m + 0) }'; then
+		jp_say "FAIL: $run: named share $JP_SHARE% < $JP_MIN_SHARE%"
+		fail=1
+	fi
+	jp_hot_check "$run" || fail=1
+	jp_dump_check "$run" || fail=1
+	return "$fail"
+}
+
 jp_capture() {
 	local name=$1 start=$SECONDS fail=0
 	shift
 	jp_setup
 	jp_run_all "$name" shim "$@"
-	jp_say "$name: named $JP_SHARE% ($JP_NAMED/$((JP_NAMED + JP_UNNAMED)) JIT samples)"
-	if [ $((JP_NAMED + JP_UNNAMED)) -lt 100 ]; then
-		jp_say "FAIL: only $((JP_NAMED + JP_UNNAMED)) JIT samples: the program did not run its JIT code long enough"
-		fail=1
-	elif ! awk -v s="$JP_SHARE" -v m="$JP_MIN_SHARE" 'BEGIN { exit !(s + 0 >= m + 0) }'; then
-		jp_say "FAIL: named share $JP_SHARE% < $JP_MIN_SHARE%"
-		fail=1
-	fi
-	jp_hot_check "$name" || fail=1
-	jp_dump_check "$name" || fail=1
+	jp_check_run "$name" || fail=1
 	jp_say "$name: $((SECONDS - start))s"
 	if [ "$fail" -ne 0 ]; then
 		exit 1
@@ -452,3 +459,22 @@ jp_baseline() {
 	jp_say "$name (no shim): named $JP_SHARE% ($JP_NAMED/$((JP_NAMED + JP_UNNAMED)) JIT samples)"
 }
 
+
+# jp_capture_repeated NAME CMD...: jp_capture's checks on RUNS (3) runs of
+# CMD, for mechanisms where timing matters; every run must pass.
+jp_capture_repeated() {
+	local name=$1 start=$SECONDS fail=0 i shares=""
+	shift
+	jp_setup
+	for i in $(seq 1 "${RUNS:-3}"); do
+		jp_run_all "$name.$i" shim "$@"
+		shares+=" $JP_SHARE%"
+		jp_check_run "$name.$i" || fail=1
+	done
+	jp_say "$name: ${RUNS:-3} runs, named:$shares; $((SECONDS - start))s"
+	if [ "$fail" -ne 0 ]; then
+		exit 1
+	fi
+	jp_say "PASS $name"
+	exit 0
+}
