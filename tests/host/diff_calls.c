@@ -18,6 +18,7 @@
  *
  * DIFF_STRICT=1 prints the raw /proc/self/maps lines instead of the
  * coalesced view (a VMA split the shim causes then shows). */
+#include <dlfcn.h>
 #include <errno.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -645,6 +646,51 @@ static void op_dual(int i)
 	}
 }
 
+/* dlopen/dlmopen with RTLD_DEEPBIND (the shim makes these itself, then
+ * redirects the loaded objects' memory calls to its hooks), good and bad:
+ * the handle's kind, dlerror() and errno must be libc's.  Every 50th
+ * operation, by index: the random stream stays as it was. */
+static void dl_result(const char *call, void *h, void *want)
+{
+	const char *err = dlerror();
+
+	printf("%s = %s errno=%s dlerror=%s\n", call, !h ? "NULL" : want && h != want ? "OTHER" : "handle",
+	       ename(errno), err ? err : "-");
+	if (h && h != want)
+		printf("  dlclose = %d dlerror=%s\n", dlclose(h), dlerror() ? "set" : "-");
+}
+
+static void op_dlopen(int i)
+{
+	void *self = dlopen(NULL, RTLD_LAZY);
+
+	errno = 0;
+	switch ((i / 50) % 6) {
+	case 0:
+		dl_result("dlopen(libm.so.6, NOW|DEEPBIND)", dlopen("libm.so.6", RTLD_NOW | RTLD_DEEPBIND), NULL);
+		break;
+	case 1:
+		dl_result("dlopen(/nonexistent/libx.so, LAZY|DEEPBIND)",
+			  dlopen("/nonexistent/libx.so", RTLD_LAZY | RTLD_DEEPBIND), NULL);
+		break;
+	case 2:
+		dl_result("dlopen(libnone.so, NOW|DEEPBIND)", dlopen("libnone.so", RTLD_NOW | RTLD_DEEPBIND), NULL);
+		break;
+	case 3:
+		dl_result("dlopen(NULL, LAZY|DEEPBIND)", dlopen(NULL, RTLD_LAZY | RTLD_DEEPBIND), self);
+		break;
+	case 4:
+		dl_result("dlopen(libm.so.6, bad mode)", dlopen("libm.so.6", 0x7fff0 | RTLD_DEEPBIND), NULL);
+		break;
+	default:
+		dl_result("dlmopen(BASE, libm.so.6, NOW|DEEPBIND)", dlmopen(LM_ID_BASE, "libm.so.6", RTLD_NOW | RTLD_DEEPBIND),
+			  NULL);
+		dl_result("dlmopen(NEWLM, libm.so.6, NOW)", dlmopen(LM_ID_NEWLM, "libm.so.6", RTLD_NOW), NULL);
+		break;
+	}
+	dlclose(self);
+}
+
 static void op_fork(int i)
 {
 	pid_t pid;
@@ -732,6 +778,8 @@ int main(int argc, char **argv)
 			op_dual(i);
 		else
 			op_fork(i);
+		if (i % 50 == 49)
+			op_dlopen(i);
 		print_state();
 		/* Now and then start again from a clean arena, so later calls do
 		 * not all meet the same fragments. */

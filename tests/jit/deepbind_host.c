@@ -1,8 +1,10 @@
 /* deepbind_host.c - a host that loads its JIT plugin (deepbind_plugin.so, next to it) with RTLD_DEEPBIND, as a scripting engine loads its JIT extension.
  *
- * deepbind_host [--by-name]: with --by-name the plugin is opened by its bare
- * name (found through LD_LIBRARY_PATH), which makes dlopen depend on its
- * caller's search paths. */
+ * deepbind_host [--by-name | --origin]: with --by-name the plugin is opened
+ * by its bare name (found through LD_LIBRARY_PATH), which makes dlopen look
+ * at its caller's search path; with --origin as $ORIGIN/deepbind_plugin.so,
+ * which only the caller's directory resolves (an interposer that made the
+ * call from its own object would load nothing). */
 #include "jitlib.h"
 
 #include <dlfcn.h>
@@ -19,6 +21,8 @@ int main(int argc, char **argv)
 	snprintf(dir, sizeof(dir), "%s", argv[0]);
 	if (argc > 1 && strcmp(argv[1], "--by-name") == 0)
 		snprintf(path, sizeof(path), "deepbind_plugin.so");
+	else if (argc > 1 && strcmp(argv[1], "--origin") == 0)
+		snprintf(path, sizeof(path), "$ORIGIN/deepbind_plugin.so");
 	else
 		snprintf(path, sizeof(path), "%s/deepbind_plugin.so", dirname(dir));
 	/* Lazy: the plugin's calls bind at their first use, in its deep scope. */

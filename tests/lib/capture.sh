@@ -460,21 +460,35 @@ jp_baseline() {
 }
 
 
-# jp_capture_repeated NAME CMD...: jp_capture's checks on RUNS (3) runs of
-# CMD, for mechanisms where timing matters; every run must pass.
-jp_capture_repeated() {
+# jp_capture_runs NAME CMD...: jp_capture's checks on RUNS (3) runs of CMD
+# (runs NAME.1 ...), for mechanisms where timing matters; 0 when every run
+# passed.  jp_setup first.
+jp_capture_runs() {
 	local name=$1 start=$SECONDS fail=0 i shares=""
 	shift
-	jp_setup
 	for i in $(seq 1 "${RUNS:-3}"); do
 		jp_run_all "$name.$i" shim "$@"
 		shares+=" $JP_SHARE%"
 		jp_check_run "$name.$i" || fail=1
 	done
 	jp_say "$name: ${RUNS:-3} runs, named:$shares; $((SECONDS - start))s"
-	if [ "$fail" -ne 0 ]; then
+	return "$fail"
+}
+
+# jp_finish NAME FAIL: the verdict line and exit status.
+jp_finish() {
+	if [ "$2" -ne 0 ]; then
+		jp_say "FAIL $1"
 		exit 1
 	fi
-	jp_say "PASS $name"
+	jp_say "PASS $1"
 	exit 0
+}
+
+# jp_capture_repeated NAME CMD...: jp_capture_runs as a whole test.
+jp_capture_repeated() {
+	local fail=0
+	jp_setup
+	jp_capture_runs "$@" || fail=1
+	jp_finish "$1" "$fail"
 }
