@@ -33,6 +33,9 @@ __attribute__((visibility("hidden"))) void *(*real_dlmopen)(Lmid_t, const char *
 
 static int pending; /* a deep-bound dlopen passed on whole: redirect at the next epoch */
 
+/* glibc >= 2.35; without it every bare name is passed on whole. */
+extern int _dl_find_object(void *, struct dl_find_object *) __attribute__((weak));
+
 /* Every interposed entry point (preload/libjitperf.map), by a hidden alias
  * so the address is the shim's own whoever else defines the name. */
 #define JP_HOOKS(X)                                                                                         \
@@ -114,7 +117,8 @@ static int same_search(const void *caller)
 	} a, b;
 	int same;
 
-	if (_dl_find_object((void *)caller, &them) != 0 || _dl_find_object((void *)same_search, &us) != 0)
+	if (!_dl_find_object || _dl_find_object((void *)caller, &them) != 0 ||
+	    _dl_find_object((void *)same_search, &us) != 0)
 		return 0;
 	if (them.dlfo_link_map == us.dlfo_link_map)
 		return 1;
@@ -126,24 +130,6 @@ static int same_search(const void *caller)
 	return same;
 }
 
-/* Called by the stubs: 1 to make this call here (jp_dl_deep), 0 to jump on
- * to libc's with the program's return address in place. */
-int jp_dl_direct(long lmid, const char *file, int mode, const void *caller);
-__attribute__((used)) int jp_dl_direct(long lmid, const char *file, int mode, const void *caller)
-{
-	if (!real_dlopen || !real_dlmopen)
-		return 1; /* before our constructor: resolved there */
-	if (jp_guard || !(mode & RTLD_DEEPBIND) || (lmid != JP_LM_CALLER && lmid != LM_ID_BASE) ||
-	    !jp_capture_active())
-		return 0;
-	if (!file || (strchr(file, '/') && !strchr(file, '$')))
-		return 1;
-	if (!strchr(file, '$') && same_search(caller))
-		return 1;
-	__atomic_store_n(&pending, 1, __ATOMIC_RELEASE);
-	return 0;
-}
-
 static void resolve(void)
 {
 	int err = errno;
@@ -153,6 +139,26 @@ static void resolve(void)
 	if (!real_dlmopen)
 		real_dlmopen = dlsym(RTLD_NEXT, "dlmopen");
 	errno = err;
+}
+
+/* Called by the stubs: 1 to make this call here (jp_dl_deep), 0 to jump on
+ * to libc's with the program's return address in place. */
+int jp_dl_direct(long lmid, const char *file, int mode, const void *caller);
+__attribute__((used)) int jp_dl_direct(long lmid, const char *file, int mode, const void *caller)
+{
+	if (!real_dlopen || !real_dlmopen)
+		resolve(); /* a dlopen in a constructor that ran before ours */
+	if (!real_dlopen || !real_dlmopen)
+		return 1;
+	if (jp_guard || !(mode & RTLD_DEEPBIND) || (lmid != JP_LM_CALLER && lmid != LM_ID_BASE) ||
+	    !jp_capture_active())
+		return 0;
+	if (!file || (strchr(file, '/') && !strchr(file, '$')))
+		return 1;
+	if (!strchr(file, '$') && same_search(caller))
+		return 1;
+	__atomic_store_n(&pending, 1, __ATOMIC_RELEASE);
+	return 0;
 }
 
 void *jp_dlopen_deep(const char *file, int mode);
