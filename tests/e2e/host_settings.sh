@@ -28,7 +28,7 @@ ctl=$(printf 'x\001y\033[31mz')
 values=("" "garbage" "-1" "0" "99999999999999999999999999" "18446744073709551616" "0x10" " 1" "1 " "1e3"
 	"yes please" "$long" "$ctl" "%s%n%s%n" "../../../../etc" "\$(touch $HS_TMP/pwned)")
 vars=(JITPERF_DIR JITPERF_EPOCH_MS JITPERF_TRACK JITPERF_JITDUMP JITPERF_PERFMAP JITPERF_PERFMAP_DIR
-	JITPERF_UNWIND JITPERF_MAX_PIECE JITPERF_VERBOSE JITPERF_DISABLE)
+	JITPERF_UNWIND JITPERF_MAX_PIECE JITPERF_VERBOSE JITPERF_DISABLE JITPERF_SCAN)
 fail=0 runs=0
 
 # try LABEL ENV...: run with the shim; checks as described above.
