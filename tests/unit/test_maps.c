@@ -187,6 +187,23 @@ START_TEST(query_agrees_with_text)
 }
 END_TEST
 
+START_TEST(vma_start_of_an_address)
+{
+	char buf[4096];
+	uint8_t *a = mmap(NULL, 3 * 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uint64_t s = (uint64_t)(uintptr_t)a;
+
+	ck_assert_ptr_ne(a, MAP_FAILED);
+	ck_assert_uint_eq(jp_maps_vma_start(s + 2 * 4096 + 17, buf, sizeof(buf)), s);
+	ck_assert_uint_eq(jp_maps_vma_start(s, buf, sizeof(buf)), s);
+	munmap(a + 4096, 4096);
+	ck_assert_uint_eq(jp_maps_vma_start(s + 2 * 4096, buf, sizeof(buf)), s + 2 * 4096);
+	/* Nothing mapped there: the address itself. */
+	ck_assert_uint_eq(jp_maps_vma_start(s + 4096, buf, sizeof(buf)), s + 4096);
+	munmap(a, 3 * 4096);
+}
+END_TEST
+
 Suite *make_maps_suite(void)
 {
 	Suite *s = suite_create("maps");
@@ -196,6 +213,7 @@ Suite *make_maps_suite(void)
 	tcase_add_test(tc, reject_garbage);
 	tcase_add_test(tc, live_classification);
 	tcase_add_test(tc, query_agrees_with_text);
+	tcase_add_test(tc, vma_start_of_an_address);
 	suite_add_tcase(s, tc);
 	return s;
 }
