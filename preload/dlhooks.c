@@ -72,9 +72,9 @@ static void redirect(void *h)
 	if (syms[n].real)                                                            \
 		n++;
 	JP_HOOKS(JP_ENTRY)
-	skip[0] = syms[0].real;       /* libc */
-	skip[1] = &_r_debug;          /* ld.so */
-	skip[2] = (const void *)redirect; /* ourselves */
+	skip[0] = dlsym(RTLD_NEXT, "mmap"); /* libc */
+	skip[1] = &_r_debug;                /* ld.so */
+	skip[2] = (const void *)redirect;   /* ourselves */
 	if (h && dlinfo(h, RTLD_DI_LINKMAP, &from) != 0) {
 		from = NULL;
 		dl_failed = 1;
