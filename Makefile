@@ -63,7 +63,8 @@ ASAN_BIN  := $(BUILD)/asan/unit-tests
 FUZZ_BIN  := $(BUILD)/fuzz/fuzz_dump
 FUZZ_NAMING_BIN := $(BUILD)/fuzz/fuzz_naming
 JIT_BINS  := $(patsubst tests/jit/%.c,$(BUILD)/tests/jit/%,$(JIT_SRC)) \
-	$(patsubst tests/jit/%.c,$(BUILD)/tests/jit/%.so,$(JIT_PLUGIN_SRC))
+	$(patsubst tests/jit/%.c,$(BUILD)/tests/jit/%.so,$(JIT_PLUGIN_SRC)) \
+	$(patsubst tests/jit/%.c,$(BUILD)/tests/jit/%_now.so,$(JIT_PLUGIN_SRC))
 BENCH_BINS:= $(patsubst tests/bench/%.c,$(BUILD)/tests/bench/%,$(BENCH_SRC))
 
 LIB_OBJ     := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRC))
@@ -165,6 +166,10 @@ $(BUILD)/tests/jit/%: tests/jit/%.c $(wildcard tests/jit/*.h) $(CORE_A) | $(BUIL
 
 $(BUILD)/tests/jit/%_plugin.so: tests/jit/%_plugin.c $(wildcard tests/jit/*.h) | $(BUILD)/.dirs
 	$(CC) $(JIT_CFLAGS) -fPIC -shared -o $@ $<
+
+# The same bound at load time, its GOT read-only after relocation (RELRO).
+$(BUILD)/tests/jit/%_plugin_now.so: tests/jit/%_plugin.c $(wildcard tests/jit/*.h) | $(BUILD)/.dirs
+	$(CC) $(JIT_CFLAGS) -fPIC -shared -Wl,-z,now -Wl,-z,relro -o $@ $<
 
 $(BUILD)/tests/bench/%: tests/bench/%.c $(CORE_A) | $(BUILD)/.dirs
 	$(CC) $(JIT_CFLAGS) -Ilib -o $@ $< $(CORE_A) -Wl,--as-needed -lpthread \
