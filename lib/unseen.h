@@ -3,8 +3,8 @@
  * Memory made executable by a raw system call (a syscall instruction of the
  * program's own), by a library that binds past the hooks, or before jitperf
  * was loaded reaches no hook.  At each pass the capture thread asks the
- * kernel for the executable mappings (PROCMAP_QUERY skips the others: the
- * cost follows the process's executable mappings, a few dozen; older
+ * kernel for the executable mappings (PROCMAP_QUERY skips the others
+ * in the kernel: one call per executable mapping, none formatted; older
  * kernels: the text of /proc/self/maps) and hands back the parts of JIT
  * memory (lib/memkind.c: anonymous, shared anonymous, [heap], memfd) that
  * the region table does not hold as executable.  The engine tracks them
