@@ -14,12 +14,12 @@
 #include "region.h"
 #include "str.h"
 #include "sys.h"
+#include "thread.h"
 #include "unseen.h"
 #include "wtrack.h"
 
 #include <errno.h>
 #include <pthread.h>
-#include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -47,7 +47,8 @@ static struct engine {
 	struct jp_output out;
 	struct jp_wtrack wt;
 	struct jp_regions regs;
-	int thread_state;   /* 0 none, 1 running, -1 failed */
+	int thread_state;   /* 0 none, 1 running, 2 paused, 3 to start at once, -1 failed */
+	struct jp_thread thr;
 	uint64_t thread_gen; /* bumped at fork and exit: a stale thread stops */
 	uint8_t *scratch;    /* CHUNK bytes: code being read, /proc/self/maps text */
 	struct jp_dirty dirty;
@@ -125,8 +126,6 @@ static void arm_wipe(void)
 	errno = saved;
 }
 
-static void ensure_thread(void);
-
 int jp_capture_init(void)
 {
 	int s = __atomic_load_n(&E.state, __ATOMIC_ACQUIRE);
@@ -160,12 +159,10 @@ int jp_capture_init(void)
 		turn_off();
 		return 0;
 	}
+	/* The net needs the thread even if no hook ever sees JIT memory:
+	 * the constructor starts it (jp_capture_thread_pause), or a hook. */
+	E.thread_state = E.cfg.scan ? 3 : 0;
 	__atomic_store_n(&E.state, ST_ACTIVE, __ATOMIC_RELEASE);
-	/* The net needs the thread even if no hook ever sees JIT memory. */
-	if (E.cfg.scan && pthread_mutex_lock(&E.lock) == 0) {
-		ensure_thread();
-		pthread_mutex_unlock(&E.lock);
-	}
 	return 1;
 }
 
@@ -369,17 +366,12 @@ static void reconcile_renamed(void)
 static void *epoch_main(void *arg)
 {
 	uint64_t gen = (uint64_t)(uintptr_t)arg;
-	struct timespec ts;
 
 	jp_guard = 1; /* our own memory calls pass through the hooks */
 	pthread_setname_np(pthread_self(), "jitperf");
 	for (;;) {
-		uint64_t ns = jp_unseen_delay_ns(E.cfg.scan ? (unsigned)E.st.epochs : ~0u, E.cfg.epoch_ms);
-
-		ts.tv_sec = (time_t)(ns / 1000000000u);
-		ts.tv_nsec = (long)(ns % 1000000000u);
-		while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-			;
+		if (jp_thread_sleep(&E.thr, jp_unseen_delay_ns(E.cfg.scan ? (unsigned)E.st.epochs : ~0u, E.cfg.epoch_ms)))
+			break;
 		pthread_mutex_lock(&E.lock);
 		if (E.state != ST_ACTIVE || E.thread_gen != gen) {
 			pthread_mutex_unlock(&E.lock);
@@ -390,9 +382,8 @@ static void *epoch_main(void *arg)
 		/* Names the process publishes first, so new code is named by
 		 * them in this very pass. */
 		reconcile_renamed();
-		/* The net (lib/unseen.c): JIT memory made executable with no
-		 * call we saw, taken in as if a hook had just seen it made
-		 * executable and writable: read at once, dated from now on. */
+		/* The net (lib/unseen.c): JIT memory made executable with no call we
+		 * saw, taken in as if a hook saw it made executable and writable. */
 		if (E.cfg.scan)
 			E.st.unseen += jp_unseen_take(&E.regs, (char *)E.scratch, CHUNK, jp_capture_mprotect_done);
 		capture_range(0, UINT64_MAX, jp_now_ns(), 0);
@@ -407,22 +398,11 @@ static void *epoch_main(void *arg)
 
 static void ensure_thread(void)
 {
-	pthread_attr_t attr;
-	sigset_t all, old;
-	pthread_t th;
 	int r;
 
-	if (E.thread_state != 0 || E.cfg.epoch_ms == 0)
+	if ((E.thread_state != 0 && E.thread_state != 3) || E.cfg.epoch_ms == 0)
 		return;
-	/* The host's signals must never land on our thread. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	pthread_attr_setstacksize(&attr, EPOCH_STACK);
-	r = pthread_create(&th, &attr, epoch_main, (void *)(uintptr_t)E.thread_gen);
-	pthread_attr_destroy(&attr);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	r = jp_thread_start(&E.thr, epoch_main, (void *)(uintptr_t)E.thread_gen, EPOCH_STACK);
 	if (r != 0) {
 		E.thread_state = -1;
 		jp_err("cannot start the capture thread (%s): code written into executable memory with no call is captured only when it is unmapped or at exit",
@@ -430,6 +410,24 @@ static void ensure_thread(void)
 		return;
 	}
 	E.thread_state = 1;
+}
+
+void jp_capture_thread_pause(int pause)
+{
+	int stop;
+
+	if (!enter())
+		return;
+	stop = pause && E.thread_state == 1;
+	if (stop)
+		E.thread_state = 2; /* no hook starts it meanwhile */
+	if (!pause && E.thread_state >= 2) {
+		E.thread_state = 0;
+		ensure_thread();
+	}
+	leave();
+	if (stop) /* without the lock: the thread may be waiting for it */
+		jp_thread_stop(&E.thr);
 }
 
 /* ---- regions ------------------------------------------------------------- */
@@ -874,6 +872,7 @@ static void become_child(void)
 	E.dirty.pid = E.pid;
 	E.child_pending = 1;
 	E.thread_state = 0;
+	E.thr.running = 0; /* the parent's thread is not ours to join */
 	E.thread_gen++;
 	/* The parent's dump is the parent's: a child writes its own
 	 * jit-<childpid>.dump, created when it has something to announce. */

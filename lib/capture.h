@@ -77,6 +77,11 @@ void jp_capture_exit(void);
  * (the preload's deep-bound dlopen follow-up); NULL: nothing. */
 extern void (*jp_capture_epoch_extra)(void);
 
+/* Around a call that needs a single-threaded process (unshare of a user
+ * namespace, setns): pause 1 ends the capture thread and waits until it is
+ * gone, pause 0 starts it again (also the first start, with the scan on). */
+void jp_capture_thread_pause(int pause);
+
 /* Fork handlers (pthread_atfork). */
 void jp_capture_fork_prepare(void);
 void jp_capture_fork_parent(void);

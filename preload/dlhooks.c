@@ -41,7 +41,7 @@ extern int _dl_find_object(void *, struct dl_find_object *) __attribute__((weak)
 #define JP_HOOKS(X)                                                                                         \
 	X(mmap) X(mmap64) X(mprotect) X(pkey_mprotect) X(munmap) X(mremap) X(madvise) X(syscall) X(dlopen) \
 		X(dlmopen) X(execve) X(execv) X(execvp) X(execvpe) X(execl) X(execlp) X(execle) X(fexecve)   \
-		X(execveat)
+		X(execveat) X(unshare) X(setns)
 #define JP_DECL(n) extern char jp_hook_##n[] __attribute__((visibility("hidden")));
 JP_HOOKS(JP_DECL)
 #define JP_COUNT(n) +1

@@ -6,6 +6,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -39,6 +40,8 @@ static struct {
 	int (*execvpe)(const char *, char *const[], char *const[]);
 	int (*fexecve)(int, char *const[], char *const[]);
 	int (*execveat)(int, const char *, char *const[], char *const[], int);
+	int (*unshare)(int);
+	int (*setns)(int, int);
 } real;
 
 static void *next_sym(const char *name)
@@ -524,6 +527,56 @@ EXPORT int execle(const char *path, const char *arg, ...)
 	}
 }
 
+/* ---- calls that need a single-threaded process -----------------------------
+ *
+ * unshare() of a user namespace (or of the address space, signal handlers)
+ * and setns() into a user or mount namespace fail with EINVAL while the
+ * process has a second thread: the capture thread ends first (and is gone),
+ * and starts again after the call, whatever it returned. */
+
+static int needs_one_thread(int unshare_flags, int nstype, int is_setns)
+{
+	if (jp_guard)
+		return 0;
+	if (is_setns)
+		return nstype == 0 || (nstype & (CLONE_NEWUSER | CLONE_NEWNS));
+	return (unshare_flags & (CLONE_NEWUSER | CLONE_VM | CLONE_SIGHAND | CLONE_THREAD)) != 0;
+}
+
+static void pause_thread(int pause)
+{
+	int err = own_enter();
+
+	jp_capture_thread_pause(pause);
+	own_leave(err);
+}
+
+EXPORT int unshare(int flags)
+{
+	int one = needs_one_thread(flags, 0, 0), r;
+
+	if (one)
+		pause_thread(1);
+	RESOLVE(unshare);
+	r = real.unshare ? real.unshare(flags) : (int)jp_syscall(SYS_unshare, flags);
+	if (one)
+		pause_thread(0);
+	return r;
+}
+
+EXPORT int setns(int fd, int nstype)
+{
+	int one = needs_one_thread(0, nstype, 1), r;
+
+	if (one)
+		pause_thread(1);
+	RESOLVE(setns);
+	r = real.setns ? real.setns(fd, nstype) : (int)jp_syscall(SYS_setns, fd, nstype);
+	if (one)
+		pause_thread(0);
+	return r;
+}
+
 /* Hidden aliases: the hooks' own addresses, for preload/dlhooks.c to put
  * into the GOT of objects that bind past them. */
 #define JP_ALIAS(n) extern __typeof__(n) jp_hook_##n __attribute__((alias(#n), copy(n), visibility("hidden")));
@@ -543,6 +596,8 @@ JP_ALIAS(execlp)
 JP_ALIAS(execle)
 JP_ALIAS(fexecve)
 JP_ALIAS(execveat)
+JP_ALIAS(unshare)
+JP_ALIAS(setns)
 
 /* ---- life cycle ------------------------------------------------------------ */
 
@@ -568,8 +623,10 @@ __attribute__((constructor)) static void jitperf_init(void)
 	resolve_real();
 	jp_dl_resolve();
 	jp_capture_epoch_extra = jp_dl_epoch;
-	if (jp_capture_init())
+	if (jp_capture_init()) {
 		pthread_atfork(fork_prepare, fork_parent, fork_child);
+		jp_capture_thread_pause(0); /* the scan's thread, from the start */
+	}
 	own_leave(err);
 }
 
