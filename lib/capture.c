@@ -607,14 +607,12 @@ void jp_capture_mprotect_done(uint64_t start, uint64_t len, int prot)
 	jp_regions_split(&E.regs, end);
 	if (!(prot & PROT_EXEC)) {
 		/* Dormant: keep the descriptions (their hashes spare unchanged
-		 * code a new LOAD when it becomes executable again), but not
-		 * the write-tracking registration: the kernel never merges a
-		 * registered mapping with its neighbours, so keeping it on
-		 * memory that is now plain data would change the program's
-		 * mappings (an mremap across them fails). */
-		for (size_t i = jp_regions_lower(&E.regs, start); i < E.regs.n && E.regs.r[i].start < end; i++)
+		 * code a new LOAD when it becomes executable again); what
+		 * happens to write tracking is dirty.h's call. */
+		for (size_t i = jp_regions_lower(&E.regs, start); i < E.regs.n && E.regs.r[i].start < end; i++) {
 			E.regs.r[i].exec = 0;
-		release_range(start, end);
+			jp_dirty_dormant(&E.dirty, &E.regs.r[i]);
+		}
 		leave();
 		return;
 	}

@@ -14,6 +14,17 @@
 
 #define MVEC_PAGES 4096u /* pages asked of mincore at a time */
 
+/* W^X regions at least this large get kernel write tracking too, kept
+ * across their writable phases: hashing them at every exec grant costs
+ * their size (a JIT toggling a 128 MiB half for each batch of a few
+ * functions), the registration costs one page-table walk per grant. */
+#define WX_WP_MIN (16ull << 20)
+
+static int big_wx(const struct jp_region *r)
+{
+	return r->end - r->start >= WX_WP_MIN && (r->kind == JP_RK_ANON || r->kind == JP_RK_HEAP);
+}
+
 int jp_dirty_init(struct jp_dirty *d)
 {
 	d->out = jp_sys_alloc(JP_DIRTY_MAX * sizeof(*d->out));
@@ -85,7 +96,7 @@ void jp_dirty_arm(struct jp_dirty *d, struct jp_region *r)
 	 * an exec grant; its page hashes survive the non-executable phase, and
 	 * not registering it leaves the program's mappings exactly as they
 	 * would be (a registered mapping never merges with its neighbours). */
-	if (d->mode != JP_TRACK_HASH && r->kind != JP_RK_FILE && r->writable) {
+	if (d->mode != JP_TRACK_HASH && r->kind != JP_RK_FILE && (r->writable || big_wx(r))) {
 		if (jp_wtrack_init(d->wt) < 0) {
 			report_wtrack_once(d);
 		} else if ((r->kind != JP_RK_SHMEM || d->wt->shmem_ok) && jp_wtrack_add(d->wt, r->start, r->end) == 0) {
@@ -96,6 +107,12 @@ void jp_dirty_arm(struct jp_dirty *d, struct jp_region *r)
 	}
 	r->track = JP_RT_HASH;
 	d->hash_regions++;
+}
+
+void jp_dirty_dormant(struct jp_dirty *d, struct jp_region *r)
+{
+	if (r->track == JP_RT_WP && !big_wx(r))
+		jp_dirty_disarm(d, r);
 }
 
 void jp_dirty_disarm(struct jp_dirty *d, struct jp_region *r)
@@ -116,7 +133,7 @@ void jp_dirty_disarm(struct jp_dirty *d, struct jp_region *r)
  * another mapping writes (memfd, shared memory, file), nor for RWX. */
 int jp_dirty_frozen(const struct jp_region *r)
 {
-	return r->exec && !r->writable && r->track == JP_RT_HASH && !r->needs_full && r->last_scan_ts &&
+	return r->exec && !r->writable && r->track != JP_RT_NONE && !r->needs_full && r->last_scan_ts &&
 	       (r->kind == JP_RK_ANON || r->kind == JP_RK_HEAP);
 }
 

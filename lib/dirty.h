@@ -57,6 +57,14 @@ void jp_dirty_arm(struct jp_dirty *d, struct jp_region *r);
  * its next pass. */
 void jp_dirty_disarm(struct jp_dirty *d, struct jp_region *r);
 
+/* r stops being executable: give back its write-tracking registration
+ * (the kernel never merges a registered mapping with its neighbours, so
+ * keeping it on memory that is now plain data would change the program's
+ * mappings: an mremap across them fails), but for a large W^X region,
+ * which keeps it so that its next exec grant reads only the pages written
+ * meanwhile, not all of it. */
+void jp_dirty_dormant(struct jp_dirty *d, struct jp_region *r);
+
 /* Can r not have changed since it was last read?  Private memory that is
  * executable but not writable changes only after a call a hook sees. */
 int jp_dirty_frozen(const struct jp_region *r);
