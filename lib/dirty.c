@@ -211,7 +211,68 @@ static size_t hashed_dirty(struct jp_dirty *d, struct jp_region *r, int all)
 	return out;
 }
 
+/* Is this page one byte repeated?  A JIT fills its area with a trap byte
+ * of its choice at start (every page resident); such a page holds no code,
+ * and reading it whole makes LOADs of filler. */
+static int uniform_page(const uint8_t *p, uint64_t len)
+{
+	uint64_t w, pat;
+
+	memcpy(&pat, p, sizeof(pat));
+	if (pat != p[0] * 0x0101010101010101ull)
+		return 0;
+	for (uint64_t off = sizeof(w); off + sizeof(w) <= len; off += sizeof(w)) {
+		memcpy(&w, p + off, sizeof(w));
+		if (w != pat)
+			return 0;
+	}
+	return 1;
+}
+
+/* Drop from d->out (n ranges) the pages that are one byte repeated and
+ * hold no piece we announced (a piece there must be looked at: the JIT may
+ * have erased it with its fill byte).  Returns the new count. */
+static size_t drop_uniform(struct jp_dirty *d, const struct jp_region *r, size_t n)
+{
+	struct jp_range *in = d->resident;
+	size_t out = 0;
+
+	memcpy(in, d->out, n * sizeof(*in));
+	for (size_t k = 0; k < n; k++) {
+		for (uint64_t a = in[k].start; a < in[k].end;) {
+			uint64_t want = in[k].end - a < d->buf_len ? in[k].end - a : d->buf_len;
+			ssize_t got = jp_safe_copy_self(d->pid, d->buf, (void *)a, want);
+			uint64_t off = 0;
+
+			if (got > 0)
+				for (; off + d->pagesz <= (uint64_t)got; off += d->pagesz) {
+					uint32_t first, count;
+
+					jp_desc_overlap(r, a + off, a + off + d->pagesz, &first, &count);
+					if (count || !uniform_page(d->buf + off, d->pagesz))
+						out = add_range(d->out, out, a + off, a + off + d->pagesz);
+				}
+			/* Unreadable rest: keep it, the reader decides. */
+			if (off < want && (got <= 0 || (uint64_t)got < want)) {
+				out = add_range(d->out, out, a + off, in[k].end);
+				break;
+			}
+			a += want;
+		}
+	}
+	return out;
+}
+
+static size_t collect(struct jp_dirty *d, struct jp_region *r);
+
 size_t jp_dirty_collect(struct jp_dirty *d, struct jp_region *r)
+{
+	size_t n = collect(d, r);
+
+	return n ? drop_uniform(d, r, n) : 0;
+}
+
+static size_t collect(struct jp_dirty *d, struct jp_region *r)
 {
 	size_t n;
 
@@ -242,7 +303,7 @@ size_t jp_dirty_collect(struct jp_dirty *d, struct jp_region *r)
 			 (unsigned long)r->end, jp_strerror(k));
 		r->track = JP_RT_NONE;
 		r->needs_full = 1;
-		return jp_dirty_collect(d, r);
+		return collect(d, r);
 	}
 	n = hashed_dirty(d, r, 0);
 	/* Hashing cannot tell a vanished mapping from changed code, unless a
