@@ -204,6 +204,82 @@ START_TEST(fragmented_pages_widen_the_last_range)
 }
 END_TEST
 
+START_TEST(fill_pages_are_not_read)
+{
+	struct jp_region *r = track(1);
+	struct jp_desc desc = { 0 };
+
+	/* A JIT's fill byte (hlt) over four pages, code on the third. */
+	memset(mem, 0xf4, 4 * pg);
+	mem[2 * pg + 64] = 0xc3;
+	ck_assert_uint_eq(jp_dirty_collect(&d, r), 1);
+	ck_assert_uint_eq(d.out[0].start, page(2));
+	ck_assert_uint_eq(d.out[0].end, page(3));
+	/* A page holding a piece we announced is read even when the JIT
+	 * erased it with its fill byte. */
+	desc.addr = page(1) + 32;
+	desc.len = 100;
+	ck_assert_int_eq(jp_desc_replace(r, 0, 0, &desc, 1), 0);
+	memset(mem + pg, 0xcc, pg);
+	ck_assert_uint_eq(jp_dirty_collect(&d, r), 1);
+	ck_assert_uint_eq(d.out[0].start, page(1));
+	ck_assert_uint_eq(d.out[0].end, page(2));
+}
+END_TEST
+
+START_TEST(large_w_x_region_keeps_write_tracking)
+{
+	const size_t len = 32u << 20;
+	uint8_t *big = mmap(NULL, len, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uint64_t a = (uint64_t)(uintptr_t)big;
+	struct jp_region *r;
+
+	ck_assert_ptr_ne(big, MAP_FAILED);
+	d.mode = JP_TRACK_AUTO;
+	if (jp_wtrack_init(&wt) < 0) {
+		munmap(big, len);
+		return; /* kernel < 6.7 or refused: hashing is tested above */
+	}
+	ck_assert_int_eq(jp_regions_insert(&regs, a, a + len, JP_RK_ANON), 0);
+	r = &regs.r[0];
+	r->exec = 1; /* executable, not writable: W^X */
+	memset(big, 0xf4, len);
+	big[5 * pg] = 0xc3;
+	ck_assert_uint_eq(jp_dirty_collect(&d, r), 1);
+	ck_assert_uint_eq(r->track, JP_RT_WP);
+	/* Its writable phase keeps the registration... */
+	r->exec = 0;
+	jp_dirty_dormant(&d, r);
+	ck_assert_uint_eq(r->track, JP_RT_WP);
+	ck_assert_uint_eq(r->needs_full, 0);
+	/* ...so the next exec grant reads the page written, not 32 MiB. */
+	big[9 * pg + 7] = 0xc3;
+	r->exec = 1;
+	ck_assert_uint_eq(jp_dirty_collect(&d, r), 1);
+	ck_assert_uint_eq(d.out[0].start, a + 9 * pg);
+	ck_assert_uint_eq(d.out[0].end, a + 10 * pg);
+	jp_wtrack_remove(&wt, a, a + len);
+	munmap(big, len);
+}
+END_TEST
+
+START_TEST(small_region_gives_back_write_tracking_when_dormant)
+{
+	struct jp_region *r;
+
+	d.mode = JP_TRACK_AUTO;
+	if (jp_wtrack_init(&wt) < 0)
+		return;
+	r = track(1);
+	mem[0] = 1;
+	ck_assert_uint_eq(jp_dirty_collect(&d, r), 1);
+	ck_assert_uint_eq(r->track, JP_RT_WP);
+	jp_dirty_dormant(&d, r);
+	ck_assert_uint_eq(r->track, JP_RT_NONE);
+	ck_assert_uint_eq(r->needs_full, 1);
+}
+END_TEST
+
 Suite *make_dirty_suite(void)
 {
 	Suite *s = suite_create("dirty");
@@ -218,6 +294,9 @@ Suite *make_dirty_suite(void)
 	tcase_add_test(tc, write_tracking_when_the_kernel_offers_it);
 	tcase_add_test(tc, w_x_memory_is_hashed);
 	tcase_add_test(tc, fragmented_pages_widen_the_last_range);
+	tcase_add_test(tc, fill_pages_are_not_read);
+	tcase_add_test(tc, large_w_x_region_keeps_write_tracking);
+	tcase_add_test(tc, small_region_gives_back_write_tracking_when_dormant);
 	suite_add_tcase(s, tc);
 	return s;
 }
