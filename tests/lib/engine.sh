@@ -212,9 +212,56 @@ engine_run() { # NAME RUN
 	return "$bad"
 }
 
+# ---- two-run stability --------------------------------------------------
+# A made-up name is only worth something if the same code gets it again in
+# the next run (perf diff, a user comparing two reports).  engine_stability
+# prints "PCT STABLE JIT": of run A's JIT samples (named or not), the share
+# whose name is also the name of a LOAD in run B's dumps (RUN/loads, which
+# engine_run keeps).  Unnamed samples count as unstable.  B's LOADs rather
+# than B's samples, so that code run B sampled little still counts.
+engine_stability() { # RUN_A RUN_B
+	awk -F'\t' 'FNR == NR { sub(/^[0-9]+ /, ""); names[$0] = 1; next }
+		$4 == "named" || $4 == "unnamed" { j++; if ($4 == "named" && ($6 in names)) s++ }
+		END { printf "%.1f %d %d\n", j ? 100 * s / j : 0, s, j }' "$JP_TMP/$2/loads" "$JP_TMP/$1/samples.tsv"
+}
+
+# Over the runs of a test: each run against the one before it (both ways),
+# the lowest share must reach JP_MIN_STABLE (95; ENGINE_MIN_STABLE[NAME]
+# where an engine is known to stay below).  Sets ENGINE_STABLE (the lowest
+# share) and returns 1 when it is too low.
+declare -A ENGINE_MIN_STABLE=()
+engine_stability_check() { # NAME RUN...
+	local name=$1 a b line pct s j min="" bad=0 need
+	shift
+	need=${ENGINE_MIN_STABLE[$name]:-${JP_MIN_STABLE:-95}}
+	ENGINE_STABLE=-
+	[ $# -ge 2 ] || return 0
+	a=$1
+	shift
+	for b in "$@"; do
+		for line in "$a $b" "$b $a"; do
+			# shellcheck disable=SC2086 # two run names
+			read -r pct s j <<<"$(engine_stability $line)"
+			jp_say "stability ${line% *} -> ${line#* }: $pct% ($s of $j JIT samples keep their name)"
+			if [ -z "$min" ] || awk -v p="$pct" -v m="$min" 'BEGIN { exit !(p + 0 < m + 0) }'; then
+				min=$pct
+			fi
+		done
+		a=$b
+	done
+	ENGINE_STABLE=$min
+	if awk -v p="$min" -v m="$need" 'BEGIN { exit !(p + 0 < m + 0) }'; then
+		jp_say "FAIL two-run stability $min% < $need%"
+		bad=1
+	else
+		jp_say "two-run stability: $min% (lowest pair; at least $need%)"
+	fi
+	return "$bad"
+}
+
 engine_test() { # NAME
 	local name=$1 missing i failed=0 start=$SECONDS med
-	local -a ratios=()
+	local -a ratios=() runs=()
 	if missing=$(engine_missing "$name"); then
 		jp_skip "$name: $missing"
 	fi
@@ -236,7 +283,9 @@ engine_test() { # NAME
 	for i in $(seq 1 "$ENGINE_RUNS"); do
 		engine_run "$name" "run$i" || failed=$((failed + 1))
 		ratios+=("${ENGINE_FIG[inject_ratio]}")
+		runs+=("run$i")
 	done
+	engine_stability_check "$name" "${runs[@]}" || failed=$((failed + 1))
 	med=$(printf '%s\n' "${ratios[@]}" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
 	if awk -v r="$med" -v m="$JP_MAX_INJECT" 'BEGIN { exit !(r > m) }'; then
 		jp_say "FAIL perf inject took ${med}x the program's CPU time (median of the runs; at most ${JP_MAX_INJECT}x)"
