@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "insn.h"
+#include "split.h"
 
 /* Inlined rather than linked: one shared library fewer loaded into every
  * host, and the streaming functions get inlined into the loop below. */
@@ -193,6 +194,7 @@ static int pair_is_pointer(uint32_t lo, uint32_t hi)
 #define REC_MAX 24
 #define CHUNK 512
 #define LABEL 0xfe
+#define INLINE_PTR 0xfd
 
 enum form { FORM_NONE = 0, FORM_BASE = 1, FORM_RIP = 2, FORM_NOBASE = 3 };
 enum target {
@@ -361,6 +363,7 @@ uint64_t jp_fingerprint_memo(struct jp_fp_work *w, const uint8_t *code, size_t l
 	size_t fill = 0, sfill = 0, pos = 0;
 	uint32_t n = 0;
 	unsigned mask_next = 0; /* imm offset to zero in the next insn, or 0 */
+	int after_call = 0;     /* the last instruction was a call rel32 */
 	struct jp_decoder d;
 
 	(void)addr;
@@ -390,7 +393,24 @@ uint64_t jp_fingerprint_memo(struct jp_fp_work *w, const uint8_t *code, size_t l
 			fill = 0;
 		}
 		mark_start(&w->br, pos, n);
+		if (after_call && (ilen = (unsigned)jp_split_inline_pointer(code + pos, len - pos)) != 0) {
+			/* a pointer kept after a call (lib/split.c): one fixed
+			 * record with the byte before it, if any (Mono's
+			 * trampoline type), never its value or its decoding */
+			static const uint8_t zero[16];
+
+			buf[fill++] = INLINE_PTR;
+			buf[fill++] = ilen == 9 ? code[pos] : 0xff;
+			if (shape)
+				sfill = shape_add(w, sbuf, sfill, zero, 0, 16, ilen, &(struct jp_insn){ .len = (uint8_t)ilen });
+			pos += ilen;
+			n++;
+			after_call = 0;
+			mask_next = 0;
+			continue;
+		}
 		ilen = jp_insn_decode_memo(memo, &d, code + pos, len - pos, &in);
+		after_call = ilen && code[pos] == 0xe8;
 		mask_next = 0;
 		if (shape)
 			sfill = shape_add(w, sbuf, sfill, code, pos, len, ilen, &in);
@@ -453,6 +473,7 @@ uint64_t jp_fingerprint_shape_only(struct jp_fp_work *w, const uint8_t *code, si
 	size_t pos = 0, sfill = 0;
 	struct jp_decoder d;
 	uint64_t h;
+	int after_call = 0;
 
 	if (!code)
 		return 0;
@@ -462,8 +483,18 @@ uint64_t jp_fingerprint_shape_only(struct jp_fp_work *w, const uint8_t *code, si
 	 * same value), without the rest of the fingerprint's work. */
 	while (pos < len) {
 		struct jp_insn in;
-		unsigned ilen = jp_insn_decode_memo(memo, &d, code + pos, len - pos, &in);
+		unsigned ilen;
 
+		if (after_call && (ilen = (unsigned)jp_split_inline_pointer(code + pos, len - pos)) != 0) {
+			static const uint8_t zero[16];
+
+			sfill = shape_add(w, sbuf, sfill, zero, 0, 16, ilen, &(struct jp_insn){ .len = (uint8_t)ilen });
+			pos += ilen;
+			after_call = 0;
+			continue;
+		}
+		ilen = jp_insn_decode_memo(memo, &d, code + pos, len - pos, &in);
+		after_call = ilen && code[pos] == 0xe8;
 		sfill = shape_add(w, sbuf, sfill, code, pos, len, ilen, &in);
 		pos += ilen ? ilen : 1;
 	}

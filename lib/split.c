@@ -144,6 +144,30 @@ static int user_pointer(uint64_t v)
 	return hi >= 0x1000 && hi < 0x8000 && (uint32_t)v != 0;
 }
 
+/* Where Linux x86-64 puts a PIE's brk heap (0x55..-0x56..) and mmap,
+ * libraries and stacks (0x7f..): narrower than user_pointer, as the word
+ * after a call is not aligned and instruction bytes (mov rbx,fs:[0x10]:
+ * 64 48 8b 1c 25 10 00 00) fit the wider shape. */
+static int runtime_pointer(const uint8_t *p)
+{
+	uint64_t v, hi;
+
+	memcpy(&v, p, 8);
+	hi = v >> 32;
+	return ((hi >= 0x5500 && hi < 0x5700) || (hi >= 0x7f00 && hi < 0x8000)) && (uint32_t)v != 0;
+}
+
+size_t jp_split_inline_pointer(const uint8_t *p, size_t n)
+{
+	if (n >= 8 && runtime_pointer(p))
+		return 8;
+	/* Mono's specific trampolines: call <generic trampoline>; one byte
+	 * of trampoline type; the argument */
+	if (n >= 9 && p[0] < 0x40 && runtime_pointer(p + 1))
+		return 9;
+	return 0;
+}
+
 /* A heap pointer above 4 GiB: V8 places its heap at a random address
  * below 2^46, 2^39 as well as 2^45.  (The zero bytes of long NOPs, 66 0F
  * 1F 84 00 00 00 00 00, read as words of this shape: the caller never
@@ -302,6 +326,17 @@ size_t jp_split_memo(const uint8_t *code, size_t len, uint64_t addr, struct jp_p
 		size_t z, inner;
 		int junk, bad, header_ok;
 
+		if (prev_call && s.open && (z = jp_split_inline_pointer(code + pos, len - pos)) != 0 &&
+		    pos + z - s.start <= JP_SPLIT_MAX_PIECE) {
+			/* data after a call (Mono: call <trampoline>; <type>;
+			 * <pointer>): the piece's, and the call does not come
+			 * back here */
+			pos += z;
+			prev_term = 1;
+			prev_call = 0;
+			s.has_term = 1;
+			continue;
+		}
 		/* filler: int3 and zero runs, tables of pointers, NOPs */
 		/* A header follows int3/zero filler, or a few bytes that
 		 * were no code (V8: two 32-bit fields before its two header

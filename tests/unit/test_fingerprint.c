@@ -488,6 +488,46 @@ START_TEST(test_no_stale_memory)
 }
 END_TEST
 
+/* Mono ends methods with calls to trampolines that read a type byte and a
+ * pointer placed after the call: per-run data, which neither the split nor
+ * the fingerprint may decode as instructions.  Two runs (other pointers,
+ * other addresses) give the same pieces and the same fingerprints, and the
+ * data does not swallow the next function. */
+START_TEST(test_pointer_after_call)
+{
+	static const uint8_t body[] = { 0x48, 0x83, 0xec, 0x18, 0x48, 0x89, 0x74, 0x24, 0x08, 0x48, 0x83, 0xc4, 0x18,
+					0xc3, 0xe8, 0xca, 0x3e, 0x40, 0x01, 0x08 };
+	static const uint8_t next[] = { 0xcc, 0x48, 0x83, 0xec, 0x28, 0x4c, 0x89, 0x2c, 0x24, 0x48, 0x83, 0xc4, 0x28, 0xc3 };
+	const uint64_t ptrs[2] = { 0x000055f5d696c3a8ull, 0x0000560808e8df9cull };
+	uint64_t fp[2][2];
+
+	for (int r = 0; r < 2; r++) {
+		uint8_t buf[64];
+		struct jp_piece p[4];
+		size_t n = 0, k;
+
+		memcpy(buf, body, sizeof(body));
+		n = sizeof(body);
+		memcpy(buf + n, &ptrs[r], 8);
+		n += 8;
+		memcpy(buf + n, next, sizeof(next));
+		n += sizeof(next);
+		k = jp_split(buf, n, 0x40400000 + 0x1000 * (uint64_t)r, p, 4);
+		ck_assert_uint_eq(k, 2);
+		ck_assert_uint_eq(p[0].offset, 0);
+		ck_assert_uint_eq(p[0].length, sizeof(body) + 8);
+		ck_assert_uint_eq(p[1].offset, sizeof(body) + 9);
+		for (int i = 0; i < 2; i++)
+			fp[r][i] = jp_fingerprint(buf + p[i].offset, p[i].length, 0);
+	}
+	ck_assert_uint_eq(fp[0][0], fp[1][0]);
+	ck_assert_uint_eq(fp[0][1], fp[1][1]);
+	/* mov rbx,fs:[0x10] after a call is code, not a pointer */
+	ck_assert_uint_eq(jp_split_inline_pointer((const uint8_t *)&ptrs[0], 8), 8);
+	ck_assert_uint_eq(jp_split_inline_pointer((const uint8_t[]){ 0x64, 0x48, 0x8b, 0x1c, 0x25, 0x10, 0, 0, 0 }, 9), 0);
+}
+END_TEST
+
 START_TEST(test_speed)
 {
 	size_t len = 8u << 20, i, o = 0;
@@ -530,6 +570,7 @@ Suite *make_fingerprint_suite(void)
 	tcase_add_test(t, test_shape_only_masks_branch_targets);
 	tcase_add_test(t, test_label_then_longest_record);
 	tcase_add_test(t, test_no_stale_memory);
+	tcase_add_test(t, test_pointer_after_call);
 	tcase_add_test(t, test_speed);
 	tcase_set_timeout(t, 60);
 	suite_add_tcase(s, t);
