@@ -10,7 +10,8 @@
 # printed: the same share against only the names run 1's samples hit.
 #
 # Gated (>= JP_MIN_STABLE, 95): pcre2_bench, luajit_hot.lua, rwx_late,
-# wx_toggle.  node (tests/bench/node_cpu.js) is measured and printed but not
+# wx_toggle, header_jit (per-run data around every function, as V8 and
+# Mono lay it out; its functions must also be exactly one piece each).  node (tests/bench/node_cpu.js) is measured and printed but not
 # gated.  The node here is built without pointer compression, so it is not
 # 32-bit compressed pointers that differ (full 64-bit heap constants are
 # masked); what moves from run to run, measured on node 20: V8 puts each code
@@ -93,7 +94,8 @@ ns_split() { # RUN
 			if ((a " " z) in exact) e++
 			if (a in start) s++
 		}
-		END { printf "  split: %d of %d functions are exactly one piece, %d start a piece\n", e, n, s }' \
+		END { printf "  split: %d of %d functions are exactly one piece, %d start a piece\n", e, n, s
+			if (exact_needed && e < n) exit 1 }' exact_needed="${NS_EXACT:-0}" \
 		"$dir/loads" "$dir/jitfuncs"
 }
 
@@ -131,7 +133,10 @@ ns_program() { # NAME GATED CMD...
 			printf '    %6d  %s  NO\n' "$n" "$s"
 		fi
 	done
-	ns_split "$name.1"
+	if ! ns_split "$name.1"; then
+		jp_say "FAIL: $name: functions not cut exactly (the data around them is in a piece)"
+		NS_FAIL=1
+	fi
 	NS_SUMMARY+="$(printf '  %-10s %6s%%  (%d samples)%s' "$name" "$share" "$total" \
 		"$([ "$gated" = yes ] || echo '  not gated')")"$'\n'
 	if [ "$gated" != yes ]; then
@@ -150,6 +155,10 @@ jp_setup
 ns_program pcre2 yes "$(jp_prog pcre2_bench)"
 ns_program rwx_late yes "$(jp_prog rwx_late)"
 ns_program wx_toggle yes "$(jp_prog wx_toggle)"
+# per-run data around each function (a V8-like header before, a Mono-like
+# trampoline call with a pointer after): every function must be exactly one
+# piece, or the data would reach its name
+NS_EXACT=1 ns_program header yes "$(jp_prog header_jit)"
 if command -v luajit >/dev/null 2>&1; then
 	ns_program luajit yes luajit "$JP_ROOT/tests/jit/luajit_hot.lua"
 else
