@@ -305,6 +305,18 @@ static size_t label(uint8_t *r, uint64_t key, size_t pos, uint32_t n)
 	return 6;
 }
 
+/* What data lib/split.c keeps after this instruction: 2 after a call rel32
+ * (as the splitter's prev_call), 1 after one that never falls through, 0
+ * otherwise. */
+static int after_of(const uint8_t *p, unsigned ilen, const struct jp_insn *in)
+{
+	if (!ilen)
+		return 0;
+	if (p[0] == 0xe8)
+		return 2;
+	return in->kind == JP_INSN_TERM;
+}
+
 struct jp_fp_work {
 	XXH3_state_t st;
 	XXH3_state_t shape; /* the bytes, relative branch targets zeroed */
@@ -363,7 +375,7 @@ uint64_t jp_fingerprint_memo(struct jp_fp_work *w, const uint8_t *code, size_t l
 	size_t fill = 0, sfill = 0, pos = 0;
 	uint32_t n = 0;
 	unsigned mask_next = 0; /* imm offset to zero in the next insn, or 0 */
-	int after_call = 0;     /* the last instruction was a call rel32 */
+	int after = 0;          /* the last instruction: after_of() */
 	struct jp_decoder d;
 
 	(void)addr;
@@ -393,8 +405,8 @@ uint64_t jp_fingerprint_memo(struct jp_fp_work *w, const uint8_t *code, size_t l
 			fill = 0;
 		}
 		mark_start(&w->br, pos, n);
-		if (after_call && (ilen = (unsigned)jp_split_inline_pointer(code + pos, len - pos)) != 0) {
-			/* a pointer kept after a call (lib/split.c): one fixed
+		if (after && (ilen = (unsigned)jp_split_inline_pointer(code + pos, len - pos, after == 2)) != 0) {
+			/* a pointer kept after a call or a jump (lib/split.c): one fixed
 			 * record with the byte before it, if any (Mono's
 			 * trampoline type), never its value or its decoding */
 			static const uint8_t zero[16];
@@ -405,12 +417,12 @@ uint64_t jp_fingerprint_memo(struct jp_fp_work *w, const uint8_t *code, size_t l
 				sfill = shape_add(w, sbuf, sfill, zero, 0, 16, ilen, &(struct jp_insn){ .len = (uint8_t)ilen });
 			pos += ilen;
 			n++;
-			after_call = 0;
+			after = 1; /* as the splitter: the data ends like a jump */
 			mask_next = 0;
 			continue;
 		}
 		ilen = jp_insn_decode_memo(memo, &d, code + pos, len - pos, &in);
-		after_call = ilen && code[pos] == 0xe8;
+		after = after_of(code + pos, ilen, &in);
 		mask_next = 0;
 		if (shape)
 			sfill = shape_add(w, sbuf, sfill, code, pos, len, ilen, &in);
@@ -473,7 +485,7 @@ uint64_t jp_fingerprint_shape_only(struct jp_fp_work *w, const uint8_t *code, si
 	size_t pos = 0, sfill = 0;
 	struct jp_decoder d;
 	uint64_t h;
-	int after_call = 0;
+	int after = 0;
 
 	if (!code)
 		return 0;
@@ -485,16 +497,16 @@ uint64_t jp_fingerprint_shape_only(struct jp_fp_work *w, const uint8_t *code, si
 		struct jp_insn in;
 		unsigned ilen;
 
-		if (after_call && (ilen = (unsigned)jp_split_inline_pointer(code + pos, len - pos)) != 0) {
+		if (after && (ilen = (unsigned)jp_split_inline_pointer(code + pos, len - pos, after == 2)) != 0) {
 			static const uint8_t zero[16];
 
 			sfill = shape_add(w, sbuf, sfill, zero, 0, 16, ilen, &(struct jp_insn){ .len = (uint8_t)ilen });
 			pos += ilen;
-			after_call = 0;
+			after = 1;
 			continue;
 		}
 		ilen = jp_insn_decode_memo(memo, &d, code + pos, len - pos, &in);
-		after_call = ilen && code[pos] == 0xe8;
+		after = after_of(code + pos, ilen, &in);
 		sfill = shape_add(w, sbuf, sfill, code, pos, len, ilen, &in);
 		pos += ilen ? ilen : 1;
 	}

@@ -157,13 +157,13 @@ static int runtime_pointer(const uint8_t *p)
 	return ((hi >= 0x5500 && hi < 0x5700) || (hi >= 0x7f00 && hi < 0x8000)) && (uint32_t)v != 0;
 }
 
-size_t jp_split_inline_pointer(const uint8_t *p, size_t n)
+size_t jp_split_inline_pointer(const uint8_t *p, size_t n, int after_call)
 {
 	if (n >= 8 && runtime_pointer(p))
 		return 8;
 	/* Mono's specific trampolines: call <generic trampoline>; one byte
 	 * of trampoline type; the argument */
-	if (n >= 9 && p[0] < 0x40 && runtime_pointer(p + 1))
+	if (after_call && n >= 9 && p[0] < 0x40 && runtime_pointer(p + 1))
 		return 9;
 	return 0;
 }
@@ -199,6 +199,8 @@ static size_t pointer_run(const uint8_t *code, size_t len, uint64_t addr, size_t
 	memcpy(&first, code + pos, 8);
 	memcpy(&second, code + pos + 8, 8);
 	strict = user_pointer(first) && user_pointer(second) && (first >> 32) == (second >> 32);
+	if (!strict && header && heap_pointer(first) && !heap_pointer(second) && ((addr + pos) & 15) == 8)
+		return 8; /* one word, SpiderMonkey's JitCode* before its code */
 	if (!strict && !(header && heap_pointer(first) && heap_pointer(second)))
 		return 0;
 	while (pos + n + 8 <= len) {
@@ -326,11 +328,13 @@ size_t jp_split_memo(const uint8_t *code, size_t len, uint64_t addr, struct jp_p
 		size_t z, inner;
 		int junk, bad, header_ok;
 
-		if (prev_call && s.open && (z = jp_split_inline_pointer(code + pos, len - pos)) != 0 &&
+		if ((prev_call || prev_term) && s.open && !fill.open &&
+		    (z = jp_split_inline_pointer(code + pos, len - pos, prev_call)) != 0 &&
 		    pos + z - s.start <= JP_SPLIT_MAX_PIECE) {
 			/* data after a call (Mono: call <trampoline>; <type>;
-			 * <pointer>): the piece's, and the call does not come
-			 * back here */
+			 * <pointer>) or a jump (SpiderMonkey: jmp [rip+2];
+			 * ud2; <target>): the piece's, and the call does not
+			 * come back here */
 			pos += z;
 			prev_term = 1;
 			prev_call = 0;

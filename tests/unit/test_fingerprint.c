@@ -523,8 +523,11 @@ START_TEST(test_pointer_after_call)
 	ck_assert_uint_eq(fp[0][0], fp[1][0]);
 	ck_assert_uint_eq(fp[0][1], fp[1][1]);
 	/* mov rbx,fs:[0x10] after a call is code, not a pointer */
-	ck_assert_uint_eq(jp_split_inline_pointer((const uint8_t *)&ptrs[0], 8), 8);
-	ck_assert_uint_eq(jp_split_inline_pointer((const uint8_t[]){ 0x64, 0x48, 0x8b, 0x1c, 0x25, 0x10, 0, 0, 0 }, 9), 0);
+	ck_assert_uint_eq(jp_split_inline_pointer((const uint8_t *)&ptrs[0], 8, 1), 8);
+	ck_assert_uint_eq(jp_split_inline_pointer((const uint8_t[]){ 0x64, 0x48, 0x8b, 0x1c, 0x25, 0x10, 0, 0, 0 }, 9, 1), 0);
+	/* the type byte only after a call */
+	ck_assert_uint_eq(jp_split_inline_pointer((const uint8_t[]){ 0x08, 0xa8, 0xc3, 0x96, 0xd6, 0xf5, 0x55, 0, 0 }, 9, 1), 9);
+	ck_assert_uint_eq(jp_split_inline_pointer((const uint8_t[]){ 0x08, 0xa8, 0xc3, 0x96, 0xd6, 0xf5, 0x55, 0, 0 }, 9, 0), 0);
 }
 END_TEST
 
