@@ -178,6 +178,33 @@ static int pair_is_pointer(uint32_t lo, uint32_t hi)
 	return hi && jp_fingerprint_looks_like_pointer((uint64_t)hi << 32 | lo);
 }
 
+/* ---- code addresses in 32-bit immediates ----------------------------------
+ * Code placed below 4 GiB (Mono maps its code with MAP_32BIT) refers to
+ * other code by 32-bit absolute addresses: mov r32,imm32 (Mono's
+ * trampolines load their target into r11d).  Where that area lands changes
+ * every run.  An imm32 within 64 MiB of the instruction's own address is
+ * such an address.  Returns the immediate's offset in the instruction, or
+ * 0. */
+static unsigned code_address_imm32(const uint8_t *p, unsigned ilen, uint64_t at)
+{
+	unsigned o = 0;
+	uint32_t v;
+
+	if (at >= (1ull << 32))
+		return 0;
+	if ((p[0] & 0xf0) == 0x40) {
+		if (p[0] & 8)
+			return 0; /* REX.W B8+r is mov r64,imm64: masked as a pointer */
+		o = 1;
+	}
+	if (ilen != o + 5 || (p[o] & 0xf8) != 0xb8)
+		return 0;
+	memcpy(&v, p + o + 1, 4);
+	if (v < 0x10000 || (v > at ? v - at : at - v) >= (1u << 26))
+		return 0;
+	return o + 1;
+}
+
 /* ---- normalised records ----------------------------------------------------
  * Each instruction becomes one record: a header byte (the record's length;
  * 0 for one undecodable byte, which follows it), then the instruction's bytes
@@ -321,7 +348,34 @@ struct jp_fp_work {
 	XXH3_state_t st;
 	XXH3_state_t shape; /* the bytes, relative branch targets zeroed */
 	struct branches br;
+	uint8_t copy[JP_SPLIT_MAX_PIECE]; /* a piece with its pointer words zeroed */
 };
+
+/* ---- pointer words ---------------------------------------------------------
+ * 8-byte aligned words holding a heap or mmap address (jp_split_runtime_word)
+ * are data kept among the code: QEMU's TranslationBlock between translated
+ * blocks, literal pools.  Their value changes every run and, decoded as
+ * instructions, so does everything up to where decoding re-synchronises.
+ * The fingerprint reads such a piece with those words zeroed: the same in
+ * every run, whatever the addresses.  Returns whether there were any (and
+ * then the copy in w->copy). */
+static int zero_pointer_words(struct jp_fp_work *w, const uint8_t *code, size_t len, uint64_t addr)
+{
+	size_t first = (size_t)((8 - (addr & 7)) & 7), o;
+	int any = 0;
+
+	if (len > sizeof(w->copy))
+		return 0;
+	for (o = first; o + 8 <= len; o += 8) {
+		if (!jp_split_runtime_word(code + o))
+			continue;
+		if (!any)
+			memcpy(w->copy, code, len);
+		any = 1;
+		memset(w->copy + o, 0, 8);
+	}
+	return any;
+}
 
 /* Append the instruction at code[pos] (ilen bytes; 0: one undecodable byte)
  * to the shape stream: its bytes, the target of a relative branch zeroed.
@@ -368,8 +422,25 @@ uint64_t jp_fingerprint_shape_ws(struct jp_fp_work *w, const uint8_t *code, size
 	return jp_fingerprint_memo(w, code, len, addr, shape, NULL);
 }
 
+static uint64_t fp_core(struct jp_fp_work *w, const uint8_t *code, size_t len, uint64_t addr, uint64_t *shape,
+			struct jp_insn_memo *memo);
+
 uint64_t jp_fingerprint_memo(struct jp_fp_work *w, const uint8_t *code, size_t len, uint64_t addr, uint64_t *shape,
 			     struct jp_insn_memo *memo)
+{
+	if (code && zero_pointer_words(w, code, len, addr)) {
+		/* the shape stays that of the bytes as they are (what
+		 * lib/reconcile.c compares); the decode memo is of those
+		 * bytes, not of the copy */
+		if (shape)
+			*shape = jp_fingerprint_shape_only(w, code, len, memo);
+		return fp_core(w, w->copy, len, addr, NULL, NULL);
+	}
+	return fp_core(w, code, len, addr, shape, memo);
+}
+
+static uint64_t fp_core(struct jp_fp_work *w, const uint8_t *code, size_t len, uint64_t addr, uint64_t *shape,
+			struct jp_insn_memo *memo)
 {
 	uint8_t buf[CHUNK + REC_MAX], sbuf[CHUNK + 16];
 	size_t fill = 0, sfill = 0, pos = 0;
@@ -378,7 +449,6 @@ uint64_t jp_fingerprint_memo(struct jp_fp_work *w, const uint8_t *code, size_t l
 	int after = 0;          /* the last instruction: after_of() */
 	struct jp_decoder d;
 
-	(void)addr;
 	if (!code)
 		return 0;
 	jp_insn_init(&d);
@@ -450,6 +520,8 @@ uint64_t jp_fingerprint_memo(struct jp_fp_work *w, const uint8_t *code, size_t l
 					}
 				}
 			}
+			if (!mask)
+				mask = code_address_imm32(code + pos, ilen, addr + pos);
 			fill += record(buf + fill, code + pos, &in, pos, len, &w->br, n, mask);
 			pos += ilen;
 		}

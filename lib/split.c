@@ -157,6 +157,11 @@ static int runtime_pointer(const uint8_t *p)
 	return ((hi >= 0x5500 && hi < 0x5700) || (hi >= 0x7f00 && hi < 0x8000)) && (uint32_t)v != 0;
 }
 
+int jp_split_runtime_word(const uint8_t *p)
+{
+	return runtime_pointer(p);
+}
+
 size_t jp_split_inline_pointer(const uint8_t *p, size_t n, int after_call)
 {
 	if (n >= 8 && runtime_pointer(p))

@@ -146,4 +146,7 @@ int jp_split_all_padding(const uint8_t *code, size_t len);
  * decoding as instructions never reach the fingerprint. */
 size_t jp_split_inline_pointer(const uint8_t *p, size_t n, int after_call);
 
+/* Do the 8 bytes at p hold such an address (heap or mmap)? */
+int jp_split_runtime_word(const uint8_t *p);
+
 #endif

@@ -531,6 +531,45 @@ START_TEST(test_pointer_after_call)
 }
 END_TEST
 
+/* Per-run values inside a piece: an 8-byte aligned heap/mmap word among
+ * the code (QEMU keeps its TranslationBlock structs between translated
+ * blocks) is read as zeros; a 32-bit code address (Mono's code sits below
+ * 4 GiB: mov r11d,<trampoline>) near the piece is masked.  Other
+ * constants still count. */
+START_TEST(test_per_run_words_masked)
+{
+	static const uint8_t code[] = { 0x55, 0x48, 0x89, 0xe5, 0x48, 0x01, 0xf8, 0x5d, 0xc3, 0x00 };
+	uint8_t a[40], b[40];
+	const uint64_t pa = 0x000055eac583f600ull, pb = 0x00005608d593f600ull;
+	static const uint8_t mov_r11d[] = { 0x48, 0x83, 0xec, 0x08, 0x41, 0xbb, 0, 0, 0, 0, 0x41, 0xff, 0xd3, 0xc3 };
+	uint32_t va = 0x400e01c2, vb = 0x7a3201c2, far = 0x12345;
+
+	memset(a, 0xcc, sizeof(a));
+	memcpy(a, code, sizeof(code));
+	memcpy(b, a, sizeof(a));
+	memcpy(a + 16, &pa, 8);
+	memcpy(b + 16, &pb, 8);
+	a[24] = b[24] = 0xc3;
+	ck_assert_uint_eq(jp_fingerprint(a, 25, 0x7f0000001000), jp_fingerprint(b, 25, 0x7f0000005000));
+	/* not aligned: bytes like any other */
+	ck_assert_uint_ne(jp_fingerprint(a + 1, 24, 0x7f0000001000), jp_fingerprint(b + 1, 24, 0x7f0000001000));
+
+	memcpy(a, mov_r11d, sizeof(mov_r11d));
+	memcpy(b, mov_r11d, sizeof(mov_r11d));
+	memcpy(a + 6, &va, 4);
+	memcpy(b + 6, &vb, 4);
+	ck_assert_uint_eq(jp_fingerprint(a, sizeof(mov_r11d), 0x400e4000),
+			  jp_fingerprint(b, sizeof(mov_r11d), 0x7a324000));
+	/* a constant far from the code, or code above 4 GiB: kept */
+	memcpy(b + 6, &far, 4);
+	ck_assert_uint_ne(jp_fingerprint(a, sizeof(mov_r11d), 0x400e4000),
+			  jp_fingerprint(b, sizeof(mov_r11d), 0x400e4000));
+	memcpy(b + 6, &vb, 4);
+	ck_assert_uint_ne(jp_fingerprint(a, sizeof(mov_r11d), 0x7f00400e4000),
+			  jp_fingerprint(b, sizeof(mov_r11d), 0x7f00400e4000));
+}
+END_TEST
+
 START_TEST(test_speed)
 {
 	size_t len = 8u << 20, i, o = 0;
@@ -574,6 +613,7 @@ Suite *make_fingerprint_suite(void)
 	tcase_add_test(t, test_label_then_longest_record);
 	tcase_add_test(t, test_no_stale_memory);
 	tcase_add_test(t, test_pointer_after_call);
+	tcase_add_test(t, test_per_run_words_masked);
 	tcase_add_test(t, test_speed);
 	tcase_set_timeout(t, 60);
 	suite_add_tcase(s, t);
