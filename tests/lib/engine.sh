@@ -16,6 +16,11 @@
 #   - leave dumps that jitperf-dump --check accepts;
 #   - have no LOAD of JP_MAX_PIECE (256 KiB) or more: that is a buffer
 #     described whole (QEMU's published code_gen_buffer), not a function.
+# and over the runs, names must stay from run to run (engine_stability_check):
+# for each pair of consecutive runs, both ways, the share of one run's JIT
+# samples whose name is also a LOAD name of the other must reach
+# JP_MIN_STABLE (95) %, or ENGINE_MIN_STABLE[NAME] where an engine is known
+# to stay below (set below, each with its reason);
 # and over the runs, perf inject (with the pruning before it, as jitperf-run
 # does it) must take at most JP_MAX_INJECT (2.0) times the program's CPU
 # time (median of the runs).  CPU, because wall times on a shared 2-core
@@ -229,7 +234,23 @@ engine_stability() { # RUN_A RUN_B
 # the lowest share must reach JP_MIN_STABLE (95; ENGINE_MIN_STABLE[NAME]
 # where an engine is known to stay below).  Sets ENGINE_STABLE (the lowest
 # share) and returns 1 when it is too low.
-declare -A ENGINE_MIN_STABLE=()
+# Engines below 95 %, measured with two runs each (2026-12-06), and why.
+# What is left is not data in the pieces (that is masked or cut off now:
+# V8's headers, Mono's stubs, SpiderMonkey's JitCode*, QEMU's TBs):
+# - hotspot (33-44 %): C2 compiles the same method differently in each run
+#   (register allocation, inlining and code size follow profile counts that
+#   depend on timing): other code, so other names;
+# - gjs (44-49 %): IonMonkey the same (other frame sizes and code), and
+#   functions cut at the page-sized windows the capture re-reads
+#   (lib/reconcile.c), so the cut moves with the code's address;
+# - pcre2 (67 %): a stream of short-lived patterns compiled into reused
+#   memory; each run captures a different subset of them, and samples on
+#   one it missed land on the piece it replaced (a capture limit, not a
+#   naming one: the four hot patterns keep their names);
+# - luajit (92-95 %): each trace stores its own number as an immediate on
+#   entry (mov dword [r14-0xec8],traceno; exits add theirs to ebp), and
+#   traces are numbered in the order they are made, which varies.
+declare -A ENGINE_MIN_STABLE=([hotspot]=25 [gjs]=35 [pcre2]=60 [luajit]=88)
 engine_stability_check() { # NAME RUN...
 	local name=$1 a b line pct s j min="" bad=0 need
 	shift
@@ -250,6 +271,10 @@ engine_stability_check() { # NAME RUN...
 		a=$b
 	done
 	ENGINE_STABLE=$min
+	# which creators the names carry (docs/naming.md: the engine's name)
+	jp_say "creators of the named JIT samples of $a: $(awk -F'\t' '$4 == "named" && $6 ~ /^jit:/ {
+		split($6, f, ":"); c[f[2]]++ } END { for (k in c) printf "%s %d\n", k, c[k] }' "$JP_TMP/$a/samples.tsv" |
+		sort -k2,2nr | head -n 3 | awk '{ printf "%s%s (%d)", (NR > 1 ? ", " : ""), $1, $2 }')"
 	if awk -v p="$min" -v m="$need" 'BEGIN { exit !(p + 0 < m + 0) }'; then
 		jp_say "FAIL two-run stability $min% < $need%"
 		bad=1
