@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# names_stable - the same program run twice gives the same names to >= 95% of its JIT samples (PCRE2, LuaJIT, test JITs; node reported).
+# names_stable - the same program run twice gives the same names to >= 95% of its JIT samples (PCRE2, LuaJIT, node, test JITs).
 #
 # Stability of a program: run it twice under the shim and perf record, inject
 # each run.  Run 1's names are the names of every LOAD in run 1's dumps (every
@@ -11,16 +11,13 @@
 #
 # Gated (>= JP_MIN_STABLE, 95): pcre2_bench, luajit_hot.lua, rwx_late,
 # wx_toggle, header_jit (per-run data around every function, as V8 and
-# Mono lay it out; its functions must also be exactly one piece each).  node (tests/bench/node_cpu.js) is measured and printed but not
-# gated.  The node here is built without pointer compression, so it is not
-# 32-bit compressed pointers that differ (full 64-bit heap constants are
-# masked); what moves from run to run, measured on node 20: V8 puts each code
-# object's header, holding tagged heap pointers, right before its first
-# instruction with no filler, and the split glues a varying part of it (0, 8
-# or 16 bytes, depending on where the linear decode re-synchronises) to the
-# piece, so the bytes hashed differ; and some displacements differ.  Node
-# builds with pointer compression add per-run 32-bit compressed pointers in
-# immediates, which no mask can tell from other constants.
+# Mono lay it out; its functions must also be exactly one piece each), and
+# node (tests/bench/node_cpu.js).  node used to keep 0-50%: V8 puts each
+# code object's header, two tagged heap pointers, right before its first
+# instruction, and the split glued them to the piece.  The header is filler
+# now (lib/split.c) and node keeps 97-99% (the node here is built without
+# pointer compression; builds with it add per-run 32-bit compressed
+# pointers in immediates, which no mask can tell from other constants).
 #
 # LuaJIT needed the fingerprint of the decoded instruction stream (no
 # displacements, internal branches as instruction counts, GC64 tagged
@@ -110,7 +107,7 @@ ns_program() { # NAME GATED CMD...
 	*) return 0 ;;
 	esac
 	for i in 1 2; do
-		if [ "$gated" = node ]; then
+		if [ "${NS_NODE:-0}" = 1 ]; then
 			ns_record "$name.$i" "$@"
 		else
 			jp_record "$name.$i" shim "$@"
@@ -165,7 +162,7 @@ else
 	jp_say "luajit: not installed (apt-get install luajit), not measured"
 fi
 if command -v node >/dev/null 2>&1; then
-	ns_program node node node "$JP_ROOT/tests/bench/node_cpu.js" "${NS_NODE_SCALE:-0.7}"
+	NS_NODE=1 ns_program node yes node "$JP_ROOT/tests/bench/node_cpu.js" "${NS_NODE_SCALE:-0.7}"
 else
 	jp_say "node: not installed, not measured"
 fi
