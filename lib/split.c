@@ -291,6 +291,16 @@ static void filler_begin(struct filler *f, size_t pos, int prev_term, int prev_c
 	f->prev_call = prev_call;
 }
 
+/* The open piece, a few bytes that were no code, turns out to be the start
+ * of a header at pos: those bytes are filler with it, not a piece of their
+ * own. */
+static void drop_junk(struct splitter *s, struct filler *f, size_t pos)
+{
+	s->open = 0;
+	filler_begin(f, s->start, 0, 0);
+	f->hard += pos - s->start;
+}
+
 /* Length of filler at pos that is never code: a table of pointers, a run of
  * int3, or a run of zeros.  A lone 00 is add r/m8,r8 (00 d0 = add al,dl)
  * when code falls through to it: it is filler only where code cannot
@@ -335,11 +345,12 @@ size_t jp_split_memo(const uint8_t *code, size_t len, uint64_t addr, struct jp_p
 
 		if ((prev_call || prev_term) && s.open && !fill.open &&
 		    (z = jp_split_inline_pointer(code + pos, len - pos, prev_call)) != 0 &&
-		    pos + z - s.start <= JP_SPLIT_MAX_PIECE) {
+		    pos + z - s.start <= JP_SPLIT_MAX_PIECE && !pointer_run(code, len, addr, pos, 0)) {
 			/* data after a call (Mono: call <trampoline>; <type>;
 			 * <pointer>) or a jump (SpiderMonkey: jmp [rip+2];
 			 * ud2; <target>): the piece's, and the call does not
-			 * come back here */
+			 * come back here.  A table of them (BEAM's) stays
+			 * filler. */
 			pos += z;
 			prev_term = 1;
 			prev_call = 0;
@@ -356,13 +367,8 @@ size_t jp_split_memo(const uint8_t *code, size_t len, uint64_t addr, struct jp_p
 		header_ok = (fill.open && fill.hard) || (!fill.open && !s.open) || junk;
 		z = hard_filler(code, len, addr, pos, prev_term || fill.open, header_ok);
 		if (z) {
-			if (junk && !fill.open && z >= 16) {
-				/* those bytes belong to the header, not to a
-				 * piece of their own */
-				s.open = 0;
-				filler_begin(&fill, s.start, 0, 0);
-				fill.hard += pos - s.start;
-			}
+			if (junk && !fill.open)
+				drop_junk(&s, &fill, pos);
 			filler_begin(&fill, pos, prev_term, prev_call);
 			fill.hard += z;
 			pos += z;
@@ -376,11 +382,8 @@ size_t jp_split_memo(const uint8_t *code, size_t len, uint64_t addr, struct jp_p
 			/* Decoding ran into a table of pointers (V8: the words
 			 * of a code object's header before its first
 			 * instruction): what led up to it is data as well. */
-			if (junk && !fill.open) {
-				s.open = 0;
-				filler_begin(&fill, s.start, 0, 0);
-				fill.hard += pos - s.start;
-			}
+			if (junk && !fill.open)
+				drop_junk(&s, &fill, pos);
 			filler_begin(&fill, pos, prev_term, prev_call);
 			fill.hard += inner - pos;
 			pos = inner;
