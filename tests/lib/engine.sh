@@ -239,8 +239,10 @@ engine_stability() { # RUN_A RUN_B
 # V8's headers, Mono's stubs, SpiderMonkey's JitCode*, QEMU's TBs):
 # - hotspot (27-44 %): C2 compiles the same method differently in each run
 #   (register allocation, inlining and code size follow profile counts that
-#   depend on timing): other code, so other names;
-# - gjs (44-49 %): IonMonkey the same (other frame sizes and code), and
+#   depend on timing): other code, so other names; and compressed class
+#   pointers in 32-bit immediates differ too (mov edx,0x57f4036 in one run,
+#   0x57f7236 in another), which the fingerprint does not mask yet;
+# - gjs (44-58 %): IonMonkey the same (other frame sizes and code), and
 #   functions cut at the page-sized windows the capture re-reads
 #   (lib/reconcile.c), so the cut moves with the code's address;
 # - pcre2 (67 %): a stream of short-lived patterns compiled into reused
