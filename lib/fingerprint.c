@@ -297,7 +297,17 @@ static size_t record(uint8_t *r, const uint8_t *p, const struct jp_insn *in, siz
 		uint32_t v = 0;
 		uint8_t cls;
 
-		if (t < 0 || (uint64_t)t >= len) {
+		/* Call sites a runtime re-links while the code runs, at times
+		 * that vary from run to run, hash as leaving the piece
+		 * whatever their target is now:
+		 * - a branch to itself: HotSpot's static call stub is
+		 *   mov rbx,<Method*>; jmp . until the call is first resolved,
+		 *   then the jmp goes to the callee (outside);
+		 * - a call rel32: HotSpot's inline caches call the resolver
+		 *   (outside), the method's own to-interpreter stub (inside)
+		 *   or the compiled callee (outside), by the callee's state. */
+		if (t < 0 || (uint64_t)t >= len ||
+		    (in->rel_is_branch && ((size_t)t == pos || (in->rel_size == 4 && p[in->rel_off - 1] == 0xe8)))) {
 			cls = TGT_OUT;
 		} else if ((size_t)t <= pos) {
 			if ((size_t)t >= FP_MAP_BYTES) {

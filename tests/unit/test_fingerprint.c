@@ -134,6 +134,38 @@ START_TEST(test_branch_inside_vs_outside)
 }
 END_TEST
 
+/* HotSpot's static call stub (mov rbx,imm64; jmp .) before and after the
+ * call is resolved (jmp to the callee, outside): the same code.  A jump
+ * back to another instruction stays apart. */
+START_TEST(test_branch_to_itself_as_outside)
+{
+	uint8_t a[] = { 0x48, 0xbb, 0, 0, 0, 0, 0, 0, 0, 0, 0xe9, 0xfb, 0xff, 0xff, 0xff, 0xc3 };
+	uint8_t b[] = { 0x48, 0xbb, 0x58, 0x83, 0xc0, 0x9d, 0x06, 0, 0, 0, 0xe9, 0x00, 0xbd, 0xaa, 0xff, 0xc3 };
+	uint8_t c[] = { 0x48, 0xbb, 0, 0, 0, 0, 0, 0, 0, 0, 0xe9, 0xf1, 0xff, 0xff, 0xff, 0xc3 }; /* jmp to the mov */
+	uint8_t d[] = { 0x90, 0xeb, 0xfe, 0xc3 }; /* jmp . (short) */
+	uint8_t e[] = { 0x90, 0xeb, 0x40, 0xc3 }; /* jmp outside (short) */
+
+	ck_assert_uint_eq(jp_fingerprint(a, sizeof a, 0x7f0000001000), jp_fingerprint(b, sizeof b, 0x7f8000001000));
+	ck_assert_uint_ne(jp_fingerprint(a, sizeof a, 0x1000), jp_fingerprint(c, sizeof c, 0x1000));
+	ck_assert_uint_eq(jp_fingerprint(d, sizeof d, 0x1000), jp_fingerprint(e, sizeof e, 0x1000));
+}
+END_TEST
+
+/* HotSpot's inline cache: call the method's own stub (inside the piece)
+ * in one run, the compiled callee (outside) in the next: the same code.
+ * A jump inside stays apart from one outside. */
+START_TEST(test_call_inside_as_outside)
+{
+	uint8_t a[] = { 0xe8, 0x01, 0, 0, 0, 0xc3, 0x48, 0xbb, 0, 0, 0, 0, 0, 0, 0, 0, 0xc3 };
+	uint8_t b[] = { 0xe8, 0x00, 0x10, 0xaa, 0xff, 0xc3, 0x48, 0xbb, 0, 0, 0, 0, 0, 0, 0, 0, 0xc3 };
+	uint8_t c[] = { 0xe9, 0x01, 0, 0, 0, 0xc3, 0x48, 0xbb, 0, 0, 0, 0, 0, 0, 0, 0, 0xc3 };
+	uint8_t d[] = { 0xe9, 0x00, 0x10, 0xaa, 0xff, 0xc3, 0x48, 0xbb, 0, 0, 0, 0, 0, 0, 0, 0, 0xc3 };
+
+	ck_assert_uint_eq(jp_fingerprint(a, sizeof a, 0x7f0000001000), jp_fingerprint(b, sizeof b, 0x7f8000001000));
+	ck_assert_uint_ne(jp_fingerprint(c, sizeof c, 0x1000), jp_fingerprint(d, sizeof d, 0x1000));
+}
+END_TEST
+
 START_TEST(test_pointer_rule)
 {
 	ck_assert(jp_fingerprint_looks_like_pointer(0x00007f1234567890ull));
@@ -601,6 +633,8 @@ Suite *make_fingerprint_suite(void)
 	tcase_add_test(t, test_same_code_other_address);
 	tcase_add_test(t, test_different_code_differs);
 	tcase_add_test(t, test_branch_inside_vs_outside);
+	tcase_add_test(t, test_branch_to_itself_as_outside);
+	tcase_add_test(t, test_call_inside_as_outside);
 	tcase_add_test(t, test_pointer_rule);
 	tcase_add_test(t, test_nan_boxed_pointer_masked);
 	tcase_add_test(t, test_undecodable_bytes);
