@@ -237,7 +237,7 @@ engine_stability() { # RUN_A RUN_B
 # Engines below 95 %, measured with two runs each (2026-12-06), and why.
 # What is left is not data in the pieces (that is masked or cut off now:
 # V8's headers, Mono's stubs, SpiderMonkey's JitCode*, QEMU's TBs):
-# - hotspot (37-59 %, lowest pair of three runs 37-41 %, four sets of
+# - hotspot (37-59 %, lowest pair of three runs 37-41 %, three sets of
 #   runs): C2 compiles the same method differently in each run (register
 #   allocation, inlining and code size follow profile counts that depend on
 #   timing): other code, so other names.  Compared piece by piece, under
