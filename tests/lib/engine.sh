@@ -243,7 +243,7 @@ engine_stability() { # RUN_A RUN_B
 #   timing): other code, so other names.  Compared piece by piece, under
 #   2 % of the samples are in pieces that differ only in an immediate or
 #   a not-entrant patch (docs/naming.md);
-# - gjs (44-58 %): IonMonkey the same (other frame sizes and code), and
+# - gjs (44-62 %): IonMonkey the same (other frame sizes and code), and
 #   functions cut at the page-sized windows the capture re-reads
 #   (lib/reconcile.c), so the cut moves with the code's address;
 # - pcre2 (67 %): a stream of short-lived patterns compiled into reused
