@@ -378,7 +378,7 @@ int jp_creator_symbolize(uint64_t addr, char *buf, size_t size)
 	return r;
 }
 
-int jp_creator_name(const struct jp_callsite *cs, char *buf, size_t size)
+int jp_creator_function_name(const struct jp_callsite *cs, char *buf, size_t size)
 {
 	char name[JP_CREATOR_NAME_MAX], fallback[JP_CREATOR_NAME_MAX];
 	uint32_t i;
@@ -394,6 +394,103 @@ int jp_creator_name(const struct jp_callsite *cs, char *buf, size_t size)
 			jp_strlcpy(fallback, name, sizeof(fallback));
 	}
 	return (int)jp_strlcpy(buf, fallback[0] ? fallback : "unknown", size);
+}
+
+/* ---- the engine's name ----
+ * What a user scanning perf report wants from the creator is which engine
+ * made the code.  The innermost named frame is the wrong answer for
+ * engines: it is a memory wrapper (v8::base::OS::SetPermissions,
+ * os::pd_commit_memory, mono_valloc), mangled and the same for all their
+ * code.  The object holding the creating frames names the engine (node,
+ * libjvm.so, mono-sgen, beam.smp); a JIT library called by the program
+ * is better named by the entry point the program called
+ * (pcre2_jit_compile_8: what was compiled, not which allocator). */
+
+void jp_creator_object_short(const char *path, char *buf, size_t size)
+{
+	const char *b = base_name(path);
+	size_t n;
+
+	if (prefix(b, "lib") && b[3] && b[3] != '.' && b[3] != '-')
+		b += 3;
+	/* up to the first '.' or '-': no .so, .so.6, .smp, and no version
+	 * (mozjs-102, LLVM-14) or variant (mono-sgen, qemu-x86_64), so the
+	 * name survives upgrades */
+	for (n = 0; b[n] && b[n] != '.' && b[n] != '-'; n++)
+		;
+	if (n == 0)
+		n = strlen(b);
+	if (size == 0)
+		return;
+	if (n >= size)
+		n = size - 1;
+	memcpy(buf, b, n);
+	buf[n] = 0;
+	if (!buf[0])
+		jp_strlcpy(buf, "unknown", size);
+}
+
+/* A C function name a library exports for its users: not mangled, not
+ * reserved (a leading underscore), only identifier characters. */
+int jp_creator_is_api_name(const char *s)
+{
+	if (!((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z')))
+		return 0;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') || *s == '_'))
+			return 0;
+	return 1;
+}
+
+/* Which object holds addr: its load bias (identity) and whether it is the
+ * main program; the path into path.  0, or -ENOENT. */
+static int object_of(uint64_t addr, struct object *o)
+{
+	memset(o, 0, offsetof(struct object, path));
+	o->index = 0;
+	o->path[0] = 0;
+	o->addr = addr;
+	dl_iterate_phdr(find_cb, o);
+	return o->found ? 0 : -ENOENT;
+}
+
+int jp_creator_name(const struct jp_callsite *cs, char *buf, size_t size)
+{
+	static struct object o, other; /* PATH_MAX each: not on a JIT thread's stack; under the engine lock */
+	uint32_t i, first = 0;
+	int found = 0;
+
+	for (i = 0; cs && i < cs->n && i < JP_CREATOR_DEPTH; i++)
+		if (object_of(cs->pc[i] - 1, &o) == 0) {
+			found = 1;
+			first = i;
+			break;
+		}
+	if (!found)
+		return (int)jp_strlcpy(buf, "unknown", size);
+	/* Outwards from the creating frame: where the chain leaves its object
+	 * for the main program, the library was called as an API. */
+	for (i = first + 1; !o.main_prog && i < cs->n && i < JP_CREATOR_DEPTH; i++) {
+		char name[JP_CREATOR_NAME_MAX];
+
+		if (object_of(cs->pc[i] - 1, &other) != 0 || other.bias == o.bias)
+			continue;
+		if (!other.main_prog)
+			break; /* called from another library: the object names it */
+		if (object_of(cs->pc[i - 1] - 1, &other) == 0 && other.bias == o.bias &&
+		    jp_creator_symbolize(cs->pc[i - 1] - 1, name, sizeof(name)) == 1 && jp_creator_is_api_name(name))
+			return (int)jp_strlcpy(buf, name, size);
+		break;
+	}
+	if (o.main_prog || !o.path[0]) {
+		char exe[PATH_MAX];
+
+		exe_name(exe, sizeof(exe));
+		jp_creator_object_short(exe, buf, size);
+	} else {
+		jp_creator_object_short(o.path, buf, size);
+	}
+	return (int)strlen(buf);
 }
 
 /* ---- the registry of call sites ---- */

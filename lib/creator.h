@@ -56,9 +56,31 @@ struct jp_callsite {
  * the whole stack is libc/ld.so/jitperf), or -errno when unwinding failed. */
 int jp_creator_capture(struct jp_callsite *cs);
 
-/* The creator's name (see above) into buf; returns its length.  A NULL or
- * empty call site gives "unknown". */
+/* The innermost named function of the call site (see above) into buf;
+ * returns its length.  A NULL or empty call site gives "unknown". */
+int jp_creator_function_name(const struct jp_callsite *cs, char *buf, size_t size);
+
+/* The creator's name, which says which engine made the code (docs/naming.md):
+ * - the creating frames' object lies in a library and the call chain leaves
+ *   it for the main program through an exported C function (a JIT library
+ *   used by the program): that function, pcre2_jit_compile_8;
+ * - otherwise the short name of the object (jp_creator_object_short): node,
+ *   jvm, mono, beam, mozjs, and the program's name for a program that JITs
+ *   by itself.
+ * Frames in no object (JIT code) are passed over; none in any: "unknown".
+ * Never an address, never a mangled name.  Returns the length.  Not
+ * thread-safe (one static buffer): called under the capture engine's
+ * lock. */
 int jp_creator_name(const struct jp_callsite *cs, char *buf, size_t size);
+
+/* An object's short name: its file name without directory and leading
+ * "lib", up to the first '.' or '-' (libjvm.so: jvm; libmozjs-102.so.0:
+ * mozjs; beam.smp: beam; mono-sgen: mono). */
+void jp_creator_object_short(const char *path, char *buf, size_t size);
+
+/* Is s a plain exported C name (letters, digits, '_'; not mangled, no
+ * leading '_')? */
+int jp_creator_is_api_name(const char *s);
 
 /* Symbolize one code address (not a return address: no -1 is applied).
  * Returns 1 and the function's name, 0 and "<object>+0x<offset>" when the

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "insn.h"
+#include "split.h"
 
 /* Inlined rather than linked: one shared library fewer loaded into every
  * host, and the streaming functions get inlined into the loop below. */
@@ -177,6 +178,33 @@ static int pair_is_pointer(uint32_t lo, uint32_t hi)
 	return hi && jp_fingerprint_looks_like_pointer((uint64_t)hi << 32 | lo);
 }
 
+/* ---- code addresses in 32-bit immediates ----------------------------------
+ * Code placed below 4 GiB (Mono maps its code with MAP_32BIT) refers to
+ * other code by 32-bit absolute addresses: mov r32,imm32 (Mono's
+ * trampolines load their target into r11d).  Where that area lands changes
+ * every run.  An imm32 within 64 MiB of the instruction's own address is
+ * such an address.  Returns the immediate's offset in the instruction, or
+ * 0. */
+static unsigned code_address_imm32(const uint8_t *p, unsigned ilen, uint64_t at)
+{
+	unsigned o = 0;
+	uint32_t v;
+
+	if (at >= (1ull << 32))
+		return 0;
+	if ((p[0] & 0xf0) == 0x40) {
+		if (p[0] & 8)
+			return 0; /* REX.W B8+r is mov r64,imm64: masked as a pointer */
+		o = 1;
+	}
+	if (ilen != o + 5 || (p[o] & 0xf8) != 0xb8)
+		return 0;
+	memcpy(&v, p + o + 1, 4);
+	if (v < 0x10000 || (v > at ? v - at : at - v) >= (1u << 26))
+		return 0;
+	return o + 1;
+}
+
 /* ---- normalised records ----------------------------------------------------
  * Each instruction becomes one record: a header byte (the record's length;
  * 0 for one undecodable byte, which follows it), then the instruction's bytes
@@ -193,6 +221,7 @@ static int pair_is_pointer(uint32_t lo, uint32_t hi)
 #define REC_MAX 24
 #define CHUNK 512
 #define LABEL 0xfe
+#define INLINE_PTR 0xfd
 
 enum form { FORM_NONE = 0, FORM_BASE = 1, FORM_RIP = 2, FORM_NOBASE = 3 };
 enum target {
@@ -268,7 +297,17 @@ static size_t record(uint8_t *r, const uint8_t *p, const struct jp_insn *in, siz
 		uint32_t v = 0;
 		uint8_t cls;
 
-		if (t < 0 || (uint64_t)t >= len) {
+		/* Call sites a runtime re-links while the code runs, at times
+		 * that vary from run to run, hash as leaving the piece
+		 * whatever their target is now:
+		 * - a branch to itself: HotSpot's static call stub is
+		 *   mov rbx,<Method*>; jmp . until the call is first resolved,
+		 *   then the jmp goes to the callee (outside);
+		 * - a call rel32: HotSpot's inline caches call the resolver
+		 *   (outside), the method's own to-interpreter stub (inside)
+		 *   or the compiled callee (outside), by the callee's state. */
+		if (t < 0 || (uint64_t)t >= len ||
+		    (in->rel_is_branch && ((size_t)t == pos || (in->rel_size == 4 && p[in->rel_off - 1] == 0xe8)))) {
 			cls = TGT_OUT;
 		} else if ((size_t)t <= pos) {
 			if ((size_t)t >= FP_MAP_BYTES) {
@@ -303,11 +342,50 @@ static size_t label(uint8_t *r, uint64_t key, size_t pos, uint32_t n)
 	return 6;
 }
 
+/* What data lib/split.c keeps after this instruction: 2 after a call rel32
+ * (as the splitter's prev_call), 1 after one that never falls through, 0
+ * otherwise. */
+static int after_of(const uint8_t *p, unsigned ilen, const struct jp_insn *in)
+{
+	if (!ilen)
+		return 0;
+	if (p[0] == 0xe8)
+		return 2;
+	return in->kind == JP_INSN_TERM;
+}
+
 struct jp_fp_work {
 	XXH3_state_t st;
 	XXH3_state_t shape; /* the bytes, relative branch targets zeroed */
 	struct branches br;
+	uint8_t copy[JP_SPLIT_MAX_PIECE]; /* a piece with its pointer words zeroed */
 };
+
+/* ---- pointer words ---------------------------------------------------------
+ * 8-byte aligned words holding a heap or mmap address (jp_split_runtime_word)
+ * are data kept among the code: QEMU's TranslationBlock between translated
+ * blocks, literal pools.  Their value changes every run and, decoded as
+ * instructions, so does everything up to where decoding re-synchronises.
+ * The fingerprint reads such a piece with those words zeroed: the same in
+ * every run, whatever the addresses.  Returns whether there were any (and
+ * then the copy in w->copy). */
+static int zero_pointer_words(struct jp_fp_work *w, const uint8_t *code, size_t len, uint64_t addr)
+{
+	size_t first = (size_t)((8 - (addr & 7)) & 7), o;
+	int any = 0;
+
+	if (len > sizeof(w->copy))
+		return 0;
+	for (o = first; o + 8 <= len; o += 8) {
+		if (!jp_split_runtime_word(code + o))
+			continue;
+		if (!any)
+			memcpy(w->copy, code, len);
+		any = 1;
+		memset(w->copy + o, 0, 8);
+	}
+	return any;
+}
 
 /* Append the instruction at code[pos] (ilen bytes; 0: one undecodable byte)
  * to the shape stream: its bytes, the target of a relative branch zeroed.
@@ -354,16 +432,33 @@ uint64_t jp_fingerprint_shape_ws(struct jp_fp_work *w, const uint8_t *code, size
 	return jp_fingerprint_memo(w, code, len, addr, shape, NULL);
 }
 
+static uint64_t fp_core(struct jp_fp_work *w, const uint8_t *code, size_t len, uint64_t addr, uint64_t *shape,
+			struct jp_insn_memo *memo);
+
 uint64_t jp_fingerprint_memo(struct jp_fp_work *w, const uint8_t *code, size_t len, uint64_t addr, uint64_t *shape,
 			     struct jp_insn_memo *memo)
+{
+	if (code && zero_pointer_words(w, code, len, addr)) {
+		/* the shape stays that of the bytes as they are (what
+		 * lib/reconcile.c compares); the decode memo is of those
+		 * bytes, not of the copy */
+		if (shape)
+			*shape = jp_fingerprint_shape_only(w, code, len, memo);
+		return fp_core(w, w->copy, len, addr, NULL, NULL);
+	}
+	return fp_core(w, code, len, addr, shape, memo);
+}
+
+static uint64_t fp_core(struct jp_fp_work *w, const uint8_t *code, size_t len, uint64_t addr, uint64_t *shape,
+			struct jp_insn_memo *memo)
 {
 	uint8_t buf[CHUNK + REC_MAX], sbuf[CHUNK + 16];
 	size_t fill = 0, sfill = 0, pos = 0;
 	uint32_t n = 0;
 	unsigned mask_next = 0; /* imm offset to zero in the next insn, or 0 */
+	int after = 0;          /* the last instruction: after_of() */
 	struct jp_decoder d;
 
-	(void)addr;
 	if (!code)
 		return 0;
 	jp_insn_init(&d);
@@ -390,7 +485,24 @@ uint64_t jp_fingerprint_memo(struct jp_fp_work *w, const uint8_t *code, size_t l
 			fill = 0;
 		}
 		mark_start(&w->br, pos, n);
+		if (after && (ilen = (unsigned)jp_split_inline_pointer(code + pos, len - pos, after == 2)) != 0) {
+			/* a pointer kept after a call or a jump (lib/split.c): one fixed
+			 * record with the byte before it, if any (Mono's
+			 * trampoline type), never its value or its decoding */
+			static const uint8_t zero[16];
+
+			buf[fill++] = INLINE_PTR;
+			buf[fill++] = ilen == 9 ? code[pos] : 0xff;
+			if (shape)
+				sfill = shape_add(w, sbuf, sfill, zero, 0, 16, ilen, &(struct jp_insn){ .len = (uint8_t)ilen });
+			pos += ilen;
+			n++;
+			after = 1; /* as the splitter: the data ends like a jump */
+			mask_next = 0;
+			continue;
+		}
 		ilen = jp_insn_decode_memo(memo, &d, code + pos, len - pos, &in);
+		after = after_of(code + pos, ilen, &in);
 		mask_next = 0;
 		if (shape)
 			sfill = shape_add(w, sbuf, sfill, code, pos, len, ilen, &in);
@@ -418,6 +530,8 @@ uint64_t jp_fingerprint_memo(struct jp_fp_work *w, const uint8_t *code, size_t l
 					}
 				}
 			}
+			if (!mask)
+				mask = code_address_imm32(code + pos, ilen, addr + pos);
 			fill += record(buf + fill, code + pos, &in, pos, len, &w->br, n, mask);
 			pos += ilen;
 		}
@@ -453,6 +567,7 @@ uint64_t jp_fingerprint_shape_only(struct jp_fp_work *w, const uint8_t *code, si
 	size_t pos = 0, sfill = 0;
 	struct jp_decoder d;
 	uint64_t h;
+	int after = 0;
 
 	if (!code)
 		return 0;
@@ -462,8 +577,18 @@ uint64_t jp_fingerprint_shape_only(struct jp_fp_work *w, const uint8_t *code, si
 	 * same value), without the rest of the fingerprint's work. */
 	while (pos < len) {
 		struct jp_insn in;
-		unsigned ilen = jp_insn_decode_memo(memo, &d, code + pos, len - pos, &in);
+		unsigned ilen;
 
+		if (after && (ilen = (unsigned)jp_split_inline_pointer(code + pos, len - pos, after == 2)) != 0) {
+			static const uint8_t zero[16];
+
+			sfill = shape_add(w, sbuf, sfill, zero, 0, 16, ilen, &(struct jp_insn){ .len = (uint8_t)ilen });
+			pos += ilen;
+			after = 1;
+			continue;
+		}
+		ilen = jp_insn_decode_memo(memo, &d, code + pos, len - pos, &in);
+		after = after_of(code + pos, ilen, &in);
 		sfill = shape_add(w, sbuf, sfill, code, pos, len, ilen, &in);
 		pos += ilen ? ilen : 1;
 	}

@@ -16,7 +16,9 @@
  *       and [rax+0x400] hash the same: LuaJIT's table slot offsets follow a
  *       string hash seeded per run, and they also change disp8 to disp32;
  *     - relative branch, call and RIP-relative targets that leave
- *       [addr, addr+len);
+ *       [addr, addr+len); the target of every call rel32 and of a branch
+ *       to itself (call sites a runtime re-links: HotSpot's inline
+ *       caches and static call stubs);
  *     - targets inside the piece are kept as distances in instructions, not
  *       bytes, and short branches hash as their near form;
  *     - 64-bit immediates and moffs addresses that look like user-space

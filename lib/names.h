@@ -5,8 +5,8 @@
  *
  * Format (documented for users in docs/naming.md):
  *     jit:<creator>:<fingerprint>[#<dup>]
- * - creator: who made the memory (jp_creator_name()), e.g.
- *   pcre2_jit_compile_8, or "unknown".  Sanitised: bytes perf or its users
+ * - creator: which engine made the memory (jp_creator_name()), e.g. node,
+ *   jvm, mono, beam, pcre2_jit_compile_8, or "unknown".  Sanitised: bytes perf or its users
  *   trip over (spaces, control characters, non-ASCII, ':' '#' which we use as
  *   separators) become '_', and it is cut to JP_NAME_CREATOR_MAX bytes.
  * - fingerprint: the low JP_NAME_FP_DIGITS hex digits of jp_fingerprint(),

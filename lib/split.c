@@ -14,6 +14,10 @@
  * the piece: alignment inside one function. */
 #define SHORT_HOP 8u
 
+/* At most this many bytes without a terminator, one of them no
+ * instruction, before a header of pointers are data of that header. */
+#define SHORT_JUNK 16u
+
 struct splitter {
 	const uint8_t *code;
 	size_t len;
@@ -25,6 +29,7 @@ struct splitter {
 	uint32_t flags;    /* its flags so far */
 	size_t max_target; /* farthest near forward branch target of the piece */
 	int has_term;      /* the piece holds a ret/jmp/ud2/hlt */
+	int has_bad;       /* ... or a byte that decodes as no instruction */
 };
 
 static uint32_t entry_flags(const uint8_t *p, size_t n)
@@ -62,6 +67,7 @@ static void begin(struct splitter *s, size_t at, uint32_t extra)
 	s->start = at;
 	s->max_target = at;
 	s->has_term = 0;
+	s->has_bad = 0;
 	s->flags = entry_flags(s->code + at, s->len - at) | extra;
 	if (at == 0)
 		s->flags |= JP_PIECE_OPEN_START;
@@ -138,26 +144,99 @@ static int user_pointer(uint64_t v)
 	return hi >= 0x1000 && hi < 0x8000 && (uint32_t)v != 0;
 }
 
-static size_t pointer_run(const uint8_t *code, size_t len, uint64_t addr, size_t pos)
+/* Where Linux x86-64 puts a PIE's brk heap (0x55..-0x56..) and mmap,
+ * libraries and stacks (0x7f..): narrower than user_pointer, as the word
+ * after a call is not aligned and instruction bytes (mov rbx,fs:[0x10]:
+ * 64 48 8b 1c 25 10 00 00) fit the wider shape. */
+static int runtime_pointer(const uint8_t *p)
+{
+	uint64_t v, hi;
+
+	memcpy(&v, p, 8);
+	hi = v >> 32;
+	return ((hi >= 0x5500 && hi < 0x5700) || (hi >= 0x7f00 && hi < 0x8000)) && (uint32_t)v != 0;
+}
+
+int jp_split_runtime_word(const uint8_t *p)
+{
+	return runtime_pointer(p);
+}
+
+size_t jp_split_inline_pointer(const uint8_t *p, size_t n, int after_call)
+{
+	if (n >= 8 && runtime_pointer(p))
+		return 8;
+	/* Mono's specific trampolines: call <generic trampoline>; one byte
+	 * of trampoline type; the argument */
+	if (after_call && n >= 9 && p[0] < 0x40 && runtime_pointer(p + 1))
+		return 9;
+	return 0;
+}
+
+/* A heap pointer above 4 GiB: V8 places its heap at a random address
+ * below 2^46, 2^39 as well as 2^45.  (The zero bytes of long NOPs, 66 0F
+ * 1F 84 00 00 00 00 00, read as words of this shape: the caller never
+ * looks for a header inside a NOP.) */
+static int heap_pointer(uint64_t v)
+{
+	uint64_t hi = v >> 32;
+
+	if (hi < 1 || hi >= 0x8000 || (uint32_t)v == 0)
+		return 0;
+	/* No 0F 1F (the long NOP's opcode) in it: padding between compiled
+	 * functions is made of those, and their zero bytes fit the shape. */
+	for (unsigned i = 0; i < 7; i++)
+		if ((v >> (8 * i) & 0xffff) == 0x1f0f)
+			return 0;
+	return 1;
+}
+
+/* header: code cannot fall through to pos (after a terminator, in filler,
+ * between pieces), so a function's header may start here. */
+static size_t pointer_run(const uint8_t *code, size_t len, uint64_t addr, size_t pos, int header)
 {
 	uint64_t first, second;
 	size_t n = 16;
+	int strict;
 
 	if (((addr + pos) & 7) || len - pos < 16)
 		return 0;
 	memcpy(&first, code + pos, 8);
 	memcpy(&second, code + pos + 8, 8);
-	if (!user_pointer(first) || (first >> 32) != (second >> 32) || (uint32_t)second == 0)
+	strict = user_pointer(first) && user_pointer(second) && (first >> 32) == (second >> 32);
+	if (!strict && header && heap_pointer(first) && !heap_pointer(second) && ((addr + pos) & 15) == 8)
+		return 8; /* one word, SpiderMonkey's JitCode* before its code */
+	if (!strict && !(header && heap_pointer(first) && heap_pointer(second)))
 		return 0;
 	while (pos + n + 8 <= len) {
 		uint64_t v;
 
 		memcpy(&v, code + pos + n, 8);
-		if (!user_pointer(v))
+		if (strict ? !user_pointer(v) : !heap_pointer(v))
 			break;
 		n += 8;
 	}
+	/* Pointers into different heaps (a code object's map and its
+	 * metadata: V8 puts two such words right before each function's
+	 * first instruction) count where code cannot run into them and the
+	 * run ends where code starts, at a 16-byte boundary: the header of
+	 * the function that follows. */
+	if (!strict && ((addr + pos + n) & 15))
+		return 0;
 	return n;
+}
+
+/* A header of pointers starting inside [pos, pos+ilen), at an 8-byte
+ * boundary past pos?  Returns its offset or 0. */
+static size_t pointers_inside(const uint8_t *code, size_t len, uint64_t addr, size_t pos, size_t ilen)
+{
+	size_t q = (size_t)(((addr + pos + 8) & ~(uint64_t)7) - addr), n;
+
+	if (q >= pos + ilen || q >= len)
+		return 0;
+	/* only a header: the code that follows starts at a 16-byte boundary */
+	n = pointer_run(code, len, addr, q, 1);
+	return n && !((addr + q + n) & 15) ? q : 0;
 }
 
 /* Far returns (CB, CA, REX.W CB/CA) never end JIT or compiled functions in
@@ -212,14 +291,25 @@ static void filler_begin(struct filler *f, size_t pos, int prev_term, int prev_c
 	f->prev_call = prev_call;
 }
 
+/* The open piece, a few bytes that were no code, turns out to be the start
+ * of a header at pos: those bytes are filler with it, not a piece of their
+ * own. */
+static void drop_junk(struct splitter *s, struct filler *f, size_t pos)
+{
+	s->open = 0;
+	filler_begin(f, s->start, 0, 0);
+	f->hard += pos - s->start;
+}
+
 /* Length of filler at pos that is never code: a table of pointers, a run of
  * int3, or a run of zeros.  A lone 00 is add r/m8,r8 (00 d0 = add al,dl)
  * when code falls through to it: it is filler only where code cannot
  * (no_fallthrough: after a terminator or inside a run), or at the very
  * end. */
-static size_t hard_filler(const uint8_t *code, size_t len, uint64_t addr, size_t pos, int no_fallthrough)
+static size_t hard_filler(const uint8_t *code, size_t len, uint64_t addr, size_t pos, int no_fallthrough,
+			  int header_ok)
 {
-	size_t z = pointer_run(code, len, addr, pos);
+	size_t z = pointer_run(code, len, addr, pos, header_ok);
 
 	if (z)
 		return z;
@@ -251,16 +341,54 @@ size_t jp_split_memo(const uint8_t *code, size_t len, uint64_t addr, struct jp_p
 		struct jp_insn in;
 		unsigned ilen;
 		size_t z, inner;
+		int junk, bad, header_ok;
 
+		if ((prev_call || prev_term) && s.open && !fill.open &&
+		    (z = jp_split_inline_pointer(code + pos, len - pos, prev_call)) != 0 &&
+		    pos + z - s.start <= JP_SPLIT_MAX_PIECE && !pointer_run(code, len, addr, pos, 0)) {
+			/* data after a call (Mono: call <trampoline>; <type>;
+			 * <pointer>) or a jump (SpiderMonkey: jmp [rip+2];
+			 * ud2; <target>): the piece's, and the call does not
+			 * come back here.  A table of them (BEAM's) stays
+			 * filler. */
+			pos += z;
+			prev_term = 1;
+			prev_call = 0;
+			s.has_term = 1;
+			continue;
+		}
 		/* filler: int3 and zero runs, tables of pointers, NOPs */
-		z = hard_filler(code, len, addr, pos, prev_term || fill.open);
+		/* A header follows int3/zero filler, or a few bytes that
+		 * were no code (V8: two 32-bit fields before its two header
+		 * pointers).  Not straight after a terminator or NOPs: there,
+		 * compiled code has the same shape (lea r14,[rsp+0x130];
+		 * mov qword [rsp+8],0x3f after a jmp and a NOP). */
+		junk = s.open && !s.has_term && s.has_bad && pos - s.start <= SHORT_JUNK;
+		header_ok = (fill.open && fill.hard) || (!fill.open && !s.open) || junk;
+		z = hard_filler(code, len, addr, pos, prev_term || fill.open, header_ok);
 		if (z) {
+			if (junk && !fill.open)
+				drop_junk(&s, &fill, pos);
 			filler_begin(&fill, pos, prev_term, prev_call);
 			fill.hard += z;
 			pos += z;
 			continue;
 		}
 		ilen = jp_insn_decode(&d, code + pos, len - pos, &in);
+		inner = header_ok && !(ilen && in.kind == JP_INSN_NOP)
+				? pointers_inside(code, len, addr, pos, ilen ? ilen : 1)
+				: 0;
+		if (inner) {
+			/* Decoding ran into a table of pointers (V8: the words
+			 * of a code object's header before its first
+			 * instruction): what led up to it is data as well. */
+			if (junk && !fill.open)
+				drop_junk(&s, &fill, pos);
+			filler_begin(&fill, pos, prev_term, prev_call);
+			fill.hard += inner - pos;
+			pos = inner;
+			continue;
+		}
 		if (memo && ilen)
 			jp_insn_memo_put(memo, code + pos, &in);
 		if (ilen && in.kind == JP_INSN_NOP) {
@@ -326,6 +454,7 @@ size_t jp_split_memo(const uint8_t *code, size_t len, uint64_t addr, struct jp_p
 		} else {
 			ilen = 1; /* undecodable: one byte of data */
 		}
+		bad = !in.len;
 
 		if (s.open && pos + ilen - s.start > JP_SPLIT_MAX_PIECE) {
 			if (!finish(&s, pos, 0, JP_PIECE_CAPPED))
@@ -334,6 +463,7 @@ size_t jp_split_memo(const uint8_t *code, size_t len, uint64_t addr, struct jp_p
 		}
 		if (!s.open)
 			begin(&s, pos, 0);
+		s.has_bad |= bad;
 
 		if (in.len && in.rel_is_branch && in.rel > 0 &&
 		    (uint64_t)in.rel <= JP_SPLIT_NEAR_BRANCH) {

@@ -29,6 +29,14 @@
  * - Data a JIT keeps between functions counts as filler: a table of two or
  *   more 8-byte aligned user addresses (>= 2^44), the first two in one 4 GiB
  *   window.
+ * - Code headers: two or more 8-byte aligned words that look like heap
+ *   pointers (any two windows above 4 GiB) ending at a 16-byte boundary,
+ *   after int3/zero filler or a few undecodable bytes (V8's code object
+ *   header before each function's first instruction), are filler.
+ * - A pointer right after a call (jp_split_inline_pointer: the callee reads
+ *   its return address to find it, as Mono's trampolines do) or after a
+ *   terminator (SpiderMonkey: jmp [rip+2]; ud2; target) is data of the
+ *   piece: taken whole, not decoded, and the call does not fall through.
  * - Filler shorter than 8 bytes that the current piece's own forward branch
  *   jumps over (landing past its start) stays inside the piece.
  * - Size: no piece is longer than JP_SPLIT_MAX_PIECE; a longer run of code is
@@ -129,5 +137,16 @@ static inline int jp_piece_fde_fits(const struct jp_piece *p)
 /* Is every byte of code padding by the rules above (an all-zero page, int3
  * fill, NOP fill)?  Cheap pre-check for callers that track free space. */
 int jp_split_all_padding(const uint8_t *code, size_t len);
+
+/* Bytes of data at p, right after a call or an instruction that never
+ * falls through: 8 when they hold an address where Linux puts a PIE's heap
+ * or mmap (0x55..-0x56.., 0x7f..), after a call also 9 for one byte below
+ * 0x40 and such an address (Mono: trampoline type and argument), else 0.  Shared with lib/fingerprint.c, which
+ * hashes such a word as one fixed record so its per-run value and its
+ * decoding as instructions never reach the fingerprint. */
+size_t jp_split_inline_pointer(const uint8_t *p, size_t n, int after_call);
+
+/* Do the 8 bytes at p hold such an address (heap or mmap)? */
+int jp_split_runtime_word(const uint8_t *p);
 
 #endif

@@ -1,6 +1,7 @@
 /* test_creator.c - creating call sites: unwinding past libc, symbol names, fallbacks, ELF reading. */
 #include <check.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,8 @@
 #include <unistd.h>
 
 #include "creator.h"
+
+#include <Zydis/Zydis.h>
 #include "elfsym.h"
 #include "str.h"
 
@@ -54,10 +57,10 @@ START_TEST(test_creator_is_calling_function)
 	ck_assert_int_eq(errno, errno_before);
 	ck_assert_ptr_ne(p, MAP_FAILED);
 	ck_assert_uint_ge(cs.n, 1);
-	ck_assert_int_gt(jp_creator_name(&cs, name, sizeof(name)), 0);
+	ck_assert_int_gt(jp_creator_function_name(&cs, name, sizeof(name)), 0);
 	ck_assert_str_eq(name, "jp_test_make_code");
 	/* a second time: from the cache, the same */
-	ck_assert_int_gt(jp_creator_name(&cs, name, sizeof(name)), 0);
+	ck_assert_int_gt(jp_creator_function_name(&cs, name, sizeof(name)), 0);
 	ck_assert_str_eq(name, "jp_test_make_code");
 	munmap(p, 4096);
 }
@@ -78,7 +81,7 @@ START_TEST(test_libc_frames_skipped)
 	for (i = 0; i < cmp_cs.n; i++)
 		ck_assert(!jp_creator_skipped(cmp_cs.pc[i]));
 	ck_assert(jp_creator_skipped((uint64_t)(uintptr_t)&qsort));
-	jp_creator_name(&cmp_cs, name, sizeof(name));
+	jp_creator_function_name(&cmp_cs, name, sizeof(name));
 	ck_assert_str_eq(name, "jp_test_qsort_cmp");
 }
 END_TEST
@@ -116,19 +119,106 @@ START_TEST(test_symbolize_and_fallbacks)
 	memset(&cs, 0, sizeof(cs));
 	cs.pc[0] = (uint64_t)(uintptr_t)anon + 32;
 	cs.n = 1;
-	jp_creator_name(&cs, name, sizeof(name));
+	jp_creator_function_name(&cs, name, sizeof(name));
 	ck_assert_str_eq(name, "unknown");
-	ck_assert_int_eq(jp_creator_name(NULL, name, sizeof(name)), 7);
+	ck_assert_int_eq(jp_creator_function_name(NULL, name, sizeof(name)), 7);
 	ck_assert_str_eq(name, "unknown");
 	/* anonymous frames are passed over to the first named one */
 	cs.pc[1] = (uint64_t)(uintptr_t)&jp_test_qsort_cmp + 5;
 	cs.n = 2;
-	jp_creator_name(&cs, name, sizeof(name));
+	jp_creator_function_name(&cs, name, sizeof(name));
 	ck_assert_str_eq(name, "jp_test_qsort_cmp");
 	munmap(anon, 4096);
 	/* a name cut to the caller's buffer */
 	ck_assert_int_eq(jp_creator_symbolize((uint64_t)(uintptr_t)&jp_test_make_code, name, 5), 1);
 	ck_assert_str_eq(name, "jp_t");
+}
+END_TEST
+
+/* The engine rule (docs/naming.md): the object's short name, or the
+ * exported C entry point through which the main program called a JIT
+ * library.  Synthetic call sites (return addresses, innermost first). */
+START_TEST(test_creator_names_the_engine)
+{
+	char name[JP_CREATOR_NAME_MAX];
+	struct jp_callsite cs;
+	const uint64_t here = (uint64_t)(uintptr_t)&jp_test_make_code + 8;
+	const uint64_t zydis = (uint64_t)(uintptr_t)&ZydisDecoderInit + 8;
+	const uint64_t libm = (uint64_t)(uintptr_t)&cos + 8;
+	void *anon;
+
+	/* the program made it by itself: the program's name (unit-tests) */
+	memset(&cs, 0, sizeof(cs));
+	cs.pc[0] = here;
+	cs.pc[1] = here;
+	cs.n = 2;
+	ck_assert_int_gt(jp_creator_name(&cs, name, sizeof(name)), 0);
+	ck_assert_str_eq(name, "unit");
+	/* a library the program called: the entry point it called */
+	cs.pc[0] = zydis;
+	cs.pc[1] = here;
+	jp_creator_name(&cs, name, sizeof(name));
+	ck_assert_str_eq(name, "ZydisDecoderInit");
+	/* a library called from another library, or on its own thread (its
+	 * frames only): the library's short name */
+	cs.pc[1] = libm;
+	cs.pc[2] = here;
+	cs.n = 3;
+	jp_creator_name(&cs, name, sizeof(name));
+	ck_assert_str_eq(name, "Zydis");
+	cs.n = 1;
+	jp_creator_name(&cs, name, sizeof(name));
+	ck_assert_str_eq(name, "Zydis");
+	/* JIT frames (in no object) are passed over */
+	anon = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ck_assert_ptr_ne(anon, MAP_FAILED);
+	cs.pc[0] = (uint64_t)(uintptr_t)anon + 16;
+	cs.pc[1] = zydis;
+	cs.pc[2] = here;
+	cs.n = 3;
+	jp_creator_name(&cs, name, sizeof(name));
+	ck_assert_str_eq(name, "ZydisDecoderInit");
+	cs.n = 1;
+	jp_creator_name(&cs, name, sizeof(name));
+	ck_assert_str_eq(name, "unknown");
+	munmap(anon, 4096);
+	ck_assert_int_eq(jp_creator_name(NULL, name, sizeof(name)), 7);
+	ck_assert_str_eq(name, "unknown");
+}
+END_TEST
+
+START_TEST(test_object_short_names)
+{
+	static const char *const cases[][2] = {
+		{ "/usr/bin/node", "node" },
+		{ "/usr/lib/jvm/java-17-openjdk-amd64/lib/server/libjvm.so", "jvm" },
+		{ "/usr/bin/mono-sgen", "mono" },
+		{ "/usr/lib/erlang/erts-13.1.5/bin/beam.smp", "beam" },
+		{ "/usr/lib/x86_64-linux-gnu/libmozjs-102.so.0", "mozjs" },
+		{ "/usr/lib/x86_64-linux-gnu/libpcre2-8.so.0.11.2", "pcre2" },
+		{ "/usr/bin/qemu-x86_64", "qemu" },
+		{ "libLLVM-14.so.1", "LLVM" },
+		{ "rwx_late", "rwx_late" },
+		{ "lib", "lib" },
+		{ "lib.so", "lib" },
+		{ "/x/.hidden", ".hidden" },
+		{ "", "unknown" },
+	};
+	char buf[64];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		jp_creator_object_short(cases[i][0], buf, sizeof(buf));
+		ck_assert_str_eq(buf, cases[i][1]);
+	}
+	jp_creator_object_short("/usr/bin/node", buf, 3);
+	ck_assert_str_eq(buf, "no");
+	ck_assert(jp_creator_is_api_name("pcre2_jit_compile_8"));
+	ck_assert(jp_creator_is_api_name("JNI_CreateJavaVM"));
+	ck_assert(!jp_creator_is_api_name("_ZN2os16pd_commit_memoryEPcmmb"));
+	ck_assert(!jp_creator_is_api_name("__libc_start_main"));
+	ck_assert(!jp_creator_is_api_name("8bit"));
+	ck_assert(!jp_creator_is_api_name("a.b"));
+	ck_assert(!jp_creator_is_api_name(""));
 }
 END_TEST
 
@@ -358,6 +448,8 @@ Suite *make_creator_suite(void)
 	tcase_add_test(t, test_creator_is_calling_function);
 	tcase_add_test(t, test_libc_frames_skipped);
 	tcase_add_test(t, test_symbolize_and_fallbacks);
+	tcase_add_test(t, test_creator_names_the_engine);
+	tcase_add_test(t, test_object_short_names);
 	tcase_add_test(t, test_shared_library_dynsym);
 	tcase_add_test(t, test_elf_file_checks);
 	tcase_add_test(t, test_elf_stream_lookup);

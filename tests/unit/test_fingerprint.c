@@ -134,6 +134,38 @@ START_TEST(test_branch_inside_vs_outside)
 }
 END_TEST
 
+/* HotSpot's static call stub (mov rbx,imm64; jmp .) before and after the
+ * call is resolved (jmp to the callee, outside): the same code.  A jump
+ * back to another instruction stays apart. */
+START_TEST(test_branch_to_itself_as_outside)
+{
+	uint8_t a[] = { 0x48, 0xbb, 0, 0, 0, 0, 0, 0, 0, 0, 0xe9, 0xfb, 0xff, 0xff, 0xff, 0xc3 };
+	uint8_t b[] = { 0x48, 0xbb, 0x58, 0x83, 0xc0, 0x9d, 0x06, 0, 0, 0, 0xe9, 0x00, 0xbd, 0xaa, 0xff, 0xc3 };
+	uint8_t c[] = { 0x48, 0xbb, 0, 0, 0, 0, 0, 0, 0, 0, 0xe9, 0xf1, 0xff, 0xff, 0xff, 0xc3 }; /* jmp to the mov */
+	uint8_t d[] = { 0x90, 0xeb, 0xfe, 0xc3 }; /* jmp . (short) */
+	uint8_t e[] = { 0x90, 0xeb, 0x40, 0xc3 }; /* jmp outside (short) */
+
+	ck_assert_uint_eq(jp_fingerprint(a, sizeof a, 0x7f0000001000), jp_fingerprint(b, sizeof b, 0x7f8000001000));
+	ck_assert_uint_ne(jp_fingerprint(a, sizeof a, 0x1000), jp_fingerprint(c, sizeof c, 0x1000));
+	ck_assert_uint_eq(jp_fingerprint(d, sizeof d, 0x1000), jp_fingerprint(e, sizeof e, 0x1000));
+}
+END_TEST
+
+/* HotSpot's inline cache: call the method's own stub (inside the piece)
+ * in one run, the compiled callee (outside) in the next: the same code.
+ * A jump inside stays apart from one outside. */
+START_TEST(test_call_inside_as_outside)
+{
+	uint8_t a[] = { 0xe8, 0x01, 0, 0, 0, 0xc3, 0x48, 0xbb, 0, 0, 0, 0, 0, 0, 0, 0, 0xc3 };
+	uint8_t b[] = { 0xe8, 0x00, 0x10, 0xaa, 0xff, 0xc3, 0x48, 0xbb, 0, 0, 0, 0, 0, 0, 0, 0, 0xc3 };
+	uint8_t c[] = { 0xe9, 0x01, 0, 0, 0, 0xc3, 0x48, 0xbb, 0, 0, 0, 0, 0, 0, 0, 0, 0xc3 };
+	uint8_t d[] = { 0xe9, 0x00, 0x10, 0xaa, 0xff, 0xc3, 0x48, 0xbb, 0, 0, 0, 0, 0, 0, 0, 0, 0xc3 };
+
+	ck_assert_uint_eq(jp_fingerprint(a, sizeof a, 0x7f0000001000), jp_fingerprint(b, sizeof b, 0x7f8000001000));
+	ck_assert_uint_ne(jp_fingerprint(c, sizeof c, 0x1000), jp_fingerprint(d, sizeof d, 0x1000));
+}
+END_TEST
+
 START_TEST(test_pointer_rule)
 {
 	ck_assert(jp_fingerprint_looks_like_pointer(0x00007f1234567890ull));
@@ -488,6 +520,88 @@ START_TEST(test_no_stale_memory)
 }
 END_TEST
 
+/* Mono ends methods with calls to trampolines that read a type byte and a
+ * pointer placed after the call: per-run data, which neither the split nor
+ * the fingerprint may decode as instructions.  Two runs (other pointers,
+ * other addresses) give the same pieces and the same fingerprints, and the
+ * data does not swallow the next function. */
+START_TEST(test_pointer_after_call)
+{
+	static const uint8_t body[] = { 0x48, 0x83, 0xec, 0x18, 0x48, 0x89, 0x74, 0x24, 0x08, 0x48, 0x83, 0xc4, 0x18,
+					0xc3, 0xe8, 0xca, 0x3e, 0x40, 0x01, 0x08 };
+	static const uint8_t next[] = { 0xcc, 0x48, 0x83, 0xec, 0x28, 0x4c, 0x89, 0x2c, 0x24, 0x48, 0x83, 0xc4, 0x28, 0xc3 };
+	const uint64_t ptrs[2] = { 0x000055f5d696c3a8ull, 0x0000560808e8df9cull };
+	uint64_t fp[2][2];
+
+	for (int r = 0; r < 2; r++) {
+		uint8_t buf[64];
+		struct jp_piece p[4];
+		size_t n = 0, k;
+
+		memcpy(buf, body, sizeof(body));
+		n = sizeof(body);
+		memcpy(buf + n, &ptrs[r], 8);
+		n += 8;
+		memcpy(buf + n, next, sizeof(next));
+		n += sizeof(next);
+		k = jp_split(buf, n, 0x40400000 + 0x1000 * (uint64_t)r, p, 4);
+		ck_assert_uint_eq(k, 2);
+		ck_assert_uint_eq(p[0].offset, 0);
+		ck_assert_uint_eq(p[0].length, sizeof(body) + 8);
+		ck_assert_uint_eq(p[1].offset, sizeof(body) + 9);
+		for (int i = 0; i < 2; i++)
+			fp[r][i] = jp_fingerprint(buf + p[i].offset, p[i].length, 0);
+	}
+	ck_assert_uint_eq(fp[0][0], fp[1][0]);
+	ck_assert_uint_eq(fp[0][1], fp[1][1]);
+	/* mov rbx,fs:[0x10] after a call is code, not a pointer */
+	ck_assert_uint_eq(jp_split_inline_pointer((const uint8_t *)&ptrs[0], 8, 1), 8);
+	ck_assert_uint_eq(jp_split_inline_pointer((const uint8_t[]){ 0x64, 0x48, 0x8b, 0x1c, 0x25, 0x10, 0, 0, 0 }, 9, 1), 0);
+	/* the type byte only after a call */
+	ck_assert_uint_eq(jp_split_inline_pointer((const uint8_t[]){ 0x08, 0xa8, 0xc3, 0x96, 0xd6, 0xf5, 0x55, 0, 0 }, 9, 1), 9);
+	ck_assert_uint_eq(jp_split_inline_pointer((const uint8_t[]){ 0x08, 0xa8, 0xc3, 0x96, 0xd6, 0xf5, 0x55, 0, 0 }, 9, 0), 0);
+}
+END_TEST
+
+/* Per-run values inside a piece: an 8-byte aligned heap/mmap word among
+ * the code (QEMU keeps its TranslationBlock structs between translated
+ * blocks) is read as zeros; a 32-bit code address (Mono's code sits below
+ * 4 GiB: mov r11d,<trampoline>) near the piece is masked.  Other
+ * constants still count. */
+START_TEST(test_per_run_words_masked)
+{
+	static const uint8_t code[] = { 0x55, 0x48, 0x89, 0xe5, 0x48, 0x01, 0xf8, 0x5d, 0xc3, 0x00 };
+	uint8_t a[40], b[40];
+	const uint64_t pa = 0x000055eac583f600ull, pb = 0x00005608d593f600ull;
+	static const uint8_t mov_r11d[] = { 0x48, 0x83, 0xec, 0x08, 0x41, 0xbb, 0, 0, 0, 0, 0x41, 0xff, 0xd3, 0xc3 };
+	uint32_t va = 0x400e01c2, vb = 0x7a3201c2, far = 0x12345;
+
+	memset(a, 0xcc, sizeof(a));
+	memcpy(a, code, sizeof(code));
+	memcpy(b, a, sizeof(a));
+	memcpy(a + 16, &pa, 8);
+	memcpy(b + 16, &pb, 8);
+	a[24] = b[24] = 0xc3;
+	ck_assert_uint_eq(jp_fingerprint(a, 25, 0x7f0000001000), jp_fingerprint(b, 25, 0x7f0000005000));
+	/* not aligned: bytes like any other */
+	ck_assert_uint_ne(jp_fingerprint(a + 1, 24, 0x7f0000001000), jp_fingerprint(b + 1, 24, 0x7f0000001000));
+
+	memcpy(a, mov_r11d, sizeof(mov_r11d));
+	memcpy(b, mov_r11d, sizeof(mov_r11d));
+	memcpy(a + 6, &va, 4);
+	memcpy(b + 6, &vb, 4);
+	ck_assert_uint_eq(jp_fingerprint(a, sizeof(mov_r11d), 0x400e4000),
+			  jp_fingerprint(b, sizeof(mov_r11d), 0x7a324000));
+	/* a constant far from the code, or code above 4 GiB: kept */
+	memcpy(b + 6, &far, 4);
+	ck_assert_uint_ne(jp_fingerprint(a, sizeof(mov_r11d), 0x400e4000),
+			  jp_fingerprint(b, sizeof(mov_r11d), 0x400e4000));
+	memcpy(b + 6, &vb, 4);
+	ck_assert_uint_ne(jp_fingerprint(a, sizeof(mov_r11d), 0x7f00400e4000),
+			  jp_fingerprint(b, sizeof(mov_r11d), 0x7f00400e4000));
+}
+END_TEST
+
 START_TEST(test_speed)
 {
 	size_t len = 8u << 20, i, o = 0;
@@ -519,6 +633,8 @@ Suite *make_fingerprint_suite(void)
 	tcase_add_test(t, test_same_code_other_address);
 	tcase_add_test(t, test_different_code_differs);
 	tcase_add_test(t, test_branch_inside_vs_outside);
+	tcase_add_test(t, test_branch_to_itself_as_outside);
+	tcase_add_test(t, test_call_inside_as_outside);
 	tcase_add_test(t, test_pointer_rule);
 	tcase_add_test(t, test_nan_boxed_pointer_masked);
 	tcase_add_test(t, test_undecodable_bytes);
@@ -530,6 +646,8 @@ Suite *make_fingerprint_suite(void)
 	tcase_add_test(t, test_shape_only_masks_branch_targets);
 	tcase_add_test(t, test_label_then_longest_record);
 	tcase_add_test(t, test_no_stale_memory);
+	tcase_add_test(t, test_pointer_after_call);
+	tcase_add_test(t, test_per_run_words_masked);
 	tcase_add_test(t, test_speed);
 	tcase_set_timeout(t, 60);
 	suite_add_tcase(s, t);

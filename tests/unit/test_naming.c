@@ -206,7 +206,23 @@ START_TEST(creator_registry_names_this_call_site)
 	ck_assert_str_eq(jp_creator_id_name(0), "unknown");
 	ck_assert_str_eq(jp_creator_id_name(999999), "unknown");
 	ck_assert_ptr_nonnull(jp_creator_id_name(id));
-	ck_assert_str_ne(jp_creator_id_name(id), "");
+	/* The engine's name (docs/naming.md): the code is made in the
+	 * program itself (build/tests/unit-tests), so the program's short
+	 * name -- not this test function, nothing mangled, no address. */
+	ck_assert_str_eq(jp_creator_id_name(id), "unit");
+	{
+		struct jp_code_view v = view(ADDR);
+		struct jp_view_piece p = piece(0x100, 11, 0, 0);
+		char name[128];
+		uint32_t nh;
+		uint64_t fp, shape;
+
+		put_fn(0x100, 1);
+		jp_naming_name(name, sizeof(name), id, &v, &p, &nh, &fp, &shape);
+		ck_assert_int_eq(strncmp(name, "jit:unit:", 9), 0);
+		ck_assert(is_hex12(name + 9));
+		ck_assert_uint_eq(strlen(name), 21);
+	}
 }
 END_TEST
 

@@ -481,6 +481,61 @@ START_TEST(test_speed)
 }
 END_TEST
 
+/* A code object's header (V8: two heap pointers, in any two windows below
+ * 2^47, right before the first instruction at a 16-byte boundary) is not
+ * code: the piece starts at the instruction, so per-run pointers never
+ * reach the fingerprint.  Also after a few undecodable bytes of the
+ * header, and with the heap below 2^44.  The same shape made of real
+ * instructions after a NOP or a ret stays code. */
+START_TEST(test_header_before_code)
+{
+	static struct cbuf c;
+	const uint64_t base = 0x7f0000010000;
+	const uint64_t heads[][2] = { { 0x0000245594ec0951ull, 0x000034fbe8d9a299ull },
+				      { 0x0000000669a08009ull, 0x000000ab68e084a1ull } };
+	static const uint8_t junk[] = { 0x04, 0xfd, 0xff, 0xff, 0xd8, 0xff, 0xff, 0xff };
+	static const uint8_t code_like[] = { 0x4c, 0x8d, 0xb4, 0x24, 0x30, 0x01, 0x00, 0x00,
+					     0x48, 0xc7, 0x44, 0x24, 0x08, 0x3f, 0x00, 0x00, 0x00 };
+	struct jp_piece p[8];
+	size_t n;
+
+	for (int h = 0; h < 2; h++) {
+		for (int j = 0; j < 2; j++) {
+			c.n = 0;
+			func(&c);
+			fill(&c, 0xcc, j ? 28 : 36);
+			if (j)
+				put(&c, junk, sizeof(junk));
+			put(&c, &heads[h][0], 8);
+			put(&c, &heads[h][1], 8);
+			ck_assert_uint_eq(c.n, 64);
+			put(&c, BODY, sizeof(BODY));
+			put(&c, EPI, sizeof(EPI));
+			n = jp_split(c.b, c.n, base, p, 8);
+			check_invariants(p, n, c.n);
+			ck_assert_uint_eq(n, 2);
+			ck_assert_uint_eq(p[0].length, 12);
+			ck_assert_uint_eq(p[1].offset, 64);
+			ck_assert_uint_eq(p[1].length, sizeof(BODY) + sizeof(EPI));
+		}
+	}
+
+	/* jmp; nop; lea r14,[rsp+0x130]; mov qword [rsp+8],0x3f: code */
+	c.n = 0;
+	put(&c, FP, sizeof(FP));
+	put(&c, BODY, sizeof(BODY));
+	put(&c, (uint8_t[]){ 0xeb, 0x04 }, 2); /* to the lea */
+	put(&c, NOP4, sizeof(NOP4));
+	ck_assert_uint_eq(c.n, 16);
+	put(&c, code_like, sizeof(code_like));
+	put(&c, EPI, sizeof(EPI));
+	n = jp_split(c.b, c.n, base, p, 8);
+	check_invariants(p, n, c.n);
+	ck_assert_uint_eq(p[n - 1].offset + p[n - 1].length, c.n);
+	ck_assert(p[n - 1].offset <= 16);
+}
+END_TEST
+
 Suite *make_split_suite(void)
 {
 	Suite *s = suite_create("split");
@@ -490,6 +545,7 @@ Suite *make_split_suite(void)
 	tcase_add_test(t, test_int3_and_zero_padding);
 	tcase_add_test(t, test_data_between_code);
 	tcase_add_test(t, test_pointer_table_is_filler);
+	tcase_add_test(t, test_header_before_code);
 	tcase_add_test(t, test_jump_over_filler_stays_inside);
 	tcase_add_test(t, test_far_return_is_not_an_end);
 	tcase_add_test(t, test_nop_padding_rules);
