@@ -18,6 +18,10 @@
  * instruction, before a header of pointers are data of that header. */
 #define SHORT_JUNK 16u
 
+/* This many copies of one byte where code cannot run into them are a
+ * JIT's fill byte, not code. */
+#define FILL_RUN 16u
+
 struct splitter {
 	const uint8_t *code;
 	size_t len;
@@ -305,7 +309,9 @@ static void drop_junk(struct splitter *s, struct filler *f, size_t pos)
  * int3, or a run of zeros.  A lone 00 is add r/m8,r8 (00 d0 = add al,dl)
  * when code falls through to it: it is filler only where code cannot
  * (no_fallthrough: after a terminator or inside a run), or at the very
- * end. */
+ * end.  Where code cannot fall through, a long run of any one byte is the
+ * fill byte a JIT chose for its free space (hlt, 0xff): no compiler emits
+ * FILL_RUN equal bytes as instructions. */
 static size_t hard_filler(const uint8_t *code, size_t len, uint64_t addr, size_t pos, int no_fallthrough,
 			  int header_ok)
 {
@@ -320,6 +326,9 @@ static size_t hard_filler(const uint8_t *code, size_t len, uint64_t addr, size_t
 		if (z >= 2 || no_fallthrough || pos + z == len)
 			return z;
 	}
+	if (no_fallthrough && len - pos >= FILL_RUN && code[pos + FILL_RUN - 1] == code[pos] &&
+	    (z = byte_run(code + pos, len - pos, code[pos])) >= FILL_RUN)
+		return z;
 	return 0;
 }
 
@@ -496,6 +505,10 @@ int jp_split_all_padding(const uint8_t *code, size_t len)
 
 		if (code[pos] == 0xcc || code[pos] == 0) {
 			pos++;
+			continue;
+		}
+		if (len - pos >= FILL_RUN && byte_run(code + pos, len - pos, code[pos]) >= FILL_RUN) {
+			pos += byte_run(code + pos, len - pos, code[pos]);
 			continue;
 		}
 		ilen = jp_insn_decode(&d, code + pos, len - pos, &in);

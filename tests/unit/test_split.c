@@ -87,6 +87,56 @@ START_TEST(test_empty_and_all_padding)
 }
 END_TEST
 
+/* A JIT's own fill byte (hlt, 0xff) where code cannot run into it is
+ * filler like int3: the functions come out function-sized.  The same run
+ * where the code before it falls through stays in the piece. */
+START_TEST(test_fill_byte_runs)
+{
+	static struct cbuf c;
+	static const uint8_t MOV[] = { 0x48, 0x89, 0xf8 }; /* mov rax,rdi (falls through) */
+	struct jp_piece p[8];
+	size_t a, b, n;
+
+	c.n = 0;
+	fill(&c, 0xf4, 64);         /* leading hlt fill: dropped */
+	a = func(&c);
+	fill(&c, 0xf4, 100);
+	b = func(&c);
+	fill(&c, 0xff, 40);
+	n = jp_split(c.b, c.n, 0x7f0000001000, p, 8);
+	ck_assert_uint_eq(n, 2);
+	check_invariants(p, n, c.n);
+	ck_assert_uint_eq(p[0].offset, a);
+	ck_assert_uint_eq(p[0].length, 12);
+	ck_assert_uint_eq(p[0].gap_after, 100);
+	ck_assert_uint_eq(p[1].offset, b);
+	ck_assert_uint_eq(p[1].length, 12);
+	ck_assert_uint_eq(p[1].gap_after, 40);
+	/* fewer than 16: not a fill byte, decoded as code */
+	c.n = 0;
+	func(&c);
+	fill(&c, 0xf4, 15);
+	func(&c);
+	n = jp_split(c.b, c.n, 0x7f0000001000, p, 8);
+	ck_assert_uint_ge(p[0].length + p[0].gap_after, 12);
+	ck_assert(p[0].length > 12 || n == 2);
+	/* after code that falls through, a run (of push rax, here) is the
+	 * piece's */
+	c.n = 0;
+	put(&c, FP, sizeof(FP));
+	put(&c, MOV, sizeof(MOV));
+	fill(&c, 0x50, 32);
+	put(&c, EPI, sizeof(EPI));
+	n = jp_split(c.b, c.n, 0x7f0000001000, p, 8);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_uint_eq(p[0].length, c.n);
+	/* a page of one fill byte is all padding */
+	memset(c.b, 0xf4, 4096);
+	ck_assert(jp_split_all_padding(c.b, 4096));
+	ck_assert_uint_eq(jp_split(c.b, 4096, 0x7f0000001000, p, 8), 0);
+}
+END_TEST
+
 /* int3 and zero filler separate functions and belong to none of them */
 START_TEST(test_int3_and_zero_padding)
 {
@@ -543,6 +593,7 @@ Suite *make_split_suite(void)
 
 	tcase_add_test(t, test_empty_and_all_padding);
 	tcase_add_test(t, test_int3_and_zero_padding);
+	tcase_add_test(t, test_fill_byte_runs);
 	tcase_add_test(t, test_data_between_code);
 	tcase_add_test(t, test_pointer_table_is_filler);
 	tcase_add_test(t, test_header_before_code);
