@@ -42,6 +42,7 @@ struct jp_load_rec {
 	const char *name;
 	uint64_t ts;
 	int unwind; /* JP_UNWIND_* (jitdump.h) */
+	uint64_t room; /* filler known to follow the code: unwinding data perf maps after it must fit there */
 };
 
 /* Where the reconciler's bytes come from and its records go. */

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "jd_prune.h"
+#include "cfi.h"
 #include "jd_read.h"
 
 /* Exit codes, as documented in --help. */
@@ -211,6 +212,16 @@ static void print_header(const char *path, const struct jd_header *h, size_t len
 	       "NAME");
 }
 
+/* jitperf's own CFI (lib/cfi.h): how many FDEs, i.e. ranges with rules */
+static void print_cfi(const struct jp_jdr_rec *rec)
+{
+	uint64_t usz = rec->u.unwind.unwinding_size, hsz = rec->u.unwind.eh_frame_hdr_size;
+
+	if (usz <= rec->u.unwind.data_len && hsz < usz && jp_cfi_is_ours(rec->u.unwind.data, usz - hsz))
+		printf(", jitperf CFI with %u FDE%s", jp_cfi_fde_count(rec->u.unwind.data, usz, hsz),
+		       jp_cfi_fde_count(rec->u.unwind.data, usz, hsz) == 1 ? "" : "s");
+}
+
 static void print_record(const struct jp_jdr_rec *rec)
 {
 	printf("%10llu %-14s %20llu ", (unsigned long long)rec->offset, jp_jdr_type_name(rec->id),
@@ -231,10 +242,12 @@ static void print_record(const struct jp_jdr_rec *rec)
 		       (unsigned long long)rec->u.debug.nr_entry);
 		break;
 	case JD_CODE_UNWINDING_INFO:
-		printf("%18s %10llu %8s (eh_frame_hdr %llu, mapped %llu)", "-",
+		printf("%18s %10llu %8s (eh_frame_hdr %llu, mapped %llu", "-",
 		       (unsigned long long)rec->u.unwind.unwinding_size, "-",
 		       (unsigned long long)rec->u.unwind.eh_frame_hdr_size,
 		       (unsigned long long)rec->u.unwind.mapped_size);
+		print_cfi(rec);
+		printf(")");
 		break;
 	case JD_CODE_CLOSE:
 		printf("%18s %10s %8s", "-", "-", "-");
@@ -330,6 +343,8 @@ static int do_stats(const char *path, const struct input *in)
 	printf("  code bytes:           %llu\n", (unsigned long long)s.code_bytes);
 	printf("  distinct names:       %llu\n", (unsigned long long)s.distinct_names);
 	printf("  timestamps backwards: %llu\n", (unsigned long long)s.ts_backwards);
+	printf("  unwinding with CFI:   %llu (%llu FDEs)\n", (unsigned long long)s.unwind_cfi,
+	       (unsigned long long)s.unwind_fdes);
 	printf("  warnings:             %llu\n", (unsigned long long)s.warnings);
 	return r;
 }

@@ -66,9 +66,23 @@ def head(run, tally):
     else:
         lines.append('   %9d  in named JIT code: %s of JIT samples (%s)' % (
             tally.named, pct(tally.named, tally.jit), 'perf map' if run.perf_map else 'jitdump'))
+    lines += stack_lines(run, tally)
     lines += ['', '   Top functions, by samples in the function itself:', '']
     lines += top_lines(tally, run.top)
     return '\n'.join(lines) + '\n'
+
+
+def stack_lines(run, tally):
+    """How many JIT samples have a whole call stack, when call graphs were
+    recorded; and the advice when JIT code keeps no frame pointer."""
+    if run.call_graph == 'none' or tally.jit == 0 or tally.chains == 0:
+        return []
+    lines = ['   %9d  JIT samples with a complete stack (up to _start or start_thread): %s' % (
+        tally.jit_complete, pct(tally.jit_complete, tally.jit))]
+    if run.call_graph == 'fp' and 2 * tally.jit_complete < tally.jit:
+        lines.append('   %9s  (JIT code without frame pointers cuts the stacks: try --call-graph dwarf, '
+                     'which uses the unwinding data libjitperf.so writes)' % '')
+    return lines
 
 
 def top_lines(tally, how_many):
