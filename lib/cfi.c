@@ -279,6 +279,17 @@ static uint32_t rdn(struct in *r, unsigned n)
 	return v;
 }
 
+/* An offset times the data alignment (-8); a value no writer would use
+ * (beyond 2^32) makes the data malformed rather than overflow. */
+static int64_t factored(struct in *r, int64_t v)
+{
+	if (v > (1ll << 32) || v < -(1ll << 32)) {
+		r->bad = 1;
+		return 0;
+	}
+	return v * -8;
+}
+
 /* Run CFA instructions [r->i, r->n) from location loc up to pc (pc ==
  * UINT64_MAX: all of them, to check them).  Returns -1 on an opcode we do
  * not know. */
@@ -294,7 +305,7 @@ static int run(struct in *r, uint64_t loc, uint64_t pc, struct jp_cfi_rule *st, 
 			adv = lo;
 			goto advance;
 		case CFA_offset:
-			v = (int64_t)rd_uleb(r) * -8;
+			v = factored(r, (int64_t)(rd_uleb(r) & 0xffffffffffull));
 			if (lo == DW_RBP)
 				st->rbp = (int)-v;
 			else if (lo == DW_RA)
@@ -322,7 +333,7 @@ static int run(struct in *r, uint64_t loc, uint64_t pc, struct jp_cfi_rule *st, 
 		case CFA_offset_extended:
 		case CFA_offset_extended_sf:
 			reg = rd_uleb(r);
-			v = op == CFA_offset_extended ? (int64_t)rd_uleb(r) * -8 : rd_sleb(r) * -8;
+			v = factored(r, op == CFA_offset_extended ? (int64_t)(rd_uleb(r) & 0xffffffffffull) : rd_sleb(r));
 			if (reg == DW_RBP)
 				st->rbp = (int)-v;
 			else if (reg == DW_RA)
@@ -346,7 +357,7 @@ static int run(struct in *r, uint64_t loc, uint64_t pc, struct jp_cfi_rule *st, 
 			continue;
 		case CFA_def_cfa_sf:
 			st->cfa_reg = (int)rd_uleb(r);
-			st->cfa_off = rd_sleb(r) * -8;
+			st->cfa_off = factored(r, rd_sleb(r));
 			continue;
 		case CFA_def_cfa_register:
 			st->cfa_reg = (int)rd_uleb(r);
@@ -355,7 +366,7 @@ static int run(struct in *r, uint64_t loc, uint64_t pc, struct jp_cfi_rule *st, 
 			st->cfa_off = (int64_t)rd_uleb(r);
 			continue;
 		case CFA_def_cfa_offset_sf:
-			st->cfa_off = rd_sleb(r) * -8;
+			st->cfa_off = factored(r, rd_sleb(r));
 			continue;
 		default:
 			return -1;
