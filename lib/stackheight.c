@@ -492,6 +492,22 @@ static void push_wl(struct ctx *c, uint32_t *sp, uint32_t off, const struct st *
 		c->w->wl[(*sp)++] = off;
 }
 
+/* Does p open with a prologue only a function entry has?  HotSpot's stack
+ * bang (mov [rsp-N],eax, N a multiple of the page size, then push rbp), or
+ * push rbp; mov rbp,rsp.  Compiled methods that leave only by a jump (an
+ * OSR method's exits into the runtime, a method that always throws) have
+ * no ret to confirm their entry; this confirms it instead. */
+static int opens_frame(const uint8_t *p, size_t n)
+{
+	if (n >= 8 && p[0] == 0x89 && p[1] == 0x84 && p[2] == 0x24 && p[7] == 0x55) {
+		int32_t d;
+
+		memcpy(&d, p + 3, 4);
+		return d <= -4096 && d % 4096 == 0;
+	}
+	return jp_insn_fp_prologue(p, n) != 0;
+}
+
 /* Walk every path from an entry at offset e; returns a refusal or JP_SH_OK. */
 static int walk(struct jp_sh_work *w, const uint8_t *code, size_t len, uint32_t e)
 {
@@ -550,7 +566,7 @@ static int walk(struct jp_sh_work *w, const uint8_t *code, size_t len, uint32_t 
 		return JP_SH_UNDERFLOW;
 	if (c.rets_bad)
 		return JP_SH_BAD_RET;
-	if (!c.rets_ok)
+	if (!c.rets_ok && !opens_frame(code + e, len - e))
 		return JP_SH_NO_RET;
 	return JP_SH_OK;
 }

@@ -12,7 +12,9 @@
  *   entry.  Code reached only by unknown means (an indirect jump, data, the
  *   bytes after a call that may not return into padding) gets none.  The
  *   whole piece gets none when the entry assumption is not confirmed by a
- *   `ret` that finds the return address where it should be, when any `ret`
+ *   `ret` that finds the return address where it should be (or by a
+ *   prologue only entries have: HotSpot's stack bang, push rbp; mov
+ *   rbp,rsp), when any `ret`
  *   finds it elsewhere, when the stack pointer drops above the return
  *   address, or when two paths decode the same bytes differently.
  * - When the walk from the first byte is refused, a few later offsets where

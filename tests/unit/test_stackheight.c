@@ -197,6 +197,27 @@ START_TEST(test_hotspot_shape)
 }
 END_TEST
 
+/* No ret at all (an OSR method leaves by jumps into the runtime): the
+ * stack bang confirms the entry; without it the same code is refused. */
+START_TEST(test_entry_prologue_without_ret)
+{
+	static const uint8_t c[] = {
+		0x89, 0x84, 0x24, 0x00, 0xc0, 0xfe, 0xff, /* mov [rsp-0x14000],eax */
+		0x55, 0x48, 0x83, 0xec, 0x40,             /* push rbp; sub rsp,0x40 */
+		0x90,                                     /* nop */
+		0x48, 0x83, 0xc4, 0x40, 0x5d,             /* add rsp,0x40; pop rbp */
+		0xe9, 0x00, 0x10, 0x00, 0x00,             /* jmp out */
+	};
+	uint8_t plain[sizeof(c)];
+
+	CHECK(c, { 7, RSP, 8, SAME }, { 12, RSP, 80, 16 }, { 18, RSP, 8, SAME });
+	memcpy(plain, c, sizeof(c));
+	memset(plain, 0x90, 7); /* no stack bang: nothing confirms the entry */
+	ck_assert_uint_eq(an(plain, sizeof(plain)), 0);
+	ck_assert_int_eq(res.refused, JP_SH_NO_RET);
+}
+END_TEST
+
 /* rbp overwritten before it is saved: the caller's rbp is lost */
 START_TEST(test_rbp_clobbered)
 {
@@ -409,6 +430,7 @@ Suite *make_stackheight_suite(void)
 	tcase_add_test(t, test_red_zone);
 	tcase_add_test(t, test_hotspot_shape);
 	tcase_add_test(t, test_rbp_clobbered);
+	tcase_add_test(t, test_entry_prologue_without_ret);
 	tcase_add_test(t, test_call_next);
 	tcase_add_test(t, test_paths_disagree);
 	tcase_add_test(t, test_indirect_jump);
