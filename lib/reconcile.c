@@ -332,6 +332,7 @@ void jp_reconcile(struct jp_reconciler *rc, struct jp_region *r, uint64_t a, uin
 				l.ts = ts;
 				l.unwind = unwind_for(rc, p);
 				l.room = room_after(rc->pieces, np, k);
+				l.memo = &rc->memo;
 				nd->index = rc->sink.load(rc->sink.ctx, &l);
 				set_tail(nd, bytes);
 				nd->flags = l.unwind == JP_UNWIND_FP_FDE ? JP_PIECE_FDE_FITS : 0;

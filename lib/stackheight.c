@@ -37,6 +37,7 @@ struct jp_sh_work {
 	uint32_t *wl;
 	struct jp_decoder full; /* Zydis with operands, for the rare instruction that may write rsp/rbp */
 	struct jp_decoder dec;
+	struct jp_insn_memo *memo; /* what the splitter decoded, when the code is its buffer */
 };
 
 struct jp_sh_work *jp_sh_work_new(uint32_t max_len)
@@ -57,6 +58,11 @@ struct jp_sh_work *jp_sh_work_new(uint32_t max_len)
 	jp_insn_init(&w->dec);
 	ZydisDecoderInit(&w->full.z, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
 	return w;
+}
+
+void jp_sh_set_memo(struct jp_sh_work *w, struct jp_insn_memo *memo)
+{
+	w->memo = memo;
 }
 
 void jp_sh_work_free(struct jp_sh_work *w)
@@ -525,7 +531,7 @@ static int walk(struct jp_sh_work *w, const uint8_t *code, size_t len, uint32_t 
 		unsigned succ;
 
 		w->st[off].fl &= (uint8_t)~F_QUEUED;
-		if (!jp_insn_decode(&w->dec, code + off, len - off, &in)) {
+		if (!jp_insn_decode_memo(w->memo, &w->dec, code + off, len - off, &in)) {
 			w->st[off].fl |= F_DEAD; /* undecodable: no rule, no successor */
 			w->st[off].len = 1;
 			continue;
@@ -552,7 +558,7 @@ static int walk(struct jp_sh_work *w, const uint8_t *code, size_t len, uint32_t 
 			else {
 				struct jp_insn nin;
 
-				if (jp_insn_decode(&w->dec, code + nx, len - nx, &nin) &&
+				if (jp_insn_decode_memo(w->memo, &w->dec, code + nx, len - nx, &nin) &&
 				    nin.kind != JP_INSN_NOP && nin.kind != JP_INSN_INT3)
 					push_wl(&c, &sp, nx, &s);
 			}

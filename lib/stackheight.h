@@ -72,6 +72,12 @@ struct jp_sh_work;
 struct jp_sh_work *jp_sh_work_new(uint32_t max_len);
 void jp_sh_work_free(struct jp_sh_work *w);
 
+/* Decode through memo (insn.h; NULL: off) while it is set: the capture
+ * path hands over what the splitter decoded of the same buffer, which
+ * saves the analysis most of its decoding. */
+struct jp_insn_memo;
+void jp_sh_set_memo(struct jp_sh_work *w, struct jp_insn_memo *memo);
+
 /* Analyse code[0, len).  Rows come out in increasing, non-overlapping
  * order; adjacent instructions with the same rule share a row.  Returns
  * the number of rows (also in r->nrows). */

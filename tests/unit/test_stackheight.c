@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include "cfi.h"
+#include "insn.h"
+#include "split.h"
 #include "stackheight.h"
 
 #define RSP JP_SH_RSP
@@ -375,6 +377,36 @@ START_TEST(test_describe_room)
 }
 END_TEST
 
+/* With the splitter's decodes (the capture path) the rows are the same. */
+START_TEST(test_memo_same_rows)
+{
+	static const uint8_t c[] = {
+		0x89, 0x84, 0x24, 0x00, 0xc0, 0xfe, 0xff, 0x55, 0x48, 0x83, 0xec, 0x20, 0x85, 0xff, 0x74, 0x06,
+		0x48, 0x83, 0xc4, 0x20, 0x5d, 0xc3, 0x48, 0x8b, 0xee, 0x48, 0x83, 0xc4, 0x20, 0x5d, 0xc3,
+	};
+	static uint32_t off[256];
+	static struct jp_insn ins[256];
+	static struct jp_piece pcs[16];
+	struct jp_insn_memo m = { .off = off, .in = ins, .cap = 256 };
+	struct jp_sh_row plain[64];
+	size_t n = an(c, sizeof(c)), n2;
+
+	ck_assert_uint_gt(n, 0);
+	memcpy(plain, rows, n * sizeof(rows[0]));
+	jp_insn_memo_reset(&m, c, sizeof(c));
+	jp_split_memo(c, sizeof(c), 0x1000, pcs, 16, &m);
+	ck_assert_uint_gt(m.n, 0);
+	jp_sh_set_memo(w, &m);
+	n2 = an(c, sizeof(c));
+	jp_sh_set_memo(w, NULL);
+	ck_assert_uint_eq(n2, n);
+	for (size_t i = 0; i < n; i++)
+		ck_assert(plain[i].start == rows[i].start && plain[i].end == rows[i].end &&
+			  plain[i].cfa_reg == rows[i].cfa_reg && plain[i].cfa_off == rows[i].cfa_off &&
+			  plain[i].rbp == rows[i].rbp);
+}
+END_TEST
+
 /* Random bytes: never a crash, rows always inside the code, and the CFI of
  * whatever is found reads back as the rows. */
 START_TEST(test_random_bytes)
@@ -438,6 +470,7 @@ Suite *make_stackheight_suite(void)
 	tcase_add_test(t, test_undecodable);
 	tcase_add_test(t, test_refusals);
 	tcase_add_test(t, test_entry_after_junk);
+	tcase_add_test(t, test_memo_same_rows);
 	tcase_add_test(t, test_random_bytes);
 	suite_add_tcase(s, t);
 	t = tcase_create("cfi");
