@@ -578,8 +578,26 @@ static int walk(struct jp_sh_work *w, const uint8_t *code, size_t len, uint32_t 
 }
 
 /* The rules of a walk, merged into rows. */
-static size_t collect(struct jp_sh_work *w, size_t len, struct jp_sh_row *rows, size_t max_rows,
-		      struct jp_sh_result *r)
+/* Is code[from, to) only filler no path executes: nops, int3, hlt (HotSpot
+ * pads its code with hlt)? */
+static int only_filler(struct jp_sh_work *w, const uint8_t *code, uint32_t from, uint32_t to)
+{
+	while (from < to) {
+		struct jp_insn in;
+
+		if (code[from] == 0xf4 || code[from] == 0xcc) {
+			from++;
+			continue;
+		}
+		if (!jp_insn_decode(&w->dec, code + from, to - from, &in) || in.kind != JP_INSN_NOP)
+			return 0;
+		from += in.len;
+	}
+	return 1;
+}
+
+static size_t collect(struct jp_sh_work *w, const uint8_t *code, size_t len, struct jp_sh_row *rows,
+		      size_t max_rows, struct jp_sh_result *r)
 {
 	uint32_t prev_end = 0;
 	size_t nr = 0;
@@ -605,6 +623,11 @@ static size_t collect(struct jp_sh_work *w, size_t len, struct jp_sh_row *rows, 
 		row.start = off;
 		row.end = prev_end;
 		r->known++;
+		/* Alignment filler between two described instructions runs
+		 * never: a rule over it is vacuous, and it saves an FDE (a
+		 * header, a table entry) per gap in the unwinding data. */
+		if (nr && rows[nr - 1].end < row.start && only_filler(w, code, rows[nr - 1].end, row.start))
+			rows[nr - 1].end = row.start;
 		if (nr && rows[nr - 1].end == row.start && rows[nr - 1].cfa_reg == row.cfa_reg &&
 		    rows[nr - 1].cfa_off == row.cfa_off && rows[nr - 1].rbp == row.rbp) {
 			rows[nr - 1].end = row.end;
@@ -661,7 +684,7 @@ size_t jp_sh_analyze(struct jp_sh_work *w, const uint8_t *code, size_t len, stru
 		r->refused = walk(w, code, len, e);
 		if (r->refused == JP_SH_OK) {
 			r->insns = r->known = 0;
-			nr = collect(w, len, rows, max_rows, r);
+			nr = collect(w, code, len, rows, max_rows, r);
 			if (nr) {
 				r->entry = e;
 				r->nrows = nr;

@@ -21,6 +21,8 @@
  *   a function visibly begins (stack bang, push rbp + frame set-up, endbr64)
  *   are tried the same way, for pieces that start with a runtime's header
  *   bytes; what lies before the confirmed entry gets no rule.
+ * - Alignment filler (nops, int3, hlt) between two described instructions
+ *   takes the rule before it: no path runs it, and a gap would cost an FDE.
  * - No malloc, no locks, no global state: the workspace is the caller's
  *   (one per thread); safe in hooks. */
 #ifndef JITPERF_STACKHEIGHT_H
