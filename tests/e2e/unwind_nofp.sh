@@ -13,7 +13,10 @@
 #          for jitperf-dump --check and carry jitperf CFI before both LOADs;
 #   empty: the baseline, printed; it must be lower than auto (frame pointers
 #          cannot unwind this code: rbp holds a counter).
-# About 15 s.
+# Then jitperf-run's summary, as a user sees it: with --call-graph fp it
+# says 0% of the JIT samples have a complete stack and advises
+# --call-graph dwarf; with --call-graph dwarf it says >= JP_MIN_REACH %.
+# About 25 s.
 set -euo pipefail
 # shellcheck source=../lib/capture.sh source-path=SCRIPTDIR
 . "$(dirname "$0")/../lib/capture.sh"
@@ -78,6 +81,28 @@ jp_say "chains through JIT code reaching a root: auto $(nf_pct "$auto_complete" 
 	"empty table (baseline) $(nf_pct "$NF_COMPLETE" "$NF_THROUGH")%"
 if [ $((NF_COMPLETE * auto_through)) -ge $((auto_complete * NF_THROUGH)) ]; then
 	jp_say "FAIL: the empty table does as well as the unwinding data: the test does not test it"
+	fail=1
+fi
+
+# jitperf-run's summary line and advice
+nf_summary() { # CALL_GRAPH -> the summary's complete-stack lines
+	local out=$JP_TMP/run_$1
+	JIT_SECONDS=0.5 "$JP_ROOT/scripts/jitperf-run" --lib "$JP_SHIM" --call-graph "$1" -o "$out" -- \
+		"$(jp_prog nofp)" >"$out.log" 2>&1 || jp_fail "jitperf-run --call-graph $1 failed: $(tail -n 3 "$out.log")"
+	grep -A1 'complete stack' "$out/summary.txt" || true
+}
+fp_lines=$(nf_summary fp)
+jp_say "jitperf-run --call-graph fp: $(printf '%s' "$fp_lines" | tr -s ' ' | tr '\n' ' ')"
+if ! grep -q '0\.0%' <<<"$fp_lines" || ! grep -q 'try --call-graph dwarf' <<<"$fp_lines"; then
+	jp_say "FAIL: the fp summary should count 0% complete stacks and advise --call-graph dwarf"
+	fail=1
+fi
+dw_lines=$(nf_summary dwarf)
+jp_say "jitperf-run --call-graph dwarf: $(printf '%s' "$dw_lines" | tr -s ' ' | tr '\n' ' ')"
+dw_pct=$(sed -n 's/.*complete stack.*: \([0-9.]*\)%.*/\1/p' <<<"$dw_lines" | head -n 1)
+if [ -z "$dw_pct" ] || awk -v p="$dw_pct" -v m="$JP_MIN_REACH" 'BEGIN { exit !(p < m) }' ||
+	grep -q 'try --call-graph dwarf' <<<"$dw_lines"; then
+	jp_say "FAIL: the dwarf summary should count >= $JP_MIN_REACH% complete stacks, without the advice"
 	fail=1
 fi
 if [ "$fail" -ne 0 ]; then
