@@ -164,9 +164,6 @@ static void emit_fde(struct out *o, const struct jp_sh_row *rows, size_t n, uint
 size_t jp_cfi_encode(const struct jp_sh_row *rows, size_t nrows, uint64_t code_size, uint8_t *out, size_t cap,
 		     size_t *hdr_size)
 {
-	/* Where each FDE starts and covers, for the header's table. */
-	enum { MAX_FDES = 256 };
-	uint32_t fde_at[MAX_FDES], fde_pc[MAX_FDES];
 	const uint64_t eh_base = (code_size + 7) & ~7ull;
 	struct out o = { out, 0, cap, 0 };
 	size_t nf = 0, i = 0, h;
@@ -176,7 +173,7 @@ size_t jp_cfi_encode(const struct jp_sh_row *rows, size_t nrows, uint64_t code_s
 		return 0;
 	for (size_t k = 0; k < sizeof(cie); k++)
 		emit(&o, cie[k]);
-	while (i < nrows && nf < MAX_FDES) {
+	while (i < nrows) {
 		size_t j = i;
 
 		if (!describable(&rows[i]) || rows[i].end > code_size) {
@@ -186,8 +183,7 @@ size_t jp_cfi_encode(const struct jp_sh_row *rows, size_t nrows, uint64_t code_s
 		while (j + 1 < nrows && describable(&rows[j + 1]) && rows[j + 1].start == rows[j].end &&
 		       rows[j + 1].end <= code_size)
 			j++;
-		fde_at[nf] = (uint32_t)o.n;
-		fde_pc[nf++] = rows[i].start;
+		nf++;
 		emit_fde(&o, rows + i, j + 1 - i, eh_base);
 		i = j + 1;
 	}
@@ -208,9 +204,13 @@ size_t jp_cfi_encode(const struct jp_sh_row *rows, size_t nrows, uint64_t code_s
 		return 0;
 	put32(out + h + 4, (uint32_t)-(int64_t)(h + 4));
 	put32(out + h + 8, (uint32_t)nf);
-	for (size_t k = 0; k < nf; k++) {
-		put32(out + h + 12 + 8 * k, (uint32_t)((int64_t)fde_pc[k] - (int64_t)(eh_base + h)));
-		put32(out + h + 16 + 8 * k, (uint32_t)((int64_t)fde_at[k] - (int64_t)h));
+	/* The table from the FDEs just written (in address order, as the
+	 * rows): no array of them on the stack, which hooks keep small. */
+	for (size_t k = 0, f = sizeof(cie); k < nf; k++, f += 4 + get32(out + f)) {
+		int64_t pc = (int64_t)eh_base + (int64_t)f + 8 + (int32_t)get32(out + f + 8);
+
+		put32(out + h + 12 + 8 * k, (uint32_t)(pc - (int64_t)(eh_base + h)));
+		put32(out + h + 16 + 8 * k, (uint32_t)((int64_t)f - (int64_t)h));
 	}
 	*hdr_size = o.n - h;
 	return o.n;
