@@ -624,8 +624,9 @@ static size_t collect(struct jp_sh_work *w, const uint8_t *code, size_t len, str
 		row.end = prev_end;
 		r->known++;
 		/* Alignment filler between two described instructions runs
-		 * never: a rule over it is vacuous, and it saves an FDE (a
-		 * header, a table entry) per gap in the unwinding data. */
+		 * never: a rule over it is vacuous (the one before it, as
+		 * compilers write theirs), and it saves an FDE (a header, a
+		 * table entry) per gap in the unwinding data. */
 		if (nr && rows[nr - 1].end < row.start && only_filler(w, code, rows[nr - 1].end, row.start))
 			rows[nr - 1].end = row.start;
 		if (nr && rows[nr - 1].end == row.start && rows[nr - 1].cfa_reg == row.cfa_reg &&
