@@ -66,9 +66,38 @@ def head(run, tally):
     else:
         lines.append('   %9d  in named JIT code: %s of JIT samples (%s)' % (
             tally.named, pct(tally.named, tally.jit), 'perf map' if run.perf_map else 'jitdump'))
+    lines += runtime_lines(run, tally)
     lines += ['', '   Top functions, by samples in the function itself:', '']
     lines += top_lines(tally, run.top)
     return '\n'.join(lines) + '\n'
+
+
+SYNTHETIC_PREFIX = 'jit:'  # lib/names.h: what libjitperf.so calls code nobody named
+
+
+def runtime_named(tally):
+    """JIT samples named by the runtime itself (a name libjitperf.so did not make up)."""
+    return sum(n for (name, module), n in tally.functions.items()
+               if module.startswith('[JIT]') and not module.startswith('[JIT, unnamed]')
+               and not name.startswith(SYNTHETIC_PREFIX))
+
+
+def runtime_lines(run, tally):
+    """The runtimes' own names: the share of JIT samples they name, the
+    switches jitperf-run set, the maps it applied after the run."""
+    names = getattr(run, 'runtime_names', None)
+    if names is None:
+        return ['   %9s  runtime names: off (--no-runtime-names or --perf-map)' % ''] if tally.jit else []
+    lines = []
+    if tally.jit:
+        lines.append('   %9d  named by the runtime itself: %s of JIT samples' % (
+            runtime_named(tally), pct(runtime_named(tally), tally.jit)))
+    asked = ', '.join(d.runtime for d in names if d.on)
+    lines.append('   %9s  runtime names asked of: %s' % ('', (asked + ' (the variables: run.txt, -v)') if asked
+                                                     else 'none (no runtime found that can be asked)'))
+    for applied in getattr(run, 'runtime_maps', None) or []:
+        lines.append('   %9s  runtime map used: %s' % ('', applied.text()))
+    return lines
 
 
 def top_lines(tally, how_many):
