@@ -67,8 +67,8 @@ Runtime names:
   (--no-runtime-names: not at all).  A runtime gets a switch only when every
   copy of it installed here supports it; a variable you set is extended,
   never replaced; a switch you set yourself is left alone.
-    node 10+         NODE_OPTIONS += --perf-basic-prof
-                     (+ --interpreted-frames-native-stack from 12.20)
+    node 12.20+      NODE_OPTIONS += --perf-basic-prof-only-functions
+                     --interpreted-frames-native-stack
     HotSpot 17+      JAVA_TOOL_OPTIONS += -XX:+UnlockDiagnosticVMOptions
                      -XX:+DumpPerfMapAtExit (+ -XX:+IgnoreUnrecognizedVMOptions
                      when an older JVM is installed too)

@@ -17,7 +17,7 @@ Rules, for each runtime:
 - a variable the user set is extended, never replaced; a user who set the
   same switch (in the variable, another variable the runtime reads, or the
   program's own arguments) is left alone, whatever the value;
-- never a second jit-<pid>.dump: map modes only (V8's --perf-basic-prof, not
+- never a second jit-<pid>.dump: map modes only (V8's --perf-basic-prof-*, not
   --perf-prof; BEAM's `map`, not `dump`; .NET's 3, not 1 or 2);
 - Ruby's YJIT is not switched on: --yjit changes how Ruby runs, so it is
   the user's choice (RUBYOPT='--yjit --yjit-perf' by hand).
@@ -33,7 +33,11 @@ import subprocess
 
 # Flags whose presence means the user chose a runtime's names themselves.
 _NODE_USER = re.compile(r'^--(no-)?perf[-_](basic[-_])?prof')
-NODE_FLAGS = '--perf-basic-prof'
+# --perf-basic-prof-only-functions, not --perf-basic-prof: the latter also
+# turns on V8's logger, which leaves an isolate-*-v8.log in the program's
+# working directory at every start (node 20; checked).  Stubs and regexp
+# code, which only the latter lists, keep jitperf's names.
+NODE_FLAGS = '--perf-basic-prof-only-functions'
 # Interpreted JS frames run in per-function copies of the interpreter entry:
 # named, in JIT memory.  In NODE_OPTIONS' allow-list since node 12.x.
 NODE_INTERPRETED = '--interpreted-frames-native-stack'
@@ -186,9 +190,10 @@ def node(probe):
     if not nodes:
         return d.skip('not found')
     versions = [version_tuple(probe.version_output(p)) for p in nodes]
-    if None in versions or min(versions) < (10,):
-        return d.skip('a node older than 10 (or of unknown version) is installed: its NODE_OPTIONS allows no perf flags')
-    words = NODE_FLAGS + (' ' + NODE_INTERPRETED if min(versions) >= (12, 20) else '')
+    if None in versions or min(versions) < (12, 20):
+        return d.skip('a node older than 12.20 (or of unknown version) is installed: '
+                      'its NODE_OPTIONS may not allow the flags')
+    words = NODE_FLAGS + ' ' + NODE_INTERPRETED
     return d.switch(extend(probe.env, d.var, words), words, 'node ' + ', '.join('.'.join(map(str, v)) for v in versions))
 
 
@@ -370,3 +375,26 @@ def summary_lines(decisions):
              for d in decisions if d.on]
     lines += ['%s: %s' % (d.runtime, d.note) for d in decisions if not d.on and d.note != 'not found']
     return lines
+
+
+def main(argv=None):
+    """python3 -m jitperf.runtimes [-- PROGRAM ARGS...]: the variables
+    jitperf-run would set for PROGRAM, one VAR=VALUE a line (stdout); why
+    the others are not set (stderr)."""
+    import sys
+
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ['--']:
+        argv = argv[1:]
+    path = shutil.which(argv[0]) if argv else None
+    decisions = plan(os.environ, argv, path)
+    for var, value in environment(decisions).items():
+        print('%s=%s' % (var, value))
+    for d in decisions:
+        if not d.on:
+            sys.stderr.write('%s: %s\n' % (d.runtime, d.note))
+    return 0
+
+
+if __name__ == '__main__':
+    raise SystemExit(main())

@@ -13,8 +13,8 @@
 # percent or two across runs of these workloads):
 #   - jitperf-run -- CMD (libjitperf.so from the build through JITPERF_LIB,
 #     nothing else): the program's stdout and exit status are the plain
-#     run's; stderr only gains what the runtime itself says about the
-#     switch (HotSpot's "Picked up JAVA_TOOL_OPTIONS");
+#     run's; its stderr lines are all there; nothing is written to the
+#     working directory (V8's --perf-basic-prof would leave a log there);
 #   - >= RT_MIN_SHARE (90) % of its JIT samples carry a name the runtime
 #     wrote (not jitperf's jit:...), counted by jitperf.report (the
 #     summary's own classification);
@@ -84,7 +84,14 @@ runtime_test() { # NAME TOOL
 	want_rc=$rc
 
 	rc=0
-	JITPERF_LIB=$LIB "$JR" -o "$jr" -- "${ENGINE_CMD[@]}" >"$T/jr.out" 2>"$T/jr.err" </dev/null || rc=$?
+	mkdir -p "$T/cwd"
+	(cd "$T/cwd" && JITPERF_LIB=$LIB "$JR" -o "$jr" -- "${ENGINE_CMD[@]}" >"$T/jr.out" 2>"$T/jr.err" </dev/null) || rc=$?
+	# node --perf-basic-prof would leave isolate-*-v8.log files here
+	if [ -n "$(ls -A "$T/cwd")" ]; then
+		fail "$name: the switches left files in the working directory: $(ls -A "$T/cwd" | head -n 3 | tr '\n' ' ')"
+	else
+		ok "$name: nothing written to the working directory"
+	fi
 	[ "$rc" -eq "$want_rc" ] && ok "$name: exit status $rc, as without jitperf-run" ||
 		fail "$name: exit status $rc, $want_rc without jitperf-run"
 	if cmp -s "$T/plain.out" "$T/jr.out"; then

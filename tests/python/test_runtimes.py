@@ -45,15 +45,15 @@ def decide(func, **kw):
 class NodeTest(unittest.TestCase):
     def test_added_for_a_recent_node(self):
         d = decide(runtimes.node, found={'node': '/usr/bin/node'}, versions={'/usr/bin/node': 'v20.20.2'})
-        self.assertEqual(d.value, '--perf-basic-prof --interpreted-frames-native-stack')
+        self.assertEqual(d.value, '--perf-basic-prof-only-functions --interpreted-frames-native-stack')
 
     def test_user_value_extended(self):
         d = decide(runtimes.node, env={'NODE_OPTIONS': '--max-old-space-size=100'},
                    found={'node': '/n'}, versions={'/n': 'v18.0.0'})
-        self.assertEqual(d.value, '--max-old-space-size=100 --perf-basic-prof --interpreted-frames-native-stack')
+        self.assertEqual(d.value, '--max-old-space-size=100 --perf-basic-prof-only-functions --interpreted-frames-native-stack')
 
     def test_users_own_switch_wins(self):
-        for value in ('--no-perf-basic-prof', '--perf-prof', '--perf_basic_prof_only_functions'):
+        for value in ('--no-perf-basic-prof', '--perf-prof', '--perf-basic-prof', '--perf_basic_prof_only_functions'):
             d = decide(runtimes.node, env={'NODE_OPTIONS': value}, found={'node': '/n'}, versions={'/n': 'v20.0.0'})
             self.assertFalse(d.on, value)
             self.assertIn('set by you', d.note)
@@ -66,8 +66,8 @@ class NodeTest(unittest.TestCase):
         self.assertFalse(d.on)
         d = decide(runtimes.node, found={'node': '/n'}, versions={'/n': ''})
         self.assertFalse(d.on)
-        d = decide(runtimes.node, found={'node': '/n'}, versions={'/n': 'v11.0.0'})
-        self.assertEqual(d.value, '--perf-basic-prof')
+        d = decide(runtimes.node, found={'node': '/n'}, versions={'/n': 'v12.19.0'})
+        self.assertFalse(d.on)
 
     def test_not_installed(self):
         self.assertFalse(decide(runtimes.node).on)
@@ -204,11 +204,11 @@ class PlanTest(unittest.TestCase):
         probe = FakeProbe(found={'node': '/n'}, versions={'/n': 'v20.1.0'})
         decisions = runtimes.plan({}, probe=probe)
         env = runtimes.environment(decisions)
-        self.assertEqual(env, {'NODE_OPTIONS': '--perf-basic-prof --interpreted-frames-native-stack',
+        self.assertEqual(env, {'NODE_OPTIONS': '--perf-basic-prof-only-functions --interpreted-frames-native-stack',
                                'PYTHONPERFSUPPORT': '1'})
         self.assertNotIn('JAVA_TOOL_OPTIONS', env)  # no JVM here: nothing to ask
         lines = runtimes.summary_lines(decisions)
-        self.assertTrue(lines[0].startswith("NODE_OPTIONS='--perf-basic-prof"))
+        self.assertTrue(lines[0].startswith("NODE_OPTIONS='--perf-basic-prof-only-functions"))
         self.assertFalse(any('not found' in l for l in lines))
 
     def test_never_a_second_jitdump(self):
@@ -218,6 +218,8 @@ class PlanTest(unittest.TestCase):
         probe = FakeProbe(versions={'/n': 'v20.1.0'}, **kw)
         env = runtimes.environment(runtimes.plan({}, probe=probe))
         self.assertNotIn('--perf-prof', env['NODE_OPTIONS'].split())
+        # nor one that makes V8 leave isolate-*-v8.log files in the working directory
+        self.assertNotIn('--perf-basic-prof', env['NODE_OPTIONS'].split())
         self.assertEqual(env['DOTNET_PerfMapEnabled'], '3')
         self.assertFalse(any(k in env for k in ('PYTHON_PERF_JIT_SUPPORT', 'QEMU_JITDUMP')))
 
