@@ -210,6 +210,8 @@ static int read_code(const void *buf, size_t len, struct dump_code *d, struct jp
 {
 	struct jp_jdr r;
 	struct jp_jdr_rec rec;
+	uint64_t *moved = NULL;
+	size_t nmoved = 0, moved_cap = 0;
 	int k;
 
 	if (jp_jdr_open(&r, buf, len) < 0)
@@ -230,18 +232,29 @@ static int read_code(const void *buf, size_t len, struct dump_code *d, struct jp
 			if (rec.u.load.code_index > d->max_index)
 				d->max_index = rec.u.load.code_index;
 			if (code_add(d, rec.u.load.code_addr, rec.u.load.code_size, &c) < 0)
-				return -ENOMEM;
+				goto oom;
 		} else if (rec.id == JD_CODE_MOVE) {
 			c.ts = rec.timestamp;
 			c.index = rec.u.move.code_index;
 			if (code_add(d, rec.u.move.new_code_addr, rec.u.move.code_size, &c) < 0)
-				return -ENOMEM;
-			for (size_t i = 0; i < d->n; i++)
-				if (d->c[i].bytes && d->c[i].index == c.index)
-					d->c[i].pinned = 1;
+				goto oom;
+			if (reserve((void **)&moved, &moved_cap, nmoved, sizeof(*moved), 64) < 0)
+				goto oom;
+			moved[nmoved++] = c.index;
 		}
 	}
+	/* the LOADs a MOVE refers to stay */
+	if (nmoved) {
+		qsort(moved, nmoved, sizeof(*moved), cmp_u64);
+		for (size_t i = 0; i < d->n; i++)
+			d->c[i].pinned = d->c[i].bytes &&
+					 bsearch(&d->c[i].index, moved, nmoved, sizeof(*moved), cmp_u64) != NULL;
+	}
+	free(moved);
 	return 0;
+oom:
+	free(moved);
+	return -ENOMEM;
 }
 
 /* ---- renamed code ------------------------------------------------------------ */

@@ -72,6 +72,7 @@ def head(run, tally):
     return '\n'.join(lines) + '\n'
 
 
+MAPS_SHOWN = 4  # maps listed; a build spawning many node processes uses dozens
 SYNTHETIC_PREFIX = 'jit:'  # lib/names.h: what libjitperf.so calls code nobody named
 
 
@@ -95,8 +96,11 @@ def runtime_lines(run, tally):
     asked = ', '.join(d.runtime for d in names if d.on)
     lines.append('   %9s  runtime names asked of: %s' % ('', (asked + ' (the variables: run.txt, -v)') if asked
                                                      else 'none (no runtime found that can be asked)'))
-    for applied in getattr(run, 'runtime_maps', None) or []:
+    maps = getattr(run, 'runtime_maps', None) or []
+    for applied in maps[:MAPS_SHOWN]:
         lines.append('   %9s  runtime map used: %s' % ('', applied.text()))
+    if len(maps) > MAPS_SHOWN:
+        lines.append('   %9s  ... and %d more maps (dumps/perf-*.map)' % ('', len(maps) - MAPS_SHOWN))
     return lines
 
 
