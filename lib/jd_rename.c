@@ -174,8 +174,6 @@ struct code {
 	const unsigned char *bytes; /* NULL for a MOVE: its code cannot be renamed */
 	uint64_t renamed;           /* bytes that went to renamed code */
 	int pinned;                 /* a MOVE refers to its index: kept */
-	const char *new_name;       /* older code renamed in place (same_code) */
-	uint64_t new_start, new_end; /* ... to the entry's part of it */
 	int named_by_map;           /* its newest bytes carry a map name */
 };
 
@@ -348,11 +346,26 @@ static int named_already(const struct renamed *r, const struct jp_map_entry *e, 
  * place (HotSpot's call sites and inline caches, Mono's trampolines), and
  * the shim then describes it again: the older LOAD covers the samples taken
  * before the patch, and is the same function.  An address reused by
- * another function holds other bytes.  So an older LOAD lying wholly in an
- * entry whose newest code was renamed takes the entry's name (in place: its
- * own bytes, boundaries and time) when at least SAME_CODE_PER_MILLE of its
- * bytes equal the newest code's at the same addresses. */
+ * another function holds other bytes.  So the part of an older LOAD that an
+ * entry (whose newest code was renamed) covers takes the entry's name when
+ * at least SAME_CODE_PER_MILLE of its bytes equal the newest code's at the
+ * same addresses: a copy of that part, with the LOAD's own bytes and time.
+ * A copy of the whole LOAD replaces it; a partial one comes 1 ns after it
+ * (it wins where they overlap, the rest keeps its name): the shim's piece
+ * may begin before the runtime's function (HotSpot's nmethod header) or
+ * end after it. */
 #define SAME_CODE_PER_MILLE 900u
+#define SAME_CODE_MIN 16u
+
+struct older_copy {
+	size_t load, entry;
+	uint64_t lo, hi;
+};
+
+struct older_list {
+	struct older_copy *v;
+	size_t n, cap;
+};
 
 static int same_code(const struct dump_code *d, size_t li, uint64_t lo, uint64_t hi, const struct segs *code)
 {
@@ -372,30 +385,29 @@ static int same_code(const struct dump_code *d, size_t li, uint64_t lo, uint64_t
 	return equal * 1000 >= (hi - lo) * SAME_CODE_PER_MILLE;
 }
 
-static void rename_older(struct dump_code *d, const struct segs *code, const struct segs *alive,
-			 const struct jp_map_entry *map, uint64_t before_ts, struct jp_rename_stats *st)
+static int rename_older(struct dump_code *d, const struct segs *code, const struct segs *alive,
+			uint64_t before_ts, struct older_list *out, struct jp_rename_stats *st)
 {
 	for (size_t li = 0; li < d->n; li++) {
 		struct code *c = &d->c[li];
 		const struct span *sp = &d->sp[li];
-		size_t e = seg_lower(alive, sp->start);
-		uint64_t lo, hi;
 
-		if (!c->bytes || c->renamed || c->pinned || (before_ts && c->ts > before_ts) || e == alive->n)
+		if (!c->bytes || c->renamed || c->pinned || (before_ts && c->ts > before_ts))
 			continue;
-		/* the shim's piece may run a few bytes past the runtime's
-		 * function (into padding): the part inside must be most of it */
-		lo = max64(sp->start, alive->v[e].start);
-		hi = min64(sp->end, alive->v[e].end);
-		if (lo >= hi || (hi - lo) * 1000 < (sp->end - sp->start) * SAME_CODE_PER_MILLE)
-			continue;
-		if (!same_code(d, li, lo, hi, code))
-			continue;
-		c->new_name = map[alive->v[e].owner].name;
-		c->new_start = lo;
-		c->new_end = hi;
-		st->loads_older++;
+		for (size_t e = seg_lower(alive, sp->start); e < alive->n && alive->v[e].start < sp->end; e++) {
+			uint64_t lo = max64(sp->start, alive->v[e].start), hi = min64(sp->end, alive->v[e].end);
+
+			if (hi - lo < SAME_CODE_MIN || !same_code(d, li, lo, hi, code))
+				continue;
+			if (reserve((void **)&out->v, &out->cap, out->n, sizeof(*out->v), 64) < 0)
+				return -ENOMEM;
+			out->v[out->n++] = (struct older_copy){ li, alive->v[e].owner, lo, hi };
+			st->loads_older++;
+			if (lo == sp->start && hi == sp->end)
+				c->renamed = hi - lo; /* wholly the entry's: replaced */
+		}
 	}
+	return 0;
 }
 
 /* ---- writing ------------------------------------------------------------------ */
@@ -403,25 +415,6 @@ static void rename_older(struct dump_code *d, const struct segs *code, const str
 static int put(FILE *out, const void *p, size_t n)
 {
 	return n && fwrite(p, 1, n, out) != n ? -EIO : 0;
-}
-
-/* A LOAD as it was but for its name and its ends, cut to [lo, hi). */
-static int put_load(FILE *out, const struct jp_jdr_rec *rec, const char *name, uint64_t lo, uint64_t hi)
-{
-	struct jd_code_load l;
-	size_t name_len = strlen(name) + 1;
-	int rc;
-
-	memcpy(&l, rec->raw, sizeof(l));
-	l.vma = l.code_addr = lo;
-	l.code_size = hi - lo;
-	l.p.total_size = (uint32_t)(sizeof(l) + name_len + l.code_size);
-	rc = put(out, &l, sizeof(l));
-	if (rc == 0)
-		rc = put(out, name, name_len);
-	if (rc == 0)
-		rc = put(out, rec->u.load.code + (lo - rec->u.load.code_addr), l.code_size);
-	return rc;
 }
 
 /* Copy the dump without the LOADs (and their attachments) that are gone;
@@ -441,7 +434,6 @@ static int copy_kept(const unsigned char *buf, size_t len, const struct dump_cod
 		return -EBADMSG;
 	rc = put(out, buf, r.hdr.total_size);
 	while (rc == 0 && (k = jp_jdr_next(&r, &rec)) != 0) {
-		const struct code *renamed_to = NULL;
 		int sticky, keep = 1;
 
 		if (k < 0)
@@ -474,16 +466,11 @@ static int copy_kept(const unsigned char *buf, size_t len, const struct dump_cod
 					const struct code *c = &d->c[li++];
 
 					keep = c->pinned || c->renamed < rec.u.load.code_size;
-					renamed_to = c->new_name ? c : NULL;
 				}
 			}
 			if (keep && att_len)
 				rc = put(out, buf + att_off, att_len);
 			att_len = 0;
-			if (rc == 0 && keep && renamed_to) {
-				rc = put_load(out, &rec, renamed_to->new_name, renamed_to->new_start, renamed_to->new_end);
-				continue;
-			}
 		} else if (att_len) {
 			rc = put(out, buf + att_off, att_len);
 			att_len = 0;
@@ -496,15 +483,37 @@ static int copy_kept(const unsigned char *buf, size_t len, const struct dump_cod
 	return rc;
 }
 
-static int write_renamed(const struct renamed *r, const struct jp_map_entry *e, const struct segs *code,
-			 const struct dump_code *d, uint64_t index, FILE *out)
+/* The unwinding record (an empty table: frame pointers) and the fixed part
+ * and name of a new LOAD; its size bytes of code follow. */
+static int write_head(FILE *out, const struct code *from, uint64_t ts, uint64_t addr, uint64_t size,
+		      uint64_t index, const char *name)
 {
 	unsigned char unwind[JD_FDE_UNWIND_RECORD];
 	struct jd_code_load l;
+	size_t name_len = strlen(name) + 1;
+	int rc = put(out, unwind, jp_unwind_record(unwind, JP_UNWIND_EMPTY, size, ts));
+
+	memset(&l, 0, sizeof(l));
+	l.p.id = JD_CODE_LOAD;
+	l.p.total_size = (uint32_t)(sizeof(l) + name_len + size);
+	l.p.timestamp = ts;
+	l.pid = from->pid;
+	l.tid = from->tid;
+	l.vma = l.code_addr = addr;
+	l.code_size = size;
+	l.code_index = index;
+	if (rc == 0)
+		rc = put(out, &l, sizeof(l));
+	if (rc == 0)
+		rc = put(out, name, name_len);
+	return rc;
+}
+
+static int write_renamed(const struct renamed *r, const struct jp_map_entry *e, const struct segs *code,
+			 const struct dump_code *d, uint64_t index, FILE *out)
+{
 	uint64_t ts = UINT64_MAX;
 	int some_kept = 0, rc;
-	size_t name_len = strlen(e->name) + 1, u;
-	const struct code *first = &d->c[code->v[r->first_seg].owner];
 
 	for (size_t i = r->first_seg; i < r->first_seg + r->nsegs; i++) {
 		const struct code *c = &d->c[code->v[i].owner];
@@ -512,23 +521,8 @@ static int write_renamed(const struct renamed *r, const struct jp_map_entry *e, 
 		ts = min64(ts, c->ts);
 		some_kept |= c->pinned || c->renamed < d->sp[code->v[i].owner].end - d->sp[code->v[i].owner].start;
 	}
-	ts += (uint64_t)some_kept;
-	u = jp_unwind_record(unwind, JP_UNWIND_EMPTY, r->size, ts);
-	memset(&l, 0, sizeof(l));
-	l.p.id = JD_CODE_LOAD;
-	l.p.total_size = (uint32_t)(sizeof(l) + name_len + r->size);
-	l.p.timestamp = ts;
-	l.pid = first->pid;
-	l.tid = first->tid;
-	l.vma = r->addr;
-	l.code_addr = r->addr;
-	l.code_size = r->size;
-	l.code_index = index;
-	rc = put(out, unwind, u);
-	if (rc == 0)
-		rc = put(out, &l, sizeof(l));
-	if (rc == 0)
-		rc = put(out, e->name, name_len);
+	rc = write_head(out, &d->c[code->v[r->first_seg].owner], ts + (uint64_t)some_kept, r->addr, r->size, index,
+			e->name);
 	for (size_t i = r->first_seg; rc == 0 && i < r->first_seg + r->nsegs; i++) {
 		const struct seg *s = &code->v[i];
 		uint64_t a = max64(s->start, r->addr), b = min64(s->end, r->addr + r->size);
@@ -536,6 +530,17 @@ static int write_renamed(const struct renamed *r, const struct jp_map_entry *e, 
 		rc = put(out, d->c[s->owner].bytes + (a - d->sp[s->owner].start), b - a);
 	}
 	return rc;
+}
+
+static int write_older(const struct older_copy *o, const struct jp_map_entry *map, const struct dump_code *d,
+		       uint64_t index, FILE *out)
+{
+	const struct code *c = &d->c[o->load];
+	const struct span *sp = &d->sp[o->load];
+	int whole = o->lo == sp->start && o->hi == sp->end;
+	int rc = write_head(out, c, c->ts + (uint64_t)!whole, o->lo, o->hi - o->lo, index, map[o->entry].name);
+
+	return rc ? rc : put(out, c->bytes + (o->lo - sp->start), o->hi - o->lo);
 }
 
 /* ---- the whole ------------------------------------------------------------- */
@@ -579,6 +584,7 @@ int jp_jd_apply_map(const void *buf, size_t len, const struct jp_map_entry *map,
 	struct dump_code d = { NULL, NULL, 0, 0, 0 };
 	struct segs code = { NULL, 0, 0 }, alive = { NULL, 0, 0 };
 	struct renamed_list runs = { NULL, 0, 0 };
+	struct older_list older = { NULL, 0, 0 };
 	size_t keep_runs = 0, close_off = 0, close_len = 0;
 	int rc;
 
@@ -610,14 +616,16 @@ int jp_jd_apply_map(const void *buf, size_t len, const struct jp_map_entry *map,
 		st->bytes_renamed += r->size;
 		runs.v[keep_runs++] = *r;
 	}
-	if (rc == 0) {
-		rename_older(&d, &code, &alive, map, before_ts, st);
+	if (rc == 0)
+		rc = rename_older(&d, &code, &alive, before_ts, &older, st);
+	if (rc == 0)
 		rc = copy_kept(buf, len, &d, out, &close_off, &close_len);
-	}
 	for (size_t i = 0; rc == 0 && i < keep_runs; i++) {
 		rc = write_renamed(&runs.v[i], &map[runs.v[i].entry], &code, &d, d.max_index + 1 + i, out);
 		st->loads_added++;
 	}
+	for (size_t i = 0; rc == 0 && i < older.n; i++)
+		rc = write_older(&older.v[i], map, &d, d.max_index + 1 + keep_runs + i, out);
 	if (rc == 0 && close_len)
 		rc = put(out, (const unsigned char *)buf + close_off, close_len);
 	for (size_t i = 0; i < d.n; i++)
@@ -630,5 +638,6 @@ int jp_jd_apply_map(const void *buf, size_t len, const struct jp_map_entry *map,
 	free(code.v);
 	free(alive.v);
 	free(runs.v);
+	free(older.v);
 	return rc;
 }

@@ -34,10 +34,11 @@
  *   frame pointers, as for every LOAD the shim writes without an FDE);
  * - a CLOSE record last, after them: perf 6.1 reads no record after a
  *   CLOSE (checked: LOADs appended after the shim's CLOSE made no object);
- * - an older LOAD (code the shim described again later: the runtime patched
- *   it) lying wholly inside a renamed entry, whose bytes are at least 90 %
- *   the newest code's at the same addresses, is the same function: it
- *   takes the entry's name in place (its own bytes, boundaries and time).
+ * - for older LOADs (code the shim described again later: the runtime
+ *   patched it), the part an entry covers, when at least 90 % of its bytes
+ *   equal the newest code's there, is the same function: a copy of that
+ *   part with the LOAD's own bytes and time takes the entry's name (1 ns
+ *   later when the LOAD keeps bytes outside the entry, which stays).
  *   Another function at a reused address has other bytes and stays as it
  *   was;
  * - nothing for an entry whose one LOAD already has exactly its name and
@@ -69,7 +70,7 @@ struct jp_rename_stats {
 	uint64_t loads_in;
 	uint64_t loads_dropped;   /* every byte renamed */
 	uint64_t loads_added;     /* renamed code */
-	uint64_t loads_older;     /* older copies of renamed code, renamed in place */
+	uint64_t loads_older;     /* copies of older code renamed (same_code) */
 	uint64_t bytes_renamed;
 };
 

@@ -212,30 +212,35 @@ START_TEST(test_patched_code)
 {
 	struct dbuf b = { 0 };
 	struct applied a;
-	int renamed_old = 0, other_kept = 0;
-	struct jp_map_entry map[] = { { 0x4000, 0x100, "p" }, { 0x6000, 0x100, "q" } };
+	int p_copy = 0, r_copy = 0;
+	struct jp_map_entry map[] = { { 0x4000, 0x100, "p" }, { 0x6000, 0x100, "q" }, { 0x5000, 0x80, "r" } };
 
 	hdr(&b);
 	/* p: described at 1, patched (3 bytes changed), described again at
-	 * 5, and one byte longer than the runtime's function */
+	 * 5; the shim's pieces run one byte past the runtime's function */
 	load_changed(&b, 1, 0, 0x4000, 0x101, "jit:x:p1", 0x20, 3);
 	load_at(&b, 5, 1, 0x4000, 0x101, "jit:x:p2");
 	/* q: the address held other code (half its bytes differ) */
 	load_changed(&b, 2, 2, 0x6000, 0x100, "jit:x:q1", 0, 0x80);
 	load_at(&b, 6, 3, 0x6000, 0x100, "jit:x:q2");
-	ck_assert_int_eq(apply(&b, map, 2, 0, &a), 0);
+	/* r: patched, pieces exactly the function */
+	load_changed(&b, 3, 4, 0x5000, 0x80, "jit:x:r1", 0x10, 2);
+	load_at(&b, 7, 5, 0x5000, 0x80, "jit:x:r2");
+	ck_assert_int_eq(apply(&b, map, 3, 0, &a), 0);
 	for (int i = 0; i < a.n; i++) {
-		if (!strcmp(a.l[i].name, "p") && a.l[i].ts == 1) {
-			renamed_old = 1; /* in place: its own time, the entry's ends */
+		if (!strcmp(a.l[i].name, "p") && a.l[i].ts == 2) {
+			p_copy = 1; /* the entry's part, 1 ns after the piece it wins over */
 			ck_assert_uint_eq(a.l[i].addr, 0x4000);
 			ck_assert_uint_eq(a.l[i].size, 0x100);
 		}
-		other_kept |= !strcmp(a.l[i].name, "jit:x:q1");
+		r_copy |= !strcmp(a.l[i].name, "r") && a.l[i].ts == 3 && a.l[i].size == 0x80;
 	}
-	ck_assert(renamed_old);
-	ck_assert(other_kept);
-	ck_assert_ptr_null(find(&a, "jit:x:p1"));
-	ck_assert_uint_eq(a.st.loads_older, 1);
+	ck_assert(p_copy);
+	ck_assert(r_copy);
+	ck_assert_ptr_nonnull(find(&a, "jit:x:p1")); /* its last byte keeps its name */
+	ck_assert_ptr_null(find(&a, "jit:x:r1"));    /* replaced */
+	ck_assert_ptr_nonnull(find(&a, "jit:x:q1")); /* other code: as it was */
+	ck_assert_uint_eq(a.st.loads_older, 2);
 	free(b.p);
 }
 END_TEST
