@@ -307,6 +307,46 @@ START_TEST(test_other_records_kept)
 }
 END_TEST
 
+/* Corrupt dumps and odd maps: an answer, never a crash (the ASan build
+ * runs this too). */
+START_TEST(test_corrupt_input)
+{
+	struct dbuf b = { 0 };
+	struct jp_map_entry map[] = { { 0x1000, 0x40, "a" }, { 0x1020, 0x40, "b" }, { ~0ull - 8, 0x40, "wrap" },
+				      { 0x1000, 0x1000, "" }, { 0x2000, 0x10, "c" } };
+	uint64_t x = 42;
+
+	hdr(&b);
+	load_at(&b, 1, 0, 0x1000, 0x80, "jit:x:1");
+	unwind(&b, 2, 20, 20, 0, 64);
+	load_at(&b, 2, 1, 0x1040, 0x80, "jit:x:2");
+	move(&b, 3, 1, 0x1040, 0x2000, 0x80);
+	load_at(&b, 4, 2, 0x1000, 0x20, "jit:x:3");
+	for (int round = 0; round < 300; round++) {
+		unsigned char *copy = malloc(b.len);
+		size_t len = b.len - (size_t)(round % 7) * 3;
+		char *out = NULL;
+		size_t out_len = 0;
+		FILE *f;
+		struct jp_rename_stats st;
+		int rc;
+
+		memcpy(copy, b.p, b.len);
+		for (int k = 0; k < 4; k++) {
+			x = x * 6364136223846793005ull + 1442695040888963407ull;
+			copy[40 + (x >> 33) % (b.len - 40)] ^= (unsigned char)(x >> 13);
+		}
+		f = open_memstream(&out, &out_len);
+		rc = jp_jd_apply_map(copy, len, map, 5, 0, f, &st);
+		fclose(f);
+		ck_assert(rc == 0 || rc == -EBADMSG);
+		free(out);
+		free(copy);
+	}
+	free(b.p);
+}
+END_TEST
+
 START_TEST(test_not_a_dump)
 {
 	struct dbuf b = { 0 };
@@ -331,6 +371,7 @@ Suite *make_jd_rename_suite(void)
 	tcase_add_test(tc, test_nothing_to_do);
 	tcase_add_test(tc, test_moved_code_kept);
 	tcase_add_test(tc, test_other_records_kept);
+	tcase_add_test(tc, test_corrupt_input);
 	tcase_add_test(tc, test_not_a_dump);
 	suite_add_tcase(s, tc);
 	return s;
