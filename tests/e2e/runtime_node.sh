@@ -6,6 +6,6 @@
 # directory at every node start), so irregexp code, which node_cpu.js
 # generates and --perf-prof lists, keeps jitperf's names: 0.8-1.1% of the
 # JIT samples on this workload.
-. "$(dirname "$0")/../lib/runtime.sh"
 RT_SLACK=${RT_SLACK:-2.0}
+. "$(dirname "$0")/../lib/runtime.sh"
 runtime_test node node-perf-prof
