@@ -213,6 +213,7 @@ bench:
 	@$(MAKE) --no-print-directory all
 	@tests/bench/run $(BUILD)
 	@tests/bench/engines $(BUILD)
+	@tests/bench/runtime_names $(BUILD)
 
 stress:
 	@scripts/setup-deps --test

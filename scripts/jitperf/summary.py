@@ -67,6 +67,7 @@ def head(run, tally):
         lines.append('   %9d  in named JIT code: %s of JIT samples (%s)' % (
             tally.named, pct(tally.named, tally.jit), 'perf map' if run.perf_map else 'jitdump'))
     lines += stack_lines(run, tally)
+    lines += runtime_lines(run, tally)
     lines += ['', '   Top functions, by samples in the function itself:', '']
     lines += top_lines(tally, run.top)
     return '\n'.join(lines) + '\n'
@@ -82,6 +83,38 @@ def stack_lines(run, tally):
     if run.call_graph == 'fp' and 2 * tally.jit_complete < tally.jit:
         lines.append('   %9s  (JIT code without frame pointers cuts the stacks: try --call-graph dwarf, '
                      'which uses the unwinding data libjitperf.so writes)' % '')
+    return lines
+
+
+MAPS_SHOWN = 4  # maps listed; a build spawning many node processes uses dozens
+SYNTHETIC_PREFIX = 'jit:'  # lib/names.h: what libjitperf.so calls code nobody named
+
+
+def runtime_named(tally):
+    """JIT samples named by the runtime itself (a name libjitperf.so did not make up)."""
+    return sum(n for (name, module), n in tally.functions.items()
+               if module.startswith('[JIT]') and not module.startswith('[JIT, unnamed]')
+               and not name.startswith(SYNTHETIC_PREFIX))
+
+
+def runtime_lines(run, tally):
+    """The runtimes' own names: the share of JIT samples they name, the
+    switches jitperf-run set, the maps it applied after the run."""
+    names = getattr(run, 'runtime_names', None)
+    if names is None:
+        return ['   %9s  runtime names: off (--no-runtime-names or --perf-map)' % ''] if tally.jit else []
+    lines = []
+    if tally.jit:
+        lines.append('   %9d  named by the runtime itself: %s of JIT samples' % (
+            runtime_named(tally), pct(runtime_named(tally), tally.jit)))
+    asked = ', '.join(d.runtime for d in names if d.on)
+    lines.append('   %9s  runtime names asked of: %s' % ('', (asked + ' (the variables: run.txt, -v)') if asked
+                                                     else 'none (no runtime found that can be asked)'))
+    maps = getattr(run, 'runtime_maps', None) or []
+    for applied in maps[:MAPS_SHOWN]:
+        lines.append('   %9s  runtime map used: %s' % ('', applied.text()))
+    if len(maps) > MAPS_SHOWN:
+        lines.append('   %9s  ... and %d more maps (dumps/perf-*.map)' % ('', len(maps) - MAPS_SHOWN))
     return lines
 
 

@@ -259,7 +259,7 @@ START_TEST(published_name_renames_dated_after_what_it_supersedes)
 	ck_assert_int_eq(jp_known_add(BASE + 0x100, 11, "Lua::trace 7"), 1);
 	pass(2000, 1001);
 	ck_assert_int_eq(out.loads, 1);
-	ck_assert_str_eq(out.load[0].name, "Lua::trace_7");
+	ck_assert_str_eq(out.load[0].name, "Lua::trace 7");
 	ck_assert_uint_eq(out.load[0].addr, BASE + 0x100);
 	ck_assert_uint_eq(out.load[0].ts, 501);
 	ck_assert_uint_ne(r->d[0].nhash, 0);
