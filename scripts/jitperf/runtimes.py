@@ -43,6 +43,7 @@ NODE_FLAGS = '--perf-basic-prof-only-functions'
 NODE_INTERPRETED = '--interpreted-frames-native-stack'
 JAVA_FLAGS = '-XX:+UnlockDiagnosticVMOptions -XX:+DumpPerfMapAtExit'
 JAVA_IGNORE = '-XX:+IgnoreUnrecognizedVMOptions'
+JAVA_FRAMES = '-XX:+PreserveFramePointer'
 MONO_FLAGS = '--jitmap'
 ERL_FLAGS = '+JPperf map'
 VERSION_TIMEOUT = 5
@@ -57,6 +58,7 @@ class Decision:
     value: str = None
     added: str = ''
     note: str = ''
+    names: bool = True   # False: not a name switch (HotSpot's frame pointers)
 
     @property
     def on(self):
@@ -212,20 +214,36 @@ def jdk_version(probe, java):
     return (v[1],) + v[2:] + (0,) if v and v[0] == 1 else v  # 1.8.0 is 8
 
 
-def hotspot(probe):
-    d = Decision('HotSpot', 'JAVA_TOOL_OPTIONS')
-    who = _user_said(probe, JAVA_VARS, lambda w: 'DumpPerfMapAtExit' in w, ('java',))
-    if who:
-        return d.left_alone(who)
+def _javas(probe):
+    """Every java a program could start: the program, PATH, JAVA_HOME,
+    /usr/lib/jvm (a script or a build tool may pick any of them)."""
     javas = probe.find(('java',))
     home = probe.env.get('JAVA_HOME')
     if home and os.path.isfile(os.path.join(home, 'bin', 'java')):
         javas.append(os.path.realpath(os.path.join(home, 'bin', 'java')))
     javas += [os.path.realpath(p) for p in probe.glob('/usr/lib/jvm/*/bin/java')]
-    javas = list(dict.fromkeys(javas))
+    return list(dict.fromkeys(javas))
+
+
+def _java_versions(probe, d, flag):
+    """The versions of every java, or None when d is settled already: the
+    user set flag (d left alone), or no java (d skipped)."""
+    who = _user_said(probe, JAVA_VARS, lambda w: flag in w, ('java',))
+    if who:
+        d.left_alone(who)
+        return None
+    javas = _javas(probe)
     if not javas:
-        return d.skip('not found')
-    versions = [jdk_version(probe, j) for j in javas]
+        d.skip('not found')
+        return None
+    return [jdk_version(probe, j) for j in javas]
+
+
+def hotspot(probe):
+    d = Decision('HotSpot', 'JAVA_TOOL_OPTIONS')
+    versions = _java_versions(probe, d, 'DumpPerfMapAtExit')
+    if versions is None:
+        return d
     known = [v for v in versions if v]
     if not known or max(known) < (17,):
         return d.skip('no JDK 17 or later (-XX:+DumpPerfMapAtExit came with 17)')
@@ -234,6 +252,25 @@ def hotspot(probe):
         # an older JVM would refuse to start on the unknown flag
         words += ' ' + JAVA_IGNORE
     return d.switch(extend(probe.env, d.var, words), words, 'JDK ' + ', '.join('.'.join(map(str, v[:2])) if v else '?' for v in versions))
+
+
+def hotspot_frames(probe):
+    """-XX:+PreserveFramePointer, asked for only when call graphs are
+    recorded: C1/C2 code then keeps rbp frames, so --call-graph fp unwinds
+    through it, and --call-graph dwarf too where jitperf has no room to
+    write unwinding data after a method (HotSpot puts the next method
+    right after it).  The price is a few % on compiled code (rbp is not
+    a free register any more), hence not without call graphs."""
+    d = Decision('HotSpot frames', 'JAVA_TOOL_OPTIONS', names=False)
+    versions = _java_versions(probe, d, 'PreserveFramePointer')
+    if versions is None:
+        return d
+    words = JAVA_FRAMES
+    # a product flag from 8u60; jdk_version reads 1.8.0_NNN as (8, 0, 0),
+    # so any 8 (or an unknown JDK) gets the flag ignored if unknown
+    if any(v is None or v < (9,) for v in versions):
+        words += ' ' + JAVA_IGNORE
+    return d.switch(extend(probe.env, d.var, words), words, 'for call graphs through compiled Java code')
 
 
 MONO_NAMES = ('mono', 'mono-sgen')
@@ -357,22 +394,44 @@ def qemu(probe):
 RUNTIMES = (node, hotspot, mono, erlang, cpython, dotnet, qemu)
 
 
-def plan(env, program=(), program_path=None, probe=None):
-    """One Decision per runtime, in a fixed order."""
+def plan(env, program=(), program_path=None, probe=None, call_graph='none'):
+    """One Decision per runtime, in a fixed order; with call graphs
+    (fp or dwarf) also HotSpot's frame pointers."""
     probe = probe or Probe(env, program, program_path)
-    return [f(probe) for f in RUNTIMES]
+    decisions = [f(probe) for f in RUNTIMES]
+    if call_graph.split(',')[0] in ('fp', 'dwarf'):
+        decisions.append(hotspot_frames(probe))
+    return decisions
 
 
 def environment(decisions):
-    """The variables to set for the program."""
-    return {d.var: d.value for d in decisions if d.on}
+    """The variables to set for the program.  Two decisions on one
+    variable (HotSpot's names and frames): the second's words go after
+    the first's value, without repeating a word."""
+    env = {}
+    for d in decisions:
+        if not d.on:
+            continue
+        if d.var not in env:
+            env[d.var] = d.value
+            continue
+        have = _words(env[d.var])
+        new = [w for w in _words(d.added) if w not in have]
+        if new:
+            env[d.var] += ' ' + ' '.join(new)
+    return env
 
 
 def summary_lines(decisions):
     """What the summary says: the switches set, then the runtimes found but
     not switched on, and why."""
-    lines = ['%s=%s' % (d.var, shlex.quote(d.value)) + (' (%s)' % d.note if d.note else '')
-             for d in decisions if d.on]
+    lines, seen = [], set()
+    for d in decisions:
+        if d.on:
+            # a second switch in the same variable: only its own words
+            said = '%s += %s' % (d.var, shlex.quote(d.added)) if d.var in seen else '%s=%s' % (d.var, shlex.quote(d.value))
+            lines.append(said + (' (%s)' % d.note if d.note else ''))
+            seen.add(d.var)
     lines += ['%s: %s' % (d.runtime, d.note) for d in decisions if not d.on and d.note != 'not found']
     return lines
 

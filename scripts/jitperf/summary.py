@@ -107,9 +107,12 @@ def runtime_lines(run, tally):
     if tally.jit:
         lines.append('   %9d  named by the runtime itself: %s of JIT samples' % (
             runtime_named(tally), pct(runtime_named(tally), tally.jit)))
-    asked = ', '.join(d.runtime for d in names if d.on)
+    asked = ', '.join(d.runtime for d in names if d.on and d.names)
     lines.append('   %9s  runtime names asked of: %s' % ('', (asked + ' (the variables: run.txt, -v)') if asked
                                                      else 'none (no runtime found that can be asked)'))
+    for d in names:
+        if d.on and not d.names:
+            lines.append('   %9s  for the call graphs: %s (compiled code may run a few %% slower)' % ('', d.added))
     maps = getattr(run, 'runtime_maps', None) or []
     for applied in maps[:MAPS_SHOWN]:
         lines.append('   %9s  runtime map used: %s' % ('', applied.text()))

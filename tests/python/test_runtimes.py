@@ -199,6 +199,57 @@ class QemuTest(unittest.TestCase):
                                 strings={'/qa': b'QEMU_PERFMAP'}).on)
 
 
+class HotSpotFramesTest(unittest.TestCase):
+    JAVA = {'found': {'java': '/jdk17/bin/java'}, 'files': JDK17}
+
+    def plan(self, call_graph, **kw):
+        probe = FakeProbe(**dict(self.JAVA, **kw))
+        return runtimes.plan(probe.env, probe=probe, call_graph=call_graph)
+
+    def test_asked_with_call_graphs_only(self):
+        for cg in ('fp', 'dwarf', 'dwarf,16384'):
+            env = runtimes.environment(self.plan(cg))
+            self.assertEqual(env['JAVA_TOOL_OPTIONS'], '-XX:+UnlockDiagnosticVMOptions -XX:+DumpPerfMapAtExit '
+                             '-XX:+PreserveFramePointer', cg)
+        for cg in ('none', 'lbr'):
+            env = runtimes.environment(self.plan(cg))
+            self.assertNotIn('PreserveFramePointer', env['JAVA_TOOL_OPTIONS'], cg)
+
+    def test_users_own_choice_wins(self):
+        env = runtimes.environment(self.plan('dwarf', env={'JAVA_TOOL_OPTIONS': '-XX:-PreserveFramePointer'}))
+        self.assertEqual(env['JAVA_TOOL_OPTIONS'], '-XX:-PreserveFramePointer -XX:+UnlockDiagnosticVMOptions '
+                         '-XX:+DumpPerfMapAtExit')
+        decisions = self.plan('fp', program=['java', '-XX:-PreserveFramePointer', 'Main'], path='/jdk17/bin/java')
+        self.assertNotIn('PreserveFramePointer', runtimes.environment(decisions)['JAVA_TOOL_OPTIONS'])
+        self.assertIn('HotSpot frames: set by you (the command line): left alone',
+                      runtimes.summary_lines(decisions))
+
+    def test_asked_when_the_names_are_the_users(self):
+        # the user's own DumpPerfMapAtExit: names left alone, frames still asked for
+        env = runtimes.environment(self.plan('fp', env={'_JAVA_OPTIONS': '-XX:+DumpPerfMapAtExit',
+                                                        'JAVA_TOOL_OPTIONS': '-Xmx1g'}))
+        self.assertEqual(env['JAVA_TOOL_OPTIONS'], '-Xmx1g -XX:+PreserveFramePointer')
+
+    def test_jdk8_beside_ignores_unknown_flags_once(self):
+        files = dict(JDK17, **{'/jdk8/release': 'JAVA_VERSION="1.8.0_45"\n'})
+        decisions = self.plan('dwarf', files=files, globs={'/usr/lib/jvm/*/bin/java': ['/jdk8/bin/java']})
+        words = runtimes.environment(decisions)['JAVA_TOOL_OPTIONS'].split()
+        self.assertEqual(words.count('-XX:+IgnoreUnrecognizedVMOptions'), 1)
+        self.assertEqual(words[-1], '-XX:+PreserveFramePointer')
+        self.assertIn("JAVA_TOOL_OPTIONS += '-XX:+PreserveFramePointer -XX:+IgnoreUnrecognizedVMOptions' "
+                      "(for call graphs through compiled Java code)", runtimes.summary_lines(decisions))
+
+    def test_summary_says_what_it_costs(self):
+        run = types.SimpleNamespace(runtime_names=self.plan('dwarf'))
+        lines = summary.runtime_lines(run, types.SimpleNamespace(jit=0, functions={}))
+        self.assertIn('runtime names asked of: HotSpot, CPython (', '\n'.join(lines))
+        self.assertTrue(any('for the call graphs: -XX:+PreserveFramePointer' in l and 'slower' in l for l in lines))
+
+    def test_not_installed(self):
+        decisions = runtimes.plan({}, probe=FakeProbe(), call_graph='fp')
+        self.assertNotIn('JAVA_TOOL_OPTIONS', runtimes.environment(decisions))
+
+
 class PlanTest(unittest.TestCase):
     def test_environment_and_summary(self):
         probe = FakeProbe(found={'node': '/n'}, versions={'/n': 'v20.1.0'})
