@@ -26,7 +26,9 @@ Recording:
       --call-graph MODE fp (the default), dwarf[,SIZE], lbr or none.  Call
                         graphs make the flame graph; fp is cheap, dwarf also
                         unwinds code built without frame pointers (bigger
-                        files, slower).
+                        files, slower; every JIT piece goes to perf inject,
+                        which finds the JIT callers).  With fp or dwarf,
+                        HotSpot is asked to keep frame pointers (below).
   -g                    the same as --call-graph fp (as with perf record)
   -R, --record-opts OPTS
                         extra `perf record` options, split at spaces, e.g.
@@ -34,10 +36,11 @@ Recording:
       --no-inject       stop after perf record: JIT code stays unnamed until
                         you run the printed `perf inject --jit` command
       --all-loads       give perf inject every piece of code in the dumps.
-                        Default: only the pieces some sample (or call chain)
-                        falls in, which names every sample the same way and
-                        makes inject cost what the profile holds, not what
-                        the program compiled; the whole dump stays in
+                        Default (not with --call-graph dwarf): only the
+                        pieces some sample (or call chain) falls in, which
+                        names every sample the same way and makes inject
+                        cost what the profile holds, not what the program
+                        compiled; the whole dump stays in
                         dumps/jit-<pid>.dump.all
       --perf-map        perf-map mode: libjitperf.so writes /tmp/perf-<pid>.map,
                         read directly by perf report, perf script and other
@@ -72,6 +75,10 @@ Runtime names:
     HotSpot 17+      JAVA_TOOL_OPTIONS += -XX:+UnlockDiagnosticVMOptions
                      -XX:+DumpPerfMapAtExit (+ -XX:+IgnoreUnrecognizedVMOptions
                      when an older JVM is installed too)
+    HotSpot, with --call-graph fp or dwarf:
+                     JAVA_TOOL_OPTIONS += -XX:+PreserveFramePointer, so
+                     stacks go through compiled Java code (it may run a
+                     few % slower; -XX:-PreserveFramePointer of yours wins)
     Mono             MONO_ENV_OPTIONS += --jitmap
     Erlang/OTP 25+   ERL_AFLAGS += +JPperf map   (JIT builds)
     CPython 3.12+    PYTHONPERFSUPPORT=1
