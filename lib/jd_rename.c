@@ -175,6 +175,10 @@ struct code {
 	uint64_t renamed;           /* bytes that went to renamed code */
 	int pinned;                 /* a MOVE refers to its index: kept */
 	int named_by_map;           /* its newest bytes carry a map name */
+	/* the UNWINDING_INFO before its LOAD when it maps data (real rules,
+	 * e.g. jitperf's CFI): a renamed copy of the whole piece keeps it */
+	const unsigned char *unwind;
+	uint32_t unwind_len;
 };
 
 struct dump_code {
@@ -210,6 +214,8 @@ static int read_code(const void *buf, size_t len, struct dump_code *d, struct jp
 	struct jp_jdr_rec rec;
 	uint64_t *moved = NULL;
 	size_t nmoved = 0, moved_cap = 0;
+	const unsigned char *unwind = NULL;
+	uint32_t unwind_len = 0;
 	int k;
 
 	if (jp_jdr_open(&r, buf, len) < 0)
@@ -219,6 +225,15 @@ static int read_code(const void *buf, size_t len, struct dump_code *d, struct jp
 
 		if (k < 0)
 			continue; /* as perf: skipped, or the end */
+		if (rec.id == JD_CODE_UNWINDING_INFO) {
+			/* perf applies the last one before a LOAD to it */
+			unwind = rec.u.unwind.mapped_size ? rec.raw : NULL;
+			unwind_len = rec.total_size;
+			continue;
+		}
+		c.unwind = rec.id == JD_CODE_LOAD ? unwind : NULL;
+		c.unwind_len = unwind_len;
+		unwind = NULL;
 		if (rec.id == JD_CODE_LOAD) {
 			st->loads_in++;
 			c.ts = rec.timestamp;
@@ -483,15 +498,30 @@ static int copy_kept(const unsigned char *buf, size_t len, const struct dump_cod
 	return rc;
 }
 
-/* The unwinding record (an empty table: frame pointers) and the fixed part
- * and name of a new LOAD; its size bytes of code follow. */
-static int write_head(FILE *out, const struct code *from, uint64_t ts, uint64_t addr, uint64_t size,
+/* The unwinding record and the fixed part and name of a new LOAD; its size
+ * bytes of code follow.  The record is from's own when the new LOAD is from
+ * whole (same address and size: its rules and mapped_size still hold; the
+ * runtimes' maps rename most of HotSpot's methods, which lost their CFI),
+ * else an empty table (frame pointers). */
+static int write_head(FILE *out, const struct code *from, int whole, uint64_t ts, uint64_t addr, uint64_t size,
 		      uint64_t index, const char *name)
 {
 	unsigned char unwind[JD_FDE_UNWIND_RECORD];
 	struct jd_code_load l;
 	size_t name_len = strlen(name) + 1;
-	int rc = put(out, unwind, jp_unwind_record(unwind, JP_UNWIND_EMPTY, size, ts));
+	int rc;
+
+	if (whole && from->unwind && from->unwind_len >= sizeof(struct jd_prefix)) {
+		struct jd_prefix p;
+
+		memcpy(&p, from->unwind, sizeof(p));
+		p.timestamp = ts; /* with its LOAD: perf pairs them by order */
+		rc = put(out, &p, sizeof(p));
+		if (rc == 0)
+			rc = put(out, from->unwind + sizeof(p), from->unwind_len - sizeof(p));
+	} else {
+		rc = put(out, unwind, jp_unwind_record(unwind, JP_UNWIND_EMPTY, size, ts));
+	}
 
 	memset(&l, 0, sizeof(l));
 	l.p.id = JD_CODE_LOAD;
@@ -515,14 +545,16 @@ static int write_renamed(const struct renamed *r, const struct jp_map_entry *e, 
 	uint64_t ts = UINT64_MAX;
 	int some_kept = 0, rc;
 
+	size_t owner = code->v[r->first_seg].owner;
+	int whole = r->nsegs == 1 && d->sp[owner].start == r->addr && d->sp[owner].end == r->addr + r->size;
+
 	for (size_t i = r->first_seg; i < r->first_seg + r->nsegs; i++) {
 		const struct code *c = &d->c[code->v[i].owner];
 
 		ts = min64(ts, c->ts);
 		some_kept |= c->pinned || c->renamed < d->sp[code->v[i].owner].end - d->sp[code->v[i].owner].start;
 	}
-	rc = write_head(out, &d->c[code->v[r->first_seg].owner], ts + (uint64_t)some_kept, r->addr, r->size, index,
-			e->name);
+	rc = write_head(out, &d->c[owner], whole, ts + (uint64_t)some_kept, r->addr, r->size, index, e->name);
 	for (size_t i = r->first_seg; rc == 0 && i < r->first_seg + r->nsegs; i++) {
 		const struct seg *s = &code->v[i];
 		uint64_t a = max64(s->start, r->addr), b = min64(s->end, r->addr + r->size);
@@ -538,7 +570,7 @@ static int write_older(const struct older_copy *o, const struct jp_map_entry *ma
 	const struct code *c = &d->c[o->load];
 	const struct span *sp = &d->sp[o->load];
 	int whole = o->lo == sp->start && o->hi == sp->end;
-	int rc = write_head(out, c, c->ts + (uint64_t)!whole, o->lo, o->hi - o->lo, index, map[o->entry].name);
+	int rc = write_head(out, c, whole, c->ts + (uint64_t)!whole, o->lo, o->hi - o->lo, index, map[o->entry].name);
 
 	return rc ? rc : put(out, c->bytes + (o->lo - sp->start), o->hi - o->lo);
 }

@@ -8,6 +8,7 @@
 
 #include "jd_read.h"
 #include "jd_rename.h"
+#include "jitdump.h"
 
 #include "dump_builder.h"
 
@@ -43,6 +44,7 @@ struct out_load {
 	uint64_t ts, addr, size, index;
 	char name[64];
 	int unwind_before; /* an UNWINDING_INFO came right before it */
+	uint64_t mapped;   /* that record's mapped_size (0: an empty table) */
 	int bytes_ok;      /* each byte is (addr + i) & 0xff */
 };
 
@@ -63,6 +65,7 @@ static int apply(const struct dbuf *in, const struct jp_map_entry *map, size_t n
 	struct jp_jdr_rec rec;
 	struct jp_jdr_summary sum;
 	int rc, unwind = 0;
+	uint64_t mapped = 0;
 
 	ck_assert_ptr_nonnull(f);
 	rc = jp_jd_apply_map(in->p, in->len, map, n, before, f, &a->st);
@@ -85,11 +88,13 @@ static int apply(const struct dbuf *in, const struct jp_map_entry *map, size_t n
 				o->index = rec.u.load.code_index;
 				snprintf(o->name, sizeof(o->name), "%s", rec.u.load.name);
 				o->unwind_before = unwind;
+				o->mapped = unwind ? mapped : 0;
 				o->bytes_ok = 1;
 				for (uint64_t i = 0; i < o->size; i++)
 					o->bytes_ok &= rec.u.load.code[i] == (unsigned char)(o->addr + i);
 			}
 			unwind = rec.id == JD_CODE_UNWINDING_INFO;
+			mapped = unwind ? rec.u.unwind.mapped_size : 0;
 		}
 	}
 	free(buf);
@@ -129,6 +134,43 @@ START_TEST(test_whole_function_renamed)
 	ck_assert_uint_eq(a.st.loads_dropped, 1);
 	ck_assert_uint_eq(a.st.loads_added, 1);
 	ck_assert_uint_eq(a.st.entries_jit, 1);
+	free(b.p);
+}
+END_TEST
+
+/* A piece renamed whole keeps its unwinding data (the rules describe the
+ * same bytes at the same place); renamed in part, or the one of several
+ * pieces, it falls back to the empty table. */
+START_TEST(test_unwinding_data_kept_when_whole)
+{
+	struct dbuf b = { 0 };
+	struct applied a;
+	const struct out_load *o;
+	unsigned char rec[JD_FDE_UNWIND_RECORD];
+	size_t n = jp_unwind_record(rec, JP_UNWIND_FP_FDE, 0x100, 10);
+	struct jp_map_entry map[] = { { 0x1000, 0x100, "int W.fib(int)" }, { 0x3000, 0x40, "int W.part(int)" } };
+
+	ck_assert_uint_gt(n, 40);
+	hdr(&b);
+	put(&b, rec, n);
+	load_at(&b, 10, 3, 0x1000, 0x100, "jit:libjvm:aaaa");
+	n = jp_unwind_record(rec, JP_UNWIND_FP_FDE, 0x80, 11);
+	put(&b, rec, n);
+	load_at(&b, 11, 4, 0x3000, 0x80, "jit:libjvm:bbbb");
+	ck_assert_int_eq(apply(&b, map, 2, 0, &a), 0);
+	o = find(&a, "int W.fib(int)");
+	ck_assert_ptr_nonnull(o);
+	ck_assert(o->unwind_before);
+	ck_assert_uint_gt(o->mapped, 0);
+	ck_assert_uint_eq(o->ts, 10);
+	o = find(&a, "int W.part(int)");
+	ck_assert_ptr_nonnull(o);
+	ck_assert(o->unwind_before);
+	ck_assert_uint_eq(o->mapped, 0); /* its rules would claim bytes past it */
+	/* the unrenamed rest keeps its record */
+	o = find(&a, "jit:libjvm:bbbb");
+	ck_assert_ptr_nonnull(o);
+	ck_assert_uint_gt(o->mapped, 0);
 	free(b.p);
 }
 END_TEST
@@ -364,6 +406,7 @@ Suite *make_jd_rename_suite(void)
 	TCase *tc = tcase_create("apply");
 
 	tcase_add_test(tc, test_whole_function_renamed);
+	tcase_add_test(tc, test_unwinding_data_kept_when_whole);
 	tcase_add_test(tc, test_function_over_two_pieces);
 	tcase_add_test(tc, test_part_of_a_piece);
 	tcase_add_test(tc, test_reused_address);
