@@ -187,7 +187,9 @@ $(BUILD)/tests/host/%: tests/host/%.c $(wildcard tests/host/*.h) tests/jit/jitli
 
 $(FUZZ_BIN): tests/fuzz/fuzz_dump.c $(LIB_SRC) $(LIB_HDR) | $(BUILD)/.dirs
 	$(CLANG) -std=gnu11 -g -O1 -D_GNU_SOURCE -Ilib \
-		-fsanitize=fuzzer,address,undefined -o $@ tests/fuzz/fuzz_dump.c $(filter lib/jd_read.c lib/jd_prune.c lib/sys.c lib/log.c,$(LIB_SRC))
+		-fsanitize=fuzzer,address,undefined -o $@ tests/fuzz/fuzz_dump.c \
+		$(filter lib/jd_read.c lib/jd_prune.c lib/sys.c lib/log.c lib/cfi.c lib/stackheight.c lib/insn.c lib/arena.c,$(LIB_SRC)) \
+		$(ZYDIS_LIBS)
 
 check:
 	@scripts/setup-deps --test
@@ -198,7 +200,7 @@ check:
 $(FUZZ_NAMING_BIN): tests/fuzz/fuzz_naming.c $(LIB_SRC) $(LIB_HDR) | $(BUILD)/.dirs
 	$(CLANG) -std=gnu11 -g -O1 -D_GNU_SOURCE -Ilib \
 		-fsanitize=fuzzer,address,undefined -o $@ tests/fuzz/fuzz_naming.c \
-		$(filter lib/split.c lib/fingerprint.c lib/insn.c,$(LIB_SRC)) $(ZYDIS_LIBS)
+		$(filter lib/split.c lib/fingerprint.c lib/insn.c lib/stackheight.c lib/cfi.c lib/arena.c lib/sys.c lib/log.c,$(LIB_SRC)) $(ZYDIS_LIBS)
 
 check-build: all $(UNIT_BIN) $(ASAN_BIN) $(FUZZ_BIN) $(FUZZ_NAMING_BIN)
 
@@ -222,6 +224,7 @@ bench:
 	@$(MAKE) --no-print-directory all
 	@tests/bench/run $(BUILD)
 	@tests/bench/engines $(BUILD)
+	@tests/bench/runtime_names $(BUILD)
 
 stress:
 	@scripts/setup-deps --test

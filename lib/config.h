@@ -17,7 +17,7 @@ enum jp_track_mode {
 };
 
 enum jp_unwind_mode {
-	JP_UNWIND_MODE_AUTO = 0,  /* FDE where a frame-pointer prologue is seen and room allows */
+	JP_UNWIND_MODE_AUTO = 0,  /* CFI from the code (lib/stackheight.c, lib/cfi.c) where known and room allows */
 	JP_UNWIND_MODE_EMPTY = 1, /* always the empty table (frame-pointer fallback) */
 };
 

@@ -1,5 +1,6 @@
 /* jd_read.c - bounds-checked jitdump iterator and validator (perf 6.1 rules). */
 #include "jd_read.h"
+#include "cfi.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -325,6 +326,8 @@ struct check {
 	jp_jdr_warn_fn warn;
 	void *arg;
 	struct set index, names;
+	struct jp_jdr_rec unw; /* an UNWINDING_INFO with CFI, waiting for its LOAD */
+	int have_unw;
 };
 
 static void __attribute__((format(printf, 3, 4))) warn(struct check *c, uint64_t off, const char *fmt, ...)
@@ -459,6 +462,29 @@ static int check_unwind(struct check *c, const struct jp_jdr_rec *rec)
 		warn(c, rec->offset,
 		     "UNWINDING_INFO has a %llu-byte .eh_frame but mapped_size 0: perf's unwinder ignores it",
 		     (unsigned long long)(usz - hsz));
+	if (msz && usz > hsz) {
+		c->s->unwind_cfi++;
+		c->unw = *rec;
+		c->have_unw = 1;
+	}
+	return 0;
+}
+
+/* jitperf's CFI (lib/cfi.h: its CIE opens the data) checked against the
+ * size of the code it describes, which only the LOAD after it tells. */
+static int check_cfi(struct check *c, const struct jp_jdr_rec *load)
+{
+	const struct jp_jdr_rec *u = &c->unw;
+	const char *why = "";
+	size_t usz = u->u.unwind.unwinding_size, hsz = u->u.unwind.eh_frame_hdr_size;
+
+	c->have_unw = 0;
+	if (!jp_cfi_is_ours(u->u.unwind.data, usz - hsz))
+		return 0; /* another writer's (V8, CPython): their CIEs differ */
+	if (jp_cfi_check(u->u.unwind.data, usz, hsz, load->u.load.code_size, &why) < 0)
+		FAIL(c, u->offset, "UNWINDING_INFO before the LOAD at %#llx: %s",
+		     (unsigned long long)load->u.load.code_addr, why);
+	c->s->unwind_fdes += jp_cfi_fde_count(u->u.unwind.data, usz, hsz);
 	return 0;
 }
 
@@ -491,7 +517,9 @@ static int check_records(struct check *c, struct jp_jdr *it)
 		last_ts = rec.timestamp;
 		switch (rec.id) {
 		case JD_CODE_LOAD:
-			r = check_load(c, &rec);
+			r = c->have_unw ? check_cfi(c, &rec) : 0;
+			if (r == 0)
+				r = check_load(c, &rec);
 			break;
 		case JD_CODE_MOVE:
 			r = check_move(c, &rec);

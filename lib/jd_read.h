@@ -137,6 +137,8 @@ struct jp_jdr_summary {
 	uint64_t code_bytes;      /* sum of LOAD code_size */
 	uint64_t distinct_names;  /* of LOADs */
 	uint64_t ts_backwards;    /* records older than the record before */
+	uint64_t unwind_cfi;      /* UNWINDING_INFO with a mapped .eh_frame (real rules) */
+	uint64_t unwind_fdes;     /* FDEs in jitperf's own (lib/cfi.h) */
 	uint64_t bytes;           /* of the buffer covered by whole records */
 };
 
@@ -159,7 +161,10 @@ typedef void (*jp_jdr_warn_fn)(void *arg, uint64_t off, const char *reason);
  * - UNWINDING_INFO: shorter than 40 bytes, unwinding_size + 40 > total_size,
  *   eh_frame_hdr_size > unwinding_size, eh_frame_hdr version byte not 1,
  *   mapped_size neither 0 nor in [unwinding_size, unwinding_size rounded up
- *   to 16] (CPython rounds it up; more would hide neighbouring code);
+ *   to 16] (CPython rounds it up; more would hide neighbouring code); for
+ *   jitperf's own CFI (its CIE), checked against the next LOAD's code size
+ *   (lib/cfi.h jp_cfi_check): header encodings and table, every FDE inside
+ *   the data and its range inside the code, table sorted, known opcodes;
  * - DEBUG_INFO: shorter than 32 bytes, entries or names not fitting.
  * Warnings: LOAD or MOVE pid other than the header's, code_size 0, MOVE
  * code_size differing from its LOAD, an UNWINDING_INFO with

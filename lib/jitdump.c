@@ -285,8 +285,9 @@ size_t jp_unwind_record(void *out, int kind, uint64_t code_size, uint64_t timest
 int jp_dump_load(struct jp_dump *d, const struct jp_code *c, uint64_t *index)
 {
 	unsigned char unwind[JD_FDE_UNWIND_RECORD];
+	static const unsigned char zeros[8];
 	struct jd_code_load l;
-	struct iovec iov[4];
+	struct iovec iov[6];
 	size_t namelen = strlen(c->name) + 1;
 	int n = 0, r;
 
@@ -304,9 +305,34 @@ int jp_dump_load(struct jp_dump *d, const struct jp_code *c, uint64_t *index)
 	l.vma = c->addr;
 	l.code_addr = c->addr;
 	l.code_size = c->size;
-	if (c->unwind != JP_UNWIND_NONE) {
+	if (c->unwind == JP_UNWIND_CFI && c->cfi && c->cfi_size && c->cfi_hdr_size &&
+	    c->cfi_hdr_size <= c->cfi_size && c->cfi_size <= UINT32_MAX - 64) {
+		/* Variable size: the fixed part, the data, zeros to a multiple
+		 * of 8.  mapped_size is the data itself: perf maps it after
+		 * the code, where the caller checked it hides nothing. */
+		struct jd_code_unwinding_info *u = (struct jd_code_unwinding_info *)unwind;
+		uint32_t pad = (uint32_t)((8 - c->cfi_size % 8) % 8);
+
+		memset(u, 0, sizeof(*u));
+		u->p.id = JD_CODE_UNWINDING_INFO;
+		u->p.timestamp = l.p.timestamp;
+		u->p.total_size = (uint32_t)sizeof(*u) + c->cfi_size + pad;
+		u->unwinding_size = c->cfi_size;
+		u->eh_frame_hdr_size = c->cfi_hdr_size;
+		u->mapped_size = c->cfi_size;
+		iov[n].iov_base = u;
+		iov[n++].iov_len = sizeof(*u);
+		iov[n].iov_base = (void *)c->cfi;
+		iov[n++].iov_len = c->cfi_size;
+		if (pad) {
+			iov[n].iov_base = (void *)zeros;
+			iov[n++].iov_len = pad;
+		}
+	} else if (c->unwind != JP_UNWIND_NONE) {
+		int kind = c->unwind == JP_UNWIND_FP_FDE ? JP_UNWIND_FP_FDE : JP_UNWIND_EMPTY;
+
 		iov[n].iov_base = unwind;
-		iov[n++].iov_len = jp_unwind_record(unwind, c->unwind, c->size, l.p.timestamp);
+		iov[n++].iov_len = jp_unwind_record(unwind, kind, c->size, l.p.timestamp);
 	}
 	iov[n].iov_base = &l;
 	iov[n++].iov_len = sizeof(l);

@@ -28,6 +28,8 @@ enum jp_unwind {
 	JP_UNWIND_EMPTY = 0, /* empty .eh_frame_hdr table: perf falls back to frame pointers */
 	JP_UNWIND_FP_FDE = 1, /* CIE+FDE for code starting with push rbp; mov rbp,rsp */
 	JP_UNWIND_NONE = 2,   /* no record (tests only: perf would reuse an earlier one) */
+	JP_UNWIND_CFI = 3,    /* the caller's .eh_frame + .eh_frame_hdr (jp_code.cfi, lib/cfi.h) */
+	JP_UNWIND_AUTO = 4,   /* not for the writer: lib/output.c analyses the code and picks CFI or EMPTY */
 };
 
 struct jp_code {
@@ -38,6 +40,11 @@ struct jp_code {
 	uint64_t timestamp;  /* CLOCK_MONOTONIC ns; 0 means now */
 	uint32_t tid;        /* 0 means the calling thread */
 	int unwind;          /* enum jp_unwind */
+	/* JP_UNWIND_CFI: cfi_size bytes, the last cfi_hdr_size of them the
+	 * .eh_frame_hdr; perf maps them right after the 8-aligned code, so the
+	 * caller makes sure that much room is free there. */
+	const uint8_t *cfi;
+	uint32_t cfi_size, cfi_hdr_size;
 };
 
 struct jp_dump {

@@ -6,26 +6,69 @@
 
 #include "str.h"
 
+/* Bytes that become '_'.  Synthetic names (keep_punct 0) stay plain ASCII
+ * words: we choose them, and ':' '#' separate their parts.  Names a runtime
+ * wrote (keep_punct 1) stay as written wherever perf copes: spaces ("W:Fib
+ * (int)", "JS:*f /a.js:3:16") go through perf inject's ELF symbols, perf
+ * report's columns and perf map lines (perf takes the rest of the line as
+ * the name) intact; only control bytes (a newline ends a map line and a
+ * perf script line, the rest garbles terminals) and bytes that are not
+ * UTF-8 are replaced. */
 static int bad_char(unsigned char c, int keep_punct)
 {
-	/* perf splits perf-map lines and report columns on whitespace; control
-	 * bytes garble terminals; we keep names ASCII so perf's demangler and
-	 * column widths never see partial UTF-8 (a cut name stays valid). */
-	if (c <= 0x20 || c >= 0x7f)
+	if (c < 0x20 || c == 0x7f)
 		return 1;
-	return !keep_punct && (c == ':' || c == '#');
+	if (!keep_punct)
+		return c == ' ' || c >= 0x80 || c == ':' || c == '#';
+	return 0;
+}
+
+/* Length of the well-formed UTF-8 sequence at s (at most avail bytes), 0
+ * when it is not one (stray continuation byte, overlong, cut off). */
+static size_t utf8_len(const unsigned char *s, size_t avail)
+{
+	size_t n, i;
+
+	if (s[0] < 0xc2 || s[0] > 0xf4)
+		return 0;
+	n = s[0] < 0xe0 ? 2 : s[0] < 0xf0 ? 3 : 4;
+	if (n > avail)
+		return 0;
+	for (i = 1; i < n; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] > 0x8f))
+		return 0;
+	return n;
 }
 
 size_t jp_name_sanitize(char *dst, size_t size, const char *src, int keep_punct)
 {
-	size_t i = 0;
+	const unsigned char *s = (const unsigned char *)src;
+	size_t i = 0, o = 0;
 
 	if (size == 0)
 		return 0;
-	for (; src && src[i] && i + 1 < size; i++)
-		dst[i] = bad_char((unsigned char)src[i], keep_punct) ? '_' : src[i];
-	dst[i] = 0;
-	return i;
+	while (s && s[i] && o + 1 < size) {
+		size_t n = 0;
+
+		if (keep_punct && s[i] >= 0x80) {
+			/* a whole character or none: a cut name stays valid UTF-8 */
+			n = utf8_len(s + i, strnlen(src + i, 4));
+			if (n && o + n + 1 > size)
+				break;
+		}
+		if (n) {
+			memcpy(dst + o, s + i, n);
+			o += n;
+			i += n;
+			continue;
+		}
+		dst[o++] = (bad_char(s[i], keep_punct) || s[i] >= 0x80) ? '_' : (char)s[i];
+		i++;
+	}
+	dst[o] = 0;
+	return o;
 }
 
 int jp_name_format(char *buf, size_t size, const char *creator, uint64_t fingerprint,

@@ -31,9 +31,12 @@
 int jp_name_format(char *buf, size_t size, const char *creator, uint64_t fingerprint,
 		   unsigned dup);
 
-/* Copy src into dst (size bytes, NUL-terminated) replacing characters that
- * break perf's map/report parsing with '_'.  keep_punct keeps ':' and '#'
- * (for names that come from the process, such as perf-map or GDB JIT names).
+/* Copy src into dst (size bytes, NUL-terminated) replacing what perf or a
+ * terminal cannot take with '_'.  keep_punct 0 (synthetic names): anything
+ * but printable ASCII, spaces, ':' and '#'.  keep_punct 1 (names from the
+ * process: perf maps, GDB JIT): only control bytes and bytes that are not
+ * well-formed UTF-8; spaces and punctuation stay as the runtime wrote them
+ * ("W:Fib (int)"), and a cut never splits a UTF-8 character.
  * Returns the length written. */
 size_t jp_name_sanitize(char *dst, size_t size, const char *src, int keep_punct);
 

@@ -56,6 +56,20 @@ uint64_t jp_output_load(struct jp_output *o, const struct jp_load_rec *l)
 		c.name = l->name;
 		c.timestamp = l->ts;
 		c.unwind = l->unwind;
+		if (l->unwind == JP_UNWIND_AUTO) {
+			/* Built from the code (lib/stackheight.c, lib/cfi.c);
+			 * the workspace comes once, on first need. */
+			if (!o->cfi && !o->cfi_failed && !(o->cfi = jp_cfi_work_new()))
+				o->cfi_failed = 1;
+			if (o->cfi)
+				jp_sh_set_memo(o->cfi->sh, l->memo);
+			c.unwind = o->cfi && jp_cfi_describe(o->cfi, l->code, l->len, l->room, &c.cfi, &c.cfi_size,
+							     &c.cfi_hdr_size)
+					   ? JP_UNWIND_CFI
+					   : JP_UNWIND_EMPTY;
+			if (o->cfi)
+				jp_sh_set_memo(o->cfi->sh, NULL);
+		}
 		if (jp_dump_load(&o->dump, &c, &index) < 0)
 			index = JP_NO_INDEX;
 	}

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "cfi.h"
 #include "config.h"
 #include "jitdump.h"
 #include "perfmap_write.h"
@@ -26,6 +27,8 @@ struct jp_output {
 	struct jp_perfmap pmap;
 	uint64_t loads, load_bytes, moves; /* records written */
 	int shutdown;                /* nothing will ever be written: the engine turns off */
+	struct jp_cfi_work *cfi;     /* unwinding data from the code (JP_UNWIND_AUTO), made on first need */
+	int cfi_failed;              /* no memory for it: empty tables */
 };
 
 /* Open what is not open yet, notice a writer that failed.  Returns 0 when

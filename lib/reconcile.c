@@ -84,12 +84,27 @@ void jp_reconcile_pass(struct jp_reconciler *rc)
 
 static int unwind_for(const struct jp_reconciler *rc, const struct jp_view_piece *p)
 {
-	/* A real FDE only where the piece starts with the frame-pointer
-	 * prologue it describes and perf's mapping of the unwinding data
-	 * (after the 8-aligned code) cannot cover the next piece. */
-	if (!rc->fde || !(p->flags & JP_PIECE_FDE_FITS))
-		return JP_UNWIND_EMPTY;
-	return JP_UNWIND_FP_FDE;
+	/* The output analyses the code (lib/stackheight.c) and writes an
+	 * FDE where it knows the frame and the data fits in the filler after
+	 * the piece (perf maps it there), else the empty table. */
+	(void)p;
+	return rc->fde ? JP_UNWIND_AUTO : JP_UNWIND_EMPTY;
+}
+
+/* Bytes after pieces[k] that no LOAD will cover: its filler, and data
+ * pieces (never announced) up to the next piece that is.  perf maps a
+ * piece's unwinding data there (lib/cfi.h); over a later LOAD it would hide
+ * that code's first bytes or lose its own table. */
+static uint64_t room_after(const struct jp_view_piece *pieces, size_t np, size_t k)
+{
+	uint64_t end = pieces[k].off + pieces[k].len, room = pieces[k].gap_after;
+
+	for (size_t j = k + 1; j < np; j++) {
+		if (!(pieces[j].flags & JP_PIECE_DATA))
+			return pieces[j].off > end ? pieces[j].off - end : 0;
+		room = pieces[j].off + pieces[j].len + pieces[j].gap_after - end;
+	}
+	return room;
 }
 
 /* Remember the hash of a piece's bytes after its first instruction, to
@@ -316,6 +331,8 @@ void jp_reconcile(struct jp_reconciler *rc, struct jp_region *r, uint64_t a, uin
 				l.name = name;
 				l.ts = ts;
 				l.unwind = unwind_for(rc, p);
+				l.room = room_after(rc->pieces, np, k);
+				l.memo = &rc->memo;
 				nd->index = rc->sink.load(rc->sink.ctx, &l);
 				set_tail(nd, bytes);
 				nd->flags = l.unwind == JP_UNWIND_FP_FDE ? JP_PIECE_FDE_FITS : 0;

@@ -42,6 +42,8 @@ struct jp_load_rec {
 	const char *name;
 	uint64_t ts;
 	int unwind; /* JP_UNWIND_* (jitdump.h) */
+	uint64_t room; /* filler known to follow the code: unwinding data perf maps after it must fit there */
+	struct jp_insn_memo *memo; /* decodes of the buffer code points into (insn.h), or NULL */
 };
 
 /* Where the reconciler's bytes come from and its records go. */

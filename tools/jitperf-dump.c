@@ -1,4 +1,4 @@
-/* jitperf-dump.c - print, validate (--check), summarise (--stats) or prune (--prune) jitdump files. */
+/* jitperf-dump.c - print, validate (--check), summarise (--stats), prune (--prune) jitdump files or apply a runtime's map to one (--apply-map). */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -12,18 +12,22 @@
 #include <unistd.h>
 
 #include "jd_prune.h"
+#include "cfi.h"
 #include "jd_read.h"
+#include "jd_rename.h"
+#include "perfmap_read.h"
 
 /* Exit codes, as documented in --help. */
 enum { EXIT_VALID = 0, EXIT_INVALID = 1, EXIT_USAGE = 2 };
 
-enum mode { MODE_PRINT, MODE_CHECK, MODE_STATS, MODE_PRUNE };
+enum mode { MODE_PRINT, MODE_CHECK, MODE_STATS, MODE_PRUNE, MODE_APPLY_MAP };
 
 #define MAX_WARNINGS_SHOWN 20
 
 static const char usage_text[] =
 	"Usage: jitperf-dump [--check | --stats] FILE...\n"
 	"       jitperf-dump --prune SAMPLES -o OUT FILE\n"
+	"       jitperf-dump --apply-map MAP [--map-time NS] -o OUT FILE\n"
 	"       jitperf-dump --help\n"
 	"\n"
 	"Read perf jitdump files (jit-<pid>.dump, as written by jitperf, V8's\n"
@@ -49,12 +53,26 @@ static const char usage_text[] =
 	"                hex, optionally after a decimal pid (lines of other pids\n"
 	"                than the dump's are ignored); - reads standard input.\n"
 	"                Prints what was kept.\n"
-	"  -o, --output OUT   where --prune writes (replaced atomically)\n"
+	"  -m, --apply-map MAP\n"
+	"                write to OUT (-o) the dump FILE with the names of a perf\n"
+	"                map the runtime wrote itself (/tmp/perf-<pid>.map; HotSpot\n"
+	"                and Mono complete it only at exit): code the map lists at\n"
+	"                the address where it was still alive at the end takes the\n"
+	"                map's name and boundaries (a new LOAD, stamped when the\n"
+	"                code was captured); code it does not list keeps its name;\n"
+	"                entries outside the dump's code are ignored; for a reused\n"
+	"                address the newest entry counts.  Prints what changed.\n"
+	"      --map-time NS\n"
+	"                CLOCK_MONOTONIC time the map was complete: code captured\n"
+	"                later is not the map's and is left alone\n"
+	"  -o, --output OUT   where --prune or --apply-map writes (replaced\n"
+	"                atomically)\n"
 	"  -h, --help    show this help\n"
 	"\n"
 	"Exit status: 0 every FILE valid, 1 some FILE invalid (or not fully\n"
 	"readable as a jitdump), 2 usage error or a FILE that cannot be read;\n"
-	"with --prune 1 also when nothing was written (OUT is left as it was).\n";
+	"with --prune and --apply-map 1 also when nothing was written (OUT is left\n"
+	"as it was).\n";
 
 static void __attribute__((format(printf, 1, 2))) say(const char *fmt, ...)
 {
@@ -211,6 +229,16 @@ static void print_header(const char *path, const struct jd_header *h, size_t len
 	       "NAME");
 }
 
+/* jitperf's own CFI (lib/cfi.h): how many FDEs, i.e. ranges with rules */
+static void print_cfi(const struct jp_jdr_rec *rec)
+{
+	uint64_t usz = rec->u.unwind.unwinding_size, hsz = rec->u.unwind.eh_frame_hdr_size;
+
+	if (usz <= rec->u.unwind.data_len && hsz < usz && jp_cfi_is_ours(rec->u.unwind.data, usz - hsz))
+		printf(", jitperf CFI with %u FDE%s", jp_cfi_fde_count(rec->u.unwind.data, usz, hsz),
+		       jp_cfi_fde_count(rec->u.unwind.data, usz, hsz) == 1 ? "" : "s");
+}
+
 static void print_record(const struct jp_jdr_rec *rec)
 {
 	printf("%10llu %-14s %20llu ", (unsigned long long)rec->offset, jp_jdr_type_name(rec->id),
@@ -231,10 +259,12 @@ static void print_record(const struct jp_jdr_rec *rec)
 		       (unsigned long long)rec->u.debug.nr_entry);
 		break;
 	case JD_CODE_UNWINDING_INFO:
-		printf("%18s %10llu %8s (eh_frame_hdr %llu, mapped %llu)", "-",
+		printf("%18s %10llu %8s (eh_frame_hdr %llu, mapped %llu", "-",
 		       (unsigned long long)rec->u.unwind.unwinding_size, "-",
 		       (unsigned long long)rec->u.unwind.eh_frame_hdr_size,
 		       (unsigned long long)rec->u.unwind.mapped_size);
+		print_cfi(rec);
+		printf(")");
 		break;
 	case JD_CODE_CLOSE:
 		printf("%18s %10s %8s", "-", "-", "-");
@@ -330,6 +360,8 @@ static int do_stats(const char *path, const struct input *in)
 	printf("  code bytes:           %llu\n", (unsigned long long)s.code_bytes);
 	printf("  distinct names:       %llu\n", (unsigned long long)s.distinct_names);
 	printf("  timestamps backwards: %llu\n", (unsigned long long)s.ts_backwards);
+	printf("  unwinding with CFI:   %llu (%llu FDEs)\n", (unsigned long long)s.unwind_cfi,
+	       (unsigned long long)s.unwind_fdes);
 	printf("  warnings:             %llu\n", (unsigned long long)s.warnings);
 	return r;
 }
@@ -383,6 +415,43 @@ static uint64_t *read_samples(const char *path, uint32_t pid, size_t *count)
 	return v ? v : calloc(1, sizeof(*v));
 }
 
+/* OUT is replaced only once it is whole: written to OUT.XXXXXX, renamed. */
+static FILE *open_output(const char *out_path, char *tmp, size_t tmp_size)
+{
+	FILE *out;
+	int fd;
+
+	if ((size_t)snprintf(tmp, tmp_size, "%s.XXXXXX", out_path) >= tmp_size) {
+		say("%s: path too long", out_path);
+		return NULL;
+	}
+	fd = mkstemp(tmp);
+	if (fd < 0 || !(out = fdopen(fd, "w"))) {
+		say("%s: cannot create: %s", tmp, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	return out;
+}
+
+/* Close and rename into place, or remove; returns rc or the first error. */
+static int close_output(FILE *out, const char *tmp, const char *out_path, int rc)
+{
+	if (fclose(out) != 0 && rc == 0)
+		rc = -EIO;
+	if (rc == 0 && rename(tmp, out_path) < 0)
+		rc = -errno;
+	if (rc != 0)
+		unlink(tmp);
+	return rc;
+}
+
+static const char *why_not_written(int rc)
+{
+	return rc == -EBADMSG ? "not a well-formed jitdump" : strerror(-rc);
+}
+
 static int do_prune(const char *path, const struct input *in, const char *samples, const char *out_path)
 {
 	struct jp_prune_stats st;
@@ -391,7 +460,7 @@ static int do_prune(const char *path, const struct input *in, const char *sample
 	uint64_t *addrs;
 	size_t n;
 	FILE *out;
-	int fd, rc;
+	int rc;
 
 	if (jp_jdr_open(&r, in->buf, in->len) < 0) {
 		say("%s: not a jitdump: offset %llu: %s", path, (unsigned long long)r.err_off, r.err);
@@ -400,34 +469,98 @@ static int do_prune(const char *path, const struct input *in, const char *sample
 	addrs = read_samples(samples, r.hdr.pid, &n);
 	if (!addrs)
 		return EXIT_USAGE;
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.XXXXXX", out_path) >= sizeof(tmp)) {
-		say("%s: path too long", out_path);
-		free(addrs);
-		return EXIT_USAGE;
-	}
-	fd = mkstemp(tmp);
-	if (fd < 0 || !(out = fdopen(fd, "w"))) {
-		say("%s: cannot create: %s", tmp, strerror(errno));
-		if (fd >= 0)
-			close(fd);
+	out = open_output(out_path, tmp, sizeof(tmp));
+	if (!out) {
 		free(addrs);
 		return EXIT_USAGE;
 	}
 	rc = jp_jd_prune(in->buf, in->len, addrs, n, out, &st);
 	free(addrs);
-	if (fclose(out) != 0 && rc == 0)
-		rc = -EIO;
-	if (rc == 0 && rename(tmp, out_path) < 0)
-		rc = -errno;
+	rc = close_output(out, tmp, out_path, rc);
 	if (rc != 0) {
-		unlink(tmp);
-		say("%s: not pruned (%s); %s left as it was", path,
-		    rc == -EBADMSG ? "not a well-formed jitdump" : strerror(-rc), out_path);
+		say("%s: not pruned (%s); %s left as it was", path, why_not_written(rc), out_path);
 		return EXIT_INVALID;
 	}
 	printf("%s: kept %llu of %llu LOADs, %llu of %llu MOVEs, %llu of %llu bytes (%zu sampled addresses)\n", path,
 	       (unsigned long long)st.loads_kept, (unsigned long long)st.loads_in, (unsigned long long)st.moves_kept,
 	       (unsigned long long)st.moves_in, (unsigned long long)st.bytes_out, (unsigned long long)st.bytes_in, n);
+	return EXIT_VALID;
+}
+
+struct map_read {
+	struct jp_map_entry *v;
+	size_t n, cap;
+	int oom;
+};
+
+static int map_line(void *arg, uint64_t addr, uint64_t size, const char *name)
+{
+	struct map_read *m = arg;
+	char *copy;
+
+	if (m->n == m->cap) {
+		size_t cap = m->cap ? 2 * m->cap : 4096;
+		struct jp_map_entry *v = realloc(m->v, cap * sizeof(*v));
+
+		if (!v) {
+			m->oom = 1;
+			return 1;
+		}
+		m->v = v;
+		m->cap = cap;
+	}
+	copy = strdup(name);
+	if (!copy) {
+		m->oom = 1;
+		return 1;
+	}
+	m->v[m->n++] = (struct jp_map_entry){ addr, size, copy };
+	return 0;
+}
+
+static void free_map(struct map_read *m)
+{
+	for (size_t i = 0; i < m->n; i++)
+		free((char *)m->v[i].name);
+	free(m->v);
+}
+
+static int do_apply_map(const char *path, const struct input *in, const char *map_path, uint64_t map_time,
+			const char *out_path)
+{
+	struct map_read m = { NULL, 0, 0, 0 };
+	struct jp_rename_stats st;
+	uint64_t offset = 0;
+	char tmp[4096];
+	FILE *out;
+	int rc;
+
+	/* the whole file (a half-written last line is left out) */
+	rc = jp_perfmap_read(map_path, &offset, 0, map_line, &m);
+	if (rc < 0 || m.oom) {
+		say("%s: %s", map_path, m.oom ? "out of memory" : strerror(-rc));
+		free_map(&m);
+		return EXIT_USAGE;
+	}
+	out = open_output(out_path, tmp, sizeof(tmp));
+	if (!out) {
+		free_map(&m);
+		return EXIT_USAGE;
+	}
+	rc = jp_jd_apply_map(in->buf, in->len, m.v, m.n, map_time, out, &st);
+	free_map(&m);
+	rc = close_output(out, tmp, out_path, rc);
+	if (rc != 0) {
+		say("%s: map not applied (%s); %s left as it was", path, why_not_written(rc), out_path);
+		return EXIT_INVALID;
+	}
+	printf("%s: renamed %llu code bytes: %llu LOADs added, %llu of %llu replaced, %llu older renamed; "
+	       "map entries: %llu, %llu alive, %llu in JIT code, %llu named already\n",
+	       path, (unsigned long long)st.bytes_renamed, (unsigned long long)st.loads_added,
+	       (unsigned long long)st.loads_dropped, (unsigned long long)st.loads_in,
+	       (unsigned long long)st.loads_older, (unsigned long long)st.entries,
+	       (unsigned long long)st.entries_alive, (unsigned long long)st.entries_jit,
+	       (unsigned long long)st.entries_named);
 	return EXIT_VALID;
 }
 
@@ -437,17 +570,20 @@ int main(int argc, char **argv)
 		{ "check", no_argument, NULL, 'c' },
 		{ "stats", no_argument, NULL, 's' },
 		{ "prune", required_argument, NULL, 'p' },
+		{ "apply-map", required_argument, NULL, 'm' },
+		{ "map-time", required_argument, NULL, 't' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	enum mode mode = MODE_PRINT;
-	const char *samples = NULL, *out_path = NULL;
+	const char *samples = NULL, *out_path = NULL, *map_path = NULL;
+	uint64_t map_time = 0;
 	struct sigaction sa;
 	int c, status = EXIT_VALID;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "csp:o:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "csp:m:o:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 		case 's':
@@ -465,6 +601,25 @@ int main(int argc, char **argv)
 			mode = MODE_PRUNE;
 			samples = optarg;
 			break;
+		case 'm':
+			if (mode != MODE_PRINT) {
+				say("--apply-map cannot be combined with --check, --stats or --prune");
+				return EXIT_USAGE;
+			}
+			mode = MODE_APPLY_MAP;
+			map_path = optarg;
+			break;
+		case 't': {
+			char *end;
+
+			errno = 0;
+			map_time = strtoull(optarg, &end, 10);
+			if (errno || end == optarg || *end) {
+				say("--map-time wants nanoseconds, not '%s'", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		}
 		case 'o':
 			out_path = optarg;
 			break;
@@ -481,12 +636,17 @@ int main(int argc, char **argv)
 		say("no FILE given; try 'jitperf-dump --help'");
 		return EXIT_USAGE;
 	}
-	if (mode == MODE_PRUNE && (!out_path || optind + 1 != argc)) {
-		say("--prune needs -o OUT and exactly one FILE; try 'jitperf-dump --help'");
+	if ((mode == MODE_PRUNE || mode == MODE_APPLY_MAP) && (!out_path || optind + 1 != argc)) {
+		say("%s needs -o OUT and exactly one FILE; try 'jitperf-dump --help'",
+		    mode == MODE_PRUNE ? "--prune" : "--apply-map");
 		return EXIT_USAGE;
 	}
-	if (mode != MODE_PRUNE && out_path) {
-		say("-o goes with --prune only");
+	if (mode != MODE_PRUNE && mode != MODE_APPLY_MAP && out_path) {
+		say("-o goes with --prune or --apply-map only");
+		return EXIT_USAGE;
+	}
+	if (mode != MODE_APPLY_MAP && map_time) {
+		say("--map-time goes with --apply-map only");
 		return EXIT_USAGE;
 	}
 	memset(&sa, 0, sizeof(sa));
@@ -507,6 +667,8 @@ int main(int argc, char **argv)
 			r = do_stats(argv[i], &in);
 		else if (mode == MODE_PRUNE)
 			r = do_prune(argv[i], &in, samples, out_path);
+		else if (mode == MODE_APPLY_MAP)
+			r = do_apply_map(argv[i], &in, map_path, map_time, out_path);
 		else
 			r = do_print(argv[i], &in);
 		unload_file(&in);

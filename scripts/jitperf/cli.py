@@ -26,7 +26,9 @@ Recording:
       --call-graph MODE fp (the default), dwarf[,SIZE], lbr or none.  Call
                         graphs make the flame graph; fp is cheap, dwarf also
                         unwinds code built without frame pointers (bigger
-                        files, slower).
+                        files, slower; every JIT piece goes to perf inject,
+                        which finds the JIT callers).  With fp or dwarf,
+                        HotSpot is asked to keep frame pointers (below).
   -g                    the same as --call-graph fp (as with perf record)
   -R, --record-opts OPTS
                         extra `perf record` options, split at spaces, e.g.
@@ -34,14 +36,18 @@ Recording:
       --no-inject       stop after perf record: JIT code stays unnamed until
                         you run the printed `perf inject --jit` command
       --all-loads       give perf inject every piece of code in the dumps.
-                        Default: only the pieces some sample (or call chain)
-                        falls in, which names every sample the same way and
-                        makes inject cost what the profile holds, not what
-                        the program compiled; the whole dump stays in
+                        Default (not with --call-graph dwarf): only the
+                        pieces some sample (or call chain) falls in, which
+                        names every sample the same way and makes inject
+                        cost what the profile holds, not what the program
+                        compiled; the whole dump stays in
                         dumps/jit-<pid>.dump.all
       --perf-map        perf-map mode: libjitperf.so writes /tmp/perf-<pid>.map,
                         read directly by perf report, perf script and other
                         tools; no inject step, no machine code (no annotate)
+      --no-runtime-names
+                        do not switch on the runtimes' own names (see
+                        "Runtime names" below)
       --no-flamegraph   do not write flamegraph.html / stacks.folded
       --lib PATH        libjitperf.so to preload (default: $JITPERF_LIB, else
                         found next to this script)
@@ -57,6 +63,35 @@ Checks:
                         LD_PRELOAD).  The same checks run before every run.
       --force           run even when a check fails
   -h, --help            this text
+
+Runtime names:
+  Many runtimes name their JIT code themselves when asked; {prog} asks
+  through the program's environment, so the command line stays as it is
+  (--no-runtime-names: not at all).  A runtime gets a switch only when every
+  copy of it installed here supports it; a variable you set is extended,
+  never replaced; a switch you set yourself is left alone.
+    node 12.20+      NODE_OPTIONS += --perf-basic-prof-only-functions
+                     --interpreted-frames-native-stack
+    HotSpot 17+      JAVA_TOOL_OPTIONS += -XX:+UnlockDiagnosticVMOptions
+                     -XX:+DumpPerfMapAtExit (+ -XX:+IgnoreUnrecognizedVMOptions
+                     when an older JVM is installed too)
+    HotSpot, with --call-graph fp or dwarf:
+                     JAVA_TOOL_OPTIONS += -XX:+PreserveFramePointer, so
+                     stacks go through compiled Java code (it may run a
+                     few % slower; -XX:-PreserveFramePointer of yours wins)
+    Mono             MONO_ENV_OPTIONS += --jitmap
+    Erlang/OTP 25+   ERL_AFLAGS += +JPperf map   (JIT builds)
+    CPython 3.12+    PYTHONPERFSUPPORT=1
+    .NET 8+          DOTNET_PerfMapEnabled=3     (map only, no second dump)
+    QEMU user 8+     QEMU_PERFMAP=1
+  Ruby's YJIT is not switched on (RUBYOPT='--yjit --yjit-perf' yourself).
+  The runtime writes /tmp/perf-<pid>.map; maps completed only at exit
+  (HotSpot, Mono) are applied to the dump after the run.  A copy stays in
+  dumps/.  What you may notice: HotSpot prints "Picked up JAVA_TOOL_OPTIONS:
+  ..." on stderr; V8 stops compacting its code space; BEAM maps its JIT code
+  once, RWX, instead of twice (memory layout); each runtime pays for writing
+  its map (see the README for measured costs); the variables reach child
+  processes too (npm, javac, ...), which write maps of their own.
 
 Signals:
   Ctrl-C reaches the program as usual; perf keeps recording until the program
@@ -96,6 +131,9 @@ Environment:
                        installed by scripts/setup-deps)
   JITPERF_*            passed on to libjitperf.so; {prog} sets JITPERF_DIR
                        to DIR/dumps (and JITPERF_PERFMAP=1 with --perf-map)
+  NODE_OPTIONS, JAVA_TOOL_OPTIONS, MONO_ENV_OPTIONS, ERL_AFLAGS,
+  PYTHONPERFSUPPORT, DOTNET_PerfMapEnabled, QEMU_PERFMAP
+                       extended for the runtimes' own names (above)
   LD_PRELOAD           kept: libjitperf.so is added in front of it, for the
                        program only
 
@@ -121,6 +159,7 @@ class Options:
     all_loads: bool = False
     perf_map: bool = False
     flamegraph: bool = True
+    runtime_names: bool = True
     lib: str = ''
     top: int = 10
     quiet: bool = False
@@ -138,6 +177,7 @@ _FLAGS = {
     '--all-loads': {'all_loads': True},
     '--perf-map': {'perf_map': True},
     '--no-flamegraph': {'flamegraph': False},
+    '--no-runtime-names': {'runtime_names': False},
     '-q': {'quiet': True, 'verbose': False}, '--quiet': {'quiet': True, 'verbose': False},
     '-v': {'verbose': True, 'quiet': False}, '--verbose': {'verbose': True, 'quiet': False},
     '--check': {'check_only': True},

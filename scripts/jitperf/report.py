@@ -38,6 +38,9 @@ _HEADER = re.compile(r'^\s*(.*?)\s+(\d+)/(\d+)\s+(\d+)\.(\d+):\s*(.*)$')
 _SYMOFF = re.compile(r'^(.*)\+(0x[0-9a-f]+)$')
 # A sample whose call chain perf printed empty: nothing to call JIT code.
 _NO_FRAME = Frame(0, jit.UNKNOWN, None, '', jit.OTHER, None)
+# Where every thread's stack begins: a chain that reaches one is complete.
+THREAD_ROOTS = frozenset(('_start', '__libc_start_main', '__libc_start_call_main', 'start_thread',
+                          'clone', 'clone3', '__clone', '__clone3'))
 
 
 def split_dso(text):
@@ -143,15 +146,27 @@ def run_pass(cmd, consumers, skip=(), stderr=None):
     return proc.returncode
 
 
+def reaches_root(sample):
+    """Does the sample's call chain end in a thread root (its outermost
+    frames; perf may add a bogus frame or two past the root)?"""
+    return any(f.sym in THREAD_ROOTS for f in sample.frames[-3:])
+
+
 class Tally:
     """What the summary counts: samples, JIT samples, named JIT samples,
-    and samples by the function they landed in (their leaf)."""
+    samples by the function they landed in (their leaf), and with call
+    chains how many JIT-leaf samples, and samples whose chain passes
+    through JIT code, have a complete stack (reach a thread root)."""
 
     def __init__(self):
         self.samples = 0
         self.jit = 0
         self.named = 0
         self.functions = collections.Counter()  # (name, module) -> samples
+        self.chains = 0             # samples with more than one frame
+        self.jit_complete = 0       # JIT leaf, chain reaches a root
+        self.through_jit = 0        # a JIT frame anywhere in the chain
+        self.through_jit_complete = 0
 
     def add(self, sample):
         leaf = sample.frames[0]
@@ -161,6 +176,13 @@ class Tally:
         if leaf.kind == jit.NAMED:
             self.named += 1
         self.functions[function_key(leaf)] += 1
+        if len(sample.frames) > 1:
+            self.chains += 1
+        if any(f.kind != jit.OTHER for f in sample.frames):
+            complete = reaches_root(sample)
+            self.through_jit += 1
+            self.through_jit_complete += complete
+            self.jit_complete += complete and leaf.kind != jit.OTHER
 
     def top(self):
         """[(samples, name, module)], most samples first."""
@@ -169,6 +191,8 @@ class Tally:
 
     def to_json(self):
         return {'samples': self.samples, 'jit': self.jit, 'named': self.named,
+                'chains': self.chains, 'jit_complete': self.jit_complete,
+                'through_jit': self.through_jit, 'through_jit_complete': self.through_jit_complete,
                 'functions': [list(t) for t in self.top()]}
 
 

@@ -66,9 +66,59 @@ def head(run, tally):
     else:
         lines.append('   %9d  in named JIT code: %s of JIT samples (%s)' % (
             tally.named, pct(tally.named, tally.jit), 'perf map' if run.perf_map else 'jitdump'))
+    lines += stack_lines(run, tally)
+    lines += runtime_lines(run, tally)
     lines += ['', '   Top functions, by samples in the function itself:', '']
     lines += top_lines(tally, run.top)
     return '\n'.join(lines) + '\n'
+
+
+def stack_lines(run, tally):
+    """How many JIT samples have a whole call stack, when call graphs were
+    recorded; and the advice when JIT code keeps no frame pointer."""
+    if run.call_graph == 'none' or tally.jit == 0 or tally.chains == 0:
+        return []
+    lines = ['   %9d  JIT samples with a complete stack (up to _start or start_thread): %s' % (
+        tally.jit_complete, pct(tally.jit_complete, tally.jit))]
+    if run.call_graph == 'fp' and 2 * tally.jit_complete < tally.jit:
+        lines.append('   %9s  (JIT code without frame pointers cuts the stacks: try --call-graph dwarf, '
+                     'which uses the unwinding data libjitperf.so writes)' % '')
+    return lines
+
+
+MAPS_SHOWN = 4  # maps listed; a build spawning many node processes uses dozens
+SYNTHETIC_PREFIX = 'jit:'  # lib/names.h: what libjitperf.so calls code nobody named
+
+
+def runtime_named(tally):
+    """JIT samples named by the runtime itself (a name libjitperf.so did not make up)."""
+    return sum(n for (name, module), n in tally.functions.items()
+               if module.startswith('[JIT]') and not module.startswith('[JIT, unnamed]')
+               and not name.startswith(SYNTHETIC_PREFIX))
+
+
+def runtime_lines(run, tally):
+    """The runtimes' own names: the share of JIT samples they name, the
+    switches jitperf-run set, the maps it applied after the run."""
+    names = getattr(run, 'runtime_names', None)
+    if names is None:
+        return ['   %9s  runtime names: off (--no-runtime-names or --perf-map)' % ''] if tally.jit else []
+    lines = []
+    if tally.jit:
+        lines.append('   %9d  named by the runtime itself: %s of JIT samples' % (
+            runtime_named(tally), pct(runtime_named(tally), tally.jit)))
+    asked = ', '.join(d.runtime for d in names if d.on and d.names)
+    lines.append('   %9s  runtime names asked of: %s' % ('', (asked + ' (the variables: run.txt, -v)') if asked
+                                                     else 'none (no runtime found that can be asked)'))
+    for d in names:
+        if d.on and not d.names:
+            lines.append('   %9s  for the call graphs: %s (compiled code may run a few %% slower)' % ('', d.added))
+    maps = getattr(run, 'runtime_maps', None) or []
+    for applied in maps[:MAPS_SHOWN]:
+        lines.append('   %9s  runtime map used: %s' % ('', applied.text()))
+    if len(maps) > MAPS_SHOWN:
+        lines.append('   %9s  ... and %d more maps (dumps/perf-*.map)' % ('', len(maps) - MAPS_SHOWN))
+    return lines
 
 
 def top_lines(tally, how_many):

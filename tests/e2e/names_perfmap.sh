@@ -5,8 +5,8 @@
 # --perf-basic-prof ("LazyCompile:*pm_hot perfmap.js:1"), one more line while
 # it runs.  After perf inject:
 # - >= 90% of each hot function's samples (its range and run window) are on
-#   a jitted piece named by its map line (whitespace made '_', as
-#   docs/naming.md says), not jit:...;
+#   a jitted piece named by its map line, spaces kept as the runtime wrote
+#   them (docs/naming.md), not jit:...;
 # - the dump has a LOAD of that name with the function's code
 #   (code_size = the map's size > 0: perf annotate works, a map cannot);
 # - the map file is exactly what the program wrote: same bytes, same size and
@@ -46,10 +46,10 @@ dump=$(find "$dir/dumps" -name 'jit-*.dump' -type f | head -n 1)
 # label addr size expected-name, for every function with a map line.
 while read -r label addr fsize; do
 	want=$(awk -v a="${addr#0x}" '$1 == "PMLINE" && $2 == a {
-		n = $4; for (i = 5; i <= NF; i++) n = n "_" $i; print n; exit }' "$dir/stdout")
+		n = $4; for (i = 5; i <= NF; i++) n = n " " $i; print n; exit }' "$dir/stdout")
 	[ -n "$want" ] || jp_fail "no PMLINE for $label at $addr"
 	hot=$(grep -c "^JITFUNC name=$label .*hot=1" "$dir/stdout" || true)
-	loaded=$(awk -v n="$want" '$2 == "LOAD" && $7 == n { print $5 }' "$dir/dump.txt" | sort -u | tr '\n' ' ')
+	loaded=$(awk -v n="$want" '$2 == "LOAD" { s = $7; for (i = 8; i <= NF; i++) s = s " " $i; if (s == n) print $5 }' "$dir/dump.txt" | sort -u | tr '\n' ' ')
 	if [ "${loaded% }" != "$((fsize))" ]; then
 		jp_say "FAIL: $label: LOADs named '$want' have code sizes '${loaded% }', want $((fsize))"
 		fail=1

@@ -6,20 +6,70 @@
  * - jp_split_memo gives jp_split's pieces;
  * - a fingerprint (and shape) that reuses the splitter's decoding is the
  *   fingerprint computed from scratch, for every piece and for ranges that
- *   cut instructions; the shape alone is the same value. */
+ *   cut instructions; the shape alone is the same value;
+ * - the stack-height analysis of the whole input and of every piece gives
+ *   rows inside the code, sorted and disjoint, and the CFI encoded from them
+ *   passes jp_cfi_check and says, at every byte, exactly what the rows say:
+ *   never a rule where the analysis knows none. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cfi.h"
 #include "fingerprint.h"
 #include "insn.h"
 #include "split.h"
+#include "stackheight.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define MAX_PIECES 512
 #define MEMO_CAP 8192
+
+/* Analyse and encode code[0, len); trap on any broken promise. */
+static void unwind_check(const uint8_t *code, size_t len)
+{
+	static struct jp_sh_work *sw;
+	static struct jp_sh_row rows[JP_CFI_MAX_ROWS];
+	static uint8_t out[JP_CFI_MAX_DATA];
+	struct jp_sh_result r;
+	size_t n, usize, hsz, k = 0;
+	const char *why;
+
+	if (!sw && !(sw = jp_sh_work_new(JP_SH_MAX_LEN)))
+		return;
+	n = jp_sh_analyze(sw, code, len, rows, JP_CFI_MAX_ROWS, &r);
+	for (size_t i = 0; i < n; i++)
+		if (rows[i].start >= rows[i].end || rows[i].end > len || (i && rows[i - 1].end > rows[i].start) ||
+		    (rows[i].cfa_reg == JP_SH_RSP && rows[i].cfa_off < 8))
+			__builtin_trap();
+	if (!n)
+		return;
+	usize = jp_cfi_encode(rows, n, len, out, sizeof(out), &hsz);
+	if (!usize)
+		return;
+	if (jp_cfi_check(out, usize, hsz, len, &why) < 0)
+		__builtin_trap();
+	for (uint32_t off = 0; off < len; off++) {
+		struct jp_cfi_rule rule;
+
+		while (k < n && rows[k].end <= off)
+			k++;
+		if (jp_cfi_rule_at(out, usize, hsz, len, off, &rule) < 0)
+			__builtin_trap();
+		/* a row the format cannot say (CFA below rbp) is left out */
+		if (k >= n || rows[k].start > off || rows[k].cfa_off <= 0) {
+			if (rule.found) /* a claim the analysis did not make */
+				__builtin_trap();
+			continue;
+		}
+		if (!rule.found || rule.cfa_reg != (rows[k].cfa_reg == JP_SH_RSP ? 7 : 6) ||
+		    rule.cfa_off != rows[k].cfa_off || rule.ra_off != 8 ||
+		    rule.rbp != (rows[k].rbp > 0 && rows[k].rbp % 8 ? JP_SH_RBP_UNDEF : rows[k].rbp))
+			__builtin_trap();
+	}
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -54,7 +104,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		f2 = jp_fingerprint_shape_ws(w, code + a[k].offset, a[k].length, addr + a[k].offset, &s2);
 		if (f1 != f2 || s1 != s2 || jp_fingerprint_shape_only(w, code + a[k].offset, a[k].length, &m) != s2)
 			__builtin_trap();
+		unwind_check(code + a[k].offset, a[k].length);
 	}
+	unwind_check(code, size);
 	/* ranges that start and end anywhere, memo in place */
 	for (size_t o = 0; o < size; o += 1 + size / 7) {
 		size_t l = size - o > 3 ? (size - o) / 2 + 1 : size - o;

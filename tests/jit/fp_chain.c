@@ -7,35 +7,11 @@
  * sample's stack reach main(); one that cannot stops at the first JIT frame.
  * Each function is followed by int3 up to a 256-byte boundary, so a piece's
  * unwinding table (FDE) fits after its code.  JIT_SECONDS (default 1.5). */
-#include "jitlib.h"
+#include "burn.h"
 
 #define AREA (1u << 16)
 #define SLOT 256u
 #define N 20000u /* loop iterations per call: ~20 us */
-
-uint64_t burn(uint64_t n);
-uint64_t __attribute__((noinline, used)) burn(uint64_t n)
-{
-	uint64_t x = n;
-
-	for (uint64_t i = 0; i < 2 * n; i++) {
-		x = x * 6364136223846793005ull + 1442695040888963407ull;
-		x ^= x >> 17;
-		__asm__ volatile("" : "+r"(x));
-	}
-	return x;
-}
-
-static uint64_t burn_ref(uint64_t n)
-{
-	uint64_t x = n;
-
-	for (uint64_t i = 0; i < 2 * n; i++) {
-		x = x * 6364136223846793005ull + 1442695040888963407ull;
-		x ^= x >> 17;
-	}
-	return x;
-}
 
 /*	push rbp; mov rbp,rsp; push rbx; sub rsp,8; mov rbx,rdi
  *	mov rcx,rdi; xor eax,eax
@@ -70,16 +46,6 @@ static size_t emit(uint8_t *w, uintptr_t at, uintptr_t callee, int absolute)
 	o = jl_put(w, o, tail, sizeof(tail));
 	memset(w + o, 0xcc, SLOT - o);
 	return o;
-}
-
-/* Keeps a C frame (with its return address in main) between main and the
- * JIT code. */
-static uint64_t __attribute__((noinline)) run_jit(jl_entry f, uint64_t n)
-{
-	uint64_t r = f(n);
-
-	__asm__ volatile("" : "+r"(r));
-	return r;
 }
 
 int main(int argc, char **argv)

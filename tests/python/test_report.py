@@ -120,3 +120,54 @@ class PassTest(unittest.TestCase):
 
 if __name__ == '__main__':
     unittest.main()
+
+
+ROOT_CHAINS = '''\
+demo  7/7    1.000000100: 
+\t              9e jit:main:f8e5+0x1e (/r/dumps/jitted-7-0.so)
+\t          401020 main+0x20 (/r/demo)
+\t    7f0000002724 __libc_start_call_main+0x7a (/usr/lib/x86_64-linux-gnu/libc.so.6)
+\t    7f0000002800 __libc_start_main+0x85 (/usr/lib/x86_64-linux-gnu/libc.so.6)
+\t          401000 _start+0x21 (/r/demo)
+
+demo  7/8    1.000000200: 
+\t              9e jit:main:f8e5+0x1e (/r/dumps/jitted-7-0.so)
+\t    7f0000009999 [unknown] ([unknown])
+
+demo  7/8    1.000000300: 
+\t          401050 burn+0x10 (/r/demo)
+\t              a0 jit:main:aaaa+0x20 (/r/dumps/jitted-7-1.so)
+\t    7f0000003000 start_thread+0x2f0 (/usr/lib/x86_64-linux-gnu/libc.so.6)
+\t    7f0000003100 clone3+0x2c (/usr/lib/x86_64-linux-gnu/libc.so.6)
+
+'''
+
+
+class StackTest(unittest.TestCase):
+    """Complete stacks: the counts jitperf-run's summary prints."""
+
+    def test_complete_stacks(self):
+        tally = report.Tally()
+        for s in report.parse_samples(io.StringIO(ROOT_CHAINS)):
+            tally.add(s)
+        self.assertEqual((tally.jit, tally.jit_complete), (2, 1))
+        self.assertEqual((tally.through_jit, tally.through_jit_complete), (3, 2))
+        self.assertEqual(tally.chains, 3)
+        self.assertEqual(tally.to_json()['through_jit_complete'], 2)
+
+    def test_summary_advises_dwarf_without_frame_pointers(self):
+        from jitperf import summary
+
+        class Run:
+            call_graph = 'fp'
+        tally = report.Tally()
+        for s in report.parse_samples(io.StringIO(ROOT_CHAINS)):
+            tally.add(s)
+        tally.jit_complete = 0
+        lines = summary.stack_lines(Run(), tally)
+        self.assertIn('0.0%', lines[0])
+        self.assertIn('--call-graph dwarf', lines[1])
+        Run.call_graph = 'dwarf'
+        self.assertEqual(len(summary.stack_lines(Run(), tally)), 1)
+        Run.call_graph = 'none'
+        self.assertEqual(summary.stack_lines(Run(), tally), [])

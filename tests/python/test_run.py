@@ -308,6 +308,31 @@ class EntryTest(unittest.TestCase):
             open(name, 'w').close()
         self.assertEqual(sorted(self.entry.find_dumps('d')), ['d/jit-7.dump', 'd/jitperf-7.1/jit-7.dump'])
 
+    def test_dwarf_call_graphs_inject_every_piece(self):
+        # before inject perf cannot unwind past a JIT leaf with dwarf: a
+        # pruned dump would lose every JIT caller; fp chains prune safely
+        out = os.path.abspath('out')
+        os.makedirs(os.path.join(out, 'dumps'))
+        with open(os.path.join(out, 'dumps', 'jit-7.dump'), 'wb') as f:
+            f.write(b'x' * 10)
+        perf = os.path.join(self.dir.name, 'perf')
+        with open(perf, 'w') as f:
+            f.write('#!/bin/sh\nfor a; do last=$a; done\n: > "$last"\n')  # writes -o's file
+        os.chmod(perf, 0o755)
+        pruned, said = [], []
+        self.addCleanup(setattr, self.entry, 'prune_to_samples', self.entry.prune_to_samples)
+        self.entry.prune_to_samples = lambda *a: pruned.append(a) or 'pruned'
+        say = types.SimpleNamespace(say=said.append, info=said.append, warn=said.append, verbose=False)
+        for cg, prunes in (('dwarf,8192', False), ('dwarf', False), ('fp', True)):
+            raw = os.path.join(out, 'raw.data')
+            open(raw, 'w').close()
+            run = self.entry.Run(['p'], cg, True, False, 10)
+            self.entry.inject(perf, out, raw, run, say)
+            self.assertTrue(run.injected, cg)
+            self.assertEqual(bool(pruned), prunes, cg)
+            self.assertEqual('every piece (dwarf' in said[-1], not prunes, said[-1])
+            pruned.clear()
+
     def test_sizes(self):
         self.assertEqual(self.entry.size_text(1), '1 KB')
         self.assertEqual(self.entry.size_text(2500000), '2.5 MB')

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "jd_read.h"
+#include "cfi.h"
 #include "jitdump.h"
 #include "log.h"
 #include "scratch.h"
@@ -741,6 +742,64 @@ START_TEST(test_large_load_written_whole)
 }
 END_TEST
 
+/* CFI built from the code: a variable-size record, padded to 8, mapped_size
+ * the data itself; the reader checks it against the LOAD's code size and
+ * counts its FDEs.  A broken table makes the dump invalid. */
+START_TEST(test_cfi_record)
+{
+	/* push rbx; sub rsp,0x20; add rsp,0x20; pop rbx; ret */
+	static const uint8_t fn[] = { 0x53, 0x48, 0x83, 0xec, 0x20, 0x48, 0x83, 0xc4, 0x20, 0x5b, 0xc3 };
+	struct jp_cfi_work *cw = jp_cfi_work_new();
+	struct jp_dump d;
+	struct jp_jdr r;
+	struct jp_jdr_rec rec;
+	struct jp_jdr_summary s;
+	struct jp_code c;
+	const uint8_t *data;
+	uint32_t size, hsz;
+	unsigned char *b;
+	size_t len;
+
+	ck_assert_ptr_nonnull(cw);
+	ck_assert_int_eq(jp_cfi_describe(cw, fn, sizeof(fn), 4096, &data, &size, &hsz), 1);
+	memset(&c, 0, sizeof(c));
+	c.addr = 0x7f0000001000;
+	c.code = fn;
+	c.size = sizeof(fn);
+	c.name = "cfi";
+	c.unwind = JP_UNWIND_CFI;
+	c.cfi = data;
+	c.cfi_size = size;
+	c.cfi_hdr_size = hsz;
+	ck_assert_int_eq(jp_dump_open(&d, tmp, getpid()), 0);
+	ck_assert_int_eq(jp_dump_load(&d, &c, NULL), 0);
+	jp_dump_close(&d);
+	b = read_all(d.path, &len);
+	ck_assert_int_eq(jp_jdr_open(&r, b, len), 0);
+	ck_assert_int_eq(jp_jdr_next(&r, &rec), 1);
+	ck_assert_uint_eq(rec.id, JD_CODE_UNWINDING_INFO);
+	ck_assert_uint_eq(rec.total_size, 40 + ((size + 7) & ~7u));
+	ck_assert_uint_eq(rec.u.unwind.unwinding_size, size);
+	ck_assert_uint_eq(rec.u.unwind.eh_frame_hdr_size, hsz);
+	ck_assert_uint_eq(rec.u.unwind.mapped_size, size);
+	ck_assert_int_eq(memcmp(rec.u.unwind.data, data, size), 0);
+	ck_assert_int_eq(jp_jdr_check(b, len, &s, NULL, NULL), 0);
+	ck_assert_uint_eq(s.unwind_cfi, 1);
+	ck_assert_uint_eq(s.unwind_fdes, 1);
+	/* an FDE range past the code: the reader refuses the dump */
+	{
+		size_t o = (size_t)(rec.u.unwind.data - b) + 24 + 12; /* the FDE's pc_range */
+		uint32_t big = 4096;
+
+		memcpy(b + o, &big, 4);
+		ck_assert_int_eq(jp_jdr_check(b, len, &s, NULL, NULL), -EBADMSG);
+		ck_assert_ptr_nonnull(strstr(s.err, "outside its code"));
+	}
+	free(b);
+	jp_cfi_work_free(cw);
+}
+END_TEST
+
 /* ---- perf map ---------------------------------------------------------------------------- */
 
 Suite *make_jitdump_suite(void)
@@ -751,6 +810,7 @@ Suite *make_jitdump_suite(void)
 	tcase_add_checked_fixture(t, setup, teardown);
 	tcase_add_test(t, test_empty_unwind_bytes);
 	tcase_add_test(t, test_fde_unwind_bytes);
+	tcase_add_test(t, test_cfi_record);
 	tcase_add_test(t, test_round_trip);
 	tcase_add_test(t, test_index_unique_increasing);
 	tcase_add_test(t, test_records_reach_file_at_flush);

@@ -35,7 +35,15 @@ START_TEST(test_sanitise)
 	jp_name_format(buf, sizeof(buf), "a b\nc\td:e#f\x7f\xc3\xa9", 1, 0);
 	ck_assert_str_eq(buf, "jit:a_b_c_d_e_f___:000000000001");
 	ck_assert_uint_eq(jp_name_sanitize(out, sizeof(out), "LazyCompile:~f a.js:1", 1), 21);
-	ck_assert_str_eq(out, "LazyCompile:~f_a.js:1");
+	ck_assert_str_eq(out, "LazyCompile:~f a.js:1");
+	/* runtime names keep spaces and UTF-8, lose control bytes and
+	 * broken UTF-8, and are never cut inside a character */
+	jp_name_sanitize(out, sizeof(out), "W:Fib (int)\n\t", 1);
+	ck_assert_str_eq(out, "W:Fib (int)__");
+	jp_name_sanitize(out, sizeof(out), "caf\xc3\xa9 \xff\xc3", 1);
+	ck_assert_str_eq(out, "caf\xc3\xa9 __");
+	ck_assert_uint_eq(jp_name_sanitize(out, 5, "caf\xc3\xa9", 1), 3);
+	ck_assert_str_eq(out, "caf");
 	ck_assert_uint_eq(jp_name_sanitize(out, 4, "abcdef", 1), 3);
 	ck_assert_str_eq(out, "abc");
 	ck_assert_uint_eq(jp_name_sanitize(out, 0, "abcdef", 1), 0);
