@@ -34,6 +34,7 @@ struct splitter {
 	size_t max_target; /* farthest near forward branch target of the piece */
 	int has_term;      /* the piece holds a ret/jmp/ud2/hlt */
 	int has_bad;       /* ... or a byte that decodes as no instruction */
+	int bad_first;     /* such a byte came before any terminator */
 };
 
 static uint32_t entry_flags(const uint8_t *p, size_t n)
@@ -72,6 +73,7 @@ static void begin(struct splitter *s, size_t at, uint32_t extra)
 	s->max_target = at;
 	s->has_term = 0;
 	s->has_bad = 0;
+	s->bad_first = 0;
 	s->flags = entry_flags(s->code + at, s->len - at) | extra;
 	if (at == 0)
 		s->flags |= JP_PIECE_OPEN_START;
@@ -92,7 +94,7 @@ static int finish(struct splitter *s, size_t end, size_t gap, uint32_t extra)
 	p->length = end - s->start;
 	p->gap_after = gap;
 	p->flags = s->flags | extra;
-	if (!s->has_term && p->length < JP_SPLIT_DATA_MAX)
+	if ((!s->has_term && p->length < JP_SPLIT_DATA_MAX) || (s->bad_first && p->length < JP_SPLIT_JUNK_MAX))
 		p->flags |= JP_PIECE_DATA;
 	return s->n < s->max_out;
 }
@@ -473,6 +475,7 @@ size_t jp_split_memo(const uint8_t *code, size_t len, uint64_t addr, struct jp_p
 		if (!s.open)
 			begin(&s, pos, 0);
 		s.has_bad |= bad;
+		s.bad_first |= bad && !s.has_term;
 
 		if (in.len && in.rel_is_branch && in.rel > 0 &&
 		    (uint64_t)in.rel <= JP_SPLIT_NEAR_BRANCH) {
