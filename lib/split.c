@@ -245,14 +245,20 @@ static size_t pointers_inside(const uint8_t *code, size_t len, uint64_t addr, si
 	return n && !((addr + q + n) & 15) ? q : 0;
 }
 
-/* Far returns (CB, CA, REX.W CB/CA) never end JIT or compiled functions in
- * 64-bit code; as a lone byte before data they made small data words look
- * like code that returns. */
-static int is_far_ret(const uint8_t *p, size_t n)
+/* Returns no 64-bit code ends with, which data decodes as: far returns (CB,
+ * CA, REX.W CB/CA), and a near ret imm16 (C2) that pops 0 bytes (written
+ * C3) or no whole number of 8-byte stack slots.  As the first bytes of data
+ * they made small data words look like code that returns (HotSpot's
+ * metadata after a method: 02 00 c2 00 00 ...); V8's ret 8*n stays one. */
+static int is_data_ret(const uint8_t *p, size_t n)
 {
+	if (n >= 1 && (p[0] & 0xf0) == 0x40) {
+		p++;
+		n--;
+	}
 	if (n >= 1 && (p[0] & 0xfe) == 0xca)
 		return 1;
-	return n >= 2 && (p[0] & 0xf0) == 0x40 && (p[1] & 0xfe) == 0xca;
+	return n >= 3 && p[0] == 0xc2 && ((p[1] | p[2]) == 0 || (p[1] & 7));
 }
 
 /* A recognised entry at an aligned address strictly inside [pos, pos+ilen)?
@@ -485,7 +491,7 @@ size_t jp_split_memo(const uint8_t *code, size_t len, uint64_t addr, struct jp_p
 				s.max_target = t;
 		}
 		prev_term = in.len && in.kind == JP_INSN_TERM;
-		s.has_term |= prev_term && !is_far_ret(code + pos, len - pos);
+		s.has_term |= prev_term && !is_data_ret(code + pos, len - pos);
 		prev_call = in.len && code[pos] == 0xe8;
 		pos += ilen;
 	}

@@ -78,7 +78,8 @@ enum jp_piece_flags {
 	/* Started because the previous piece reached the size cap. */
 	JP_PIECE_CONTINUED = 1u << 5,
 	/* Shorter than JP_SPLIT_DATA_MAX with no ret/jmp/ud2/hlt in it (a
-	 * far return does not count: data words decode as one): almost
+	 * far return, or a ret imm16 of 0 or no whole number of 8-byte
+	 * slots, does not count: data words decode as one): almost
 	 * certainly data between code (an allocator's block header, a
 	 * pointer, a length), never executed.  sljit, for one, keeps such
 	 * headers in its executable pages.  Also a piece shorter than

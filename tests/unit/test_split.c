@@ -353,6 +353,43 @@ START_TEST(test_far_return_is_not_an_end)
 }
 END_TEST
 
+/* HotSpot's metadata decodes as a ret imm16 no code would emit (ret 0 is
+ * written C3; the stack slots are 8 bytes): data.  V8's ret 0x10 (a
+ * function that drops its arguments) still ends a function. */
+START_TEST(test_odd_ret_imm_is_not_an_end)
+{
+	static const uint8_t meta[] = { 0x02, 0x00, 0xc2, 0x00, 0x00, 0xc2, 0x00, 0x00, 0x03, 0x11 };
+	static const uint8_t meta2[] = { 0xc2, 0x69, 0xa4, 0x28, 0x08, 0x7f, 0x01, 0x06, 0x48, 0x89, 0xc1,
+					 0x48, 0x89, 0xc1, 0x48, 0x89, 0xc1, 0x48, 0x89, 0xc1, 0x48, 0x89,
+					 0xc1, 0x48, 0x89, 0xc1, 0x48, 0x89, 0xc1, 0x48, 0x89, 0xc1, 0xc3 };
+	static const uint8_t v8ret[] = { 0x5d, 0xc2, 0x10, 0x00 }; /* pop rbp; ret 0x10 */
+	static struct cbuf c;
+	struct jp_piece p[8];
+	size_t n;
+
+	c.n = 0;
+	func(&c);
+	fill(&c, 0xcc, 4);
+	put(&c, meta, sizeof(meta));
+	fill(&c, 0xcc, 4);
+	put(&c, meta2, sizeof(meta2)); /* 33 bytes: bad byte after the odd ret */
+	fill(&c, 0xcc, 4);
+	put(&c, FP, sizeof(FP));
+	put(&c, BODY, sizeof(BODY));
+	put(&c, v8ret, sizeof(v8ret));
+	fill(&c, 0xcc, 4);
+	n = jp_split(c.b, c.n, 0x7f0000001000, p, 8);
+	check_invariants(p, n, c.n);
+	ck_assert_uint_eq(n, 4);
+	ck_assert(!(p[0].flags & JP_PIECE_DATA));
+	ck_assert_uint_eq(p[1].length, sizeof(meta));
+	ck_assert(p[1].flags & JP_PIECE_DATA);
+	ck_assert_uint_eq(p[2].length, sizeof(meta2));
+	ck_assert(p[2].flags & JP_PIECE_DATA);
+	ck_assert(!(p[3].flags & JP_PIECE_DATA));
+}
+END_TEST
+
 /* NOPs after ret end a function; NOPs after ordinary code align a loop
  * head inside it, as compilers emit them */
 START_TEST(test_nop_padding_rules)
@@ -650,6 +687,7 @@ Suite *make_split_suite(void)
 	tcase_add_test(t, test_header_before_code);
 	tcase_add_test(t, test_jump_over_filler_stays_inside);
 	tcase_add_test(t, test_far_return_is_not_an_end);
+	tcase_add_test(t, test_odd_ret_imm_is_not_an_end);
 	tcase_add_test(t, test_nop_padding_rules);
 	tcase_add_test(t, test_rotated_loop_kept_whole);
 	tcase_add_test(t, test_prologue_after_ret);
