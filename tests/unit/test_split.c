@@ -34,14 +34,20 @@ static void fill(struct cbuf *c, uint8_t v, size_t n)
 	c->n += n;
 }
 
+/* a small frame-pointer function ending with epi */
+static void func_ending(struct cbuf *c, const void *epi, size_t n)
+{
+	put(c, FP, sizeof(FP));
+	put(c, BODY, sizeof(BODY));
+	put(c, epi, n);
+}
+
 /* a small frame-pointer function: 12 bytes */
 static size_t func(struct cbuf *c)
 {
 	size_t at = c->n;
 
-	put(c, FP, sizeof(FP));
-	put(c, BODY, sizeof(BODY));
-	put(c, EPI, sizeof(EPI));
+	func_ending(c, EPI, sizeof(EPI));
 	return at;
 }
 
@@ -217,9 +223,7 @@ START_TEST(test_bad_byte_before_terminator_is_data)
 		put(&c, mov, sizeof(mov));
 	put(&c, junk, sizeof(junk)); /* 40 bytes: past JP_SPLIT_DATA_MAX */
 	fill(&c, 0xcc, 8);
-	put(&c, FP, sizeof(FP)); /* a function, then bytes that are no code */
-	put(&c, BODY, sizeof(BODY));
-	put(&c, EPI, sizeof(EPI));
+	func_ending(&c, EPI, sizeof(EPI)); /* a function, then bytes that are no code */
 	put(&c, junk, sizeof(junk));
 	fill(&c, 0xcc, 8);
 	n = jp_split(c.b, c.n, 0x7f0000001000, p, 8);
@@ -374,9 +378,7 @@ START_TEST(test_odd_ret_imm_is_not_an_end)
 	fill(&c, 0xcc, 4);
 	put(&c, meta2, sizeof(meta2)); /* 33 bytes: bad byte after the odd ret */
 	fill(&c, 0xcc, 4);
-	put(&c, FP, sizeof(FP));
-	put(&c, BODY, sizeof(BODY));
-	put(&c, v8ret, sizeof(v8ret));
+	func_ending(&c, v8ret, sizeof(v8ret));
 	fill(&c, 0xcc, 4);
 	n = jp_split(c.b, c.n, 0x7f0000001000, p, 8);
 	check_invariants(p, n, c.n);
