@@ -34,6 +34,7 @@ struct splitter {
 	size_t max_target; /* farthest near forward branch target of the piece */
 	int has_term;      /* the piece holds a ret/jmp/ud2/hlt */
 	int has_bad;       /* ... or a byte that decodes as no instruction */
+	int bad_first;     /* such a byte came before any terminator */
 };
 
 static uint32_t entry_flags(const uint8_t *p, size_t n)
@@ -72,6 +73,7 @@ static void begin(struct splitter *s, size_t at, uint32_t extra)
 	s->max_target = at;
 	s->has_term = 0;
 	s->has_bad = 0;
+	s->bad_first = 0;
 	s->flags = entry_flags(s->code + at, s->len - at) | extra;
 	if (at == 0)
 		s->flags |= JP_PIECE_OPEN_START;
@@ -92,7 +94,7 @@ static int finish(struct splitter *s, size_t end, size_t gap, uint32_t extra)
 	p->length = end - s->start;
 	p->gap_after = gap;
 	p->flags = s->flags | extra;
-	if (!s->has_term && p->length < JP_SPLIT_DATA_MAX)
+	if ((!s->has_term && p->length < JP_SPLIT_DATA_MAX) || (s->bad_first && p->length < JP_SPLIT_JUNK_MAX))
 		p->flags |= JP_PIECE_DATA;
 	return s->n < s->max_out;
 }
@@ -243,14 +245,20 @@ static size_t pointers_inside(const uint8_t *code, size_t len, uint64_t addr, si
 	return n && !((addr + q + n) & 15) ? q : 0;
 }
 
-/* Far returns (CB, CA, REX.W CB/CA) never end JIT or compiled functions in
- * 64-bit code; as a lone byte before data they made small data words look
- * like code that returns. */
-static int is_far_ret(const uint8_t *p, size_t n)
+/* Returns no 64-bit code ends with, which data decodes as: far returns (CB,
+ * CA, REX.W CB/CA), and a near ret imm16 (C2) that pops 0 bytes (written
+ * C3) or no whole number of 8-byte stack slots.  As the first bytes of data
+ * they made small data words look like code that returns (HotSpot's
+ * metadata after a method: 02 00 c2 00 00 ...); V8's ret 8*n stays one. */
+static int is_data_ret(const uint8_t *p, size_t n)
 {
+	if (n >= 1 && (p[0] & 0xf0) == 0x40) {
+		p++;
+		n--;
+	}
 	if (n >= 1 && (p[0] & 0xfe) == 0xca)
 		return 1;
-	return n >= 2 && (p[0] & 0xf0) == 0x40 && (p[1] & 0xfe) == 0xca;
+	return n >= 3 && p[0] == 0xc2 && ((p[1] | p[2]) == 0 || (p[1] & 7));
 }
 
 /* A recognised entry at an aligned address strictly inside [pos, pos+ilen)?
@@ -473,6 +481,7 @@ size_t jp_split_memo(const uint8_t *code, size_t len, uint64_t addr, struct jp_p
 		if (!s.open)
 			begin(&s, pos, 0);
 		s.has_bad |= bad;
+		s.bad_first |= bad && !s.has_term;
 
 		if (in.len && in.rel_is_branch && in.rel > 0 &&
 		    (uint64_t)in.rel <= JP_SPLIT_NEAR_BRANCH) {
@@ -482,7 +491,7 @@ size_t jp_split_memo(const uint8_t *code, size_t len, uint64_t addr, struct jp_p
 				s.max_target = t;
 		}
 		prev_term = in.len && in.kind == JP_INSN_TERM;
-		s.has_term |= prev_term && !is_far_ret(code + pos, len - pos);
+		s.has_term |= prev_term && !is_data_ret(code + pos, len - pos);
 		prev_call = in.len && code[pos] == 0xe8;
 		pos += ilen;
 	}

@@ -78,11 +78,18 @@ enum jp_piece_flags {
 	/* Started because the previous piece reached the size cap. */
 	JP_PIECE_CONTINUED = 1u << 5,
 	/* Shorter than JP_SPLIT_DATA_MAX with no ret/jmp/ud2/hlt in it (a
-	 * far return does not count: data words decode as one): almost
+	 * far return, or a ret imm16 of 0 or no whole number of 8-byte
+	 * slots, does not count: data words decode as one): almost
 	 * certainly data between code (an allocator's block header, a
 	 * pointer, a length), never executed.  sljit, for one, keeps such
-	 * headers in its executable pages.  Callers may skip these pieces: a
-	 * pointer inside one would give it a different name every run. */
+	 * headers in its executable pages.  Also a piece shorter than
+	 * JP_SPLIT_JUNK_MAX whose decode meets a byte that is no instruction
+	 * before any terminator: code that runs never does, so it is a JIT's
+	 * data between methods (HotSpot's relocation and metadata bytes right
+	 * after a method: d3 04 00 d2 00 00 ...).  Callers may skip these
+	 * pieces: a pointer inside one would give it a different name every
+	 * run, and what no LOAD covers is room for the unwinding data of the
+	 * piece before (lib/reconcile.c). */
 	JP_PIECE_DATA = 1u << 6,
 
 	/* The rest are not set by jp_split: one vocabulary for what is known
@@ -104,6 +111,12 @@ enum jp_piece_flags {
 /* Pieces shorter than this without a control-flow terminator are flagged
  * JP_PIECE_DATA. */
 #define JP_SPLIT_DATA_MAX 32u
+
+/* Pieces shorter than this whose decode meets a byte that is no
+ * instruction before a terminator are flagged JP_PIECE_DATA.  HotSpot's
+ * data after a method is 50-220 bytes in pieces of its own; longer pieces
+ * are more likely code the decoder fell out of step in. */
+#define JP_SPLIT_JUNK_MAX 128u
 
 struct jp_piece {
 	size_t offset;     /* first byte, from the start of the input */

@@ -340,6 +340,27 @@ START_TEST(room_for_unwinding_data)
 }
 END_TEST
 
+/* HotSpot's metadata a little after a method: no ret before a byte that
+ * is no instruction (06), so no LOAD, and the method before it may put its
+ * unwinding data over it. */
+START_TEST(junk_after_a_method_is_room)
+{
+	static const uint8_t junk[] = { 0x48, 0x89, 0xc1, 0x48, 0x89, 0xc1, 0x48, 0x89, 0xc1, 0xd3, 0x04, 0x10,
+					0xd2, 0x01, 0x06, 0xd3, 0x04, 0x10, 0x48, 0x89, 0xc1, 0x48, 0x89, 0xc1,
+					0x48, 0x89, 0xc1, 0x48, 0x89, 0xc1, 0x48, 0x89, 0xc1, 0x48, 0x89, 0xc1,
+					0x48, 0x89, 0xc1, 0x48, 0x89, 0xc1, 0xc3 };
+
+	put_fn(0x100, 1);
+	memcpy(mem + 0x140, junk, sizeof(junk)); /* after int3 filler */
+	put_fn(0x200, 2);
+	pass(1000, 500);
+	ck_assert_int_eq(out.loads, 2);
+	ck_assert_uint_eq(out.load[0].addr, BASE + 0x100);
+	ck_assert_uint_eq(out.load[0].room, 0x200 - 0x10b);
+	ck_assert_uint_eq(out.load[1].addr, BASE + 0x200);
+}
+END_TEST
+
 START_TEST(no_fde_when_switched_off)
 {
 	rc.fde = 0;
@@ -490,6 +511,7 @@ Suite *make_reconcile_suite(void)
 	tcase_add_test(tc, rewritten_in_place_is_dated_now);
 	tcase_add_test(tc, data_pieces_are_skipped);
 	tcase_add_test(tc, room_for_unwinding_data);
+	tcase_add_test(tc, junk_after_a_method_is_room);
 	tcase_add_test(tc, no_fde_when_switched_off);
 	tcase_add_test(tc, dates_never_after_now);
 	tcase_add_test(tc, dates_never_before_the_floor);

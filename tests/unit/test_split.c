@@ -34,14 +34,20 @@ static void fill(struct cbuf *c, uint8_t v, size_t n)
 	c->n += n;
 }
 
+/* a small frame-pointer function ending with epi */
+static void func_ending(struct cbuf *c, const void *epi, size_t n)
+{
+	put(c, FP, sizeof(FP));
+	put(c, BODY, sizeof(BODY));
+	put(c, epi, n);
+}
+
 /* a small frame-pointer function: 12 bytes */
 static size_t func(struct cbuf *c)
 {
 	size_t at = c->n;
 
-	put(c, FP, sizeof(FP));
-	put(c, BODY, sizeof(BODY));
-	put(c, EPI, sizeof(EPI));
+	func_ending(c, EPI, sizeof(EPI));
 	return at;
 }
 
@@ -196,6 +202,54 @@ START_TEST(test_data_between_code)
 }
 END_TEST
 
+/* HotSpot's relocation and metadata bytes after a method decode as a few
+ * instructions, then a byte that is no instruction (06: push es, invalid in
+ * 64-bit mode), then more, a ret among them: data, however long it is
+ * below JP_SPLIT_JUNK_MAX.  A function whose bad byte comes after its ret
+ * (data after the code) and a long piece stay code. */
+START_TEST(test_bad_byte_before_terminator_is_data)
+{
+	static const uint8_t junk[] = { 0xd3, 0x04, 0x10, 0xd2, 0x01, 0x06, 0xd3, 0x04, 0x10, 0xc3 };
+	static const uint8_t mov[] = { 0x48, 0x89, 0xc1 };
+	static struct cbuf c;
+	struct jp_piece p[8];
+	size_t n, at;
+
+	c.n = 0;
+	func(&c);
+	fill(&c, 0xcc, 4);
+	at = c.n;
+	for (int i = 0; i < 10; i++)
+		put(&c, mov, sizeof(mov));
+	put(&c, junk, sizeof(junk)); /* 40 bytes: past JP_SPLIT_DATA_MAX */
+	fill(&c, 0xcc, 8);
+	func_ending(&c, EPI, sizeof(EPI)); /* a function, then bytes that are no code */
+	put(&c, junk, sizeof(junk));
+	fill(&c, 0xcc, 8);
+	n = jp_split(c.b, c.n, 0x7f0000001000, p, 8);
+	check_invariants(p, n, c.n);
+	ck_assert_uint_eq(n, 3);
+	ck_assert(!(p[0].flags & JP_PIECE_DATA));
+	ck_assert_uint_eq(p[1].offset, at);
+	ck_assert_uint_eq(p[1].length, 40);
+	ck_assert(p[1].flags & JP_PIECE_DATA);
+	ck_assert(!(p[2].flags & JP_PIECE_DATA));
+
+	/* the same bytes at JP_SPLIT_JUNK_MAX: too long to call data */
+	c.n = 0;
+	func(&c);
+	fill(&c, 0xcc, 4);
+	for (size_t i = 0; i < (JP_SPLIT_JUNK_MAX - sizeof(junk) + sizeof(mov) - 1) / sizeof(mov); i++)
+		put(&c, mov, sizeof(mov));
+	put(&c, junk, sizeof(junk));
+	fill(&c, 0xcc, 8);
+	n = jp_split(c.b, c.n, 0x7f0000001000, p, 8);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_uint_ge(p[1].length, JP_SPLIT_JUNK_MAX);
+	ck_assert(!(p[1].flags & JP_PIECE_DATA));
+}
+END_TEST
+
 /* A table of code pointers between functions (BEAM keeps its label
  * tables in its code pages) is filler: it separates the functions and is
  * part of neither. */
@@ -300,6 +354,41 @@ START_TEST(test_far_return_is_not_an_end)
 	ck_assert(!(p[0].flags & JP_PIECE_DATA));
 	ck_assert(p[1].flags & JP_PIECE_DATA);
 	ck_assert(!(p[2].flags & JP_PIECE_DATA));
+}
+END_TEST
+
+/* HotSpot's metadata decodes as a ret imm16 no code would emit (ret 0 is
+ * written C3; the stack slots are 8 bytes): data.  V8's ret 0x10 (a
+ * function that drops its arguments) still ends a function. */
+START_TEST(test_odd_ret_imm_is_not_an_end)
+{
+	static const uint8_t meta[] = { 0x02, 0x00, 0xc2, 0x00, 0x00, 0xc2, 0x00, 0x00, 0x03, 0x11 };
+	static const uint8_t meta2[] = { 0xc2, 0x69, 0xa4, 0x28, 0x08, 0x7f, 0x01, 0x06, 0x48, 0x89, 0xc1,
+					 0x48, 0x89, 0xc1, 0x48, 0x89, 0xc1, 0x48, 0x89, 0xc1, 0x48, 0x89,
+					 0xc1, 0x48, 0x89, 0xc1, 0x48, 0x89, 0xc1, 0x48, 0x89, 0xc1, 0xc3 };
+	static const uint8_t v8ret[] = { 0x5d, 0xc2, 0x10, 0x00 }; /* pop rbp; ret 0x10 */
+	static struct cbuf c;
+	struct jp_piece p[8];
+	size_t n;
+
+	c.n = 0;
+	func(&c);
+	fill(&c, 0xcc, 4);
+	put(&c, meta, sizeof(meta));
+	fill(&c, 0xcc, 4);
+	put(&c, meta2, sizeof(meta2)); /* 33 bytes: bad byte after the odd ret */
+	fill(&c, 0xcc, 4);
+	func_ending(&c, v8ret, sizeof(v8ret));
+	fill(&c, 0xcc, 4);
+	n = jp_split(c.b, c.n, 0x7f0000001000, p, 8);
+	check_invariants(p, n, c.n);
+	ck_assert_uint_eq(n, 4);
+	ck_assert(!(p[0].flags & JP_PIECE_DATA));
+	ck_assert_uint_eq(p[1].length, sizeof(meta));
+	ck_assert(p[1].flags & JP_PIECE_DATA);
+	ck_assert_uint_eq(p[2].length, sizeof(meta2));
+	ck_assert(p[2].flags & JP_PIECE_DATA);
+	ck_assert(!(p[3].flags & JP_PIECE_DATA));
 }
 END_TEST
 
@@ -595,10 +684,12 @@ Suite *make_split_suite(void)
 	tcase_add_test(t, test_int3_and_zero_padding);
 	tcase_add_test(t, test_fill_byte_runs);
 	tcase_add_test(t, test_data_between_code);
+	tcase_add_test(t, test_bad_byte_before_terminator_is_data);
 	tcase_add_test(t, test_pointer_table_is_filler);
 	tcase_add_test(t, test_header_before_code);
 	tcase_add_test(t, test_jump_over_filler_stays_inside);
 	tcase_add_test(t, test_far_return_is_not_an_end);
+	tcase_add_test(t, test_odd_ret_imm_is_not_an_end);
 	tcase_add_test(t, test_nop_padding_rules);
 	tcase_add_test(t, test_rotated_loop_kept_whole);
 	tcase_add_test(t, test_prologue_after_ret);
