@@ -167,6 +167,8 @@ __attribute__((used)) void *jp_dlopen_deep(const char *file, int mode)
 	void *h;
 
 	resolve();
+	if (!real_dlopen) /* no dlopen after us to call: fail the call, never jump to NULL */
+		return NULL;
 	h = real_dlopen(file, mode);
 	if (h && (mode & RTLD_DEEPBIND) && !jp_guard && jp_capture_active())
 		redirect(h);
@@ -179,6 +181,8 @@ __attribute__((used)) void *jp_dlmopen_deep(Lmid_t lmid, const char *file, int m
 	void *h;
 
 	resolve();
+	if (!real_dlmopen)
+		return NULL;
 	h = real_dlmopen(lmid, file, mode);
 	if (h && lmid == LM_ID_BASE && (mode & RTLD_DEEPBIND) && !jp_guard && jp_capture_active())
 		redirect(h);
