@@ -10,8 +10,10 @@ until the exec).  Why it exists:
   perf's messages go to a log;
 - LD_PRELOAD is set only here, at the last moment, so that neither perf nor
   this helper runs with libjitperf.so;
-- signals jitperf-run found at their defaults are reset (Python ignores
-  SIGPIPE and SIGXFSZ for itself; exec would pass that on);
+- the signals perf record changes get back the dispositions jitperf-run
+  found (RESET: NAME for the default, NAME:ign for ignored), and SIGPIPE
+  and SIGXFSZ their defaults (Python ignores them for itself; exec would
+  pass that on);
 - its pid, which the program keeps, goes to PIDFILE for jitperf-run to
   signal.
 """
@@ -32,8 +34,9 @@ def main(argv):
     os.dup2(int(err_fd), 2)
     os.close(int(out_fd))
     os.close(int(err_fd))
-    for name in ['SIGPIPE', 'SIGXFSZ'] + [n for n in reset.split(',') if n]:
-        signal.signal(getattr(signal, name), signal.SIG_DFL)
+    for entry in ['SIGPIPE', 'SIGXFSZ'] + [e for e in reset.split(',') if e]:
+        name, _, how = entry.partition(':')
+        signal.signal(getattr(signal, name), signal.SIG_IGN if how == 'ign' else signal.SIG_DFL)
     with open(pid_file, 'w') as f:
         f.write('%d\n' % os.getpid())
     preload = os.environ.pop('JITPERF_RUN_PRELOAD', '')

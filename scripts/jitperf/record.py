@@ -16,9 +16,11 @@ import time
 HELPER = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'exec_helper.py')
 # The helper's comm until it execs the program: its samples are not the program's.
 HELPER_COMM = os.path.basename(sys.executable)[:15]
-# Dispositions the program gets back at their defaults, unless the user
-# started jitperf-run with them ignored (nohup, a background job).
-RESET_SIGNALS = ('SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT')
+# Dispositions perf record changes in the program it starts (it handles
+# INT and TERM, which exec turns into defaults; perf 6.1 leaves USR2
+# ignored): the program gets each back as jitperf-run found it (default,
+# or ignored by nohup or a background job).
+RESET_SIGNALS = ('SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR2')
 # Signals to jitperf-run that the program should get.
 RELAYED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
@@ -57,7 +59,10 @@ def jitperf_settings(dumps_dir, perf_map):
 
 
 def signals_to_reset():
-    return [n for n in RESET_SIGNALS if signal.getsignal(getattr(signal, n)) != signal.SIG_IGN]
+    """RESET_SIGNALS as exec_helper.py takes them: NAME (default) or
+    NAME:ign (ignored when jitperf-run started)."""
+    return [n + (':ign' if signal.getsignal(getattr(signal, n)) == signal.SIG_IGN else '')
+            for n in RESET_SIGNALS]
 
 
 def terminal_sent_it(stat_file='/proc/self/stat'):

@@ -216,6 +216,22 @@ class ExecHelperTest(unittest.TestCase):
         self.assertEqual(ignored & (1 << (signal.SIGPIPE - 1)), 0)  # Python's own, undone
         self.assertEqual(lines[2][len('pid='):], lines[3][len('pidfile='):])
 
+    def test_ignored_as_asked(self):
+        lines = self.run_helper('SIGINT:ign,SIGQUIT,SIGUSR2:ign', '')
+        ignored = int(lines[1].split()[1], 16)
+        self.assertNotEqual(ignored & (1 << (signal.SIGINT - 1)), 0)
+        self.assertEqual(ignored & (1 << (signal.SIGQUIT - 1)), 0)
+        self.assertNotEqual(ignored & (1 << (signal.SIGUSR2 - 1)), 0)
+
+    def test_dispositions_as_found(self):
+        previous = signal.signal(signal.SIGUSR2, signal.SIG_IGN)
+        try:
+            found = record.signals_to_reset()
+        finally:
+            signal.signal(signal.SIGUSR2, previous)
+        self.assertIn('SIGUSR2:ign', found)
+        self.assertEqual(len(found), len(record.RESET_SIGNALS))
+
 
 class SummaryTest(unittest.TestCase):
     def tally(self, counts):
