@@ -1,4 +1,4 @@
-/* fuzz_dump.c - libFuzzer target: the jitdump reader and pruner must survive any bytes. */
+/* fuzz_dump.c - libFuzzer target: the jitdump reader, pruner and late-map renamer must survive any bytes. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -7,6 +7,7 @@
 
 #include "jd_prune.h"
 #include "jd_read.h"
+#include "jd_rename.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -58,8 +59,41 @@ static uint64_t walk_record(const struct jp_jdr_rec *rec)
 	return h;
 }
 
+/* Applying a late map to any input: no crash; on success the output
+ * frames like a dump, and a dump the checker accepted stays acceptable.
+ * The map names the first LOAD's code (whole, and a part of it, so both
+ * the new-LOAD and older-copy paths run), plus fixed addresses. */
+static void rename_any(const uint8_t *data, size_t size, uint64_t first_addr, uint64_t first_size, int valid_in)
+{
+	struct jp_map_entry map[] = {
+		{ first_addr, first_size ? first_size : 1, "first whole" },
+		{ first_addr + first_size / 4, first_size / 2, "first part" },
+		{ 0x1000, 0x100, "fixed" },
+		{ 0x7f0000001000, 0x40, "high" },
+	};
+	struct jp_rename_stats st;
+	struct jp_jdr_summary s;
+	char *out = NULL;
+	size_t out_len = 0;
+	FILE *f = open_memstream(&out, &out_len);
+	int rc;
+
+	if (!f)
+		return;
+	rc = jp_jd_apply_map(data, size, map, 4, 0, f, &st);
+	fclose(f);
+	if (rc == 0) {
+		if (st.loads_added > st.entries || st.loads_dropped > st.loads_in || st.entries != 4)
+			__builtin_trap();
+		if (valid_in && jp_jdr_check(out, out_len, &s, NULL, NULL) != 0)
+			__builtin_trap();
+	}
+	free(out);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	uint64_t first_addr = 0, first_size = 0;
 	struct jp_jdr_summary s;
 	struct jp_jdr_rec rec;
 	struct jp_jdr r;
@@ -78,6 +112,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (rec.offset + rec.total_size > size || rec.total_size < 16)
 				__builtin_trap();
 			records++;
+			if (rec.id == JD_CODE_LOAD && !first_size) {
+				first_addr = rec.u.load.code_addr;
+				first_size = rec.u.load.code_size;
+			}
 			sink += walk_record(&rec);
 		}
 	}
@@ -114,6 +152,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			free(out);
 		}
 	}
+	rename_any(data, size, first_addr, first_size, v == 0);
 	(void)sink;
 	return 0;
 }
