@@ -3,12 +3,13 @@
 #
 # tests/jit/file_private maps a 4 MiB image it creates (data, holes, saved
 # code that never runs), reads every page, writes functions into some
-# pages at start-up and later, and runs them hot.  Variants, RUNS (3) runs
-# each: rwx (mapped RWX, written with no call), wx (mapped RW, made RX,
-# toggled per batch, RWX at the end), and FILE_PRIVATE_RAW=1 adds the
-# same two with every memory call a raw system call instruction
-# (file_private_raw: only the scan of executable memory finds them;
-# tests/e2e/capture_private_file_raw.sh runs that).
+# pages at start-up and later, and runs them hot.  FILE_PRIVATE_VARIANT
+# picks the variant (RUNS (3) runs of it): rwx (this file: mapped RWX,
+# written with no call), wx (mapped RW, made RX, toggled per batch, RWX at
+# the end), raw and raw_wx (the same two with every memory call a raw
+# system call instruction, tests/jit/file_private_raw: only the scan of
+# executable memory finds them); capture_private_file_{wx,raw,raw_wx}.sh
+# run those.
 #
 # perf labels the image's samples with the file's name (jitperf-run's
 # classification counts them as file-backed code, not JIT), so the named
@@ -103,9 +104,18 @@ fp_loads() {
 	return 0
 }
 
-# fp_variant NAME PROG MODE: RUNS runs; 0 when every run passed.
+# The most sampled piece's name of each hot function, from RUN/hot.tsv
+# (written by jp_hot_check): "label name" lines, sorted.
+fp_names() {
+	awk -F'\t' '$1 == "PIECE" && $4 == "named" && $3 > best[$2] { best[$2] = $3; sym[$2] = $6 }
+		END { for (l in sym) print l, sym[l] }' "$JP_TMP/$1/hot.tsv" | sort
+}
+
+# fp_variant NAME PROG MODE [STRICT]: RUNS runs; 0 when every run passed.
+# STRICT 0: the named-share floor (JP_MIN_SHARE), dumps and LOADs only, no
+# hot-piece check (see the raw W^X note below).
 fp_variant() {
-	local name=$1 prog=$2 mode=$3 i run fail=0 shares=""
+	local name=$1 prog=$2 mode=$3 strict=${4:-1} i run fail=0 shares="" first="" diffs
 	for i in $(seq 1 "${RUNS:-3}"); do
 		run=$name.$i
 		jp_record "$run" shim "$prog" "$mode" "$JP_TMP/$run/image"
@@ -114,20 +124,50 @@ fp_variant() {
 		jp_samples "$run"
 		fp_share "$run"
 		shares+=" $JP_SHARE%"
-		jp_check_run "$run" || fail=1
+		if [ "$strict" = 1 ]; then
+			jp_check_run "$run" || fail=1
+		else
+			jp_say "$run: named $JP_SHARE% ($JP_NAMED/$((JP_NAMED + JP_UNNAMED)) JIT samples in the image)"
+			if ! awk -v s="$JP_SHARE" -v m="$JP_MIN_SHARE" 'BEGIN { exit !(s + 0 >= m + 0) }'; then
+				jp_say "FAIL: $run: named share $JP_SHARE% < $JP_MIN_SHARE%"
+				fail=1
+			fi
+			jp_dump_check "$run" || fail=1
+			jp_hot_table "$run"
+		fi
 		fp_loads "$run" || fail=1
+		# Names stay from one run to the next (a function named in both).
+		if [ "$i" = 1 ]; then
+			first=$(fp_names "$run")
+		else
+			diffs=$(awk 'FNR == NR { n[$1] = $2; next } ($1 in n) && n[$1] != $2 { print "  " $1 ": " n[$1] " then " $2 }' \
+				<(printf '%s\n' "$first") <(fp_names "$run"))
+			if [ -n "$diffs" ]; then
+				jp_say "$run: FAIL hot functions named otherwise than in run 1:"
+				printf '%s\n' "$diffs" | head -n 10
+				fail=1
+			fi
+		fi
 	done
-	jp_say "$name: ${RUNS:-3} runs, named:$shares"
+	jp_say "$name: ${RUNS:-3} runs, named:$shares; the names of run 1's $(wc -l <<<"$first") named hot functions stayed"
 	return "$fail"
 }
 
 fail=0
 jp_setup
-if [ "${FILE_PRIVATE_RAW:-0}" = 1 ]; then
-	fp_variant private_file_raw_rwx "$(jp_prog file_private_raw)" rwx || fail=1
-	fp_variant private_file_raw_wx "$(jp_prog file_private_raw)" wx || fail=1
-	jp_finish capture_private_file_raw "$fail"
-fi
-fp_variant private_file_rwx "$(jp_prog file_private)" rwx || fail=1
-fp_variant private_file_wx "$(jp_prog file_private)" wx || fail=1
-jp_finish capture_private_file "$fail"
+case ${FILE_PRIVATE_VARIANT:-rwx} in
+rwx) fp_variant private_file_rwx "$(jp_prog file_private)" rwx || fail=1 ;;
+wx) fp_variant private_file_wx "$(jp_prog file_private)" wx || fail=1 ;;
+raw) fp_variant private_file_raw "$(jp_prog file_private_raw)" rwx || fail=1 ;;
+raw_wx)
+	# W^X by raw system calls: perf keeps the kernel's event for each exec
+	# grant of a file mapping, later than the LOADs, and no hook saw the
+	# call: the pieces are announced anew at the next pass (the toggle is
+	# inferred from written pages and the protection the kernel shows), so
+	# what runs between the toggle and that pass (up to an epoch, 100 ms)
+	# stays unnamed.  A floor that catches regressions, not the goal.
+	JP_MIN_SHARE=${JP_MIN_SHARE_RAW_WX:-60} fp_variant private_file_raw_wx "$(jp_prog file_private_raw)" wx 0 || fail=1
+	;;
+*) jp_fail "unknown FILE_PRIVATE_VARIANT '$FILE_PRIVATE_VARIANT'" ;;
+esac
+jp_finish "capture_private_file_${FILE_PRIVATE_VARIANT:-rwx}" "$fail"

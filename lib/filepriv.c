@@ -1,0 +1,180 @@
+/* filepriv.c - the written pages of a private file mapping, from the kernel's page tables. */
+#include "filepriv.h"
+#include "kabi.h"
+#include "sys.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#define PM_PRESENT (1ull << 63)
+#define PM_FILE (1ull << 61) /* file page or shared anonymous */
+#define ENTRIES 256          /* pagemap entries read at a time (2 KiB of stack) */
+
+static int pm_fd = -1;
+static struct jp_fdid pm_id;
+static pid_t pm_pid;
+static int scan_missing; /* the kernel has no PAGEMAP_SCAN */
+
+/* Our descriptor of /proc/self/pagemap.  One opened in a parent process
+ * still describes the parent's address space: a child opens its own. */
+static int pagemap(void)
+{
+	pid_t pid = jp_sys_getpid();
+
+	if (pm_fd >= 0 && (pm_pid != pid || !jp_fdid_same(pm_fd, &pm_id))) {
+		jp_close_if_ours(pm_fd, &pm_id);
+		pm_fd = -1;
+	}
+	if (pm_fd < 0) {
+		int fd = jp_open("/proc/self/pagemap", O_RDONLY, 0);
+
+		if (fd < 0)
+			return fd;
+		pm_fd = jp_fd_high(fd);
+		if (pm_fd < 0)
+			return pm_fd;
+		jp_fdid_get(pm_fd, &pm_id);
+		pm_pid = pid;
+	}
+	return pm_fd;
+}
+
+static size_t add(struct jp_range *out, size_t n, uint64_t a, uint64_t b)
+{
+	if (n && out[n - 1].end == a) {
+		out[n - 1].end = b;
+		return n;
+	}
+	out[n].start = a;
+	out[n].end = b;
+	return n + 1;
+}
+
+/* One ioctl a batch: the kernel walks the page tables and hands back only
+ * the matching ranges (present, not a file page, not the zero page). */
+static long by_scan(int fd, uint64_t start, uint64_t end, struct jp_range *out, size_t max, uint64_t *resume)
+{
+	struct page_region vec[32];
+	struct pm_scan_arg a;
+	size_t n = 0;
+
+	while (start < end && n < max) {
+		long r;
+
+		memset(&a, 0, sizeof(a));
+		a.size = sizeof(a);
+		a.start = start;
+		a.end = end;
+		a.vec = (uint64_t)(uintptr_t)vec;
+		a.vec_len = max - n < 32 ? max - n : 32;
+		a.category_inverted = PAGE_IS_FILE | PAGE_IS_PFNZERO;
+		a.category_mask = PAGE_IS_PRESENT | PAGE_IS_FILE | PAGE_IS_PFNZERO;
+		a.return_mask = PAGE_IS_PRESENT;
+		r = ioctl(fd, PAGEMAP_SCAN, &a);
+		if (r < 0)
+			return -errno;
+		for (long i = 0; i < r && n < max; i++)
+			n = add(out, n, vec[i].start, vec[i].end);
+		if (a.walk_end <= start || a.walk_end >= end) {
+			start = end;
+			break;
+		}
+		start = a.walk_end;
+	}
+	*resume = start < end ? start : end;
+	return (long)n;
+}
+
+/* Older kernels: eight bytes a page, read in batches. */
+static long by_read(int fd, uint64_t start, uint64_t end, struct jp_range *out, size_t max, uint64_t *resume)
+{
+	uint64_t e[ENTRIES], pg = (uint64_t)getpagesize(), a = start;
+	size_t n = 0;
+
+	while (a < end) {
+		uint64_t pages = (end - a) / pg < ENTRIES ? (end - a) / pg : ENTRIES;
+		ssize_t got = pread(fd, e, pages * 8, (off_t)(a / pg * 8));
+
+		if (got < 8)
+			return got < 0 ? -errno : -EIO;
+		for (ssize_t i = 0; i < got / 8; i++, a += pg) {
+			if ((e[i] & (PM_PRESENT | PM_FILE)) != PM_PRESENT)
+				continue;
+			if (n >= max && out[n - 1].end != a) {
+				*resume = a;
+				return (long)n;
+			}
+			n = add(out, n, a, a + pg);
+		}
+	}
+	*resume = end;
+	return (long)n;
+}
+
+long jp_filepriv_written_how(uint64_t start, uint64_t end, struct jp_range *out, size_t max, uint64_t *resume,
+			     int scan)
+{
+	uint64_t at;
+	int saved = errno, fd = pagemap();
+	long r = -ENOTTY;
+
+	if (!resume)
+		resume = &at;
+	*resume = end;
+	if (fd < 0)
+		return fd;
+	if (!max || start >= end)
+		return 0;
+	if (scan && !scan_missing) {
+		r = by_scan(fd, start, end, out, max, resume);
+		if (r == -ENOTTY || r == -EINVAL)
+			scan_missing = 1;
+	}
+	if (r == -ENOTTY || r == -EINVAL)
+		r = by_read(fd, start, end, out, max, resume);
+	errno = saved;
+	return r;
+}
+
+long jp_filepriv_written(uint64_t start, uint64_t end, struct jp_range *out, size_t max, uint64_t *resume)
+{
+	return jp_filepriv_written_how(start, end, out, max, resume, 1);
+}
+
+int jp_filepriv_kind_of_map(const struct jp_map *m)
+{
+	struct jp_range one;
+
+	if (m->cls != JP_MAP_FILE || m->shared || !(m->prot & PROT_EXEC))
+		return -1;
+	if (m->prot & PROT_WRITE)
+		return JP_RK_FPRIV;
+	/* Read-only and executable: library text unless the process wrote
+	 * into it before making it so (one ioctl; stops at the first). */
+	return jp_filepriv_written(m->start, m->end, &one, 1, NULL) > 0 ? JP_RK_FPRIV : -1;
+}
+
+void jp_filepriv_reannounce(const struct jp_regions *t, uint64_t start, uint64_t end, struct jp_reconciler *rc,
+			    uint64_t now)
+{
+	size_t first = jp_regions_lower(t, start), i;
+	uint64_t at;
+
+	if (first >= t->n || t->r[first].start >= end || t->r[first].kind != JP_RK_FPRIV)
+		return;
+	/* Below the range, then above it, while the regions touch. */
+	for (i = first, at = start; i-- > 0 && t->r[i].end == at && t->r[i].exec && t->r[i].kind == JP_RK_FPRIV;) {
+		jp_reconcile_reannounce(rc, &t->r[i], now);
+		at = t->r[i].start;
+	}
+	for (i = first; i < t->n && t->r[i].start < end; i++)
+		;
+	for (at = t->r[i - 1].end; i < t->n && t->r[i].start == at && t->r[i].exec && t->r[i].kind == JP_RK_FPRIV; i++) {
+		jp_reconcile_reannounce(rc, &t->r[i], now);
+		at = t->r[i].end;
+	}
+}
