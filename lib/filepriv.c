@@ -145,9 +145,71 @@ long jp_filepriv_written(uint64_t start, uint64_t end, struct jp_range *out, siz
 	return jp_filepriv_written_how(start, end, out, max, resume, 1);
 }
 
+/* Read-only executable file mappings found clean, by address: the last
+ * look's list (read with a cursor, as a look goes in address order) and
+ * this one's. */
+#define CLEAN_MAX 256
+
+struct clean {
+	uint64_t start, end, inode, offset;
+	uint32_t until; /* look number from which it is asked again */
+};
+
+static struct clean clean[2][CLEAN_MAX];
+static size_t nclean[2], cursor;
+static int cur, in_look;
+static uint32_t looks;
+static pid_t clean_pid;
+
+void jp_filepriv_look_begin(void)
+{
+	pid_t pid = jp_sys_getpid();
+
+	/* A fork child's mappings are its own to ask about. */
+	if (clean_pid != pid)
+		nclean[0] = nclean[1] = 0;
+	clean_pid = pid;
+	looks++;
+	nclean[!cur] = 0;
+	cursor = 0;
+	in_look = 1;
+}
+
+void jp_filepriv_look_end(void)
+{
+	cur = !cur;
+	in_look = 0;
+}
+
+static int same(const struct clean *c, const struct jp_map *m)
+{
+	return c->start == m->start && c->end == m->end && c->inode == m->inode && c->offset == m->offset;
+}
+
+/* Was m found clean lately?  Keeps it for the next look either way. */
+static int known_clean(const struct jp_map *m, int written)
+{
+	const struct clean *prev = clean[cur];
+	struct clean *next = clean[!cur];
+
+	while (cursor < nclean[cur] && prev[cursor].start < m->start)
+		cursor++;
+	if (written < 0 && cursor < nclean[cur] && same(&prev[cursor], m) && prev[cursor].until > looks) {
+		if (nclean[!cur] < CLEAN_MAX)
+			next[nclean[!cur]++] = prev[cursor];
+		return 1;
+	}
+	if (written == 0 && nclean[!cur] < CLEAN_MAX)
+		next[nclean[!cur]++] = (struct clean){ m->start, m->end, m->inode, m->offset,
+						       looks + JP_FILEPRIV_RECHECK / 2 +
+							       (uint32_t)(m->start >> 12) % (JP_FILEPRIV_RECHECK / 2) };
+	return 0;
+}
+
 int jp_filepriv_kind_of_map(const struct jp_map *m)
 {
 	struct jp_range one;
+	long n;
 
 	if (m->cls != JP_MAP_FILE || m->shared || !(m->prot & PROT_EXEC))
 		return -1;
@@ -155,7 +217,12 @@ int jp_filepriv_kind_of_map(const struct jp_map *m)
 		return JP_RK_FPRIV;
 	/* Read-only and executable: library text unless the process wrote
 	 * into it before making it so (one ioctl; stops at the first). */
-	return jp_filepriv_written(m->start, m->end, &one, 1, NULL) > 0 ? JP_RK_FPRIV : -1;
+	if (in_look && known_clean(m, -1))
+		return -1;
+	n = jp_filepriv_written(m->start, m->end, &one, 1, NULL);
+	if (in_look)
+		known_clean(m, n > 0);
+	return n > 0 ? JP_RK_FPRIV : -1;
 }
 
 void jp_filepriv_reannounce(const struct jp_regions *t, uint64_t start, uint64_t end, struct jp_reconciler *rc,

@@ -39,8 +39,19 @@ long jp_filepriv_written(uint64_t start, uint64_t end, struct jp_range *out, siz
 
 /* JP_RK_FPRIV when m, an executable mapping, is a private mapping of a real
  * file that may hold code perf cannot know: writable, or holding written
- * pages.  -1 otherwise. */
+ * pages.  -1 otherwise.  The written-pages question walks the mapping's
+ * page tables (a process's libraries: about 1 ms a look); inside a look
+ * over the whole address space (between jp_filepriv_look_begin and _end,
+ * mappings in address order) a read-only mapping found clean is asked
+ * again only when it changed (address, file, offset), or after 16 to 32
+ * looks (their turns spread): a mapping toggled RW and back to RX between
+ * two looks keeps its address. */
 int jp_filepriv_kind_of_map(const struct jp_map *m);
+
+#define JP_FILEPRIV_RECHECK 32u
+
+void jp_filepriv_look_begin(void);
+void jp_filepriv_look_end(void);
 
 /* After an exec grant of [start, end): perf's kernel event for a file
  * mapping covers the whole mapping the kernel merged the range back into

@@ -71,7 +71,11 @@ unsigned jp_unseen_take(const struct jp_regions *t, char *buf, size_t bufsz,
 			void (*take)(uint64_t start, uint64_t len, int prot))
 {
 	struct jp_unseen_hit h[JP_UNSEEN_MAX];
-	long n = jp_unseen_find(t, 0, UINT64_MAX, buf, bufsz, h, JP_UNSEEN_MAX);
+	long n;
+
+	jp_filepriv_look_begin();
+	n = jp_unseen_find(t, 0, UINT64_MAX, buf, bufsz, h, JP_UNSEEN_MAX);
+	jp_filepriv_look_end();
 
 	/* The hits are copied out: take may change t and reuse buf. */
 	for (long k = 0; k < n; k++)

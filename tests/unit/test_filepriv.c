@@ -157,6 +157,38 @@ START_TEST(which_file_mappings_are_ours)
 }
 END_TEST
 
+START_TEST(a_clean_mapping_is_asked_again_later)
+{
+	struct jp_map m;
+	unsigned k;
+	int kind = -1;
+
+	map_read(PROT_READ | PROT_EXEC);
+	m = as_map(PROT_READ | PROT_EXEC, 0);
+	jp_filepriv_look_begin();
+	ck_assert_int_eq(jp_filepriv_kind_of_map(&m), -1);
+	jp_filepriv_look_end();
+	/* Written behind the looks' back, same address: found within
+	 * JP_FILEPRIV_RECHECK looks, not necessarily at the next. */
+	ck_assert_int_eq(mprotect(mem, PAGES * pg, PROT_READ | PROT_WRITE), 0);
+	mem[2 * pg] = 0xc3;
+	ck_assert_int_eq(mprotect(mem, PAGES * pg, PROT_READ | PROT_EXEC), 0);
+	for (k = 0; k <= JP_FILEPRIV_RECHECK && kind < 0; k++) {
+		jp_filepriv_look_begin();
+		kind = jp_filepriv_kind_of_map(&m);
+		jp_filepriv_look_end();
+	}
+	ck_assert_int_eq(kind, JP_RK_FPRIV);
+	/* Outside a look (a hook saw an exec grant): asked at once. */
+	ck_assert_int_eq(jp_filepriv_kind_of_map(&m), JP_RK_FPRIV);
+	/* A mapping that changed is asked at once too. */
+	m.end -= pg;
+	jp_filepriv_look_begin();
+	ck_assert_int_eq(jp_filepriv_kind_of_map(&m), JP_RK_FPRIV);
+	jp_filepriv_look_end();
+}
+END_TEST
+
 START_TEST(memkind_of_a_real_file)
 {
 	const int rwx = PROT_READ | PROT_WRITE | PROT_EXEC;
@@ -286,6 +318,7 @@ Suite *make_filepriv_suite(void)
 	tcase_add_test(tc, only_written_pages_either_way);
 	tcase_add_test(tc, full_output_says_where_to_resume);
 	tcase_add_test(tc, which_file_mappings_are_ours);
+	tcase_add_test(tc, a_clean_mapping_is_asked_again_later);
 	tcase_add_test(tc, memkind_of_a_real_file);
 	tcase_add_test(tc, dirty_hashing_reads_written_pages);
 	tcase_add_test(tc, dirty_write_tracking_reads_written_pages);
