@@ -15,32 +15,33 @@
 #define ENTRIES 256          /* pagemap entries read at a time (2 KiB of stack) */
 
 static int pm_fd = -1;
-static struct jp_fdid pm_id;
 static pid_t pm_pid;
 static int scan_missing; /* the kernel has no PAGEMAP_SCAN */
+static int in_look;      /* keep the descriptor until the look ends */
 
-/* Our descriptor of /proc/self/pagemap.  One opened in a parent process
- * still describes the parent's address space: a child opens its own. */
+/* A descriptor of /proc/self/pagemap for one question, or for one look:
+ * held no longer, so that a process (or a fork child) that has no such
+ * mapping never sees one of jitperf's.  One left open in a parent (a fork
+ * from a signal handler mid-look) describes the parent: not used. */
 static int pagemap(void)
 {
 	pid_t pid = jp_sys_getpid();
 
-	if (pm_fd >= 0 && (pm_pid != pid || !jp_fdid_same(pm_fd, &pm_id))) {
-		jp_close_if_ours(pm_fd, &pm_id);
-		pm_fd = -1;
-	}
+	if (pm_fd >= 0 && pm_pid != pid)
+		pm_fd = -1; /* the parent's; closing the copy could close a reused number */
 	if (pm_fd < 0) {
-		int fd = jp_open("/proc/self/pagemap", O_RDONLY, 0);
-
-		if (fd < 0)
-			return fd;
-		pm_fd = jp_fd_high(fd);
-		if (pm_fd < 0)
-			return pm_fd;
-		jp_fdid_get(pm_fd, &pm_id);
+		pm_fd = jp_open("/proc/self/pagemap", O_RDONLY, 0);
 		pm_pid = pid;
 	}
 	return pm_fd;
+}
+
+static void pagemap_done(void)
+{
+	if (pm_fd >= 0 && !in_look) {
+		jp_close(pm_fd);
+		pm_fd = -1;
+	}
 }
 
 static size_t add(struct jp_range *out, size_t n, uint64_t a, uint64_t b)
@@ -127,8 +128,10 @@ long jp_filepriv_written_how(uint64_t start, uint64_t end, struct jp_range *out,
 	*resume = end;
 	if (fd < 0)
 		return fd;
-	if (!max || start >= end)
+	if (!max || start >= end) {
+		pagemap_done();
 		return 0;
+	}
 	if (scan && !scan_missing) {
 		r = by_scan(fd, start, end, out, max, resume);
 		if (r == -ENOTTY || r == -EINVAL)
@@ -136,6 +139,7 @@ long jp_filepriv_written_how(uint64_t start, uint64_t end, struct jp_range *out,
 	}
 	if (r == -ENOTTY || r == -EINVAL)
 		r = by_read(fd, start, end, out, max, resume);
+	pagemap_done();
 	errno = saved;
 	return r;
 }
@@ -157,7 +161,7 @@ struct clean {
 
 static struct clean clean[2][CLEAN_MAX];
 static size_t nclean[2], cursor;
-static int cur, in_look;
+static int cur;
 static uint32_t looks;
 static pid_t clean_pid;
 
@@ -179,6 +183,7 @@ void jp_filepriv_look_end(void)
 {
 	cur = !cur;
 	in_look = 0;
+	pagemap_done();
 }
 
 static int same(const struct clean *c, const struct jp_map *m)

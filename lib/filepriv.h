@@ -15,10 +15,10 @@
  * can appear with no call), or that hold written pages (mapped RW, written,
  * made executable).  Libraries' text (r-xp, never written) is left alone.
  *
- * Contract: no malloc, errno preserved; keeps one descriptor of
- * /proc/self/pagemap (moved high, checked against reuse, reopened in a
- * fork child); not thread-safe: the capture engine calls it under its
- * lock. */
+ * Contract: no malloc, errno preserved; opens /proc/self/pagemap for
+ * each question (or look) and closes it after: a program with no such
+ * mapping never holds a descriptor of jitperf's; not thread-safe: the
+ * capture engine calls it under its lock. */
 #ifndef JITPERF_FILEPRIV_H
 #define JITPERF_FILEPRIV_H
 
