@@ -4,6 +4,7 @@
 #include "config.h"
 #include "creator.h"
 #include "dirty.h"
+#include "filepriv.h"
 #include "hash.h"
 #include "known.h"
 #include "log.h"
@@ -298,7 +299,7 @@ static void capture_region(size_t i, uint64_t now, int reannounce)
 	}
 	/* perf keeps the kernel event that made [heap] or a file view
 	 * executable again, and it hides what we announced. */
-	if (reannounce)
+	if (reannounce || r->regrant)
 		jp_reconcile_reannounce(&E.rec, r, now);
 	r->last_scan_ts = collected;
 	E.st.capture_ns += jp_now_ns() - t0;
@@ -330,7 +331,7 @@ static void capture_range(uint64_t start, uint64_t end, uint64_t now, int grant)
 		struct jp_region *r = &E.regs.r[i];
 
 		if (grant)
-			capture_region(i, now, r->kind == JP_RK_HEAP || r->kind == JP_RK_FILE);
+			capture_region(i, now, r->kind == JP_RK_HEAP || r->kind >= JP_RK_FILE);
 		else if (!jp_dirty_frozen(r) && r->exec)
 			capture_region(i, now, 0);
 		dead |= E.regs.r[i].dead;
@@ -496,7 +497,7 @@ void jp_capture_mmap_done(void *addr, size_t len, int prot, int flags, int fd, o
 
 	if (!(prot & PROT_EXEC) || !enter())
 		return;
-	kind = jp_memkind_of_fd(fd, flags);
+	kind = jp_memkind_of_fd(fd, flags, prot);
 	if (kind >= 0) {
 		E.child_pending = 0; /* JIT activity of its own: it announces what it inherited */
 		now = jp_now_ns();
@@ -636,8 +637,9 @@ void jp_capture_mprotect_done(uint64_t start, uint64_t len, int prot)
 		r->vouched = 1;
 		r->last_event_ts = now;
 	}
-	/* The W^X moment (and any exec grant): read the code now. */
+	/* The W^X moment (and any exec grant): read the code now (and filepriv.h's part). */
 	capture_range(start, end, now, 1);
+	jp_filepriv_reannounce(&E.regs, start, end, &E.rec, now);
 	for (size_t i = jp_regions_lower(&E.regs, start); i < E.regs.n && E.regs.r[i].start < end; i++)
 		E.regs.r[i].vouched = 0;
 	hook_flush();

@@ -2,6 +2,7 @@
 #include "dirty.h"
 #include "arena.h"
 #include "config.h"
+#include "filepriv.h"
 #include "hash.h"
 #include "log.h"
 #include "maps.h"
@@ -64,13 +65,15 @@ void jp_dirty_wtrack_lost(struct jp_dirty *d, struct jp_regions *t)
 struct verify_ctx {
 	uint64_t next;
 	int ok;
+	int fpriv; /* a private file mapping is what the region is */
 };
 
 static int verify_cb(const struct jp_map *m, void *arg)
 {
 	struct verify_ctx *v = arg;
 
-	if (m->start > v->next || !(m->prot & PROT_EXEC) || m->cls == JP_MAP_FILE || m->cls == JP_MAP_SPECIAL) {
+	if (m->start > v->next || !(m->prot & PROT_EXEC) || (m->cls == JP_MAP_FILE && (!v->fpriv || m->shared)) ||
+	    m->cls == JP_MAP_SPECIAL) {
 		v->ok = 0;
 		return 1;
 	}
@@ -80,7 +83,7 @@ static int verify_cb(const struct jp_map *m, void *arg)
 
 static int region_still_exec(const struct jp_dirty *d, const struct jp_region *r)
 {
-	struct verify_ctx v = { r->start, 1 };
+	struct verify_ctx v = { r->start, 1, r->kind == JP_RK_FPRIV };
 
 	if (jp_maps_each(r->start, r->end, (char *)d->buf, d->buf_len, verify_cb, &v) < 0)
 		return 1; /* cannot tell: keep it */
@@ -99,7 +102,8 @@ void jp_dirty_arm(struct jp_dirty *d, struct jp_region *r)
 	if (d->mode != JP_TRACK_HASH && r->kind != JP_RK_FILE && (r->writable || big_wx(r))) {
 		if (jp_wtrack_init(d->wt) < 0) {
 			report_wtrack_once(d);
-		} else if ((r->kind != JP_RK_SHMEM || d->wt->shmem_ok) && jp_wtrack_add(d->wt, r->start, r->end) == 0) {
+		} else if ((r->kind != JP_RK_SHMEM || d->wt->shmem_ok) &&
+			   (r->kind == JP_RK_FPRIV ? jp_wtrack_register : jp_wtrack_add)(d->wt, r->start, r->end) == 0) {
 			r->track = JP_RT_WP;
 			d->wp_regions++;
 			return;
@@ -134,7 +138,7 @@ void jp_dirty_disarm(struct jp_dirty *d, struct jp_region *r)
 int jp_dirty_frozen(const struct jp_region *r)
 {
 	return r->exec && !r->writable && r->track != JP_RT_NONE && !r->needs_full && r->last_scan_ts &&
-	       (r->kind == JP_RK_ANON || r->kind == JP_RK_HEAP);
+	       (r->kind == JP_RK_ANON || r->kind == JP_RK_HEAP || r->kind == JP_RK_FPRIV);
 }
 
 static size_t add_range(struct jp_range *out, size_t n, uint64_t a, uint64_t b)
@@ -174,11 +178,24 @@ static size_t resident_ranges(struct jp_dirty *d, uint64_t start, uint64_t end)
 	return n;
 }
 
+/* The pages that may hold code: the resident ones; in a private file
+ * mapping only those the program wrote (the file's own are perf's to
+ * describe, and reading them would describe the file). */
+static size_t code_pages(struct jp_dirty *d, const struct jp_region *r)
+{
+	long n;
+
+	if (r->kind != JP_RK_FPRIV)
+		return resident_ranges(d, r->start, r->end);
+	n = jp_filepriv_written(r->start, r->end, d->out, JP_DIRTY_MAX, NULL);
+	return n > 0 ? (size_t)n : 0;
+}
+
 /* Hashing: resident pages whose hash changed since last time (all of them
  * when all is set). */
 static size_t hashed_dirty(struct jp_dirty *d, struct jp_region *r, int all)
 {
-	size_t m = resident_ranges(d, r->start, r->end);
+	size_t m = code_pages(d, r);
 	size_t out = 0;
 	struct jp_range *res = d->resident;
 
@@ -265,10 +282,34 @@ static size_t drop_uniform(struct jp_dirty *d, const struct jp_region *r, size_t
 
 static size_t collect(struct jp_dirty *d, struct jp_region *r);
 
+static int prot_cb(const struct jp_map *m, void *arg)
+{
+	*(int *)arg = m->prot;
+	return 1;
+}
+
+/* A private file mapping toggled by calls no hook saw (raw system calls):
+ * perf keeps the kernel's event for each exec grant of a file mapping, and
+ * it hides the LOADs made before.  Pages written while the kernel last
+ * showed the mapping read-only, or a protection other than last time's,
+ * mean such a grant happened since: r->regrant asks for every piece anew
+ * (what ran between the grant and this pass stays unnamed). */
+static void regrant_check(struct jp_dirty *d, struct jp_region *r, size_t n)
+{
+	int prot = 0;
+
+	if (jp_maps_each(r->start, r->start + 1, (char *)d->buf, d->buf_len, prot_cb, &prot) < 0)
+		return;
+	r->regrant = !r->vouched && r->kprot && (prot != r->kprot || (n && !(prot & PROT_WRITE)));
+	r->kprot = (uint8_t)prot;
+}
+
 size_t jp_dirty_collect(struct jp_dirty *d, struct jp_region *r)
 {
 	size_t n = collect(d, r);
 
+	if (r->kind == JP_RK_FPRIV && !r->dead)
+		regrant_check(d, r, n);
 	return n ? drop_uniform(d, r, n) : 0;
 }
 
@@ -278,16 +319,19 @@ static size_t collect(struct jp_dirty *d, struct jp_region *r)
 
 	if (r->needs_full) {
 		if (d->arm_suspended && r->track == JP_RT_NONE)
-			return resident_ranges(d, r->start, r->end); /* armed after the call */
+			return code_pages(d, r); /* armed after the call */
 		/* Arm first, then read: a store after arming is seen next time. */
 		r->needs_full = 0;
 		jp_dirty_arm(d, r);
 		if (r->track == JP_RT_HASH)
 			return hashed_dirty(d, r, 1);
-		return resident_ranges(d, r->start, r->end);
+		/* Registered unarmed: its scan reports every written page. */
+		if (r->kind != JP_RK_FPRIV)
+			return resident_ranges(d, r->start, r->end);
 	}
 	if (r->track == JP_RT_WP) {
-		int k = jp_wtrack_scan(d->wt, r->start, r->end, d->out, JP_DIRTY_MAX, NULL);
+		int k = (r->kind == JP_RK_FPRIV ? jp_wtrack_scan_anon : jp_wtrack_scan)(d->wt, r->start, r->end,
+											 d->out, JP_DIRTY_MAX, NULL);
 
 		if (k >= 0)
 			return (size_t)k;

@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
-int jp_memkind_of_fd(int fd, int flags)
+int jp_memkind_of_fd(int fd, int flags, int prot)
 {
 	struct stat st;
 	int saved = errno, r;
@@ -24,6 +24,10 @@ int jp_memkind_of_fd(int fd, int flags)
 	 * symbolized by perf from the file itself. */
 	if (S_ISREG(st.st_mode) && st.st_nlink == 0)
 		return JP_RK_FILE;
+	/* A writable and executable private view of a real file: what the
+	 * program writes there is its own code (lib/filepriv.h). */
+	if (S_ISREG(st.st_mode) && (flags & MAP_TYPE) == MAP_PRIVATE && (prot & PROT_WRITE) && (prot & PROT_EXEC))
+		return JP_RK_FPRIV;
 	if (S_ISCHR(st.st_mode) && major(st.st_rdev) == 1 && minor(st.st_rdev) == 5)
 		return (flags & MAP_SHARED) ? JP_RK_SHMEM : JP_RK_ANON; /* /dev/zero */
 	return -1;

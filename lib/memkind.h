@@ -7,9 +7,10 @@
 #ifndef JITPERF_MEMKIND_H
 #define JITPERF_MEMKIND_H
 
-/* The kind of a new mapping from its mmap flags and descriptor; -1: not
- * ours. */
-int jp_memkind_of_fd(int fd, int flags);
+/* The kind of a new mapping from its mmap flags, protection and
+ * descriptor; -1: not ours.  A private mapping of a real file is ours
+ * when writable and executable (JP_RK_FPRIV: its written pages). */
+int jp_memkind_of_fd(int fd, int flags, int prot);
 
 /* The kind of a mapping /proc/self/maps shows (enum jp_map_class,
  * maps.h); -1: not ours (real files, stacks, vdso). */

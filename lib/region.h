@@ -19,6 +19,7 @@ enum jp_region_kind {
 	JP_RK_SHMEM = 1, /* MAP_SHARED|MAP_ANONYMOUS (/dev/zero (deleted)) */
 	JP_RK_HEAP = 2,  /* [heap]: perf keeps its kernel mmap events */
 	JP_RK_FILE = 3,  /* memfd or unlinked file: dual-mapped code */
+	JP_RK_FPRIV = 4, /* private mapping of a real file: only its written pages (filepriv.h) */
 };
 
 enum jp_region_track {
@@ -59,6 +60,8 @@ struct jp_region {
 	uint8_t dead;            /* found unmapped behind our back: to be deleted */
 	uint8_t writable;        /* PROT_WRITE with PROT_EXEC: code appears with no call */
 	uint8_t vouched;         /* a hook just saw it made executable: no maps check */
+	uint8_t kprot;           /* JP_RK_FPRIV: protection the kernel showed at the last pass */
+	uint8_t regrant;         /* JP_RK_FPRIV: made executable again by calls no hook saw */
 	struct jp_desc *d;       /* sorted by addr, non-overlapping */
 	uint32_t nd, capd;
 	uint64_t *phash;         /* JP_RT_HASH: one hash per page, 0 = never seen */

@@ -1,6 +1,7 @@
 /* unseen.c - find executable JIT memory that no hook announced. */
 #include "unseen.h"
 #include "maps.h"
+#include "filepriv.h"
 #include "memkind.h"
 
 #include <errno.h>
@@ -30,7 +31,7 @@ static int add(struct look *l, uint64_t a, uint64_t b, int kind)
 static int look_cb(const struct jp_map *m, void *arg)
 {
 	struct look *l = arg;
-	int kind = jp_memkind_of_map(m->cls);
+	int kind = jp_memkind_of_map(m->cls) >= 0 ? jp_memkind_of_map(m->cls) : jp_filepriv_kind_of_map(m);
 	uint64_t a = m->start > l->start ? m->start : l->start;
 	uint64_t e = m->end < l->end ? m->end : l->end;
 
@@ -70,7 +71,11 @@ unsigned jp_unseen_take(const struct jp_regions *t, char *buf, size_t bufsz,
 			void (*take)(uint64_t start, uint64_t len, int prot))
 {
 	struct jp_unseen_hit h[JP_UNSEEN_MAX];
-	long n = jp_unseen_find(t, 0, UINT64_MAX, buf, bufsz, h, JP_UNSEEN_MAX);
+	long n;
+
+	jp_filepriv_look_begin();
+	n = jp_unseen_find(t, 0, UINT64_MAX, buf, bufsz, h, JP_UNSEEN_MAX);
+	jp_filepriv_look_end();
 
 	/* The hits are copied out: take may change t and reuse buf. */
 	for (long k = 0; k < n; k++)

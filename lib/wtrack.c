@@ -114,12 +114,10 @@ int jp_wtrack_check(struct jp_wtrack *t)
 	return 0;
 }
 
-int jp_wtrack_add(struct jp_wtrack *t, uint64_t start, uint64_t end)
+int jp_wtrack_register(struct jp_wtrack *t, uint64_t start, uint64_t end)
 {
 	struct uffdio_register reg;
-	struct jp_range scratch[64];
-	uint64_t at = start;
-	int saved = errno, e;
+	int saved = errno, e = 0;
 
 	if (!jp_wtrack_check(t))
 		return -ENODEV;
@@ -130,11 +128,20 @@ int jp_wtrack_add(struct jp_wtrack *t, uint64_t start, uint64_t end)
 	/* EBUSY: the host registered this range with its own userfaultfd
 	 * (CRIU, live migration); EINVAL: memory that cannot be tracked.  The
 	 * caller hashes such regions instead. */
-	if (ioctl(t->uffd, UFFDIO_REGISTER, &reg) < 0) {
+	if (ioctl(t->uffd, UFFDIO_REGISTER, &reg) < 0)
 		e = -errno;
-		errno = saved;
+	errno = saved;
+	return e;
+}
+
+int jp_wtrack_add(struct jp_wtrack *t, uint64_t start, uint64_t end)
+{
+	struct jp_range scratch[64];
+	uint64_t at = start;
+	int saved = errno, e = jp_wtrack_register(t, start, end);
+
+	if (e < 0)
 		return e;
-	}
 	/* Arm only the pages that exist, by a scan that write-protects what
 	 * it matches.  UFFDIO_WRITEPROTECT over the range would allocate page
 	 * tables for all of it (128 MiB of them for a 64 GiB reservation);
@@ -172,8 +179,8 @@ int jp_wtrack_remove(struct jp_wtrack *t, uint64_t start, uint64_t end)
 	return r;
 }
 
-int jp_wtrack_scan(struct jp_wtrack *t, uint64_t start, uint64_t end, struct jp_range *out, size_t max,
-		   uint64_t *resume)
+static int scan(struct jp_wtrack *t, uint64_t start, uint64_t end, struct jp_range *out, size_t max,
+		uint64_t *resume, uint64_t skip)
 {
 	struct page_region vec[64];
 	struct pm_scan_arg a;
@@ -199,8 +206,8 @@ int jp_wtrack_scan(struct jp_wtrack *t, uint64_t start, uint64_t end, struct jp_
 		 * discarded) hold no code, and matching them would make the
 		 * kernel write-protect them, allocating page tables.  The zero
 		 * page (a read of untouched memory) is not a write. */
-		a.category_inverted = PAGE_IS_PFNZERO;
-		a.category_mask = PAGE_IS_WRITTEN | PAGE_IS_PFNZERO;
+		a.category_inverted = PAGE_IS_PFNZERO | skip;
+		a.category_mask = PAGE_IS_WRITTEN | PAGE_IS_PFNZERO | skip;
 		a.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED;
 		a.return_mask = PAGE_IS_WRITTEN;
 		r = ioctl(t->pagemap, PAGEMAP_SCAN, &a);
@@ -232,6 +239,20 @@ int jp_wtrack_scan(struct jp_wtrack *t, uint64_t start, uint64_t end, struct jp_
 		*resume = start < end ? start : end;
 	errno = saved;
 	return (int)n;
+}
+
+int jp_wtrack_scan(struct jp_wtrack *t, uint64_t start, uint64_t end, struct jp_range *out, size_t max,
+		   uint64_t *resume)
+{
+	return scan(t, start, end, out, max, resume, 0);
+}
+
+int jp_wtrack_scan_anon(struct jp_wtrack *t, uint64_t start, uint64_t end, struct jp_range *out, size_t max,
+			uint64_t *resume)
+{
+	/* A file page mapped by a read never had the protection bit: it would
+	 * count as written. */
+	return scan(t, start, end, out, max, resume, PAGE_IS_FILE);
 }
 
 void jp_wtrack_forget(struct jp_wtrack *t)

@@ -37,6 +37,12 @@ int jp_wtrack_init(struct jp_wtrack *t);
  * range).  Writes after this returns are reported by jp_wtrack_scan(). */
 int jp_wtrack_add(struct jp_wtrack *t, uint64_t start, uint64_t end);
 
+/* Register [start, end) without arming a page: every page present now
+ * counts as written until a scan reports (and arms) it.  For a private
+ * file mapping (filepriv.h), whose written pages all hold code to read
+ * and whose other pages jp_wtrack_scan_anon never matches. */
+int jp_wtrack_register(struct jp_wtrack *t, uint64_t start, uint64_t end);
+
 /* Stop tracking [start, end) (the memory is about to go away or move). */
 int jp_wtrack_remove(struct jp_wtrack *t, uint64_t start, uint64_t end);
 
@@ -46,6 +52,11 @@ int jp_wtrack_remove(struct jp_wtrack *t, uint64_t start, uint64_t end);
  * continue from (else end). */
 int jp_wtrack_scan(struct jp_wtrack *t, uint64_t start, uint64_t end, struct jp_range *out, size_t max,
 		   uint64_t *resume);
+
+/* jp_wtrack_scan for a private file mapping: only the anonymous pages
+ * (written copies), never the file's own pages. */
+int jp_wtrack_scan_anon(struct jp_wtrack *t, uint64_t start, uint64_t end, struct jp_range *out, size_t max,
+			uint64_t *resume);
 
 /* Are both descriptors still ours?  A program may close them and get the
  * numbers back for files of its own (even a userfaultfd of its own, which
