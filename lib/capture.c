@@ -273,7 +273,7 @@ static void capture_region(size_t i, uint64_t now, int reannounce)
 {
 	struct jp_region *r = &E.regs.r[i];
 	uint64_t ts_new = floor_ts(r);
-	uint64_t t0 = jp_now_ns(), collected;
+	uint64_t t0 = jp_thread_cpu_ns(), collected;
 	size_t n;
 
 	/* The caller's clock may predate the marker (the dump can be opened
@@ -301,7 +301,8 @@ static void capture_region(size_t i, uint64_t now, int reannounce)
 	if (reannounce)
 		jp_reconcile_reannounce(&E.rec, r, now);
 	r->last_scan_ts = collected;
-	E.st.capture_ns += jp_now_ns() - t0;
+	if (!E.thr.running || !pthread_equal(pthread_self(), E.thr.th)) /* the thread's work: busy_ns */
+		E.st.capture_ns += jp_thread_cpu_ns() - t0;
 	if (E.out.shutdown)
 		turn_off();
 }
@@ -764,6 +765,7 @@ static struct jp_capture_stats stats_now(void)
 	s.moves = E.out.moves;
 	s.wp_regions = E.dirty.wp_regions;
 	s.hash_regions = E.dirty.hash_regions;
+	s.capture_ns += __atomic_load_n(&E.thr.busy_ns, __ATOMIC_RELAXED);
 	return s;
 }
 
@@ -870,7 +872,7 @@ static void become_child(void)
 	E.dirty.pid = E.pid;
 	E.child_pending = 1;
 	E.thread_state = 0;
-	E.thr.running = 0; /* the parent's thread is not ours to join */
+	E.thr = (struct jp_thread){ 0 }; /* the parent's thread is not ours to join */
 	E.thread_gen++;
 	/* The parent's dump is the parent's: a child writes its own
 	 * jit-<childpid>.dump, created when it has something to announce. */

@@ -96,7 +96,7 @@ struct jp_capture_stats {
 	uint64_t loads, moves, load_bytes;
 	uint64_t patched;       /* pieces changed in place with an unchanged name: no LOAD */
 	uint64_t wp_regions, hash_regions;
-	uint64_t capture_ns;    /* time spent capturing */
+	uint64_t capture_ns;    /* CPU time of the threads that captured, in passes */
 	uint64_t unseen;        /* ranges the net found (executable with no call seen) */
 };
 void jp_capture_get_stats(struct jp_capture_stats *s);
