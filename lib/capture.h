@@ -96,7 +96,10 @@ struct jp_capture_stats {
 	uint64_t loads, moves, load_bytes;
 	uint64_t patched;       /* pieces changed in place with an unchanged name: no LOAD */
 	uint64_t wp_regions, hash_regions;
-	uint64_t capture_ns;    /* CPU time of the threads that captured, in passes */
+	/* The capture thread's CPU time awake, plus the (wall) time of passes
+	 * hooks ran on the program's threads, where a CPU clock would cost a
+	 * system call per W^X toggle. */
+	uint64_t capture_ns;
 	uint64_t unseen;        /* ranges the net found (executable with no call seen) */
 };
 void jp_capture_get_stats(struct jp_capture_stats *s);
