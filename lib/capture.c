@@ -273,7 +273,7 @@ static void capture_region(size_t i, uint64_t now, int reannounce)
 {
 	struct jp_region *r = &E.regs.r[i];
 	uint64_t ts_new = floor_ts(r);
-	uint64_t t0 = jp_now_ns(), collected;
+	uint64_t t0 = jp_log_work_ns(), collected;
 	size_t n;
 
 	/* The caller's clock may predate the marker (the dump can be opened
@@ -302,7 +302,7 @@ static void capture_region(size_t i, uint64_t now, int reannounce)
 		jp_reconcile_reannounce(&E.rec, r, now);
 	r->last_scan_ts = collected;
 	if (!E.thr.running || !pthread_equal(pthread_self(), E.thr.th)) /* capture thread: busy_ns */
-		E.st.capture_ns += jp_now_ns() - t0; /* wall: a CPU clock is a syscall */
+		E.st.capture_ns += jp_log_work_ns() - t0;
 	if (E.out.shutdown)
 		turn_off();
 }

@@ -96,9 +96,9 @@ struct jp_capture_stats {
 	uint64_t loads, moves, load_bytes;
 	uint64_t patched;       /* pieces changed in place with an unchanged name: no LOAD */
 	uint64_t wp_regions, hash_regions;
-	/* The capture thread's CPU time awake, plus the (wall) time of passes
-	 * hooks ran on the program's threads, where a CPU clock would cost a
-	 * system call per W^X toggle. */
+	/* The capture thread's CPU time awake, plus the time of passes hooks
+	 * ran on the program's threads (jp_log_work_ns: CPU time when the
+	 * summary is printed, else wall time: a CPU clock is a system call). */
 	uint64_t capture_ns;
 	uint64_t unseen;        /* ranges the net found (executable with no call seen) */
 };
