@@ -274,7 +274,7 @@ static void capture_region(size_t i, uint64_t now, int reannounce)
 {
 	struct jp_region *r = &E.regs.r[i];
 	uint64_t ts_new = floor_ts(r);
-	uint64_t t0 = jp_now_ns(), collected;
+	uint64_t t0 = jp_log_work_ns(), collected;
 	size_t n;
 
 	/* The caller's clock may predate the marker (the dump can be opened
@@ -302,7 +302,8 @@ static void capture_region(size_t i, uint64_t now, int reannounce)
 	if (reannounce || r->regrant)
 		jp_reconcile_reannounce(&E.rec, r, now);
 	r->last_scan_ts = collected;
-	E.st.capture_ns += jp_now_ns() - t0;
+	if (!E.thr.running || !pthread_equal(pthread_self(), E.thr.th)) /* capture thread: busy_ns */
+		E.st.capture_ns += jp_log_work_ns() - t0;
 	if (E.out.shutdown)
 		turn_off();
 }
@@ -766,6 +767,7 @@ static struct jp_capture_stats stats_now(void)
 	s.moves = E.out.moves;
 	s.wp_regions = E.dirty.wp_regions;
 	s.hash_regions = E.dirty.hash_regions;
+	s.capture_ns += __atomic_load_n(&E.thr.busy_ns, __ATOMIC_RELAXED);
 	return s;
 }
 
@@ -872,7 +874,7 @@ static void become_child(void)
 	E.dirty.pid = E.pid;
 	E.child_pending = 1;
 	E.thread_state = 0;
-	E.thr.running = 0; /* the parent's thread is not ours to join */
+	E.thr = (struct jp_thread){ 0 }; /* the parent's thread is not ours to join */
 	E.thread_gen++;
 	/* The parent's dump is the parent's: a child writes its own
 	 * jit-<childpid>.dump, created when it has something to announce. */

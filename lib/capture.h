@@ -96,7 +96,10 @@ struct jp_capture_stats {
 	uint64_t loads, moves, load_bytes;
 	uint64_t patched;       /* pieces changed in place with an unchanged name: no LOAD */
 	uint64_t wp_regions, hash_regions;
-	uint64_t capture_ns;    /* time spent capturing */
+	/* The capture thread's CPU time awake, plus the time of passes hooks
+	 * ran on the program's threads (jp_log_work_ns: CPU time when the
+	 * summary is printed, else wall time: a CPU clock is a system call). */
+	uint64_t capture_ns;
 	uint64_t unseen;        /* ranges the net found (executable with no call seen) */
 };
 void jp_capture_get_stats(struct jp_capture_stats *s);

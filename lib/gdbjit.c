@@ -150,14 +150,56 @@ static int read_struct(void *dst, uint64_t src, size_t len)
 	return n == (ssize_t)len ? 0 : -EFAULT;
 }
 
-int jp_gdbjit_scan_descriptor(uint64_t desc, jp_gdbjit_entry_cb entry_cb,
-			      jp_gdbjit_sym_cb sym_cb, void *arg)
+/* Objects are copied into one kept buffer (up to COPY_KEEP bytes): BEAM
+ * registers a hundred objects of up to 130 KB, and a fresh mapping for each
+ * (its page faults, zeroing and unmap) was half the cost of reading them. */
+#define COPY_KEEP (4u << 20)
+static pthread_mutex_t copy_lock = PTHREAD_MUTEX_INITIALIZER;
+static void *copy_keep;
+static size_t copy_cap;
+
+/* A buffer of len bytes: the kept one (locked until copy_done), or a
+ * mapping of its own for a larger object. */
+static void *copy_buf(size_t len)
+{
+	if (len > COPY_KEEP)
+		return jp_sys_alloc(len);
+	pthread_mutex_lock(&copy_lock);
+	if (len > copy_cap) {
+		size_t cap = (len + 0xffff) & ~(size_t)0xffff;
+		void *b = jp_sys_alloc(cap);
+
+		if (!b) {
+			pthread_mutex_unlock(&copy_lock);
+			return NULL;
+		}
+		if (copy_keep)
+			jp_sys_free(copy_keep, copy_cap);
+		copy_keep = b;
+		copy_cap = cap;
+	}
+	return copy_keep;
+}
+
+static void copy_done(void *b, size_t len)
+{
+	if (len > COPY_KEEP)
+		jp_sys_free(b, len);
+	else
+		pthread_mutex_unlock(&copy_lock);
+}
+
+/* The walk of jp_gdbjit_scan_descriptor; *whole is set when it reached the
+ * end of the list (not stopped by a list edited under us or the bound). */
+static int scan_walk(uint64_t desc, jp_gdbjit_entry_cb entry_cb, jp_gdbjit_sym_cb sym_cb, void *arg, int *whole)
 {
 	int saved = errno;
 	struct jd_descriptor d;
 	uint64_t e, prev = 0;
 	unsigned walked = 0;
 	int r = 0;
+
+	*whole = 0;
 
 	if (read_struct(&d, desc, sizeof(d))) {
 		errno = saved;
@@ -186,20 +228,67 @@ int jp_gdbjit_scan_descriptor(uint64_t desc, jp_gdbjit_entry_cb entry_cb,
 		if (entry_cb && entry_cb(arg, ent.symfile_addr, ent.symfile_size))
 			continue;
 		len = (size_t)ent.symfile_size;
-		copy = jp_sys_alloc(len);
+		copy = copy_buf(len);
 		if (!copy)
 			continue;
 		if (jp_safe_copy(copy, (const void *)(uintptr_t)ent.symfile_addr, len) == (ssize_t)len)
 			r = jp_gdbjit_parse_object(copy, len, sym_cb, arg);
-		jp_sys_free(copy, len);
+		copy_done(copy, len);
 		if (r == -ECANCELED) {
 			errno = saved;
 			return r;
 		}
 		r = 0;
 	}
+	*whole = e == 0;
 	errno = saved;
 	return (int)walked;
+}
+
+int jp_gdbjit_scan_descriptor(uint64_t desc, jp_gdbjit_entry_cb entry_cb,
+			      jp_gdbjit_sym_cb sym_cb, void *arg)
+{
+	int whole;
+
+	return scan_walk(desc, entry_cb, sym_cb, arg, &whole);
+}
+
+/* What a (un)registration changes: the list head, the entry acted on and
+ * the action, and that entry's object (so that an entry freed and another
+ * registered at its address still reads as a change). */
+static int descriptor_sig(uint64_t desc, uint64_t sig[JP_GDBJIT_SIG_WORDS])
+{
+	struct jd_descriptor d;
+	struct jd_entry ent = { 0, 0, 0, 0 };
+
+	if (read_struct(&d, desc, sizeof(d)))
+		return -EFAULT;
+	if (d.relevant_entry && read_struct(&ent, d.relevant_entry, sizeof(ent)))
+		return -EFAULT;
+	sig[0] = d.first_entry;
+	sig[1] = d.relevant_entry;
+	sig[2] = (uint64_t)d.version << 32 | d.action_flag;
+	sig[3] = ent.symfile_addr;
+	sig[4] = ent.symfile_size;
+	return 0;
+}
+
+int jp_gdbjit_scan_changed(uint64_t desc, uint64_t sig[JP_GDBJIT_SIG_WORDS], jp_gdbjit_entry_cb entry_cb,
+			   jp_gdbjit_sym_cb sym_cb, void *arg)
+{
+	uint64_t now[JP_GDBJIT_SIG_WORDS];
+	int saved = errno, have = descriptor_sig(desc, now) == 0, whole, r;
+
+	errno = saved;
+	if (have && memcmp(now, sig, sizeof(now)) == 0)
+		return 0;
+	/* Read before the walk: an edit during the walk changes it again. */
+	r = scan_walk(desc, entry_cb, sym_cb, arg, &whole);
+	if (have && whole && r >= 0)
+		memcpy(sig, now, sizeof(now));
+	else
+		memset(sig, 0, sizeof(now));
+	return r;
 }
 
 int jp_gdbjit_scan(jp_gdbjit_entry_cb entry_cb, jp_gdbjit_sym_cb sym_cb, void *arg)

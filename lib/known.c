@@ -22,6 +22,7 @@ static struct {
 	uint64_t *seen;           /* GDB JIT objects already parsed (addr ^ size) */
 	size_t nseen, seen_cap;
 	uint64_t descs[4];        /* __jit_debug_descriptor addresses */
+	uint64_t sigs[4][JP_GDBJIT_SIG_WORDS]; /* each one as last walked whole */
 	int ndescs;
 	uint64_t pm_offset;       /* how much of the runtime's perf map we read */
 	int full;                 /* tables full: said so once */
@@ -212,12 +213,18 @@ size_t jp_known_refresh(int skip_perfmap, const struct jp_range **changed)
 	/* jp_gdbjit_find caches its answer until the set of loaded objects
 	 * changes, so asking every pass costs one dl_iterate_phdr. */
 	{
-		int n = jp_gdbjit_find(K.descs, sizeof(K.descs) / sizeof(K.descs[0]));
+		uint64_t old[4];
+		int n, was = K.ndescs;
 
+		memcpy(old, K.descs, sizeof(old));
+		n = jp_gdbjit_find(K.descs, sizeof(K.descs) / sizeof(K.descs[0]));
 		K.ndescs = n > 0 ? n : 0;
+		/* another set of descriptors: walk each again */
+		if (K.ndescs != was || memcmp(old, K.descs, (size_t)K.ndescs * sizeof(old[0])) != 0)
+			memset(K.sigs, 0, sizeof(K.sigs));
 	}
 	for (int i = 0; i < K.ndescs; i++)
-		jp_gdbjit_scan_descriptor(K.descs[i], gdbjit_entry, add_found, NULL);
+		jp_gdbjit_scan_changed(K.descs[i], K.sigs[i], gdbjit_entry, add_found, NULL);
 	/* A runtime's own /tmp/perf-<pid>.map (node --perf-basic-prof, the
 	 * JVM's perf-map-agent): read what was appended since last time. */
 	if (!skip_perfmap && jp_perfmap_path(path, sizeof(path), jp_sys_getpid()) > 0)
@@ -229,6 +236,7 @@ size_t jp_known_refresh(int skip_perfmap, const struct jp_range **changed)
 void jp_known_fork_child(void)
 {
 	K.pm_offset = 0;
+	memset(K.sigs, 0, sizeof(K.sigs));
 }
 
 void jp_known_reset(void)
@@ -239,4 +247,5 @@ void jp_known_reset(void)
 	K.full = 0;
 	K.pm_offset = 0;
 	K.nareas = 0;
+	memset(K.sigs, 0, sizeof(K.sigs));
 }

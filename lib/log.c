@@ -18,6 +18,11 @@ void jp_log_set_level(int level)
 	log_level = level;
 }
 
+uint64_t jp_log_work_ns(void)
+{
+	return log_level >= JP_LOG_INFO ? jp_thread_cpu_ns() : jp_now_ns();
+}
+
 int jp_log_level(void)
 {
 	return log_level;

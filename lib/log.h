@@ -7,6 +7,7 @@
 #define JITPERF_LOG_H
 
 #include <stdarg.h>
+#include <stdint.h>
 
 enum jp_log_level { JP_LOG_QUIET = 0, JP_LOG_ERROR = 1, JP_LOG_INFO = 2, JP_LOG_DEBUG = 3 };
 
@@ -14,6 +15,11 @@ enum jp_log_level { JP_LOG_QUIET = 0, JP_LOG_ERROR = 1, JP_LOG_INFO = 2, JP_LOG_
  * read once by jp_config_load(). */
 void jp_log_set_level(int level);
 int jp_log_level(void);
+/* A clock for work the INFO summary reports: the calling thread's CPU time
+ * when that summary is wanted (JP_LOG_INFO and up; a system call: the vDSO
+ * serves only wall clocks), else the monotonic clock (free).  CPU, because
+ * a busy machine inflates wall time several-fold. */
+uint64_t jp_log_work_ns(void);
 
 /* Redirect output (tests); fd < 0 restores stderr. */
 void jp_log_set_fd(int fd);

@@ -95,6 +95,17 @@ uint64_t jp_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+uint64_t jp_thread_cpu_ns(void)
+{
+	struct timespec ts;
+	int saved = errno;
+
+	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
+		ts.tv_sec = ts.tv_nsec = 0;
+	errno = saved;
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 int jp_write_all_done(int fd, const void *buf, size_t len, size_t *done)
 {
 	const char *p = buf;

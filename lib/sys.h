@@ -33,6 +33,9 @@ pid_t jp_sys_gettid(void);
 
 /* CLOCK_MONOTONIC in ns: the clock perf record -k 1 samples with. */
 uint64_t jp_now_ns(void);
+/* CPU time of the calling thread (0 if unavailable): what the shim's own
+ * work costs, which a busy machine does not inflate as it does wall time. */
+uint64_t jp_thread_cpu_ns(void);
 
 /* write(2) the whole buffer, retrying EINTR and short writes.  Returns 0,
  * or -errno with *done (if non-NULL) set to the bytes that did reach the fd. */

@@ -15,6 +15,7 @@ int jp_thread_start(struct jp_thread *t, void *(*fn)(void *), void *arg, size_t 
 	int r;
 
 	__atomic_store_n(&t->stop, 0, __ATOMIC_RELEASE);
+	t->woke_cpu = 0; /* a new thread's CPU clock starts at 0 */
 	/* The host's signals must never land on our thread: it inherits
 	 * this mask. */
 	sigfillset(&all);
@@ -41,12 +42,14 @@ int jp_thread_sleep(struct jp_thread *t, uint64_t ns)
 	uint64_t end = mono_ns() + ns, now;
 	int saved = errno;
 
+	__atomic_store_n(&t->busy_ns, t->busy_ns + (jp_thread_cpu_ns() - t->woke_cpu), __ATOMIC_RELAXED);
 	while (!__atomic_load_n(&t->stop, __ATOMIC_ACQUIRE) && (now = mono_ns()) < end) {
 		struct timespec ts = { (time_t)((end - now) / 1000000000u), (long)((end - now) % 1000000000u) };
 
 		/* Returns at once when stop is no longer 0 or a wake came. */
 		jp_syscall(SYS_futex, &t->stop, FUTEX_WAIT_PRIVATE, 0, &ts);
 	}
+	t->woke_cpu = jp_thread_cpu_ns();
 	errno = saved;
 	return __atomic_load_n(&t->stop, __ATOMIC_ACQUIRE) != 0;
 }

@@ -23,6 +23,10 @@ struct jp_thread {
 	pthread_t th;
 	int running; /* started and not joined */
 	int stop;    /* futex word: 1 asks the thread to end */
+	/* CPU time the thread spent awake (between its sleeps), written by
+	 * the thread only: its whole work, for the shim's own cost figure. */
+	uint64_t busy_ns;
+	uint64_t woke_cpu; /* the thread's CPU clock when it last woke */
 };
 
 /* Start fn(arg), joinable, with every signal blocked and a stack of
@@ -30,7 +34,8 @@ struct jp_thread {
 int jp_thread_start(struct jp_thread *t, void *(*fn)(void *), void *arg, size_t stack);
 
 /* In the thread: sleep ns, or less when asked to end.  Returns 1 when the
- * thread is to end (return from fn), 0 after a full sleep. */
+ * thread is to end (return from fn), 0 after a full sleep.  Adds the CPU
+ * time since the last wake to busy_ns. */
 int jp_thread_sleep(struct jp_thread *t, uint64_t ns);
 
 /* Ask the thread to end and wait until it is gone.  Nothing when it does

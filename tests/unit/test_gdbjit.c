@@ -153,6 +153,52 @@ START_TEST(test_two_objects_and_size_guess)
 }
 END_TEST
 
+/* jp_gdbjit_scan_changed walks a list again only when a (un)registration
+ * changed the descriptor, including an entry re-registered in place with
+ * another object */
+START_TEST(test_scan_only_when_changed)
+{
+	uint8_t *code = code_area();
+	struct gj_sym s1[1] = { { "one", (uint64_t)(uintptr_t)code + 0x10, 0x10 } };
+	struct gj_sym s2[1] = { { "two", (uint64_t)(uintptr_t)code + 0x40, 0x10 } };
+	uint64_t desc = (uint64_t)(uintptr_t)&__jit_debug_descriptor, sig[JP_GDBJIT_SIG_WORDS] = { 0 };
+	struct jit_code_entry e1, e2;
+	struct found f;
+	size_t z1, z2;
+	void *i1 = gj_build_elf(s1, 1, (uint64_t)(uintptr_t)code, 4096, 1, &z1);
+	void *i2 = gj_build_elf(s2, 1, (uint64_t)(uintptr_t)code, 4096, 1, &z2);
+
+	memset(&f, 0, sizeof(f));
+	gj_register(&__jit_debug_descriptor, __jit_debug_register_code, &e1, i1, z1);
+	ck_assert_int_eq(jp_gdbjit_scan_changed(desc, sig, on_entry, on_sym, &f), 1);
+	ck_assert_uint_eq(f.entries_seen, 1);
+	ck_assert_uint_eq(f.n, 1);
+	/* nothing registered since: no walk */
+	ck_assert_int_eq(jp_gdbjit_scan_changed(desc, sig, on_entry, on_sym, &f), 0);
+	ck_assert_uint_eq(f.entries_seen, 1);
+	gj_register(&__jit_debug_descriptor, __jit_debug_register_code, &e2, i2, z2);
+	ck_assert_int_eq(jp_gdbjit_scan_changed(desc, sig, on_entry, on_sym, &f), 2);
+	ck_assert_uint_eq(f.entries_seen, 3);
+	ck_assert_uint_eq(f.n, 3);
+	ck_assert_int_eq(jp_gdbjit_scan_changed(desc, sig, on_entry, on_sym, &f), 0);
+	/* e2 removed, then registered again in the same place with e1's object */
+	gj_unregister(&__jit_debug_descriptor, __jit_debug_register_code, &e2);
+	ck_assert_int_eq(jp_gdbjit_scan_changed(desc, sig, on_entry, on_sym, &f), 1);
+	ck_assert_int_eq(jp_gdbjit_scan_changed(desc, sig, on_entry, on_sym, &f), 0);
+	gj_register(&__jit_debug_descriptor, __jit_debug_register_code, &e2, i1, z1);
+	ck_assert_int_eq(jp_gdbjit_scan_changed(desc, sig, on_entry, on_sym, &f), 2);
+	ck_assert_uint_eq(f.entries_seen, 6);
+	gj_unregister(&__jit_debug_descriptor, __jit_debug_register_code, &e2);
+	gj_unregister(&__jit_debug_descriptor, __jit_debug_register_code, &e1);
+	/* an empty list reads as a change too, then as none */
+	ck_assert_int_eq(jp_gdbjit_scan_changed(desc, sig, on_entry, on_sym, &f), 0);
+	ck_assert_uint_eq(f.entries_seen, 6);
+	free(i1);
+	free(i2);
+	munmap(code, 4096);
+}
+END_TEST
+
 /* a list edited or freed under us: unreadable objects and links, loops,
  * absurd sizes -- skipped or stopped, never a fault */
 START_TEST(test_hostile_lists)
@@ -256,6 +302,7 @@ Suite *make_gdbjit_suite(void)
 	tcase_add_test(t, test_scan_executable_object);
 	tcase_add_test(t, test_two_objects_and_size_guess);
 	tcase_add_test(t, test_hostile_lists);
+	tcase_add_test(t, test_scan_only_when_changed);
 	tcase_add_test(t, test_mutated_images);
 	tcase_set_timeout(t, 60);
 	suite_add_tcase(s, t);

@@ -70,6 +70,34 @@ START_TEST(full_sleep_without_a_request)
 }
 END_TEST
 
+static uint64_t cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* busy_ns: the CPU the thread spent awake, not the time it slept */
+START_TEST(busy_counts_cpu_between_sleeps)
+{
+	struct jp_thread t = { 0 };
+	uint64_t spent;
+	volatile uint64_t x = 0;
+
+	t.woke_cpu = cpu_ns();
+	ck_assert_int_eq(jp_thread_sleep(&t, 1000000u), 0);
+	ck_assert_uint_lt(t.busy_ns, 5000000u);
+	spent = cpu_ns();
+	while (cpu_ns() - spent < 30000000u)
+		x++;
+	spent = cpu_ns() - spent;
+	ck_assert_int_eq(jp_thread_sleep(&t, 50000000u), 0);
+	ck_assert_uint_ge(t.busy_ns, spent);
+	ck_assert_uint_lt(t.busy_ns, spent + 10000000u);
+}
+END_TEST
+
 Suite *make_thread_suite(void)
 {
 	Suite *s = suite_create("thread");
@@ -77,6 +105,7 @@ Suite *make_thread_suite(void)
 
 	tcase_add_test(tc, stop_ends_a_long_sleep_at_once);
 	tcase_add_test(tc, full_sleep_without_a_request);
+	tcase_add_test(tc, busy_counts_cpu_between_sleeps);
 	suite_add_tcase(s, tc);
 	return s;
 }
