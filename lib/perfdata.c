@@ -253,8 +253,10 @@ int jp_pd_walk(const void *buf, size_t len, jp_pd_sample_fn fn, void *arg, const
 		*why = "data section outside the file";
 		rc = -EBADMSG;
 	}
+	if (rc != 0)
+		return rc;
 	p = fp->buf + off;
-	end = p + (rc == 0 ? size : 0);
+	end = p + size;
 	while (rc == 0 && p < end) {
 		uint32_t type;
 		uint16_t rsize;
