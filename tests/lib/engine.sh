@@ -22,13 +22,15 @@
 # JP_MIN_STABLE (95) %, or ENGINE_MIN_STABLE[NAME] where an engine is known
 # to stay below (set below, each with its reason);
 # and over the runs, perf inject (with the pruning before it, as jitperf-run
-# does it) must take at most JP_MAX_INJECT (2.0) times the program's CPU
-# time (median of the runs).  CPU, because wall times on a shared 2-core
-# machine move several-fold for one dump.  Pruned (jitperf-dump reads the
-# samples from perf.data itself, milliseconds), inject costs mostly perf
-# inject's own pass over perf.data (0.1-0.2 s CPU here), 0.1-0.2x a 1.5 s
-# program's CPU; whole, BEAM's 9,000-20,000 LOADs cost 2-4x: the test
-# catches that whatever the noise.  The wall-time ratio
+# does it) must take at most JP_MAX_INJECT (0.5, issue 12's goal) times the
+# program's CPU time (median of the runs).  CPU, because wall times on a
+# shared 2-core machine move several-fold for one dump.  Pruned
+# (jitperf-dump reads the samples from perf.data itself, milliseconds),
+# inject costs perf inject's own start-up (0.14 s CPU here: it reads and
+# parses /proc/kallsyms, 121,000 symbols, three times, whatever the data)
+# and its pass over the samples: 0.14-0.24x a 1.5 s program's CPU
+# (2026-12-06, 3 runs of each engine); whole, BEAM's 9,000-20,000 LOADs
+# cost 2-4x: the test catches that whatever the noise.  The wall-time ratio
 # (inject against the program's first to last sample) is printed too.
 # Printed, not judged: LOADs, LOAD bytes, distinct code (jpbench dumpstat:
 # bytes never described before, or described with other contents), LOADs per
@@ -51,7 +53,7 @@
 
 ENGINE_RUNS=${RUNS:-3}
 JP_MIN_JIT=${JP_MIN_JIT:-100}
-JP_MAX_INJECT=${JP_MAX_INJECT:-2.0}
+JP_MAX_INJECT=${JP_MAX_INJECT:-0.5}
 JP_MAX_PIECE=${JP_MAX_PIECE:-262144}
 
 engine_now() { date +%s%N; }
