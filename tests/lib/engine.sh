@@ -28,8 +28,8 @@
 # (jitperf-dump reads the samples from perf.data itself, milliseconds),
 # inject costs perf inject's own start-up (0.14 s CPU here: it reads and
 # parses /proc/kallsyms, 121,000 symbols, three times, whatever the data)
-# and its pass over the samples: 0.14-0.24x a 1.5 s program's CPU
-# (2026-12-06, 3 runs of each engine); whole, BEAM's 9,000-20,000 LOADs
+# and its pass over the samples: 0.12-0.29x a 1.5 s program's CPU
+# (2026-12-06, medians of 3 runs, two sets of every engine); whole, BEAM's 9,000-20,000 LOADs
 # cost 2-4x: the test catches that whatever the noise.  The wall-time ratio
 # (inject against the program's first to last sample) is printed too.
 # Printed, not judged: LOADs, LOAD bytes, distinct code (jpbench dumpstat:
