@@ -188,7 +188,7 @@ $(BUILD)/tests/host/%: tests/host/%.c $(wildcard tests/host/*.h) tests/jit/jitli
 $(FUZZ_BIN): tests/fuzz/fuzz_dump.c $(LIB_SRC) $(LIB_HDR) | $(BUILD)/.dirs
 	$(CLANG) -std=gnu11 -g -O1 -D_GNU_SOURCE -Ilib \
 		-fsanitize=fuzzer,address,undefined -o $@ tests/fuzz/fuzz_dump.c \
-		$(filter lib/jd_read.c lib/jd_prune.c lib/jd_rename.c lib/jitdump.c lib/outdir.c lib/str.c lib/sys.c lib/log.c lib/cfi.c lib/stackheight.c lib/insn.c lib/arena.c,$(LIB_SRC)) \
+		$(filter lib/jd_read.c lib/jd_prune.c lib/jd_rename.c lib/perfdata.c lib/sampled.c lib/jitdump.c lib/outdir.c lib/str.c lib/sys.c lib/log.c lib/cfi.c lib/stackheight.c lib/insn.c lib/arena.c,$(LIB_SRC)) \
 		$(ZYDIS_LIBS)
 
 check:

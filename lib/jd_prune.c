@@ -57,34 +57,56 @@ static int set_has(const struct index_set *s, uint64_t index)
 	return s->n && bsearch(&index, s->v, s->n, sizeof(*s->v), cmp_u64) != NULL;
 }
 
+/* Call fn for the code range of every LOAD and MOVE perf would read. */
+typedef int (*code_fn)(void *arg, int is_move, uint64_t index, uint64_t addr, uint64_t size);
+
+static int each_code(const void *buf, size_t len, code_fn fn, void *arg)
+{
+	struct jp_jdr r;
+	struct jp_jdr_rec rec;
+	int k, rc = 0;
+
+	if (jp_jdr_open(&r, buf, len) < 0)
+		return -EBADMSG;
+	while (rc == 0 && (k = jp_jdr_next(&r, &rec)) != 0) {
+		if (k < 0)
+			continue; /* skipped or the end, as perf does */
+		if (rec.id == JD_CODE_LOAD)
+			rc = fn(arg, 0, rec.u.load.code_index, rec.u.load.code_addr, rec.u.load.code_size);
+		else if (rec.id == JD_CODE_MOVE)
+			rc = fn(arg, 1, rec.u.move.code_index, rec.u.move.new_code_addr, rec.u.move.code_size);
+	}
+	return rc;
+}
+
+struct pass1 {
+	const uint64_t *addrs;
+	size_t n;
+	struct index_set *keep;
+	struct jp_prune_stats *st;
+};
+
+static int pass1_code(void *arg, int is_move, uint64_t index, uint64_t addr, uint64_t size)
+{
+	struct pass1 *p = arg;
+
+	if (is_move)
+		p->st->moves_in++;
+	else
+		p->st->loads_in++;
+	return sampled(p->addrs, p->n, addr, size) ? set_add(p->keep, index) : 0;
+}
+
 /* Pass 1: the code indices whose code (at its LOAD or a MOVE) was sampled. */
 static int kept_indices(const void *buf, size_t len, const uint64_t *addrs, size_t n, struct index_set *keep,
 			struct jp_prune_stats *st)
 {
-	struct jp_jdr r;
-	struct jp_jdr_rec rec;
-	int k;
+	struct pass1 p = { addrs, n, keep, st };
+	int rc = each_code(buf, len, pass1_code, &p);
 
-	if (jp_jdr_open(&r, buf, len) < 0)
-		return -EBADMSG;
-	while ((k = jp_jdr_next(&r, &rec)) != 0) {
-		if (k < 0)
-			continue; /* skipped or the end, as perf does */
-		if (rec.id == JD_CODE_LOAD) {
-			st->loads_in++;
-			if (sampled(addrs, n, rec.u.load.code_addr, rec.u.load.code_size) &&
-			    set_add(keep, rec.u.load.code_index) < 0)
-				return -ENOMEM;
-		} else if (rec.id == JD_CODE_MOVE) {
-			st->moves_in++;
-			if (sampled(addrs, n, rec.u.move.new_code_addr, rec.u.move.code_size) &&
-			    set_add(keep, rec.u.move.code_index) < 0)
-				return -ENOMEM;
-		}
-	}
-	if (keep->n)
+	if (rc == 0 && keep->n)
 		qsort(keep->v, keep->n, sizeof(*keep->v), cmp_u64);
-	return 0;
+	return rc;
 }
 
 static int put(FILE *out, const void *p, size_t n, struct jp_prune_stats *st)
@@ -172,5 +194,37 @@ int jp_jd_prune(const void *buf, size_t len, const uint64_t *addrs, size_t n, FI
 	if (rc == 0 && fflush(out) != 0)
 		rc = -EIO;
 	free(keep.v);
+	return rc;
+}
+
+struct span {
+	uint64_t lo, hi;
+};
+
+static int widen(void *arg, int is_move, uint64_t index, uint64_t addr, uint64_t size)
+{
+	struct span *sp = arg;
+
+	(void)is_move;
+	(void)index;
+	if (size == 0 || addr + size < addr)
+		return 0;
+	if (sp->lo == sp->hi) {
+		sp->lo = addr;
+		sp->hi = addr + size;
+	} else {
+		sp->lo = addr < sp->lo ? addr : sp->lo;
+		sp->hi = addr + size > sp->hi ? addr + size : sp->hi;
+	}
+	return 0;
+}
+
+int jp_jd_code_span(const void *buf, size_t len, uint64_t *lo, uint64_t *hi)
+{
+	struct span sp = { 0, 0 };
+	int rc = each_code(buf, len, widen, &sp);
+
+	*lo = sp.lo;
+	*hi = sp.hi;
 	return rc;
 }

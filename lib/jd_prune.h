@@ -45,4 +45,9 @@ struct jp_prune_stats {
 int jp_jd_prune(const void *buf, size_t len, const uint64_t *addrs, size_t n, FILE *out,
 		struct jp_prune_stats *st);
 
+/* The span [*lo, *hi) of all code a dump describes (LOADs and MOVEs);
+ * *lo = *hi = 0 when it describes none.  Returns 0 or -EBADMSG (not a
+ * jitdump).  Sampled addresses outside it need no LOAD (sampled.h). */
+int jp_jd_code_span(const void *buf, size_t len, uint64_t *lo, uint64_t *hi);
+
 #endif

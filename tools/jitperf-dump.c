@@ -16,6 +16,7 @@
 #include "jd_read.h"
 #include "jd_rename.h"
 #include "perfmap_read.h"
+#include "sampled.h"
 
 /* Exit codes, as documented in --help. */
 enum { EXIT_VALID = 0, EXIT_INVALID = 1, EXIT_USAGE = 2 };
@@ -49,10 +50,13 @@ static const char usage_text[] =
 	"                cover a sampled address, and the records that belong to\n"
 	"                them: perf inject then makes one object per sampled\n"
 	"                piece instead of one per piece, and every sample gets the\n"
-	"                same symbol.  SAMPLES has one sampled address a line, in\n"
-	"                hex, optionally after a decimal pid (lines of other pids\n"
-	"                than the dump's are ignored); - reads standard input.\n"
-	"                Prints what was kept.\n"
+	"                same symbol.  SAMPLES is the perf.data file itself (its\n"
+	"                samples of the dump's pid: leaf, call chain and, with\n"
+	"                --call-graph dwarf, every word of the copied user stack\n"
+	"                that points into the dump's code), or a text file with\n"
+	"                one sampled address a line, in hex, optionally after a\n"
+	"                decimal pid (lines of other pids than the dump's are\n"
+	"                ignored); - reads standard input.  Prints what was kept.\n"
 	"  -m, --apply-map MAP\n"
 	"                write to OUT (-o) the dump FILE with the names of a perf\n"
 	"                map the runtime wrote itself (/tmp/perf-<pid>.map; HotSpot\n"
@@ -452,6 +456,44 @@ static const char *why_not_written(int rc)
 	return rc == -EBADMSG ? "not a well-formed jitdump" : strerror(-rc);
 }
 
+/* Sampled addresses for the dump in (pid and code span from its header and
+ * records) from a perf.data file; NULL (said why) when it cannot be read
+ * whole: pruning on part of the samples could drop a LOAD one needs. */
+static uint64_t *perf_data_samples(const char *path, const struct input *dump, uint32_t pid, size_t *n)
+{
+	struct jp_sampled set;
+	struct input data;
+	const char *why = NULL;
+	uint64_t lo, hi, *v = NULL;
+	int rc;
+
+	if (jp_jd_code_span(dump->buf, dump->len, &lo, &hi) < 0 || load_file(path, &data) < 0)
+		return NULL;
+	jp_sampled_open(&set, pid, lo, hi);
+	rc = jp_sampled_read(&set, data.buf, data.len, &why);
+	unload_file(&data);
+	if (rc < 0)
+		say("%s: %s", path, why ? why : strerror(-rc));
+	else if (!(v = jp_sampled_sorted(&set, n)))
+		say("%s: out of memory", path);
+	jp_sampled_close(&set);
+	return v;
+}
+
+/* Is the file at path a perf.data file ("PERFILE2")? */
+static int is_perf_data(const char *path)
+{
+	char magic[8];
+	FILE *f = strcmp(path, "-") ? fopen(path, "re") : NULL;
+	int yes;
+
+	if (!f)
+		return 0;
+	yes = fread(magic, 1, sizeof(magic), f) == sizeof(magic) && !memcmp(magic, "PERFILE2", 8);
+	fclose(f);
+	return yes;
+}
+
 static int do_prune(const char *path, const struct input *in, const char *samples, const char *out_path)
 {
 	struct jp_prune_stats st;
@@ -466,7 +508,10 @@ static int do_prune(const char *path, const struct input *in, const char *sample
 		say("%s: not a jitdump: offset %llu: %s", path, (unsigned long long)r.err_off, r.err);
 		return EXIT_INVALID;
 	}
-	addrs = read_samples(samples, r.hdr.pid, &n);
+	if (is_perf_data(samples))
+		addrs = perf_data_samples(samples, in, r.hdr.pid, &n);
+	else
+		addrs = read_samples(samples, r.hdr.pid, &n);
 	if (!addrs)
 		return EXIT_USAGE;
 	out = open_output(out_path, tmp, sizeof(tmp));

@@ -66,13 +66,3 @@ def classify(sym, dso, kernel_address=False):
         return UNNAMED, None
     return NAMED, via
 
-
-def address_is_file_offset(dso):
-    """perf script prints an address in a file mapping as an offset into the
-    file, and one in anonymous memory as it is.  True for dual-mapped code
-    (a memfd or unlinked file), False for the anonymous kinds of JIT memory,
-    None where no LOAD can be (jitted objects, ordinary files, the kernel).
-    perf 6.1 shows anonymous executable memory as /tmp/perf-<pid>.map."""
-    if jit_source(dso) not in (VIA_SYMBOL, VIA_PERF_MAP):
-        return None
-    return dso.startswith(('/memfd:', 'memfd:')) or dso.endswith(' (deleted)')

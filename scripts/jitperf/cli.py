@@ -26,8 +26,9 @@ Recording:
       --call-graph MODE fp (the default), dwarf[,SIZE], lbr or none.  Call
                         graphs make the flame graph; fp is cheap, dwarf also
                         unwinds code built without frame pointers (bigger
-                        files, slower; every JIT piece goes to perf inject,
-                        which finds the JIT callers).  With fp or dwarf,
+                        files, slower; perf inject gets the JIT pieces the
+                        copied stacks point into, so that perf finds the
+                        JIT callers).  With fp or dwarf,
                         HotSpot is asked to keep frame pointers (below).
   -g                    the same as --call-graph fp (as with perf record)
   -R, --record-opts OPTS
@@ -36,8 +37,8 @@ Recording:
       --no-inject       stop after perf record: JIT code stays unnamed until
                         you run the printed `perf inject --jit` command
       --all-loads       give perf inject every piece of code in the dumps.
-                        Default (not with --call-graph dwarf): only the
-                        pieces some sample (or call chain) falls in, which
+                        Default: only the pieces some sample (its call
+                        chain, or with dwarf its copied stack) falls in, which
                         names every sample the same way and makes inject
                         cost what the profile holds, not what the program
                         compiled; the whole dump stays in

@@ -1,4 +1,5 @@
-/* fuzz_dump.c - libFuzzer target: the jitdump reader, pruner and late-map renamer must survive any bytes. */
+/* fuzz_dump.c - libFuzzer target: the jitdump reader, pruner and late-map renamer, and the perf.data sample reader the pruner is fed by, must survive any bytes. */
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -8,6 +9,8 @@
 #include "jd_prune.h"
 #include "jd_read.h"
 #include "jd_rename.h"
+#include "perfdata.h"
+#include "sampled.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -91,6 +94,17 @@ static void rename_any(const uint8_t *data, size_t size, uint64_t first_addr, ui
 	free(out);
 }
 
+/* A sample's arrays end inside the input (arg: its end). */
+static int check_sample(void *arg, const struct jp_pd_sample *smp)
+{
+	const unsigned char *end = arg;
+
+	if ((smp->chain && smp->chain + 8 * smp->chain_nr > end) || (smp->regs && smp->regs + 8 * smp->regs_nr > end) ||
+	    (smp->stack && smp->stack + smp->stack_size > end))
+		__builtin_trap();
+	return (int)(touch(smp->stack, smp->stack_size) & 0); /* ASan checks each byte */
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	uint64_t first_addr = 0, first_size = 0;
@@ -151,6 +165,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 						__builtin_trap();
 			free(out);
 		}
+	}
+	/* The same bytes as a perf.data file: every sample's arrays lie inside
+	 * the input, and a refusal says why. */
+	{
+		struct jp_sampled set;
+		const char *why = NULL;
+		int rc;
+
+		jp_sampled_open(&set, 0, 0, UINT64_MAX);
+		rc = jp_sampled_read(&set, data, size, &why);
+		if (rc < 0 && rc != -ENOMEM && !why)
+			__builtin_trap();
+		free(jp_sampled_sorted(&set, &(size_t){ 0 }));
+		jp_sampled_close(&set);
+		sink += (uint64_t)jp_pd_walk(data, size, check_sample, (void *)data + size, &why);
 	}
 	rename_any(data, size, first_addr, first_size, v == 0);
 	(void)sink;

@@ -324,9 +324,9 @@ class EntryTest(unittest.TestCase):
             open(name, 'w').close()
         self.assertEqual(sorted(self.entry.find_dumps('d')), ['d/jit-7.dump', 'd/jitperf-7.1/jit-7.dump'])
 
-    def test_dwarf_call_graphs_inject_every_piece(self):
-        # before inject perf cannot unwind past a JIT leaf with dwarf: a
-        # pruned dump would lose every JIT caller; fp chains prune safely
+    def test_every_call_graph_prunes_unless_all_loads(self):
+        # dwarf too: the pruning keeps the pieces the copied stacks point
+        # into, so perf still unwinds through every JIT caller after inject
         out = os.path.abspath('out')
         os.makedirs(os.path.join(out, 'dumps'))
         with open(os.path.join(out, 'dumps', 'jit-7.dump'), 'wb') as f:
@@ -339,14 +339,15 @@ class EntryTest(unittest.TestCase):
         self.addCleanup(setattr, self.entry, 'prune_to_samples', self.entry.prune_to_samples)
         self.entry.prune_to_samples = lambda *a: pruned.append(a) or 'pruned'
         say = types.SimpleNamespace(say=said.append, info=said.append, warn=said.append, verbose=False)
-        for cg, prunes in (('dwarf,8192', False), ('dwarf', False), ('fp', True)):
+        for cg, all_loads, prunes in (('dwarf,8192', False, True), ('dwarf', False, True), ('fp', False, True),
+                                      ('dwarf', True, False), ('fp', True, False)):
             raw = os.path.join(out, 'raw.data')
             open(raw, 'w').close()
             run = self.entry.Run(['p'], cg, True, False, 10)
-            self.entry.inject(perf, out, raw, run, say)
+            self.entry.inject(perf, out, raw, run, say, all_loads)
             self.assertTrue(run.injected, cg)
-            self.assertEqual(bool(pruned), prunes, cg)
-            self.assertEqual('every piece (dwarf' in said[-1], not prunes, said[-1])
+            self.assertEqual(bool(pruned), prunes, (cg, all_loads))
+            self.assertEqual('pruned' in said[-1], prunes, said[-1])
             pruned.clear()
 
     def test_sizes(self):
