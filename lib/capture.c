@@ -797,13 +797,7 @@ void jp_capture_exit(void)
 		capture_all();
 		s = stats_now();
 		path = jp_output_dump_path(&E.out);
-		if (jp_log_level() >= JP_LOG_INFO)
-			jp_info("%lu regions (%lu found by the scan), %lu captures, %lu epochs, %lu pages read, %lu LOADs "
-				"(%lu bytes), %lu MOVEs, %lu patched in place, %.1f ms capturing%s%s", (unsigned long)s.regions_total,
-				(unsigned long)s.unseen, (unsigned long)s.captures, (unsigned long)s.epochs,
-				(unsigned long)s.dirty_pages, (unsigned long)s.loads, (unsigned long)s.load_bytes,
-				(unsigned long)s.moves, (unsigned long)s.patched, s.capture_ns / 1e6, path ? "; dump " : "",
-				path ? path : "");
+		jp_capstats_say(&s, path);
 		jp_output_close(&E.out);
 	}
 	E.thread_gen++;

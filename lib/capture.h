@@ -24,6 +24,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "capstats.h"
 #include "tracked.h"
 
 /* Per-thread recursion guard: non-zero while the thread runs jitperf code. */
@@ -87,21 +88,6 @@ void jp_capture_fork_prepare(void);
 void jp_capture_fork_parent(void);
 void jp_capture_fork_child(void);
 
-struct jp_capture_stats {
-	uint64_t regions;       /* regions tracked now */
-	uint64_t regions_total; /* regions ever tracked */
-	uint64_t epochs;        /* epoch passes */
-	uint64_t captures;      /* capture passes over a region */
-	uint64_t dirty_pages;   /* pages reported written or changed */
-	uint64_t loads, moves, load_bytes;
-	uint64_t patched;       /* pieces changed in place with an unchanged name: no LOAD */
-	uint64_t wp_regions, hash_regions;
-	/* The capture thread's CPU time awake, plus the time of passes hooks
-	 * ran on the program's threads (jp_log_work_ns: CPU time when the
-	 * summary is printed, else wall time: a CPU clock is a system call). */
-	uint64_t capture_ns;
-	uint64_t unseen;        /* ranges the net found (executable with no call seen) */
-};
 void jp_capture_get_stats(struct jp_capture_stats *s);
 
 #endif
