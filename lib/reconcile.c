@@ -132,6 +132,28 @@ static void put_piece(struct jp_view_piece *p, uint64_t off, uint32_t len, uint3
 	p->known = 0;
 }
 
+/* Where a piece touches an end of what was read, with no filler between,
+ * that end is where the read ended, not evidence: the function may go on
+ * in bytes another pass reads (SpiderMonkey writes and re-protects code a
+ * page at a time).  Such an end is remembered (JP_PIECE_OPEN_START/_END on
+ * the announced piece) and the piece is cut again, with its neighbour,
+ * when the bytes on the other side are read (widen, below). */
+#define OPEN_ENDS (JP_PIECE_OPEN_START | JP_PIECE_OPEN_END)
+
+/* jp_pieces_cut, and which of the new pieces touch the view's ends. */
+static size_t cut_new(const struct jp_code_view *v, size_t from, size_t to, struct jp_view_piece *out, size_t max)
+{
+	size_t n = jp_pieces_cut(v, from, to, out, max);
+
+	for (size_t k = 0; k < n; k++) {
+		if (out[k].off == 0)
+			out[k].flags |= JP_PIECE_OPEN_START;
+		if (out[k].off + out[k].len == v->len && !out[k].gap_after)
+			out[k].flags |= JP_PIECE_OPEN_END;
+	}
+	return n;
+}
+
 /* Cut the view into rc->pieces, keeping pieces already announced whose
  * bytes did not change as they are: only the code between them is cut
  * again.  A JIT that appends code right after earlier code (LuaJIT's traces
@@ -157,6 +179,10 @@ static size_t cut_around_announced(struct jp_reconciler *rc, const struct jp_reg
 		if (o->addr < a || off + o->len > len || o->nhash || o->index == JP_NO_INDEX ||
 		    jp_known_overlap(o->addr, o->len))
 			continue;
+		/* An end that was where a read ended, now with bytes read on
+		 * its other side: cut again. */
+		if (((o->flags & JP_PIECE_OPEN_START) && off > 0) || ((o->flags & JP_PIECE_OPEN_END) && off + o->len < len))
+			continue;
 		if (hash_bytes(v->bytes + off, o->len) != o->hash) {
 			struct jp_view_piece t;
 			uint64_t fp = 0, shape = 0;
@@ -181,7 +207,7 @@ static size_t cut_around_announced(struct jp_reconciler *rc, const struct jp_reg
 				 * rather than merging it into the new code. */
 				off += o->tail_off;
 				if (off > cur)
-					np += jp_pieces_cut(v, cur, (size_t)off, pieces + np, max - np);
+					np += cut_new(v, cur, (size_t)off, pieces + np, max - np);
 				if (np >= max)
 					break;
 				put_piece(&pieces[np++], off, o->len - o->tail_off, JP_PIECE_TRIMMED);
@@ -192,15 +218,67 @@ static size_t cut_around_announced(struct jp_reconciler *rc, const struct jp_reg
 			}
 		}
 		if (off > cur)
-			np += jp_pieces_cut(v, cur, (size_t)off, pieces + np, max - np);
+			np += cut_new(v, cur, (size_t)off, pieces + np, max - np);
 		if (np >= max)
 			break;
-		put_piece(&pieces[np++], off, o->len, (o->flags & JP_PIECE_FDE_FITS) | same_fp);
+		put_piece(&pieces[np++], off, o->len, (o->flags & (JP_PIECE_FDE_FITS | OPEN_ENDS)) | same_fp);
 		cur = (size_t)(off + o->len);
 	}
 	if (cur < len && np < max)
-		np += jp_pieces_cut(v, cur, len, pieces + np, max - np);
+		np += cut_new(v, cur, len, pieces + np, max - np);
 	return np;
+}
+
+/* The range [*a, *b) to reconcile: a piece crossing either end is
+ * reconciled whole, and so is one on the other side of an end that was
+ * where an earlier read ended (OPEN_ENDS), with the piece that touches it
+ * on this side: they may be one function. */
+static void widen(const struct jp_region *r, uint64_t *pa, uint64_t *pb)
+{
+	uint64_t a = *pa, b = *pb;
+	uint32_t f, c;
+
+	while (a > r->start) {
+		const struct jp_desc *o;
+
+		jp_desc_overlap(r, a - 1, a + 1, &f, &c);
+		if (!c)
+			break;
+		o = &r->d[f];
+		if (o->addr + o->len == a) {
+			/* o ends at a; the piece after it, if any, starts at a */
+			int open = (o->flags & JP_PIECE_OPEN_END) ||
+				   (c > 1 && r->d[f + 1].addr == a && (r->d[f + 1].flags & JP_PIECE_OPEN_START));
+
+			if (!open)
+				break;
+		}
+		if (o->addr >= a)
+			break;
+		a = o->addr;
+	}
+	while (b < r->end) {
+		const struct jp_desc *o;
+
+		jp_desc_overlap(r, b - 1, b + 1, &f, &c);
+		if (!c)
+			break;
+		o = &r->d[f + c - 1];
+		if (o->addr == b) {
+			int open = (o->flags & JP_PIECE_OPEN_START) ||
+				   (c > 1 && r->d[f].addr + r->d[f].len == b && (r->d[f].flags & JP_PIECE_OPEN_END));
+
+			if (!open)
+				break;
+		}
+		if (o->addr + o->len <= b)
+			break;
+		b = o->addr + o->len;
+	}
+	if (b > r->end)
+		b = r->end;
+	*pa = a;
+	*pb = b;
 }
 
 /* Dating: a piece whose bytes are all new (nothing announced overlapped it)
@@ -215,15 +293,7 @@ void jp_reconcile(struct jp_reconciler *rc, struct jp_region *r, uint64_t a, uin
 {
 	uint32_t f, c;
 
-	/* A piece crossing either end is reconciled whole. */
-	jp_desc_overlap(r, a, a + 1, &f, &c);
-	if (c && r->d[f].addr < a)
-		a = r->d[f].addr;
-	jp_desc_overlap(r, b - 1, b, &f, &c);
-	if (c && r->d[f].addr + r->d[f].len > b)
-		b = r->d[f].addr + r->d[f].len;
-	if (b > r->end)
-		b = r->end;
+	widen(r, &a, &b);
 
 	while (a < b) {
 		uint64_t want = b - a < rc->chunk ? b - a : rc->chunk, span;
@@ -338,6 +408,7 @@ void jp_reconcile(struct jp_reconciler *rc, struct jp_region *r, uint64_t a, uin
 				nd->flags = l.unwind == JP_UNWIND_FP_FDE ? JP_PIECE_FDE_FITS : 0;
 				nd->ts = ts;
 			}
+			nd->flags = (nd->flags & ~(uint32_t)OPEN_ENDS) | (p->flags & OPEN_ENDS);
 			nn++;
 		}
 		if (jp_desc_replace(r, f, c, rc->nd, nn) < 0)
