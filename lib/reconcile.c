@@ -356,9 +356,23 @@ void jp_reconcile(struct jp_reconciler *rc, struct jp_region *r, uint64_t a, uin
 					supersedes = o->ts;
 			}
 			/* Data between code (allocator headers): never executed,
-			 * so not worth a LOAD perf inject must process. */
-			if (p->flags & JP_PIECE_DATA)
+			 * so not worth a LOAD perf inject must process.  But
+			 * where a read ended it may be half a function cut
+			 * mid-instruction (undecodable at the cut, so taken for
+			 * data): it is remembered, unannounced, so that the
+			 * bytes on its other side are read with it. */
+			if (p->flags & JP_PIECE_DATA) {
+				if (!(p->flags & OPEN_ENDS))
+					continue;
+				memset(nd, 0, sizeof(*nd));
+				nd->addr = pa;
+				nd->len = p->len;
+				nd->hash = h;
+				nd->index = JP_NO_INDEX;
+				nd->flags = p->flags & OPEN_ENDS;
+				nn++;
 				continue;
+			}
 			/* What is kept (index, flags, date, fingerprints) comes
 			 * from the description it replaces. */
 			if (old)
