@@ -243,8 +243,8 @@ engine_stability() { # RUN_A RUN_B
 #   timing): other code, so other names.  Compared piece by piece, under
 #   2 % of the samples are in pieces that differ only in an immediate or
 #   a not-entrant patch (docs/naming.md);
-# - gjs (71-99 %, lowest pairs of three sets of three runs 71.4, 81.8 and
-#   79.9 %;
+# - gjs (71-100 %, lowest pairs of four sets of three runs 71.4, 81.8,
+#   79.9 and 87.6 %, the last with the final re-cut rules;
 #   44-62 % before regions split by SpiderMonkey's page-sized W^X toggles
 #   were joined again and pieces cut where a read ended were cut again,
 #   lib/dirty.c, lib/reconcile.c): IonMonkey compiles the hot function
@@ -271,8 +271,8 @@ engine_stability() { # RUN_A RUN_B
 # - mono (88-98 % before; 95.5-96.9 %, lowest pairs of two sets of three
 #   runs 95.5 and 95.8 %, after the fingerprint and split changes for
 #   QEMU and gjs): the same for a few methods (not analysed further).
-# - qemu (93.4-99.7 %, lowest pairs of three sets of three runs 98.3,
-#   93.4 and 98.2 %; 93.6-95.8 % before goto_tb's jmp +0 and a TB's
+# - qemu (93.4-99.7 %, lowest pairs of four sets of three runs 98.3,
+#   93.4, 98.2 and 96.8 %; 93.6-95.8 % before goto_tb's jmp +0 and a TB's
 #   last pointer cut short were masked, lib/fingerprint.c): what is left
 #   is mostly the #n of blocks translated twice (2-3 % of the samples are
 #   on such names), numbered in address order within one capture pass,
