@@ -1,6 +1,7 @@
 /* capture.c - the engine: its state and lock, the entry points hooks call, the epoch thread, fork. */
 #include "capture.h"
 #include "arena.h"
+#include "budget.h"
 #include "config.h"
 #include "creator.h"
 #include "dirty.h"
@@ -286,6 +287,7 @@ static void capture_region(size_t i, uint64_t now, int reannounce)
 		ts_new = now;
 	/* What is written from now on is found by the next pass, which may
 	 * date it from now (the end of this pass can be an epoch later). */
+	jp_dirty_heap(&E.dirty, r, jp_budget_begin(jp_creator_id_name(r->creator))); /* heaps: sparingly */
 	collected = jp_now_ns();
 	n = jp_dirty_collect(&E.dirty, r);
 	E.st.captures++;
@@ -296,6 +298,7 @@ static void capture_region(size_t i, uint64_t now, int reannounce)
 		E.st.dirty_pages += (b - a) / E.pagesz;
 		jp_reconcile(&E.rec, r, a, b, now, ts_new);
 	}
+	jp_budget_end();
 	/* perf keeps the kernel event that made [heap] or a file view
 	 * executable again, and it hides what we announced. */
 	if (reannounce)

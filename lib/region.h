@@ -59,6 +59,7 @@ struct jp_region {
 	uint8_t dead;            /* found unmapped behind our back: to be deleted */
 	uint8_t writable;        /* PROT_WRITE with PROT_EXEC: code appears with no call */
 	uint8_t vouched;         /* a hook just saw it made executable: no maps check */
+	uint8_t heap;            /* its creator writes far more data than code (budget.h): hashed */
 	struct jp_desc *d;       /* sorted by addr, non-overlapping */
 	uint32_t nd, capd;
 	uint64_t *phash;         /* JP_RT_HASH: one hash per page, 0 = never seen */
