@@ -7,9 +7,11 @@
  * program itself and tens of thousands of LOADs (tests/jit/gc_heap.c).
  *
  * The budget keeps, per creator (by name: a runtime maps its heap from
- * many call sites), the bytes cut and the bytes of plausible code found
- * in them (lib/codeplausible.h).  Once a creator has had HEAP_MIN bytes
- * cut and found under one byte of code in HEAP_RATIO, it is a heap: it is
+ * many call sites), the bytes of the pieces cut (filler left out: a JIT
+ * that puts one small function on a page of its own is no heap) and the
+ * bytes of plausible code among them (lib/codeplausible.h).  Once a
+ * creator has had HEAP_MIN bytes of pieces and under one byte of code in
+ * HEAP_RATIO, it is a heap: it is
  * said once (JITPERF_VERBOSE=2), and from then on its memory is described
  * sparingly:
  * - 64-byte blocks that are mostly pointers and small integers (at least
@@ -47,7 +49,8 @@ void jp_budget_end(void);
 /* Is the current creator a heap (describe sparingly)? */
 int jp_budget_heap(void);
 
-/* Account a cut: bytes looked at, bytes of pieces taken for code. */
+/* Account a cut: bytes of its pieces (filler left out), bytes of those
+ * taken for code. */
 void jp_budget_account(uint64_t cut, uint64_t code);
 
 /* Is the 64-byte block at p (8-byte aligned address) mostly pointers and

@@ -3,6 +3,8 @@
 #include "insn.h"
 #include "split.h"
 
+#include <string.h>
+
 /* At least this long for the no-control-flow rule: shorter pieces without
  * a terminator are the splitter's data already (JP_SPLIT_DATA_MAX). */
 #define NOFLOW_MIN 32u
@@ -102,27 +104,32 @@ void jp_plausible_scan(const uint8_t *code, size_t len, struct jp_insn_memo *mem
 {
 	struct jp_decoder d;
 	size_t pos = 0;
+	int ended = 0;
 
-	st->insns = st->bad = st->odd = st->flow = st->last_ends = st->zeros = 0;
+	memset(st, 0, sizeof(*st));
 	jp_insn_init(&d);
 	while (pos < len) {
 		struct jp_insn in;
 		unsigned l = jp_insn_decode_memo(memo, &d, code + pos, len - pos, &in);
-		int flow = 0;
+		int flow = 0, odd;
 
 		st->insns++;
+		st->insns_head += !ended;
 		if (!l) {
 			st->bad++;
+			st->odd_head += !ended;
 			st->last_ends = 0;
 			pos++;
 			continue;
 		}
-		if (in.kind != JP_INSN_NOP && in.kind != JP_INSN_INT3 && odd_insn(code + pos, l, &flow))
-			st->odd++;
+		odd = in.kind != JP_INSN_NOP && in.kind != JP_INSN_INT3 && odd_insn(code + pos, l, &flow);
+		st->odd += odd;
+		st->odd_head += odd && !ended;
 		st->flow += flow || in.kind == JP_INSN_TERM;
 		for (unsigned j = 0; j < l; j++)
 			st->zeros += !code[pos + j];
 		st->last_ends = in.kind == JP_INSN_TERM || code[pos] == 0xe8;
+		ended |= in.kind == JP_INSN_TERM;
 		pos += l;
 	}
 }
@@ -145,7 +152,10 @@ int jp_code_plausible(const uint8_t *code, size_t len, struct jp_insn_memo *memo
 	 * its top bytes ends anywhere. */
 	if (len < JP_SPLIT_DATA_MAX && !st.last_ends)
 		return 0;
-	return (st.bad + st.odd) * ODD_SHARE < st.insns;
+	/* Up to the first terminator: a JIT keeps data after its code in
+	 * the same piece (QEMU's TranslationBlock after its last jump), and
+	 * that decodes as anything. */
+	return st.odd_head * ODD_SHARE < st.insns_head;
 }
 
 /* Does the aligned word around buf[at] lie in buf and hold a runtime address? */

@@ -23,7 +23,9 @@
  * - under 32 bytes, a last instruction that is no terminator and no
  *   call: a stub ends where the filler after it begins.
  * A piece is implausible when these are more than a small share of its
- * instructions, or it has no control flow.  Real code that a linear decode
+ * instructions up to its first terminator (a JIT keeps data after its
+ * code: QEMU's TranslationBlock after the block's last jump), or it has
+ * no control flow.  Real code that a linear decode
  * runs out of step in (inline data, jump tables) keeps a share far below
  * that: on libc's and libjvm's text cut as JIT code, see the unit suite.
  *
@@ -44,6 +46,7 @@ struct jp_plausible_stats {
 	uint32_t bad;    /* undecodable bytes */
 	uint32_t odd;    /* instructions user code never has */
 	uint32_t flow;   /* jumps, conditional jumps, calls, returns */
+	uint32_t insns_head, odd_head; /* the same up to the first ret/jmp/ud2/hlt (bad bytes in odd_head) */
 	uint32_t zeros;  /* zero bytes inside decoded instructions */
 	uint32_t last_ends; /* the last instruction is ret/jmp/ud2/hlt or a call */
 };

@@ -52,7 +52,7 @@ static size_t split_on_evidence(const struct jp_code_view *v, size_t from, size_
 				size_t n, size_t max_out)
 {
 	size_t n0 = n, s, e, at = from;
-	uint64_t code = 0;
+	uint64_t code = 0, seen = 0;
 
 	if (!jp_budget_heap()) {
 		n = split_span(v, from, to, out, n, max_out, 0);
@@ -62,10 +62,14 @@ static size_t split_on_evidence(const struct jp_code_view *v, size_t from, size_
 			at = e;
 		}
 	}
-	for (size_t i = n0; i < n; i++)
+	/* Filler is neither: a JIT that puts one small function on a page
+	 * of its own is no heap. */
+	for (size_t i = n0; i < n; i++) {
+		seen += out[i].len;
 		if (!(out[i].flags & JP_PIECE_DATA))
 			code += out[i].len;
-	jp_budget_account(to - from, code);
+	}
+	jp_budget_account(seen, code);
 	return n;
 }
 
