@@ -15,6 +15,18 @@ struct account {
 
 static struct account acc[MAX_CREATORS];
 static struct account *cur;
+static const char *cur_name;
+
+/* Is the current creator a heap now?  Said once. */
+static void judge(void)
+{
+	if (cur && !cur->heap && cur->cut >= JP_BUDGET_HEAP_MIN && cur->code * JP_BUDGET_HEAP_RATIO < cur->cut) {
+		cur->heap = 1;
+		jp_info("%s writes far more data than code into executable memory (%llu KB of pieces, %llu KB "
+			"of code in them): taken for a heap of data and code; describing only what may be code there",
+			cur_name, (unsigned long long)(cur->cut >> 10), (unsigned long long)(cur->code >> 10));
+	}
+}
 
 void jp_budget_reset(void)
 {
@@ -48,12 +60,8 @@ int jp_budget_begin(const char *creator)
 		}
 	}
 	/* A full table (64 engines in one process) judges no one. */
-	if (cur && !cur->heap && cur->cut >= JP_BUDGET_HEAP_MIN && cur->code * JP_BUDGET_HEAP_RATIO < cur->cut) {
-		cur->heap = 1;
-		jp_info("%s writes far more data than code into executable memory (%llu MB looked at, %llu KB "
-			"of code in it): taken for a heap of data and code; describing only what may be code there",
-			creator, (unsigned long long)(cur->cut >> 20), (unsigned long long)(cur->code >> 10));
-	}
+	cur_name = creator;
+	judge();
 	return jp_budget_heap();
 }
 
@@ -72,6 +80,7 @@ void jp_budget_account(uint64_t cut, uint64_t code)
 	if (cur) {
 		cur->cut += cut;
 		cur->code += code;
+		judge(); /* from the next cut on, within the same pass */
 	}
 }
 

@@ -37,7 +37,7 @@
 
 /* Bytes cut before a creator can be judged a heap, and the share of code
  * under which it is one (1 byte in HEAP_RATIO). */
-#define JP_BUDGET_HEAP_MIN (4u << 20)
+#define JP_BUDGET_HEAP_MIN (512u << 10)
 #define JP_BUDGET_HEAP_RATIO 64u
 
 /* The pass over a region of this creator (its name) starts / ends.

@@ -5,7 +5,7 @@
 # 2 MiB; here JIT_SECONDS=0.8 and 16 MB allocated between collections, to
 # keep the test short: every function moved at each of ~8 collections).  Besides the capture checks (>= 95 % named,
 # every function's life at each address named by a piece holding it, the
-# dumps valid), per run: at most MAX_LOADS LOADs (54,654 before the data
+# dumps valid), per run: at most MAX_LOADS LOADs (30,388 before the data
 # was told from code), median LOAD at least 32 bytes (11 before: pieces
 # of pointers and flonums), dump under MAX_DUMP_KB, and the shim said once
 # that the creator writes far more data than code.  Over all runs: each
