@@ -285,9 +285,9 @@ static void capture_region(size_t i, uint64_t now, int reannounce)
 		ts_new = r->last_scan_ts + 1;
 	if (ts_new > now)
 		ts_new = now;
+	jp_dirty_heap(&E.dirty, r, jp_budget_begin(jp_creator_id_name(r->creator))); /* heaps: sparingly */
 	/* What is written from now on is found by the next pass, which may
 	 * date it from now (the end of this pass can be an epoch later). */
-	jp_dirty_heap(&E.dirty, r, jp_budget_begin(jp_creator_id_name(r->creator))); /* heaps: sparingly */
 	collected = jp_now_ns();
 	n = jp_dirty_collect(&E.dirty, r);
 	E.st.captures++;
