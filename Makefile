@@ -200,7 +200,7 @@ check:
 $(FUZZ_NAMING_BIN): tests/fuzz/fuzz_naming.c $(LIB_SRC) $(LIB_HDR) | $(BUILD)/.dirs
 	$(CLANG) -std=gnu11 -g -O1 -D_GNU_SOURCE -Ilib \
 		-fsanitize=fuzzer,address,undefined -o $@ tests/fuzz/fuzz_naming.c \
-		$(filter lib/split.c lib/fingerprint.c lib/insn.c lib/stackheight.c lib/cfi.c lib/arena.c lib/sys.c lib/log.c,$(LIB_SRC)) $(ZYDIS_LIBS)
+		$(filter lib/split.c lib/fingerprint.c lib/insn.c lib/stackheight.c lib/cfi.c lib/arena.c lib/sys.c lib/log.c lib/codeplausible.c lib/budget.c,$(LIB_SRC)) $(ZYDIS_LIBS)
 
 check-build: all $(UNIT_BIN) $(ASAN_BIN) $(FUZZ_BIN) $(FUZZ_NAMING_BIN)
 

@@ -1,6 +1,7 @@
 /* capture.c - the engine: its state and lock, the entry points hooks call, the epoch thread, fork. */
 #include "capture.h"
 #include "arena.h"
+#include "budget.h"
 #include "config.h"
 #include "creator.h"
 #include "dirty.h"
@@ -285,6 +286,7 @@ static void capture_region(size_t i, uint64_t now, int reannounce, uint64_t lo, 
 		ts_new = r->last_scan_ts + 1;
 	if (ts_new > now)
 		ts_new = now;
+	jp_dirty_heap(&E.dirty, r, jp_budget_begin(jp_creator_id_name(r->creator))); /* heaps: sparingly */
 	/* What is written from now on is found by the next pass, which may
 	 * date it from now (the end of this pass can be an epoch later). */
 	collected = jp_now_ns();
@@ -297,6 +299,7 @@ static void capture_region(size_t i, uint64_t now, int reannounce, uint64_t lo, 
 		E.st.dirty_pages += (b - a) / E.pagesz;
 		jp_reconcile(&E.rec, r, a, b, now, ts_new);
 	}
+	jp_budget_end();
 	/* perf keeps the kernel event that made [heap] or a file view
 	 * executable again, and it hides what we announced. */
 	if (reannounce || r->regrant)

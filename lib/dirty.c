@@ -99,7 +99,7 @@ void jp_dirty_arm(struct jp_dirty *d, struct jp_region *r)
 	 * an exec grant; its page hashes survive the non-executable phase, and
 	 * not registering it leaves the program's mappings exactly as they
 	 * would be (a registered mapping never merges with its neighbours). */
-	if (d->mode != JP_TRACK_HASH && r->kind != JP_RK_FILE && (r->writable || big_wx(r))) {
+	if (d->mode != JP_TRACK_HASH && r->kind != JP_RK_FILE && !r->heap && (r->writable || big_wx(r))) {
 		if (jp_wtrack_init(d->wt) < 0) {
 			report_wtrack_once(d);
 		} else if ((r->kind != JP_RK_SHMEM || d->wt->shmem_ok) &&
@@ -111,6 +111,16 @@ void jp_dirty_arm(struct jp_dirty *d, struct jp_region *r)
 	}
 	r->track = JP_RT_HASH;
 	d->hash_regions++;
+}
+
+void jp_dirty_heap(struct jp_dirty *d, struct jp_region *r, int heap)
+{
+	if (!heap || r->heap)
+		return;
+	r->heap = 1;
+	/* Read whole once more, hashed from then on. */
+	if (r->track == JP_RT_WP)
+		jp_dirty_disarm(d, r);
 }
 
 void jp_dirty_dormant(struct jp_dirty *d, struct jp_region *r)

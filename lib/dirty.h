@@ -65,6 +65,13 @@ void jp_dirty_disarm(struct jp_dirty *d, struct jp_region *r);
  * meanwhile, not all of it. */
 void jp_dirty_dormant(struct jp_dirty *d, struct jp_region *r);
 
+/* heap: r's creator writes far more data than code into it (lib/budget.h).
+ * Such a region is hashed from then on, never write-tracked: every page
+ * the program writes after a pass costs it a fault under write tracking,
+ * and a heap rewrites most of its pages between two passes (a collected
+ * heap ran 3.4x the program's CPU so, 1.5x hashed). */
+void jp_dirty_heap(struct jp_dirty *d, struct jp_region *r, int heap);
+
 /* Can r not have changed since it was last read?  Private memory that is
  * executable but not writable changes only after a call a hook sees. */
 int jp_dirty_frozen(const struct jp_region *r);

@@ -1,11 +1,15 @@
 /* pieces.c - published boundaries first, evidence (lib/split.c) between them. */
 #include "pieces.h"
+#include "budget.h"
+#include "codeplausible.h"
 #include "known.h"
 #include "split.h"
 
-/* Split v->bytes[from, to) on evidence into out[n...]; returns the new n. */
-static size_t split_on_evidence(const struct jp_code_view *v, size_t from, size_t to, struct jp_view_piece *out,
-				size_t n, size_t max_out)
+/* Split v->bytes[from, to) on evidence into out[n...]; returns the new n.
+ * heap: the creator writes far more data than code (lib/budget.h), and
+ * small pieces there are data. */
+static size_t split_span(const struct jp_code_view *v, size_t from, size_t to, struct jp_view_piece *out,
+			 size_t n, size_t max_out, int heap)
 {
 	/* Not on the stack (hooks may run on small JIT thread stacks); one
 	 * caller at a time, under the engine lock. */
@@ -24,6 +28,12 @@ static size_t split_on_evidence(const struct jp_code_view *v, size_t from, size_
 			out[n].gap_after = ps[i].gap_after;
 			out[n].flags = (jp_piece_fde_fits(&ps[i]) ? JP_PIECE_FDE_FITS : 0) | (ps[i].flags & JP_PIECE_DATA);
 			out[n].known = 0;
+			/* Heap data that happens to decode (an RWX heap of
+			 * pairs, flonums, strings) is no piece either. */
+			if (!(out[n].flags & JP_PIECE_DATA) &&
+			    ((heap && out[n].len < JP_SPLIT_DATA_MAX) ||
+			     !jp_piece_plausible(v->bytes, v->len, v->addr, out[n].off, out[n].len, v->memo)))
+				out[n].flags |= JP_PIECE_DATA;
 		}
 		if (k < sizeof(ps) / sizeof(ps[0]))
 			break;
@@ -33,6 +43,33 @@ static size_t split_on_evidence(const struct jp_code_view *v, size_t from, size_
 			break;
 		from = next;
 	}
+	return n;
+}
+
+/* Split on evidence, and tell the budget how much code that found.  In a
+ * heap, only the spans that may hold code are decoded. */
+static size_t split_on_evidence(const struct jp_code_view *v, size_t from, size_t to, struct jp_view_piece *out,
+				size_t n, size_t max_out)
+{
+	size_t n0 = n, s, e, at = from;
+	uint64_t code = 0, seen = 0;
+
+	if (!jp_budget_heap()) {
+		n = split_span(v, from, to, out, n, max_out, 0);
+	} else {
+		while (at < to && n < max_out && jp_budget_next_span(v->bytes, v->addr, at, to, &s, &e) == 0) {
+			n = split_span(v, s, e, out, n, max_out, 1);
+			at = e;
+		}
+	}
+	/* Filler is neither: a JIT that puts one small function on a page
+	 * of its own is no heap. */
+	for (size_t i = n0; i < n; i++) {
+		seen += out[i].len;
+		if (!(out[i].flags & JP_PIECE_DATA))
+			code += out[i].len;
+	}
+	jp_budget_account(seen, code);
 	return n;
 }
 

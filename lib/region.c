@@ -331,7 +331,10 @@ int jp_desc_replace(struct jp_region *r, uint32_t first, uint32_t count, const s
 			return -ENOMEM;
 		r->capd = (uint32_t)cap;
 	}
-	memmove(&r->d[first + n], &r->d[first + count], tail * sizeof(*r->d));
+	/* A region whose every piece is data has no table at all: r->d is
+	 * NULL, and memmove of NULL is undefined even for 0 bytes. */
+	if (tail)
+		memmove(&r->d[first + n], &r->d[first + count], tail * sizeof(*r->d));
 	if (n)
 		memcpy(&r->d[first], nd, n * sizeof(*r->d));
 	r->nd = first + n + tail;

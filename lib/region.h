@@ -62,6 +62,7 @@ struct jp_region {
 	uint8_t vouched;         /* a hook just saw it made executable: no maps check */
 	uint8_t kprot;           /* JP_RK_FPRIV: protection the kernel showed at the last pass */
 	uint8_t regrant;         /* JP_RK_FPRIV: made executable again by calls no hook saw */
+	uint8_t heap;            /* its creator writes far more data than code (budget.h): hashed */
 	struct jp_desc *d;       /* sorted by addr, non-overlapping */
 	uint32_t nd, capd;
 	uint64_t *phash;         /* JP_RT_HASH: one hash per page, 0 = never seen */

@@ -10,13 +10,18 @@
  * - the stack-height analysis of the whole input and of every piece gives
  *   rows inside the code, sorted and disjoint, and the CFI encoded from them
  *   passes jp_cfi_check and says, at every byte, exactly what the rows say:
- *   never a rule where the analysis knows none. */
+ *   never a rule where the analysis knows none;
+ * - whether a piece is plausible code (lib/codeplausible.c) does not
+ *   depend on the memo, and a heap's spans (lib/budget.c) lie in bounds,
+ *   in order. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "budget.h"
 #include "cfi.h"
+#include "codeplausible.h"
 #include "fingerprint.h"
 #include "insn.h"
 #include "split.h"
@@ -105,8 +110,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (f1 != f2 || s1 != s2 || jp_fingerprint_shape_only(w, code + a[k].offset, a[k].length, &m) != s2)
 			__builtin_trap();
 		unwind_check(code + a[k].offset, a[k].length);
+		if (jp_piece_plausible(code, size, addr, a[k].offset, a[k].length, &m) !=
+		    jp_piece_plausible(code, size, addr, a[k].offset, a[k].length, NULL))
+			__builtin_trap();
 	}
 	unwind_check(code, size);
+	for (size_t at = 0, sp, ep; at < size && jp_budget_next_span(code, addr + 8, at, size, &sp, &ep) == 0; at = ep)
+		if (sp < at || ep <= sp || ep > size)
+			__builtin_trap();
 	/* ranges that start and end anywhere, memo in place */
 	for (size_t o = 0; o < size; o += 1 + size / 7) {
 		size_t l = size - o > 3 ? (size - o) / 2 + 1 : size - o;

@@ -1,0 +1,178 @@
+/* codeplausible.c - tell data that decodes from code that runs, piece by piece (see codeplausible.h). */
+#include "codeplausible.h"
+#include "insn.h"
+#include "split.h"
+
+#include <string.h>
+
+/* At least this long for the no-control-flow rule: shorter pieces without
+ * a terminator are the splitter's data already (JP_SPLIT_DATA_MAX). */
+#define NOFLOW_MIN 32u
+
+/* More zero bytes than this share of a piece is data. */
+#define ZERO_SHARE_NUM 1u
+#define ZERO_SHARE_DEN 2u
+
+/* One odd or undecodable instruction in this many makes a piece data.
+ * Compiled code cut as JIT code gets none in its executed path; a decode
+ * that ran out of step over inline data may meet a few. */
+#define ODD_SHARE 16u
+
+/* One-byte opcodes (after prefixes and REX) that user code does not
+ * contain: invalid in 64-bit mode, port I/O, privileged, far transfers,
+ * loop/jrcxz, xlat, int n, iret, icebp, cmc-free oddities. */
+static int odd_opcode(uint8_t op)
+{
+	switch (op) {
+	case 0x06: case 0x07: case 0x0e: case 0x16: case 0x17: case 0x1e: case 0x1f:
+	case 0x27: case 0x2f: case 0x37: case 0x3f: case 0x60: case 0x61:
+	case 0x6c: case 0x6d: case 0x6e: case 0x6f:       /* ins/outs */
+	case 0x9a: case 0xce: case 0xd4: case 0xd5: case 0xd6: case 0xd7: case 0xea:
+	case 0xe0: case 0xe1: case 0xe2: case 0xe3:       /* loop, jrcxz */
+	case 0xe4: case 0xe5: case 0xe6: case 0xe7:       /* in/out imm8 */
+	case 0xec: case 0xed: case 0xee: case 0xef:       /* in/out dx */
+	case 0xcd: case 0xcf: case 0xf1: case 0xfa: case 0xfb:
+		return 1;
+	}
+	return 0;
+}
+
+/* Two-byte opcodes 0f xx of system programming. */
+static int odd_opcode_0f(uint8_t op)
+{
+	switch (op) {
+	case 0x00: case 0x06: case 0x07: case 0x08: case 0x09:
+	case 0x20: case 0x21: case 0x22: case 0x23:
+	case 0x30: case 0x32: case 0x33: case 0x34: case 0x35: case 0x37:
+	case 0xaa: case 0xff:
+		return 1;
+	}
+	return 0;
+}
+
+/* Is the instruction at p (len bytes, decoded) one user code never has?
+ * Also control flow: *flow set for jmp/jcc/call/ret. */
+static int odd_insn(const uint8_t *p, unsigned len, int *flow)
+{
+	unsigned i = 0;
+	int odd = 0;
+	uint8_t op;
+
+	*flow = 0;
+	for (; i < len; i++) {
+		uint8_t b = p[i];
+
+		if (b == 0x26 || b == 0x36)
+			odd = 1; /* es:, ss: mean nothing in 64-bit code */
+		else if (!(b == 0x66 || b == 0x67 || b == 0xf0 || b == 0xf2 || b == 0xf3 || b == 0x2e ||
+			   b == 0x3e || b == 0x64 || b == 0x65))
+			break;
+	}
+	if (i < len && (p[i] & 0xf0) == 0x40) {
+		i++;
+		/* REX means nothing to a jump or a ret (a call may carry one:
+		 * the TLS sequence 66 66 48 e8 pads so for the linker) */
+		if (i < len && ((p[i] & 0xf0) == 0x70 || p[i] == 0xe9 || p[i] == 0xeb ||
+				p[i] == 0xc3 || p[i] == 0xc2))
+			odd = 1;
+	}
+	if (i >= len)
+		return 1;
+	op = p[i];
+	/* 00 00, add [rax],al: zero bytes walked as instructions */
+	if (op == 0x00 && i + 1 < len && p[i + 1] == 0x00)
+		return 1;
+	if (op == 0x0f) {
+		if (i + 1 >= len)
+			return 1;
+		op = p[i + 1];
+		*flow = (op & 0xf0) == 0x80; /* jcc rel32 */
+		return odd | odd_opcode_0f(op);
+	}
+	if ((op & 0xf0) == 0x70 || op == 0xe8 || op == 0xe9 || op == 0xeb || op == 0xc3 || op == 0xc2)
+		*flow = 1;
+	else if (op == 0xff && i + 1 < len) {
+		unsigned reg = (p[i + 1] >> 3) & 7;
+
+		*flow = reg == 2 || reg == 4; /* call/jmp indirect */
+		odd |= reg == 3 || reg == 5 || reg == 7; /* far call/jmp */
+	}
+	return odd | odd_opcode(op);
+}
+
+void jp_plausible_scan(const uint8_t *code, size_t len, struct jp_insn_memo *memo, struct jp_plausible_stats *st)
+{
+	struct jp_decoder d;
+	size_t pos = 0;
+	int ended = 0;
+
+	memset(st, 0, sizeof(*st));
+	jp_insn_init(&d);
+	while (pos < len) {
+		struct jp_insn in;
+		unsigned l = jp_insn_decode_memo(memo, &d, code + pos, len - pos, &in);
+		int flow = 0, odd;
+
+		st->insns++;
+		st->insns_head += !ended;
+		if (!l) {
+			st->bad++;
+			st->odd_head += !ended;
+			st->last_ends = 0;
+			pos++;
+			continue;
+		}
+		odd = in.kind != JP_INSN_NOP && in.kind != JP_INSN_INT3 && odd_insn(code + pos, l, &flow);
+		st->odd += odd;
+		st->odd_head += odd && !ended;
+		st->flow += flow || in.kind == JP_INSN_TERM;
+		for (unsigned j = 0; j < l; j++)
+			st->zeros += !code[pos + j];
+		st->last_ends = in.kind == JP_INSN_TERM || code[pos] == 0xe8;
+		ended |= in.kind == JP_INSN_TERM;
+		pos += l;
+	}
+}
+
+int jp_code_plausible(const uint8_t *code, size_t len, struct jp_insn_memo *memo)
+{
+	struct jp_plausible_stats st;
+
+	jp_plausible_scan(code, len, memo, &st);
+	if (!st.flow && len >= NOFLOW_MIN)
+		return 0;
+	/* Zeros in code are the high bytes of small immediates and
+	 * displacements: 10-20 % of its bytes.  Small integers, headers and
+	 * pointers are half zeros. */
+	if (len >= 16 && st.zeros * ZERO_SHARE_DEN > len * ZERO_SHARE_NUM)
+		return 0;
+	/* A small piece is a stub or a tiny function: it ends with its
+	 * terminator (or a call that does not return), where the filler
+	 * after it begins.  A flonum or a header word cut off by the zeros of
+	 * its top bytes ends anywhere. */
+	if (len < JP_SPLIT_DATA_MAX && !st.last_ends)
+		return 0;
+	/* Up to the first terminator: a JIT keeps data after its code in
+	 * the same piece (QEMU's TranslationBlock after its last jump), and
+	 * that decodes as anything. */
+	return st.odd_head * ODD_SHARE < st.insns_head;
+}
+
+/* Does the aligned word around buf[at] lie in buf and hold a runtime address? */
+static int in_pointer_word(const uint8_t *buf, size_t buflen, uint64_t addr, size_t at)
+{
+	size_t w = at - (size_t)((addr + at) & 7);
+
+	if ((addr + at) % 8 > at || w + 8 > buflen)
+		return 0;
+	return jp_split_runtime_word(buf + w);
+}
+
+int jp_piece_plausible(const uint8_t *buf, size_t buflen, uint64_t addr, size_t off, size_t len,
+		       struct jp_insn_memo *memo)
+{
+	if (len < JP_SPLIT_DATA_MAX &&
+	    (in_pointer_word(buf, buflen, addr, off) || in_pointer_word(buf, buflen, addr, off + len - 1)))
+		return 0;
+	return jp_code_plausible(buf + off, len, memo);
+}
