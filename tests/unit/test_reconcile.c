@@ -131,7 +131,9 @@ static size_t put_caller(size_t off, int32_t rel)
 	return sizeof(f);
 }
 
-/* push rbp; mov rbp,rsp; 12 x mov r9,imm64; pop rbp; ret (126 bytes). */
+/* push rbp; mov rbp,rsp; 12 x mov r9,imm64 (addresses, as JITs load
+ * them: small immediates would make the piece half zeros, which
+ * codeplausible.h takes for data); pop rbp; ret (126 bytes). */
 static size_t put_long_fn(size_t off)
 {
 	size_t o = off;
@@ -140,7 +142,7 @@ static size_t put_long_fn(size_t off)
 	o += 4;
 	for (uint64_t i = 0; i < 12; i++, o += 10) {
 		memcpy(mem + o, (uint8_t[]){ 0x49, 0xb9 }, 2);
-		memcpy(mem + o + 2, &(uint64_t){ 0x1234 + i * 3 }, 8);
+		memcpy(mem + o + 2, &(uint64_t){ 0x7f3a12345678 + i * 24 }, 8);
 	}
 	memcpy(mem + o, (uint8_t[]){ 0x5d, 0xc3 }, 2);
 	return o + 2 - off;
@@ -149,7 +151,7 @@ static size_t put_long_fn(size_t off)
 /* SpiderMonkey re-protects a page at a time: a read of one page cuts a
  * function across the boundary where the read ends.  Reading the other
  * page must cut it again whole (head page first or tail page first; the
- * tail begins with the zero top bytes of a mov r9,imm64, taken for filler
+ * tail begins inside the immediate of a mov r9,imm64, junk
  * when read alone), and the table must hold the function alone. */
 START_TEST(function_cut_where_a_read_ended_is_joined)
 {
