@@ -13,6 +13,11 @@
 #define ZERO_SHARE_NUM 1u
 #define ZERO_SHARE_DEN 2u
 
+/* Instructions in a row, none odd or undecodable, two of them jumps,
+ * calls or returns: code, even after a head of data.  Heap words and
+ * text meet an odd byte (00 00, 6c-6f, 61) long before. */
+#define CLEAN_RUN_MIN 24u
+
 /* One odd or undecodable instruction in this many makes a piece data.
  * Compiled code cut as JIT code gets none in its executed path; a decode
  * that ran out of step over inline data may meet a few. */
@@ -105,6 +110,7 @@ void jp_plausible_scan(const uint8_t *code, size_t len, struct jp_insn_memo *mem
 	struct jp_decoder d;
 	size_t pos = 0;
 	int ended = 0;
+	uint32_t run = 0, run_flow = 0;
 
 	memset(st, 0, sizeof(*st));
 	jp_insn_init(&d);
@@ -119,6 +125,7 @@ void jp_plausible_scan(const uint8_t *code, size_t len, struct jp_insn_memo *mem
 			st->bad++;
 			st->odd_head += !ended;
 			st->last_ends = 0;
+			run = run_flow = 0;
 			pos++;
 			continue;
 		}
@@ -126,6 +133,10 @@ void jp_plausible_scan(const uint8_t *code, size_t len, struct jp_insn_memo *mem
 		st->odd += odd;
 		st->odd_head += odd && !ended;
 		st->flow += flow || in.kind == JP_INSN_TERM;
+		run = odd ? 0 : run + 1;
+		run_flow = odd ? 0 : run_flow + (flow || in.kind == JP_INSN_TERM);
+		if (run_flow >= 2 && run > st->clean_run)
+			st->clean_run = run;
 		for (unsigned j = 0; j < l; j++)
 			st->zeros += !code[pos + j];
 		st->last_ends = in.kind == JP_INSN_TERM || code[pos] == 0xe8;
@@ -154,8 +165,11 @@ int jp_code_plausible(const uint8_t *code, size_t len, struct jp_insn_memo *memo
 		return 0;
 	/* Up to the first terminator: a JIT keeps data after its code in
 	 * the same piece (QEMU's TranslationBlock after its last jump), and
-	 * that decodes as anything. */
-	return st.odd_head * ODD_SHARE < st.insns_head;
+	 * that decodes as anything.  Or data in front of the code, left to
+	 * the piece where the split found no boundary between them
+	 * (HotSpot's relocations before a method's entry): a long clean
+	 * run with jumps in it is code whatever comes before. */
+	return st.odd_head * ODD_SHARE < st.insns_head || st.clean_run >= CLEAN_RUN_MIN;
 }
 
 /* Does the aligned word around buf[at] lie in buf and hold a runtime address? */

@@ -47,6 +47,7 @@ struct jp_plausible_stats {
 	uint32_t odd;    /* instructions user code never has */
 	uint32_t flow;   /* jumps, conditional jumps, calls, returns */
 	uint32_t insns_head, odd_head; /* the same up to the first ret/jmp/ud2/hlt (bad bytes in odd_head) */
+	uint32_t clean_run;  /* the longest run of instructions with no odd or bad one and 2+ jumps, calls or returns */
 	uint32_t zeros;  /* zero bytes inside decoded instructions */
 	uint32_t last_ends; /* the last instruction is ret/jmp/ud2/hlt or a call */
 };
