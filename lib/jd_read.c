@@ -438,6 +438,10 @@ static int check_unwind(struct check *c, const struct jp_jdr_rec *rec)
 	uint64_t usz = rec->u.unwind.unwinding_size, hsz = rec->u.unwind.eh_frame_hdr_size;
 	uint64_t msz = rec->u.unwind.mapped_size;
 
+	/* perf keeps only the latest UNWINDING_INFO for the next LOAD: this
+	 * one replaces any still pending, even when it brings no CFI (the
+	 * empty table jd_rename writes before a renamed LOAD). */
+	c->have_unw = 0;
 	if (usz > rec->u.unwind.data_len)
 		FAIL(c, rec->offset, "UNWINDING_INFO unwinding_size %llu + 40 > total_size %u",
 		     (unsigned long long)usz, rec->total_size);
