@@ -10,8 +10,6 @@
 
 #include <errno.h>
 #include <string.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 /* A changed piece is worth decoding again (is it the same code patched?)
  * only when its first bytes are what they were: code written over old
@@ -146,47 +144,6 @@ static void put_piece(struct jp_view_piece *p, uint64_t off, uint32_t len, uint3
 /* How far a read goes on past an open end inside the region: a page, as
  * far as functions usually reach into the next one. */
 #define READ_ON 4096u
-#define PAGE 4096u
-
-/* Only over pages already resident: reading one faults it in, which the
- * program would see (mincore), and a page nobody touched holds no code.
- * The page holding the end itself was read, so is resident. */
-static int page_resident(const struct jp_reconciler *rc, uint64_t page)
-{
-	unsigned char v = 0;
-	int saved = errno, r;
-
-	if (rc->sink.resident)
-		return rc->sink.resident(rc->sink.ctx, page);
-	r = syscall(SYS_mincore, (void *)(uintptr_t)page, PAGE, &v) == 0 && (v & 1);
-	errno = saved;
-	return r;
-}
-
-/* Where a read that ended at b (inside a region ending at end) goes on to. */
-static uint64_t read_on_end(const struct jp_reconciler *rc, uint64_t b, uint64_t end)
-{
-	uint64_t nb = (b + PAGE - 1) & ~(uint64_t)(PAGE - 1);
-
-	if (nb - b < READ_ON && nb < end && page_resident(rc, nb))
-		nb += PAGE;
-	if (nb > b + READ_ON)
-		nb = b + READ_ON;
-	return nb < end ? nb : end;
-}
-
-/* Where a read that began at a (inside a region starting at start) goes
- * back to. */
-static uint64_t read_on_start(const struct jp_reconciler *rc, uint64_t a, uint64_t start)
-{
-	uint64_t na = a & ~(uint64_t)(PAGE - 1);
-
-	if (a - na < READ_ON && na > start && page_resident(rc, na - PAGE))
-		na -= PAGE;
-	if (na < a - READ_ON)
-		na = a - READ_ON;
-	return na > start ? na : start;
-}
 
 /* Is end at most OPEN_NEAR bytes before (or exactly at) mid, a place
  * where the written pages ended inside what was read? */
@@ -379,23 +336,15 @@ void jp_reconcile(struct jp_reconciler *rc, struct jp_region *r, uint64_t a, uin
 	 * is read when it is granted exec: what is not granted yet is not
 	 * final, and the open ends join it when it is.) */
 	rc->open_mid_hi = rc->open_mid_lo = 0;
-	if (r->writable && r->kind != JP_RK_FPRIV && open_hi && b < r->end) {
-		uint64_t nb = read_on_end(rc, b, r->end);
-
-		if (nb > b) {
-			rc->open_mid_hi = b;
-			b = nb;
-			open_hi = b < r->end;
-		}
+	if (r->writable && open_hi && b < r->end) {
+		rc->open_mid_hi = b;
+		b = b + READ_ON < r->end ? b + READ_ON : r->end;
+		open_hi = b < r->end;
 	}
-	if (r->writable && r->kind != JP_RK_FPRIV && open_lo && a > r->start) {
-		uint64_t na = read_on_start(rc, a, r->start);
-
-		if (na < a) {
-			rc->open_mid_lo = a;
-			a = na;
-			open_lo = a > r->start;
-		}
+	if (r->writable && open_lo && a > r->start) {
+		rc->open_mid_lo = a;
+		a = a - READ_ON > r->start ? a - READ_ON : r->start;
+		open_lo = a > r->start;
 	}
 
 	while (a < b) {

@@ -58,9 +58,6 @@ struct jp_reconcile_sink {
 	uint64_t (*load)(void *ctx, const struct jp_load_rec *l);
 	/* Write a MOVE of code index from addr to new_addr. */
 	void (*move)(void *ctx, uint64_t index, uint64_t addr, uint64_t new_addr, uint32_t len, uint64_t ts);
-	/* Is the page at addr resident (reading it faults nothing in)?
-	 * NULL: ask the kernel (mincore). */
-	int (*resident)(void *ctx, uint64_t page);
 };
 
 struct jp_reconciler {

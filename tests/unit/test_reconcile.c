@@ -76,12 +76,6 @@ static void fake_move(void *ctx, uint64_t index, uint64_t addr, uint64_t new_add
 	out.moves++;
 }
 
-/* The fake memory is all there. */
-static int fake_resident(void *ctx, uint64_t page)
-{
-	return page >= BASE && page < BASE + SIZE;
-}
-
 static void setup(void)
 {
 	jp_hash_init();
@@ -97,7 +91,6 @@ static void setup(void)
 	rc.sink.read = fake_read;
 	rc.sink.load = fake_load;
 	rc.sink.move = fake_move;
-	rc.sink.resident = fake_resident;
 	rc.fde = 1;
 	ck_assert_int_eq(jp_reconciler_init(&rc, buf, CHUNK, 1024), 0);
 }
