@@ -141,19 +141,8 @@ static void put_piece(struct jp_view_piece *p, uint64_t off, uint32_t len, uint3
 #define OPEN_ENDS (JP_PIECE_OPEN_START | JP_PIECE_OPEN_END)
 #define OPEN_NEAR 16u
 
-/* How far a read goes on past an open end inside the region: a page, as
- * far as functions usually reach into the next one. */
-#define READ_ON 4096u
-
-/* Is end at most OPEN_NEAR bytes before (or exactly at) mid, a place
- * where the written pages ended inside what was read? */
-static int near_mid(uint64_t end, uint64_t mid)
-{
-	return mid && end <= mid && end + OPEN_NEAR > mid;
-}
-
 /* jp_pieces_cut, and which of the new pieces touch an open end of the
- * view, or end where the written pages did (read on past them). */
+ * view. */
 static size_t cut_new(const struct jp_reconciler *rc, const struct jp_code_view *v, size_t from, size_t to,
 		      struct jp_view_piece *out, size_t max)
 {
@@ -167,10 +156,6 @@ static size_t cut_new(const struct jp_reconciler *rc, const struct jp_code_view 
 			out[k].flags |= JP_PIECE_OPEN_START;
 		if (rc->open_hi && out[k].off + out[k].len + OPEN_NEAR > v->len)
 			out[k].flags |= JP_PIECE_OPEN_END;
-		if (near_mid(v->addr + out[k].off + out[k].len, rc->open_mid_hi))
-			out[k].flags |= JP_PIECE_OPEN_END;
-		if (near_mid(rc->open_mid_lo, v->addr + out[k].off))
-			out[k].flags |= JP_PIECE_OPEN_START;
 	}
 	return n;
 }
@@ -326,26 +311,6 @@ void jp_reconcile(struct jp_reconciler *rc, struct jp_region *r, uint64_t a, uin
 	int open_lo, open_hi;
 
 	widen(r, &a, &b, &open_lo, &open_hi);
-	/* In memory written while executable, an open end inside the region
-	 * is where the pages found written end, not where the code does:
-	 * the rest of a function may have been written before the last
-	 * pass, and its page will not come back (HotSpot patches a method's
-	 * head after copying it whole).  Read on over the neighbouring
-	 * bytes, so that the function is cut whole now; a piece ending
-	 * where the written pages did stays open all the same.  (W^X code
-	 * is read when it is granted exec: what is not granted yet is not
-	 * final, and the open ends join it when it is.) */
-	rc->open_mid_hi = rc->open_mid_lo = 0;
-	if (r->writable && open_hi && b < r->end) {
-		rc->open_mid_hi = b;
-		b = b + READ_ON < r->end ? b + READ_ON : r->end;
-		open_hi = b < r->end;
-	}
-	if (r->writable && open_lo && a > r->start) {
-		rc->open_mid_lo = a;
-		a = a - READ_ON > r->start ? a - READ_ON : r->start;
-		open_lo = a > r->start;
-	}
 
 	while (a < b) {
 		uint64_t want = b - a < rc->chunk ? b - a : rc->chunk, span;

@@ -75,9 +75,6 @@ struct jp_reconciler {
 	/* The buffer's first (last) byte is next to bytes not read with it:
 	 * a piece touching that end may go on there (JP_PIECE_OPEN_*). */
 	int open_lo, open_hi;
-	/* Where the written pages ended, inside what is read (0: nowhere):
-	 * a piece ending (starting) there may go on in bytes not yet written. */
-	uint64_t open_mid_hi, open_mid_lo;
 };
 
 /* Prepare rc over the caller's buffer buf[0, chunk) (the reconciler owns
