@@ -659,6 +659,24 @@ START_TEST(test_header_before_code)
 		}
 	}
 
+	/* SpiderMonkey's JitCode* after zero filler, its low byte zero: the
+	 * zero run must not take that byte and leave the rest to the code */
+	for (int h = 0; h < 2; h++) {
+		const uint64_t jc = h ? 0x00000c8bfe59c100ull : 0x00000c8bfe59c1a0ull;
+
+		c.n = 0;
+		func(&c);
+		fill(&c, 0x00, 44);
+		put(&c, &jc, 8);
+		ck_assert_uint_eq(c.n, 64);
+		put(&c, BODY, sizeof(BODY));
+		put(&c, EPI, sizeof(EPI));
+		n = jp_split(c.b, c.n, base, p, 8);
+		check_invariants(p, n, c.n);
+		ck_assert_uint_eq(n, 2);
+		ck_assert_uint_eq(p[1].offset, 64);
+	}
+
 	/* jmp; nop; lea r14,[rsp+0x130]; mov qword [rsp+8],0x3f: code */
 	c.n = 0;
 	put(&c, FP, sizeof(FP));
