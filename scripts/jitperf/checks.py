@@ -180,6 +180,22 @@ def check_perf(checks):
     return perf
 
 
+def check_devnull(checks, devnull=os.devnull):
+    """perf, the runtimes' version probes and the program's own redirections
+    read from or write to /dev/null.  A broken one (made 0755 by something
+    else on a shared host, or replaced by a regular file) fails them later
+    with errors that name something else."""
+    if os.access(devnull, os.R_OK | os.W_OK) and not os.path.isfile(devnull):
+        return
+    try:
+        mode = 'mode %03o' % (os.stat(devnull).st_mode & 0o7777)
+    except OSError as e:
+        mode = e.strerror
+    checks.add('FAIL', '%s is not a device this user can read and write (%s)' % (devnull, mode),
+               'as root: chmod 666 %s (if it is no longer the character device 1,3: rm it, then'
+               ' mknod -m 666 %s c 1 3)' % (devnull, devnull))
+
+
 def check_privileges(checks, paranoid_file):
     who = ('root' if os.geteuid() == 0 else 'CAP_PERFMON' if has_capability(CAP_PERFMON)
            else 'CAP_SYS_ADMIN' if has_capability(CAP_SYS_ADMIN) else None)
@@ -206,7 +222,7 @@ def check_events(checks, perf, event):
     """Are hardware events there (else cpu-clock), and can perf count at all
     (containers may forbid perf_event_open)?  Returns the hardware verdict."""
     r = subprocess.run([perf, 'stat', '-x,', '-e', 'cycles:u,cpu-clock:u', '--', 'true'],
-                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, encoding='utf-8', errors='replace')
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, encoding='utf-8', errors='replace')
     hardware = re.search(r'^[0-9.]+,[^,]*,cycles', r.stderr, re.M) is not None
     if not re.search(r'^[0-9.]+,[^,]*,cpu-clock', r.stderr, re.M):
         said = ' '.join([l for l in r.stderr.splitlines() if l.strip()][:2])
@@ -242,7 +258,7 @@ def check_lib(checks, explicit, env, self_dir):
     # The loader names what is wrong (a missing libunwind, a wrong class):
     # a missing dependency is fatal to the program, a wrong file is
     # ignored with a message.
-    r = subprocess.run(['/bin/sh', '-c', 'exit 0'], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    r = subprocess.run(['/bin/sh', '-c', 'exit 0'], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                        env=dict(os.environ, LD_PRELOAD=lib, JITPERF_DISABLE='1'),
                        encoding='utf-8', errors='replace')
     if r.returncode != 0 or re.search(r'ld\.so|error while loading', r.stderr):

@@ -57,11 +57,11 @@ Reporting:
   -q, --quiet           print nothing but errors (summary.txt is still written)
   -v, --verbose         show the checks, the perf commands and perf's messages
 Checks:
-      --check           only diagnose: perf, perf_event_paranoid and your
-                        privileges, libjitperf.so, the output directory (a
-                        noexec filesystem hides the dump from perf), and the
-                        program if given (static or setuid programs ignore
-                        LD_PRELOAD).  The same checks run before every run.
+      --check           only diagnose: /dev/null, perf, perf_event_paranoid
+                        and your privileges, libjitperf.so, the output
+                        directory (a noexec filesystem hides the dump from
+                        perf), and the program if given (static or setuid
+                        programs ignore LD_PRELOAD).  The same checks run before every run.
       --force           run even when a check fails
   -h, --help            this text
 

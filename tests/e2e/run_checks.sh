@@ -48,6 +48,14 @@ if ! command -v setpriv >/dev/null 2>&1 || [ "$(id -u)" -ne 0 ]; then
 	echo "note: not root or no setpriv: unprivileged cases not tested"
 elif ! as_nobody test -r "$JR" -a -r "$LIB" -a -x "$DEMO" -a -r "$T"; then
 	echo "note: user nobody cannot read this checkout or build: unprivileged cases not tested"
+elif ! as_nobody sh -c ': </dev/null >/dev/null' 2>/dev/null; then
+	# /dev/null is the host's here, and something on the host made it
+	# unusable for other users (seen: mode 0755): jitperf-run must say so
+	echo "note: /dev/null is not usable by nobody (mode $(stat -c %a /dev/null)): only that diagnosis is tested"
+	(cd "$T" && as_nobody "$JR" --check --lib "$LIB") >"$T/devnull.out" 2>"$T/devnull.err"
+	rc=$?
+	check "broken /dev/null: an environment problem (69, got $rc)" test "$rc" -eq 69
+	check "broken /dev/null: explained" grep -q 'FAIL  /dev/null is not a device this user can read and write' "$T/devnull.err"
 else
 	mkdir "$T/nobody" && chown nobody "$T/nobody"
 	(cd "$T/nobody" && JITPERF_RUN_PARANOID_FILE=$T/paranoid3 as_nobody "$JR" --check --lib "$LIB") \

@@ -44,14 +44,14 @@ check "only the program wrote a dump" \
 	test "$(find "$T/both/dumps" -name 'jit-*.dump' | wc -l)" -eq 1
 
 LD_PRELOAD=$UP run_jr order 0 -q --lib "$LIB" -o "$T/order" -- "$T/probe" order
-check "LD_PRELOAD is libjitperf.so, then the user's" grep -qxF "$LIB:$UP" "$T/order.preload"
+has_line "LD_PRELOAD is libjitperf.so, then the user's" "$LIB:$UP" "$T/order.preload"
 cp "$UP" "$T/bin/other.so"
 LD_PRELOAD="$UP $T/bin/other.so" run_jr spaces 0 -q --lib "$LIB" -o "$T/spaces" -- "$T/probe" spaces
-check "a space-separated LD_PRELOAD is kept as it is" grep -qxF "$LIB:$UP $T/bin/other.so" "$T/spaces.preload"
+has_line "a space-separated LD_PRELOAD is kept as it is" "$LIB:$UP $T/bin/other.so" "$T/spaces.preload"
 LD_PRELOAD="$UP:$LIB" run_jr twice 0 -q --lib "$LIB" -o "$T/twice" -- "$T/probe" twice
-check "libjitperf.so already in LD_PRELOAD is not added again" grep -qxF "$UP:$LIB" "$T/twice.preload"
+has_line "libjitperf.so already in LD_PRELOAD is not added again" "$UP:$LIB" "$T/twice.preload"
 run_jr alone 0 -q --lib "$LIB" -o "$T/alone" -- "$T/probe" alone
-check "without a user LD_PRELOAD it is just libjitperf.so" grep -qxF "$LIB" "$T/alone.preload"
+has_line "without a user LD_PRELOAD it is just libjitperf.so" "$LIB" "$T/alone.preload"
 
 # JITPERF_* settings reach the program; JITPERF_DIR is the run's dumps/.
 JITPERF_VERBOSE=1 JITPERF_DIR=/somewhere/else run_jr settings 0 -q --lib "$LIB" -o "$T/settings" -- "$T/probe" settings

@@ -61,6 +61,17 @@ run_jr() {
 	ok "$label: exit status $rc"
 }
 
+# has_line DESCRIPTION LINE FILE: FILE has LINE as a whole line; on failure
+# shows what FILE holds, so a failure on another machine says why.
+has_line() {
+	if grep -qxF -- "$2" "$3"; then
+		ok "$1"
+	else
+		fail "$1: no line '$2' in $3, which holds:"
+		sed 's/^/    | /' "$3" 2>&1 | head -n 10
+	fi
+}
+
 # A number from a run's summary.txt: samples, jit or named.
 summary_num() { # file what
 	case $2 in

@@ -103,6 +103,15 @@ class ElfTest(unittest.TestCase):
         os.chmod(path, 0o755 | stat.S_ISUID)
         self.assertFalse(checks.privileged_exec(path))  # ours
 
+    def test_devnull_must_be_a_usable_device(self):
+        found = checks.Checks()
+        checks.check_devnull(found, self.write(b''))  # a regular file in its place
+        self.assertIn('is not a device this user can read and write (mode 600)', found.lines[-1])
+        self.assertIn('fix: as root: chmod 666', found.lines[-1])
+        checks.check_devnull(found, '/nonexistent/null')
+        self.assertIn('(No such file or directory)', found.lines[-1])
+        self.assertTrue(found.failed)
+
 
 class PlacesTest(unittest.TestCase):
     def test_mount_options_longest_mount_point(self):
