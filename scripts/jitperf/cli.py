@@ -61,7 +61,8 @@ Checks:
                         and your privileges, libjitperf.so, the output
                         directory (a noexec filesystem hides the dump from
                         perf), and the program if given (static or setuid
-                        programs ignore LD_PRELOAD).  The same checks run before every run.
+                        programs ignore LD_PRELOAD).  The same checks run
+                        before every run.
       --force           run even when a check fails
   -h, --help            this text
 
