@@ -258,9 +258,15 @@ engine_stability() { # RUN_A RUN_B
 #   memory; each run captures a different subset of them, and samples on
 #   one it missed land on the piece it replaced (a capture limit, not a
 #   naming one: the four hot patterns keep their names);
-# - luajit (92-95 %): each trace stores its own number as an immediate on
-#   entry (mov dword [r14-0xec8],traceno; exits add theirs to ebp), and
-#   traces are numbered in the order they are made, which varies.
+# - luajit (92-95 %; 93.0 % in a set of three runs 2026-12-06 after the
+#   gjs and QEMU changes): mostly other traces.  Each trace stores its own
+#   number as an immediate on entry (mov dword [r14-0xec8],traceno; exits
+#   add theirs to ebp), numbered in the order traces are made, but in the
+#   lowest pair none of the 256 unstable samples was in a piece that
+#   differs from one of the other run's in a few bytes (36 had a piece of
+#   the same length there, all of them other code): masking the number
+#   (an imm32 stored to memory, like any other constant) would gain
+#   nothing measured and cost real constants.
 # - node (97-99 % between most runs, 51-56 % between others): V8 now and
 #   then makes a second optimised version of the hot function (other
 #   stack slots, two instructions fewer: another optimisation history,
