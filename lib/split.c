@@ -331,6 +331,17 @@ static size_t hard_filler(const uint8_t *code, size_t len, uint64_t addr, size_t
 		return byte_run(code + pos, len - pos, 0xcc);
 	if (code[pos] == 0) {
 		z = byte_run(code + pos, len - pos, 0);
+		/* A run that ends inside an aligned word may have taken the
+		 * zero low bytes of a header pointer (SpiderMonkey's JitCode*
+		 * after zero filler): the word is the header's, which keeps
+		 * its other bytes, different every run, out of the piece.
+		 * (Two zeros or more are filler, so a header may follow.) */
+		if (((addr + pos + z) & 7) && pos + z < len) {
+			size_t w = (size_t)(((addr + pos + z) & ~(uint64_t)7) - addr);
+
+			if (w > pos && w - pos >= 2 && pointer_run(code, len, addr, w, 1))
+				z = w - pos;
+		}
 		if (z >= 2 || no_fallthrough || pos + z == len)
 			return z;
 	}

@@ -626,6 +626,23 @@ END_TEST
  * reach the fingerprint.  Also after a few undecodable bytes of the
  * header, and with the heap below 2^44.  The same shape made of real
  * instructions after a NOP or a ret stays code. */
+/* c holds a 12-byte function and a header up to offset 64: a function
+ * after it must be a piece of its own there, the header in neither. */
+static void body_after_header(struct cbuf *c, uint64_t base, struct jp_piece *p)
+{
+	size_t n;
+
+	ck_assert_uint_eq(c->n, 64);
+	put(c, BODY, sizeof(BODY));
+	put(c, EPI, sizeof(EPI));
+	n = jp_split(c->b, c->n, base, p, 8);
+	check_invariants(p, n, c->n);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_uint_eq(p[0].length, 12);
+	ck_assert_uint_eq(p[1].offset, 64);
+	ck_assert_uint_eq(p[1].length, sizeof(BODY) + sizeof(EPI));
+}
+
 START_TEST(test_header_before_code)
 {
 	static struct cbuf c;
@@ -647,16 +664,20 @@ START_TEST(test_header_before_code)
 				put(&c, junk, sizeof(junk));
 			put(&c, &heads[h][0], 8);
 			put(&c, &heads[h][1], 8);
-			ck_assert_uint_eq(c.n, 64);
-			put(&c, BODY, sizeof(BODY));
-			put(&c, EPI, sizeof(EPI));
-			n = jp_split(c.b, c.n, base, p, 8);
-			check_invariants(p, n, c.n);
-			ck_assert_uint_eq(n, 2);
-			ck_assert_uint_eq(p[0].length, 12);
-			ck_assert_uint_eq(p[1].offset, 64);
-			ck_assert_uint_eq(p[1].length, sizeof(BODY) + sizeof(EPI));
+			body_after_header(&c, base, p);
 		}
+	}
+
+	/* SpiderMonkey's JitCode* after zero filler, its low byte zero: the
+	 * zero run must not take that byte and leave the rest to the code */
+	for (int h = 0; h < 2; h++) {
+		const uint64_t jc = h ? 0x00000c8bfe59c100ull : 0x00000c8bfe59c1a0ull;
+
+		c.n = 0;
+		func(&c);
+		fill(&c, 0x00, 44);
+		put(&c, &jc, 8);
+		body_after_header(&c, base, p);
 	}
 
 	/* jmp; nop; lea r14,[rsp+0x130]; mov qword [rsp+8],0x3f: code */
