@@ -183,6 +183,34 @@ START_TEST(function_cut_where_a_read_ended_is_joined)
 }
 END_TEST
 
+/* The bytes after a piece kept from an earlier pass are cut on their own,
+ * from an address inside an 8-byte word.  Code written there later must
+ * be found: with V8's metadata after a function (00 00 a1 04 ..., the
+ * word before it a JitCode* to the splitter's header rule) the splitter
+ * once went back before the window and found nothing in the rest of it,
+ * and node lost pages of code for good (lib/split.c). */
+START_TEST(code_after_a_kept_piece_ending_inside_a_word)
+{
+	static const uint8_t meta[] = { 0x00, 0x00, 0xa1, 0x04, 0x00, 0x00, 0x6c, 0x01,
+					0x03, 0x2c, 0x02, 0x8c, 0x01, 0x04, 0x30, 0x02 };
+	size_t end = 0x10f + put_fn(0x10f, 1);
+
+	/* the function's last word, "5d c3" and the metadata's first six
+	 * bytes, at 8 modulo 16 */
+	ck_assert_uint_eq(end, 0x11a);
+	memcpy(mem + end, meta, sizeof(meta));
+	pass(1000, 500);
+	ck_assert_int_ge(out.loads, 1);
+	ck_assert_uint_eq(out.load[0].addr, BASE + 0x10f);
+	put_fn(0x140, 2);
+	put_fn(0x180, 3);
+	pass(2000, 1001);
+	ck_assert_int_eq(out.loads, 2);
+	ck_assert_uint_eq(out.load[0].addr, BASE + 0x140);
+	ck_assert_uint_eq(out.load[1].addr, BASE + 0x180);
+}
+END_TEST
+
 START_TEST(new_code_is_dated_ts_new)
 {
 	put_fn(0x100, 1);
@@ -555,6 +583,7 @@ Suite *make_reconcile_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, new_code_is_dated_ts_new);
 	tcase_add_test(tc, function_cut_where_a_read_ended_is_joined);
+	tcase_add_test(tc, code_after_a_kept_piece_ending_inside_a_word);
 	tcase_add_test(tc, unchanged_piece_emits_nothing);
 	tcase_add_test(tc, appended_neighbour_leaves_the_piece_alone);
 	tcase_add_test(tc, patched_branch_target_keeps_its_load);
