@@ -270,8 +270,8 @@ static uint64_t floor_ts(const struct jp_region *r)
 	return (marker > r->last_event_ts ? marker : r->last_event_ts) + 1;
 }
 
-/* One capture pass over region i. */
-static void capture_region(size_t i, uint64_t now, int reannounce)
+/* One capture pass over region i, looking for changes in [lo, hi). */
+static void capture_region(size_t i, uint64_t now, int reannounce, uint64_t lo, uint64_t hi)
 {
 	struct jp_region *r = &E.regs.r[i];
 	uint64_t ts_new = floor_ts(r);
@@ -290,7 +290,7 @@ static void capture_region(size_t i, uint64_t now, int reannounce)
 	/* What is written from now on is found by the next pass, which may
 	 * date it from now (the end of this pass can be an epoch later). */
 	collected = jp_now_ns();
-	n = jp_dirty_collect(&E.dirty, r);
+	n = jp_dirty_collect_in(&E.dirty, r, lo, hi);
 	E.st.captures++;
 	jp_reconcile_pass(&E.rec);
 	for (size_t k = 0; k < n; k++) {
@@ -324,9 +324,10 @@ static void sweep_dead(void)
 }
 
 /* A pass over the executable regions in [start, end), but those that
- * cannot have changed.  At an exec grant every region in the range is read,
- * and [heap] and file views are announced again: perf keeps the kernel
- * mmap event the grant made, and it hides our earlier LOADs. */
+ * cannot have changed.  At an exec grant every region in the range is read
+ * (only there: what it was joined with is unchanged, jp_dirty_join), and
+ * [heap] and file views are announced again: perf keeps the kernel mmap
+ * event the grant made, and it hides our earlier LOADs. */
 static void capture_range(uint64_t start, uint64_t end, uint64_t now, int grant)
 {
 	int dead = 0;
@@ -335,9 +336,9 @@ static void capture_range(uint64_t start, uint64_t end, uint64_t now, int grant)
 		struct jp_region *r = &E.regs.r[i];
 
 		if (grant)
-			capture_region(i, now, r->kind == JP_RK_HEAP || r->kind >= JP_RK_FILE);
+			capture_region(i, now, r->kind == JP_RK_HEAP || r->kind >= JP_RK_FILE, start, end);
 		else if (!jp_dirty_frozen(r) && r->exec)
-			capture_region(i, now, 0);
+			capture_region(i, now, 0, 0, UINT64_MAX);
 		dead |= E.regs.r[i].dead;
 	}
 	if (dead)
@@ -641,6 +642,7 @@ void jp_capture_mprotect_done(uint64_t start, uint64_t len, int prot)
 		r->vouched = 1;
 		r->last_event_ts = now;
 	}
+	jp_dirty_join(&E.dirty, &E.regs, start, end);
 	/* The W^X moment (and any exec grant): read the code now (and filepriv.h's part). */
 	capture_range(start, end, now, 1);
 	jp_filepriv_reannounce(&E.regs, start, end, &E.rec, now);
@@ -714,7 +716,7 @@ void jp_capture_mremap_done(uint64_t old_addr, uint64_t old_len, uint64_t new_ad
 			/* Re-arm, and read once in case it was written between
 			 * our last pass and the move. */
 			n->needs_full = 1;
-			capture_region((size_t)k, now, 0);
+			capture_region((size_t)k, now, 0, 0, UINT64_MAX);
 		}
 		update_bounds();
 		hook_flush();

@@ -191,21 +191,23 @@ static size_t resident_ranges(struct jp_dirty *d, uint64_t start, uint64_t end)
 /* The pages that may hold code: the resident ones; in a private file
  * mapping only those the program wrote (the file's own are perf's to
  * describe, and reading them would describe the file). */
-static size_t code_pages(struct jp_dirty *d, const struct jp_region *r)
+static size_t code_pages(struct jp_dirty *d, const struct jp_region *r, uint64_t lo, uint64_t hi)
 {
 	long n;
 
+	lo = lo > r->start ? lo : r->start;
+	hi = hi < r->end ? hi : r->end;
 	if (r->kind != JP_RK_FPRIV)
-		return resident_ranges(d, r->start, r->end);
-	n = jp_filepriv_written(r->start, r->end, d->out, JP_DIRTY_MAX, NULL);
+		return resident_ranges(d, lo, hi);
+	n = jp_filepriv_written(lo, hi, d->out, JP_DIRTY_MAX, NULL);
 	return n > 0 ? (size_t)n : 0;
 }
 
 /* Hashing: resident pages whose hash changed since last time (all of them
  * when all is set). */
-static size_t hashed_dirty(struct jp_dirty *d, struct jp_region *r, int all)
+static size_t hashed_dirty(struct jp_dirty *d, struct jp_region *r, int all, uint64_t lo, uint64_t hi)
 {
-	size_t m = code_pages(d, r);
+	size_t m = code_pages(d, r, lo, hi);
 	size_t out = 0;
 	struct jp_range *res = d->resident;
 
@@ -290,7 +292,7 @@ static size_t drop_uniform(struct jp_dirty *d, const struct jp_region *r, size_t
 	return out;
 }
 
-static size_t collect(struct jp_dirty *d, struct jp_region *r);
+static size_t collect(struct jp_dirty *d, struct jp_region *r, uint64_t lo, uint64_t hi);
 
 static int prot_cb(const struct jp_map *m, void *arg)
 {
@@ -316,32 +318,37 @@ static void regrant_check(struct jp_dirty *d, struct jp_region *r, size_t n)
 
 size_t jp_dirty_collect(struct jp_dirty *d, struct jp_region *r)
 {
-	size_t n = collect(d, r);
+	return jp_dirty_collect_in(d, r, r->start, r->end);
+}
+
+size_t jp_dirty_collect_in(struct jp_dirty *d, struct jp_region *r, uint64_t lo, uint64_t hi)
+{
+	size_t n = collect(d, r, lo, hi);
 
 	if (r->kind == JP_RK_FPRIV && !r->dead)
 		regrant_check(d, r, n);
 	return n ? drop_uniform(d, r, n) : 0;
 }
 
-static size_t collect(struct jp_dirty *d, struct jp_region *r)
+static size_t collect(struct jp_dirty *d, struct jp_region *r, uint64_t lo, uint64_t hi)
 {
 	size_t n;
 
 	if (r->needs_full) {
 		if (d->arm_suspended && r->track == JP_RT_NONE)
-			return code_pages(d, r); /* armed after the call */
+			return code_pages(d, r, r->start, r->end); /* armed after the call */
 		/* Arm first, then read: a store after arming is seen next time. */
 		r->needs_full = 0;
 		jp_dirty_arm(d, r);
 		if (r->track == JP_RT_HASH)
-			return hashed_dirty(d, r, 1);
+			return hashed_dirty(d, r, 1, r->start, r->end);
 		/* Registered unarmed: its scan reports every written page. */
 		if (r->kind != JP_RK_FPRIV)
 			return resident_ranges(d, r->start, r->end);
 	}
 	if (r->track == JP_RT_WP) {
-		int k = (r->kind == JP_RK_FPRIV ? jp_wtrack_scan_anon : jp_wtrack_scan)(d->wt, r->start, r->end,
-											 d->out, JP_DIRTY_MAX, NULL);
+		int k = (r->kind == JP_RK_FPRIV ? jp_wtrack_scan_anon : jp_wtrack_scan)(
+			d->wt, lo > r->start ? lo : r->start, hi < r->end ? hi : r->end, d->out, JP_DIRTY_MAX, NULL);
 
 		if (k >= 0)
 			return (size_t)k;
@@ -357,9 +364,9 @@ static size_t collect(struct jp_dirty *d, struct jp_region *r)
 			 (unsigned long)r->end, jp_strerror(k));
 		r->track = JP_RT_NONE;
 		r->needs_full = 1;
-		return collect(d, r);
+		return collect(d, r, lo, hi);
 	}
-	n = hashed_dirty(d, r, 0);
+	n = hashed_dirty(d, r, 0, lo, hi);
 	/* Hashing cannot tell a vanished mapping from changed code, unless a
 	 * hook has just seen the program make it executable. */
 	if (n && !r->vouched && !region_still_exec(d, r)) {
@@ -367,4 +374,35 @@ static size_t collect(struct jp_dirty *d, struct jp_region *r)
 		return 0;
 	}
 	return n;
+}
+
+/* Can b, right after a, be read as part of a?  The same kind of private
+ * memory from the same creator, executable, tracked the same way with
+ * nothing pending (no full read); page hashes, where there are any, of
+ * every page. */
+static int joinable(const struct jp_dirty *d, const struct jp_region *a, const struct jp_region *b)
+{
+	return a->end == b->start && a->kind == JP_RK_ANON && b->kind == JP_RK_ANON && a->creator == b->creator &&
+	       a->exec && b->exec && a->writable == b->writable && a->track == b->track && a->track != JP_RT_NONE &&
+	       !a->needs_full && !b->needs_full && !a->dead && !b->dead &&
+	       (!a->phash || a->npages == (a->end - a->start) / d->pagesz) &&
+	       (!b->phash || b->npages == (b->end - b->start) / d->pagesz);
+}
+
+void jp_dirty_join(struct jp_dirty *d, struct jp_regions *t, uint64_t start, uint64_t end)
+{
+	size_t i = jp_regions_lower(t, start);
+
+	if (i > 0)
+		i--;
+	while (i + 1 < t->n && t->r[i].end <= end) {
+		const struct jp_region *a = &t->r[i], *b = &t->r[i + 1];
+		/* What lies outside [start, end) must be unchanged since its
+		 * last pass, so the grant's pass may read [start, end) only. */
+		int ok = t->r[i].end >= start && joinable(d, a, b) && (a->start >= start || jp_dirty_frozen(a)) &&
+			 (b->end <= end || jp_dirty_frozen(b));
+
+		if (!ok || jp_regions_join(t, i) < 0)
+			i++;
+	}
 }

@@ -82,6 +82,21 @@ int jp_dirty_frozen(const struct jp_region *r);
  * memory we track. */
 size_t jp_dirty_collect(struct jp_dirty *d, struct jp_region *r);
 
+/* The same, but only pages in [lo, hi) are looked at (page hashes, write
+ * tracking); the caller knows the rest cannot have changed.  A full read
+ * (r->needs_full) still reads all of r. */
+size_t jp_dirty_collect_in(struct jp_dirty *d, struct jp_region *r, uint64_t lo, uint64_t hi);
+
+/* An exec grant over [start, end), regions there just made executable:
+ * join them with each other and with their neighbours where they are one
+ * mapping again in all but our table (SpiderMonkey makes one page writable
+ * at a time, and each toggle split its region: a function across pages
+ * was then cut at the page boundary, where the cut moved with the code's
+ * address).  A neighbour is joined only when nothing in it can have
+ * changed since its last pass (jp_dirty_frozen), so a pass of the joined
+ * region still needs to look at [start, end) only (jp_dirty_collect_in). */
+void jp_dirty_join(struct jp_dirty *d, struct jp_regions *t, uint64_t start, uint64_t end);
+
 /* Our write-tracking descriptors are gone (the program closed them): every
  * region of t falls back to hashing, read whole once. */
 void jp_dirty_wtrack_lost(struct jp_dirty *d, struct jp_regions *t);

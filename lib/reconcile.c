@@ -132,6 +132,34 @@ static void put_piece(struct jp_view_piece *p, uint64_t off, uint32_t len, uint3
 	p->known = 0;
 }
 
+/* Where a piece touches an end of what was read, with no filler between,
+ * that end is where the read ended, not evidence: the function may go on
+ * in bytes another pass reads (SpiderMonkey writes and re-protects code a
+ * page at a time).  Such an end is remembered (JP_PIECE_OPEN_START/_END on
+ * the announced piece) and the piece is cut again, with its neighbour,
+ * when the bytes on the other side are read (widen, below). */
+#define OPEN_ENDS (JP_PIECE_OPEN_START | JP_PIECE_OPEN_END)
+#define OPEN_NEAR 16u
+
+/* jp_pieces_cut, and which of the new pieces touch an open end of the
+ * view. */
+static size_t cut_new(const struct jp_reconciler *rc, const struct jp_code_view *v, size_t from, size_t to,
+		      struct jp_view_piece *out, size_t max)
+{
+	size_t n = jp_pieces_cut(v, from, to, out, max);
+
+	/* Within OPEN_NEAR bytes of the end counts: what lies between may
+	 * be the zero bytes of an instruction cut in two (mov r,imm64), taken
+	 * for filler when read alone. */
+	for (size_t k = 0; k < n; k++) {
+		if (rc->open_lo && out[k].off < OPEN_NEAR)
+			out[k].flags |= JP_PIECE_OPEN_START;
+		if (rc->open_hi && out[k].off + out[k].len + OPEN_NEAR > v->len)
+			out[k].flags |= JP_PIECE_OPEN_END;
+	}
+	return n;
+}
+
 /* Cut the view into rc->pieces, keeping pieces already announced whose
  * bytes did not change as they are: only the code between them is cut
  * again.  A JIT that appends code right after earlier code (LuaJIT's traces
@@ -157,6 +185,10 @@ static size_t cut_around_announced(struct jp_reconciler *rc, const struct jp_reg
 		if (o->addr < a || off + o->len > len || o->nhash || o->index == JP_NO_INDEX ||
 		    jp_known_overlap(o->addr, o->len))
 			continue;
+		/* An end that was where a read ended, now with bytes read on
+		 * its other side: cut again. */
+		if (((o->flags & JP_PIECE_OPEN_START) && off > 0) || ((o->flags & JP_PIECE_OPEN_END) && off + o->len < len))
+			continue;
 		if (hash_bytes(v->bytes + off, o->len) != o->hash) {
 			struct jp_view_piece t;
 			uint64_t fp = 0, shape = 0;
@@ -181,7 +213,7 @@ static size_t cut_around_announced(struct jp_reconciler *rc, const struct jp_reg
 				 * rather than merging it into the new code. */
 				off += o->tail_off;
 				if (off > cur)
-					np += jp_pieces_cut(v, cur, (size_t)off, pieces + np, max - np);
+					np += cut_new(rc, v, cur, (size_t)off, pieces + np, max - np);
 				if (np >= max)
 					break;
 				put_piece(&pieces[np++], off, o->len - o->tail_off, JP_PIECE_TRIMMED);
@@ -192,15 +224,77 @@ static size_t cut_around_announced(struct jp_reconciler *rc, const struct jp_reg
 			}
 		}
 		if (off > cur)
-			np += jp_pieces_cut(v, cur, (size_t)off, pieces + np, max - np);
+			np += cut_new(rc, v, cur, (size_t)off, pieces + np, max - np);
 		if (np >= max)
 			break;
-		put_piece(&pieces[np++], off, o->len, (o->flags & JP_PIECE_FDE_FITS) | same_fp);
+		put_piece(&pieces[np++], off, o->len, (o->flags & (JP_PIECE_FDE_FITS | OPEN_ENDS)) | same_fp);
 		cur = (size_t)(off + o->len);
 	}
 	if (cur < len && np < max)
-		np += jp_pieces_cut(v, cur, len, pieces + np, max - np);
+		np += cut_new(rc, v, cur, len, pieces + np, max - np);
 	return np;
+}
+
+/* The range [*a, *b) to reconcile: a piece crossing either end is
+ * reconciled whole, and so is one on the other side of an end that was
+ * where an earlier read ended (OPEN_ENDS), with the piece that touches it
+ * on this side: they may be one function. */
+static void widen(const struct jp_region *r, uint64_t *pa, uint64_t *pb, int *open_lo, int *open_hi)
+{
+	uint64_t a = *pa, b = *pb;
+	uint32_t f, c;
+
+	for (;;) {
+		const struct jp_desc *o;
+
+		if (a <= r->start)
+			break;
+		jp_desc_overlap(r, a - 1, a + 1, &f, &c);
+		o = c ? &r->d[f] : NULL;
+		if (o && o->addr < a &&
+		    (o->addr + o->len > a || (o->flags & JP_PIECE_OPEN_END) ||
+		     (c > 1 && r->d[f + 1].addr == a && (r->d[f + 1].flags & JP_PIECE_OPEN_START)))) {
+			a = o->addr; /* crosses a, or ends at a where one of the two is open */
+			continue;
+		}
+		/* an open piece ending just before a (zero bytes between) */
+		jp_desc_overlap(r, a > r->start + OPEN_NEAR ? a - OPEN_NEAR : r->start, a, &f, &c);
+		if (c && r->d[f + c - 1].addr + r->d[f + c - 1].len < a && (r->d[f + c - 1].flags & JP_PIECE_OPEN_END))
+			a = r->d[f + c - 1].addr;
+		break;
+	}
+	for (;;) {
+		const struct jp_desc *o;
+
+		if (b >= r->end)
+			break;
+		jp_desc_overlap(r, b - 1, b + 1, &f, &c);
+		o = c ? &r->d[f + c - 1] : NULL;
+		if (o && o->addr + o->len > b &&
+		    (o->addr < b || (o->flags & JP_PIECE_OPEN_START) ||
+		     (c > 1 && r->d[f].addr + r->d[f].len == b && (r->d[f].flags & JP_PIECE_OPEN_END)))) {
+			b = o->addr + o->len;
+			continue;
+		}
+		/* an open piece starting just after b */
+		jp_desc_overlap(r, b, b + OPEN_NEAR, &f, &c);
+		if (c && r->d[f].addr > b && (r->d[f].flags & JP_PIECE_OPEN_START))
+			b = r->d[f].addr + r->d[f].len;
+		break;
+	}
+	if (b > r->end)
+		b = r->end;
+	/* An end is open unless a piece announced before has its own end
+	 * there, found with bytes read past it. */
+	*open_lo = *open_hi = 1;
+	jp_desc_overlap(r, a, a + 1, &f, &c);
+	if (c && r->d[f].addr == a && !(r->d[f].flags & JP_PIECE_OPEN_START))
+		*open_lo = 0;
+	jp_desc_overlap(r, b - 1, b, &f, &c);
+	if (c && r->d[f].addr + r->d[f].len == b && !(r->d[f].flags & JP_PIECE_OPEN_END))
+		*open_hi = 0;
+	*pa = a;
+	*pb = b;
 }
 
 /* Dating: a piece whose bytes are all new (nothing announced overlapped it)
@@ -214,16 +308,9 @@ void jp_reconcile(struct jp_reconciler *rc, struct jp_region *r, uint64_t a, uin
 		  uint64_t ts_new)
 {
 	uint32_t f, c;
+	int open_lo, open_hi;
 
-	/* A piece crossing either end is reconciled whole. */
-	jp_desc_overlap(r, a, a + 1, &f, &c);
-	if (c && r->d[f].addr < a)
-		a = r->d[f].addr;
-	jp_desc_overlap(r, b - 1, b, &f, &c);
-	if (c && r->d[f].addr + r->d[f].len > b)
-		b = r->d[f].addr + r->d[f].len;
-	if (b > r->end)
-		b = r->end;
+	widen(r, &a, &b, &open_lo, &open_hi);
 
 	while (a < b) {
 		uint64_t want = b - a < rc->chunk ? b - a : rc->chunk, span;
@@ -235,6 +322,10 @@ void jp_reconcile(struct jp_reconciler *rc, struct jp_region *r, uint64_t a, uin
 		if (got <= 0)
 			break; /* unmapped under us: nothing left to announce */
 		v = refill_view(rc, a, (size_t)got);
+		/* Chunk edges inside the range are not read ends. */
+		rc->open_lo = open_lo;
+		rc->open_hi = open_hi && a + (uint64_t)got >= b;
+		open_lo = 0;
 		np = cut_around_announced(rc, r, &v);
 		span = (uint64_t)got;
 		if (np >= rc->max_pieces) {
@@ -246,11 +337,11 @@ void jp_reconcile(struct jp_reconciler *rc, struct jp_region *r, uint64_t a, uin
 			const struct jp_view_piece *last = &rc->pieces[np - 1];
 
 			span = last->off + last->len + last->gap_after;
-		} else if ((uint64_t)got == want && a + want < b && np > 1 &&
+		} else if ((uint64_t)got == want && a + want < b && (np > 1 || (np && rc->pieces[0].off)) &&
 		    rc->pieces[np - 1].off + rc->pieces[np - 1].len == (uint64_t)got) {
 			/* A piece touching the end of a full chunk may
 			 * continue in the next one: leave it to the next
-			 * step. */
+			 * step (unless it is all the step has). */
 			span = rc->pieces[np - 1].off;
 			np--;
 		}
@@ -286,9 +377,23 @@ void jp_reconcile(struct jp_reconciler *rc, struct jp_region *r, uint64_t a, uin
 					supersedes = o->ts;
 			}
 			/* Data between code (allocator headers): never executed,
-			 * so not worth a LOAD perf inject must process. */
-			if (p->flags & JP_PIECE_DATA)
+			 * so not worth a LOAD perf inject must process.  But
+			 * where a read ended it may be half a function cut
+			 * mid-instruction (undecodable at the cut, so taken for
+			 * data): it is remembered, unannounced, so that the
+			 * bytes on its other side are read with it. */
+			if (p->flags & JP_PIECE_DATA) {
+				if (!(p->flags & OPEN_ENDS))
+					continue;
+				memset(nd, 0, sizeof(*nd));
+				nd->addr = pa;
+				nd->len = p->len;
+				nd->hash = h;
+				nd->index = JP_NO_INDEX;
+				nd->flags = p->flags & OPEN_ENDS;
+				nn++;
 				continue;
+			}
 			/* What is kept (index, flags, date, fingerprints) comes
 			 * from the description it replaces. */
 			if (old)
@@ -338,6 +443,7 @@ void jp_reconcile(struct jp_reconciler *rc, struct jp_region *r, uint64_t a, uin
 				nd->flags = l.unwind == JP_UNWIND_FP_FDE ? JP_PIECE_FDE_FITS : 0;
 				nd->ts = ts;
 			}
+			nd->flags = (nd->flags & ~(uint32_t)OPEN_ENDS) | (p->flags & OPEN_ENDS);
 			nn++;
 		}
 		if (jp_desc_replace(r, f, c, rc->nd, nn) < 0)

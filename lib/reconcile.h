@@ -72,6 +72,9 @@ struct jp_reconciler {
 	size_t max_pieces;
 	struct jp_insn_memo memo; /* what cutting buf decoded, for the fingerprints */
 	int memo_tried;
+	/* The buffer's first (last) byte is next to bytes not read with it:
+	 * a piece touching that end may go on there (JP_PIECE_OPEN_*). */
+	int open_lo, open_hi;
 };
 
 /* Prepare rc over the caller's buffer buf[0, chunk) (the reconciler owns

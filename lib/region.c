@@ -89,6 +89,37 @@ long jp_regions_insert(struct jp_regions *t, uint64_t start, uint64_t end, int k
 	return (long)i;
 }
 
+/* Page hashes of a (split at b->start, a->end not yet moved) into two
+ * arrays of their own: 0 or -ENOMEM (both left as they were). */
+static int divide_phash(struct jp_region *a, struct jp_region *b)
+{
+	uint64_t old_end = b->end, pagesz, na, nb;
+	uint64_t *pa, *pb;
+
+	if (!a->npages || (old_end - a->start) % a->npages)
+		return -ENOMEM;
+	pagesz = (old_end - a->start) / a->npages;
+	na = (b->start - a->start) / pagesz;
+	nb = a->npages - na;
+	pa = jp_sys_alloc(round_alloc(na * sizeof(*pa)));
+	pb = jp_sys_alloc(round_alloc(nb * sizeof(*pb)));
+	if (!pa || !pb) {
+		if (pa)
+			jp_sys_free(pa, round_alloc(na * sizeof(*pa)));
+		if (pb)
+			jp_sys_free(pb, round_alloc(nb * sizeof(*pb)));
+		return -ENOMEM;
+	}
+	memcpy(pa, a->phash, na * sizeof(*pa));
+	memcpy(pb, a->phash + na, nb * sizeof(*pb));
+	jp_sys_free(a->phash, round_alloc(a->npages * sizeof(*a->phash)));
+	a->phash = pa;
+	a->npages = (uint32_t)na;
+	b->phash = pb;
+	b->npages = (uint32_t)nb;
+	return 0;
+}
+
 int jp_regions_split(struct jp_regions *t, uint64_t addr)
 {
 	struct jp_region *r = jp_regions_find(t, addr), *a, *b;
@@ -126,18 +157,79 @@ int jp_regions_split(struct jp_regions *t, uint64_t addr)
 		}
 		a->nd = k;
 	}
-	/* Splits are rare (partial mprotect/munmap): rebuild page hashes on
-	 * the next capture rather than divide them.  The descs keep their
-	 * content hashes, so unchanged code is not emitted again. */
-	if (a->phash) {
+	b->phash = NULL;
+	b->npages = 0;
+	/* Page hashes are divided: a W^X engine that makes one page writable
+	 * at a time (SpiderMonkey) splits a region at every patch, and its
+	 * next pass then reads the pages that changed, not all of them.  When
+	 * that cannot be done, the next capture rebuilds them (the descs keep
+	 * their content hashes, so unchanged code is not emitted again). */
+	if (a->phash && divide_phash(a, b) < 0) {
 		jp_sys_free(a->phash, round_alloc(a->npages * sizeof(*a->phash)));
 		a->phash = NULL;
 		a->npages = 0;
 		a->needs_full = 1;
 	}
-	b->phash = NULL;
-	b->npages = 0;
 	b->needs_full = a->needs_full;
+	return 0;
+}
+
+int jp_regions_join(struct jp_regions *t, size_t i)
+{
+	struct jp_region *a = &t->r[i], *b = &t->r[i + 1];
+	size_t cap = a->capd;
+	uint64_t *ph = NULL, pagesz = a->npages ? (a->end - a->start) / a->npages : 0;
+	uint32_t np, keep = b->nd, na = a->nd;
+
+	if (!pagesz && b->npages)
+		pagesz = (b->end - b->start) / b->npages;
+	np = pagesz ? (uint32_t)((b->end - a->start) / pagesz) : 0;
+
+	/* A piece of a that runs into b where b has pieces of its own: perf
+	 * was told both, so neither is what perf shows there now; both are
+	 * forgotten and the next pass reads the region whole. */
+	if (na && keep && a->d[na - 1].addr + a->d[na - 1].len > b->d[0].addr) {
+		uint64_t end = a->d[na - 1].addr + a->d[na - 1].len;
+
+		na--;
+		while (keep && b->d[b->nd - keep].addr < end)
+			keep--;
+	}
+	/* A side never hashed gets hashes of 0, "never seen": its pages
+	 * count as changed the first time they are looked at. */
+	if (a->phash || b->phash) {
+		ph = jp_sys_alloc(round_alloc(np * sizeof(*ph)));
+		if (!ph)
+			return -ENOMEM;
+		if (a->phash)
+			memcpy(ph, a->phash, a->npages * sizeof(*ph));
+		if (b->phash)
+			memcpy(ph + a->npages, b->phash, b->npages * sizeof(*ph));
+	}
+	if (grow((void **)&a->d, sizeof(*a->d), a->nd, &cap, (size_t)na + keep) < 0) {
+		if (ph)
+			jp_sys_free(ph, round_alloc(np * sizeof(*ph)));
+		return -ENOMEM;
+	}
+	a->capd = (uint32_t)cap;
+	if (na < a->nd || keep < b->nd)
+		a->needs_full = 1;
+	a->nd = na;
+	if (keep)
+		memcpy(&a->d[a->nd], &b->d[b->nd - keep], keep * sizeof(*a->d));
+	a->nd += keep;
+	if (a->phash)
+		jp_sys_free(a->phash, round_alloc(a->npages * sizeof(*a->phash)));
+	a->phash = ph;
+	a->npages = ph ? np : 0;
+	a->end = b->end;
+	a->needs_full |= b->needs_full;
+	a->vouched |= b->vouched;
+	if (b->last_event_ts > a->last_event_ts)
+		a->last_event_ts = b->last_event_ts;
+	if (b->last_scan_ts < a->last_scan_ts)
+		a->last_scan_ts = b->last_scan_ts;
+	jp_regions_delete(t, i + 1);
 	return 0;
 }
 

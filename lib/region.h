@@ -84,6 +84,12 @@ struct jp_region *jp_regions_find(struct jp_regions *t, uint64_t addr);
 long jp_regions_insert(struct jp_regions *t, uint64_t start, uint64_t end, int kind);
 /* Make addr a region boundary (split the region containing it). */
 int jp_regions_split(struct jp_regions *t, uint64_t addr);
+/* Make regions i and i+1 (adjacent: r[i].end == r[i+1].start) one, with
+ * region i's kind, creator and state: pieces and page hashes are put end
+ * to end, dates kept conservative (the latest exec grant, the earliest
+ * pass).  Which regions may be joined is the caller's call.  Returns 0 or
+ * -ENOMEM (both left as they were). */
+int jp_regions_join(struct jp_regions *t, size_t i);
 /* Delete region i and free its storage. */
 void jp_regions_delete(struct jp_regions *t, size_t i);
 /* Lowest start and highest end of all regions (0,0 when empty). */

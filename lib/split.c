@@ -205,7 +205,7 @@ static size_t pointer_run(const uint8_t *code, size_t len, uint64_t addr, size_t
 	size_t n = 16;
 	int strict;
 
-	if (((addr + pos) & 7) || len - pos < 16)
+	if (((addr + pos) & 7) || pos > len || len - pos < 16)
 		return 0;
 	memcpy(&first, code + pos, 8);
 	memcpy(&second, code + pos + 8, 8);
@@ -335,12 +335,17 @@ static size_t hard_filler(const uint8_t *code, size_t len, uint64_t addr, size_t
 		 * zero low bytes of a header pointer (SpiderMonkey's JitCode*
 		 * after zero filler): the word is the header's, which keeps
 		 * its other bytes, different every run, out of the piece.
-		 * (Two zeros or more are filler, so a header may follow.) */
+		 * (Two zeros or more are filler, so a header may follow.)
+		 * The word must start inside the run: in addresses, for a
+		 * window that starts inside a word (the bytes after a piece
+		 * the caller keeps) has the word's start before it, and an
+		 * offset there wrapped round, taking the whole rest of the
+		 * window for filler. */
 		if (((addr + pos + z) & 7) && pos + z < len) {
-			size_t w = (size_t)(((addr + pos + z) & ~(uint64_t)7) - addr);
+			uint64_t wa = (addr + pos + z) & ~(uint64_t)7;
 
-			if (w > pos && w - pos >= 2 && pointer_run(code, len, addr, w, 1))
-				z = w - pos;
+			if (wa >= addr + pos + 2 && pointer_run(code, len, addr, (size_t)(wa - addr), 1))
+				z = (size_t)(wa - addr) - pos;
 		}
 		if (z >= 2 || no_fallthrough || pos + z == len)
 			return z;

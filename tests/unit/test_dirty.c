@@ -181,6 +181,36 @@ START_TEST(w_x_memory_is_hashed)
 }
 END_TEST
 
+/* A W^X engine's toggle of one page splits the region; the grant joins it
+ * back with neighbours that cannot have changed, and the pass then looks
+ * at the granted pages only. */
+START_TEST(grant_joins_unchanged_neighbours)
+{
+	uint64_t a = (uint64_t)(uintptr_t)mem;
+	struct jp_region *r = track(0);
+
+	for (size_t i = 0; i < PAGES * pg; i++)
+		mem[i] = (uint8_t)i;
+	ck_assert_uint_ge(jp_dirty_collect(&d, r), 1);
+	r->last_scan_ts = 1;
+	ck_assert_int_eq(jp_regions_split(&regs, a + 2 * pg), 0);
+	ck_assert_int_eq(jp_regions_split(&regs, a + 3 * pg), 0);
+	ck_assert_uint_eq(regs.n, 3);
+	mem[2 * pg + 5] = 0xc3;
+	mem[6 * pg] = 0xc3; /* outside the grant: not looked at */
+	jp_dirty_join(&d, &regs, a + 2 * pg, a + 3 * pg);
+	ck_assert_uint_eq(regs.n, 1);
+	ck_assert_uint_eq(jp_dirty_collect_in(&d, &regs.r[0], a + 2 * pg, a + 3 * pg), 1);
+	ck_assert_uint_eq(d.out[0].start, a + 2 * pg);
+	ck_assert_uint_eq(d.out[0].end, a + 3 * pg);
+	/* A neighbour that may have changed (writable) stays apart. */
+	ck_assert_int_eq(jp_regions_split(&regs, a + 4 * pg), 0);
+	regs.r[1].writable = 1;
+	jp_dirty_join(&d, &regs, a, a + 4 * pg);
+	ck_assert_uint_eq(regs.n, 2);
+}
+END_TEST
+
 START_TEST(fragmented_pages_widen_the_last_range)
 {
 	const size_t n = 2 * JP_DIRTY_MAX + 20;
@@ -294,6 +324,7 @@ Suite *make_dirty_suite(void)
 	tcase_add_test(tc, write_tracking_when_the_kernel_offers_it);
 	tcase_add_test(tc, w_x_memory_is_hashed);
 	tcase_add_test(tc, fragmented_pages_widen_the_last_range);
+	tcase_add_test(tc, grant_joins_unchanged_neighbours);
 	tcase_add_test(tc, fill_pages_are_not_read);
 	tcase_add_test(tc, large_w_x_region_keeps_write_tracking);
 	tcase_add_test(tc, small_region_gives_back_write_tracking_when_dormant);

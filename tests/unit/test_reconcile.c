@@ -131,6 +131,86 @@ static size_t put_caller(size_t off, int32_t rel)
 	return sizeof(f);
 }
 
+/* push rbp; mov rbp,rsp; 12 x mov r9,imm64 (addresses, as JITs load
+ * them: small immediates would make the piece half zeros, which
+ * codeplausible.h takes for data); pop rbp; ret (126 bytes). */
+static size_t put_long_fn(size_t off)
+{
+	size_t o = off;
+
+	memcpy(mem + o, (uint8_t[]){ 0x55, 0x48, 0x89, 0xe5 }, 4);
+	o += 4;
+	for (uint64_t i = 0; i < 12; i++, o += 10) {
+		memcpy(mem + o, (uint8_t[]){ 0x49, 0xb9 }, 2);
+		memcpy(mem + o + 2, &(uint64_t){ 0x7f3a12345678 + i * 24 }, 8);
+	}
+	memcpy(mem + o, (uint8_t[]){ 0x5d, 0xc3 }, 2);
+	return o + 2 - off;
+}
+
+/* SpiderMonkey re-protects a page at a time: a read of one page cuts a
+ * function across the boundary where the read ends.  Reading the other
+ * page must cut it again whole (head page first or tail page first; the
+ * tail begins inside the immediate of a mov r9,imm64, junk
+ * when read alone), and the table must hold the function alone. */
+START_TEST(function_cut_where_a_read_ended_is_joined)
+{
+	for (int tail_first = 0; tail_first < 2; tail_first++) {
+		uint64_t lo = tail_first ? BASE + 0x1000 : BASE, hi = lo + 0x1000;
+		uint64_t lo2 = tail_first ? BASE : BASE + 0x1000, hi2 = lo2 + 0x1000;
+		size_t len;
+
+		teardown();
+		setup();
+		len = put_long_fn(0xfa0);
+		ck_assert_uint_eq(len, 126);
+		jp_reconcile_pass(&rc);
+		jp_reconcile(&rc, r, lo, hi, 1000, 500);
+		out.loads = 0;
+		jp_reconcile_pass(&rc);
+		jp_reconcile(&rc, r, lo2, hi2, 2000, 1001);
+		ck_assert_int_ge(out.loads, 1);
+		ck_assert_uint_eq(out.load[out.loads - 1].addr, BASE + 0xfa0);
+		ck_assert_uint_eq(out.load[out.loads - 1].len, 126);
+		ck_assert_uint_eq(r->nd, 1);
+		ck_assert_uint_eq(r->d[0].addr, BASE + 0xfa0);
+		ck_assert_uint_eq(r->d[0].len, 126);
+		ck_assert_uint_eq(r->d[0].flags & (JP_PIECE_OPEN_START | JP_PIECE_OPEN_END), 0);
+		/* read again: nothing new */
+		pass(3000, 2001);
+		ck_assert_int_eq(out.loads, 0);
+	}
+}
+END_TEST
+
+/* The bytes after a piece kept from an earlier pass are cut on their own,
+ * from an address inside an 8-byte word.  Code written there later must
+ * be found: with V8's metadata after a function (00 00 a1 04 ..., the
+ * word before it a JitCode* to the splitter's header rule) the splitter
+ * once went back before the window and found nothing in the rest of it,
+ * and node lost pages of code for good (lib/split.c). */
+START_TEST(code_after_a_kept_piece_ending_inside_a_word)
+{
+	static const uint8_t meta[] = { 0x00, 0x00, 0xa1, 0x04, 0x00, 0x00, 0x6c, 0x01,
+					0x03, 0x2c, 0x02, 0x8c, 0x01, 0x04, 0x30, 0x02 };
+	size_t end = 0x10f + put_fn(0x10f, 1);
+
+	/* the function's last word, "5d c3" and the metadata's first six
+	 * bytes, at 8 modulo 16 */
+	ck_assert_uint_eq(end, 0x11a);
+	memcpy(mem + end, meta, sizeof(meta));
+	pass(1000, 500);
+	ck_assert_int_ge(out.loads, 1);
+	ck_assert_uint_eq(out.load[0].addr, BASE + 0x10f);
+	put_fn(0x140, 2);
+	put_fn(0x180, 3);
+	pass(2000, 1001);
+	ck_assert_int_eq(out.loads, 2);
+	ck_assert_uint_eq(out.load[0].addr, BASE + 0x140);
+	ck_assert_uint_eq(out.load[1].addr, BASE + 0x180);
+}
+END_TEST
+
 START_TEST(new_code_is_dated_ts_new)
 {
 	put_fn(0x100, 1);
@@ -502,6 +582,8 @@ Suite *make_reconcile_suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, new_code_is_dated_ts_new);
+	tcase_add_test(tc, function_cut_where_a_read_ended_is_joined);
+	tcase_add_test(tc, code_after_a_kept_piece_ending_inside_a_word);
 	tcase_add_test(tc, unchanged_piece_emits_nothing);
 	tcase_add_test(tc, appended_neighbour_leaves_the_piece_alone);
 	tcase_add_test(tc, patched_branch_target_keeps_its_load);

@@ -130,12 +130,70 @@ START_TEST(phash_sized_to_region)
 	t.r[0].phash[5] = 42;
 	ck_assert_int_eq(jp_region_phash(&t.r[0], 4096), 0);
 	ck_assert_uint_eq(t.r[0].phash[5], 42);
-	/* A split drops page hashes and asks for a full read instead. */
+	/* A split divides the page hashes: no full read needed. */
 	t.r[0].needs_full = 0;
+	t.r[0].phash[40] = 7;
 	jp_regions_split(&t, 0x120000);
-	ck_assert_ptr_null(t.r[0].phash);
+	ck_assert_uint_eq(t.r[0].npages, 32);
+	ck_assert_uint_eq(t.r[1].npages, 32);
+	ck_assert_uint_eq(t.r[0].phash[5], 42);
+	ck_assert_uint_eq(t.r[1].phash[8], 7);
+	ck_assert_int_eq(t.r[0].needs_full, 0);
+	ck_assert_int_eq(t.r[1].needs_full, 0);
+}
+END_TEST
+
+/* SpiderMonkey makes one page writable at a time: each toggle splits its
+ * region, and joining them again must give back one table with the
+ * pieces and page hashes of both, end to end. */
+START_TEST(join_undoes_split)
+{
+	struct jp_desc d[3] = { D(0x100100, 0x100, 1), D(0x11ff80, 0x100, 2), D(0x120100, 0x100, 3) };
+
+	jp_regions_insert(&t, 0x100000, 0x140000, JP_RK_ANON);
+	ck_assert_int_eq(jp_region_phash(&t.r[0], 4096), 0);
+	ck_assert_int_eq(jp_desc_replace(&t.r[0], 0, 0, d, 3), 0);
+	t.r[0].needs_full = 0;
+	t.r[0].last_scan_ts = 50;
+	t.r[0].phash[33] = 9;
+	jp_regions_split(&t, 0x120000);
+	t.r[1].last_scan_ts = 40;
+	t.r[1].last_event_ts = 60;
+	ck_assert_int_eq(jp_regions_join(&t, 0), 0);
+	ck_assert_uint_eq(t.n, 1);
+	ck_assert_uint_eq(t.r[0].end, 0x140000);
+	ck_assert_uint_eq(t.r[0].nd, 3);
+	ck_assert_uint_eq(t.r[0].d[1].addr, 0x11ff80);
+	ck_assert_uint_eq(t.r[0].d[2].addr, 0x120100);
+	ck_assert_uint_eq(t.r[0].npages, 64);
+	ck_assert_uint_eq(t.r[0].phash[33], 9);
+	ck_assert_int_eq(t.r[0].needs_full, 0);
+	ck_assert_uint_eq(t.r[0].last_scan_ts, 40);
+	ck_assert_uint_eq(t.r[0].last_event_ts, 60);
+}
+END_TEST
+
+/* Both sides announced pieces over the same bytes: neither is what perf
+ * shows there, so both are forgotten and the region is read whole; a side
+ * never hashed gets "never seen" hashes. */
+START_TEST(join_drops_overlapping_pieces)
+{
+	struct jp_desc a = D(0x10f00, 0x200, 1), b[2] = { D(0x11000, 0x80, 2), D(0x11200, 0x80, 3) };
+
+	jp_regions_insert(&t, 0x10000, 0x11000, JP_RK_ANON);
+	jp_regions_insert(&t, 0x11000, 0x12000, JP_RK_ANON);
+	ck_assert_int_eq(jp_region_phash(&t.r[0], 4096), 0);
+	t.r[0].phash[0] = 5;
+	ck_assert_int_eq(jp_desc_replace(&t.r[0], 0, 0, &a, 1), 0);
+	ck_assert_int_eq(jp_desc_replace(&t.r[1], 0, 0, b, 2), 0);
+	t.r[0].needs_full = t.r[1].needs_full = 0;
+	ck_assert_int_eq(jp_regions_join(&t, 0), 0);
+	ck_assert_uint_eq(t.r[0].nd, 1);
+	ck_assert_uint_eq(t.r[0].d[0].addr, 0x11200);
 	ck_assert_int_eq(t.r[0].needs_full, 1);
-	ck_assert_int_eq(t.r[1].needs_full, 1);
+	ck_assert_uint_eq(t.r[0].npages, 2);
+	ck_assert_uint_eq(t.r[0].phash[0], 5);
+	ck_assert_uint_eq(t.r[0].phash[1], 0);
 }
 END_TEST
 
@@ -151,6 +209,8 @@ Suite *make_region_suite(void)
 	tcase_add_test(tc, desc_overlap_replace_drop);
 	tcase_add_test(tc, desc_many_grow);
 	tcase_add_test(tc, phash_sized_to_region);
+	tcase_add_test(tc, join_undoes_split);
+	tcase_add_test(tc, join_drops_overlapping_pieces);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -696,6 +696,52 @@ START_TEST(test_header_before_code)
 }
 END_TEST
 
+/* A window that starts inside an aligned word (the caller cuts the bytes
+ * after a piece it keeps, lib/reconcile.c) with zeros up to inside that
+ * word: the JitCode* rule looks for a header at the word's start, which is
+ * before the window.  It took the bytes there (2 before the window) for a
+ * header and moved the splitter 2 bytes back, past the start: the size_t
+ * position wrapped and the rest of the window, 70 KB of node's code, was
+ * no piece at all (its pages, no longer dirty, were never read again).
+ * The bytes are V8's, from that window: a code object's metadata after
+ * its last instruction, at 8 modulo 16 as a JitCode* word would be. */
+START_TEST(test_zero_run_at_unaligned_window_start)
+{
+	static struct cbuf c;
+	static const uint8_t before[] = { 0x04, 0x00 }; /* the kept piece's last bytes */
+	static const uint8_t meta[] = { 0x00, 0x00, 0xa1, 0x04, 0x00, 0x00, 0x6c, 0x01,
+					0x03, 0x2c, 0x02, 0x8c, 0x01, 0x04, 0x30, 0x02 };
+	const uint64_t base = 0x7f80fc02d2b8; /* before[0]: 8 modulo 16 */
+	struct jp_piece p[8];
+	size_t n, at;
+
+	c.n = 0;
+	put(&c, before, sizeof(before));
+	put(&c, meta, sizeof(meta));
+	fill(&c, 0xcc, 32 - c.n);
+	at = func(&c);
+	fill(&c, 0xcc, 16);
+	n = jp_split(c.b + 2, c.n - 2, base + 2, p, 8);
+	check_invariants(p, n, c.n - 2);
+	ck_assert_uint_ge(n, 1);
+	ck_assert_uint_eq(p[n - 1].offset, at - 2);
+	ck_assert_uint_eq(p[n - 1].length, 12);
+	/* the same with no room at all before the window (ASan: no read
+	 * outside it) */
+	{
+		uint8_t *w = malloc(c.n - 2);
+
+		ck_assert_ptr_nonnull(w);
+		memcpy(w, c.b + 2, c.n - 2);
+		n = jp_split(w, c.n - 2, base + 2, p, 8);
+		check_invariants(p, n, c.n - 2);
+		ck_assert_uint_ge(n, 1);
+		ck_assert_uint_eq(p[n - 1].offset, at - 2);
+		free(w);
+	}
+}
+END_TEST
+
 Suite *make_split_suite(void)
 {
 	Suite *s = suite_create("split");
@@ -708,6 +754,7 @@ Suite *make_split_suite(void)
 	tcase_add_test(t, test_bad_byte_before_terminator_is_data);
 	tcase_add_test(t, test_pointer_table_is_filler);
 	tcase_add_test(t, test_header_before_code);
+	tcase_add_test(t, test_zero_run_at_unaligned_window_start);
 	tcase_add_test(t, test_jump_over_filler_stays_inside);
 	tcase_add_test(t, test_far_return_is_not_an_end);
 	tcase_add_test(t, test_odd_ret_imm_is_not_an_end);
