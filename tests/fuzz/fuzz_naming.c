@@ -2,7 +2,8 @@
  *
  * What runs inside hosts on whatever sits in their executable memory must
  * survive any bytes (ASan, UBSan) and keep its promises:
- * - the pieces cover distinct, increasing, in-bounds ranges;
+ * - the pieces cover distinct, increasing, in-bounds ranges, wherever the
+ *   window starts (the first byte picks its address mod 16);
  * - jp_split_memo gives jp_split's pieces;
  * - a fingerprint (and shape) that reuses the splitter's decoding is the
  *   fingerprint computed from scratch, for every piece and for ranges that
@@ -89,6 +90,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (!w && !(w = malloc(jp_fp_work_size())))
 		return 0;
+	/* The window's start anywhere in a 16-byte line: the capture reads
+	 * from where a kept piece ended, often inside an 8-byte word, and
+	 * split rules look at aligned words (an offset computed from the
+	 * word's start once wrapped round there). */
+	if (size)
+		addr += data[0] & 15;
 	/* An exact-size copy: ASan sees any read past the end. */
 	code = malloc(size ? size : 1);
 	if (!code)
