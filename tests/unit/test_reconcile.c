@@ -209,6 +209,36 @@ START_TEST(patched_branch_target_keeps_its_load)
 }
 END_TEST
 
+/* BEAM emits mov rcx,0x7fffffffffffffff and patches the pointer in later
+ * (HotSpot's inline caches start as mov rax,-1): the fingerprint leaves
+ * both the placeholder and the pointer out, so the piece keeps its LOAD. */
+START_TEST(placeholder_patched_to_a_pointer_keeps_its_load)
+{
+	/* push rbp; mov rbp,rsp; add rax,1; mov rcx,imm64; add rax,rcx; pop
+	 * rbp; ret (the patch past the first 8 bytes, as BEAM's are) */
+	static const uint8_t f[] = { 0x55, 0x48, 0x89, 0xe5, 0x48, 0x83, 0xc0, 0x01, 0x48, 0xb9, 0, 0, 0, 0, 0, 0,
+				     0, 0, 0x48, 0x01, 0xc8, 0x5d, 0xc3 };
+	const uint64_t placeholder = 0x7fffffffffffffffull, ptr = 0x00007ff518289dc8ull, small = 0x5d1b;
+	uint64_t index;
+
+	memcpy(mem + 0x100, f, sizeof(f));
+	memcpy(mem + 0x10a, &placeholder, 8);
+	pass(1000, 500);
+	ck_assert_int_eq(out.loads, 1);
+	index = out.load[0].index;
+	memcpy(mem + 0x10a, &ptr, 8);
+	pass(2000, 1001);
+	ck_assert_int_eq(out.loads, 0);
+	ck_assert_uint_eq(rc.patched, 1);
+	ck_assert_uint_eq(r->d[0].index, index);
+	/* A value that is no pointer is other code: described again. */
+	memcpy(mem + 0x10a, &small, 8);
+	pass(3000, 2001);
+	ck_assert_int_eq(out.loads, 1);
+	ck_assert_uint_eq(out.load[0].ts, 3000);
+}
+END_TEST
+
 START_TEST(trimmed_head_when_code_is_written_below)
 {
 	/* A piece whose first instruction is stale: mov eax,1; add rax,1 x8; ret. */
@@ -505,6 +535,7 @@ Suite *make_reconcile_suite(void)
 	tcase_add_test(tc, unchanged_piece_emits_nothing);
 	tcase_add_test(tc, appended_neighbour_leaves_the_piece_alone);
 	tcase_add_test(tc, patched_branch_target_keeps_its_load);
+	tcase_add_test(tc, placeholder_patched_to_a_pointer_keeps_its_load);
 	tcase_add_test(tc, trimmed_head_when_code_is_written_below);
 	tcase_add_test(tc, published_name_renames_dated_after_what_it_supersedes);
 	tcase_add_test(tc, published_name_with_its_own_boundaries);
