@@ -1,5 +1,6 @@
 /* dirty.c - written pages from kernel write tracking, changed pages from hashing. */
 #include "dirty.h"
+#include "alias.h"
 #include "arena.h"
 #include "config.h"
 #include "filepriv.h"
@@ -131,6 +132,7 @@ void jp_dirty_dormant(struct jp_dirty *d, struct jp_region *r)
 
 void jp_dirty_disarm(struct jp_dirty *d, struct jp_region *r)
 {
+	jp_alias_drop(d->wt, r->start, r->end);
 	if (r->track == JP_RT_WP)
 		jp_wtrack_remove(d->wt, r->start, r->end);
 	if (r->track != JP_RT_NONE) {
@@ -316,7 +318,10 @@ static void regrant_check(struct jp_dirty *d, struct jp_region *r, size_t n)
 
 size_t jp_dirty_collect(struct jp_dirty *d, struct jp_region *r)
 {
-	size_t n = collect(d, r);
+	/* A dual mapping: the kernel tells the pages written through the
+	 * writable view (lib/alias.h), else hashing. */
+	long w = d->mode == JP_TRACK_HASH ? -1 : jp_alias_collect(d->wt, d->pid, (char *)d->buf, d->buf_len, r, d->out, JP_DIRTY_MAX);
+	size_t n = w >= 0 ? (size_t)w : collect(d, r);
 
 	if (r->kind == JP_RK_FPRIV && !r->dead)
 		regrant_check(d, r, n);
