@@ -205,9 +205,17 @@ static size_t code_pages(struct jp_dirty *d, const struct jp_region *r)
 
 /* Hashing: resident pages whose hash changed since last time (all of them
  * when all is set). */
+static size_t hash_changed(struct jp_dirty *d, struct jp_region *r, size_t m, int all);
+
 static size_t hashed_dirty(struct jp_dirty *d, struct jp_region *r, int all)
 {
-	size_t m = code_pages(d, r);
+	return hash_changed(d, r, code_pages(d, r), all);
+}
+
+/* The pages of d->out[0, m) whose hash changed (all of them when all is
+ * set), into d->out. */
+static size_t hash_changed(struct jp_dirty *d, struct jp_region *r, size_t m, int all)
+{
 	size_t out = 0;
 	struct jp_range *res = d->resident;
 
@@ -321,7 +329,9 @@ size_t jp_dirty_collect(struct jp_dirty *d, struct jp_region *r)
 	/* A dual mapping: the kernel tells the pages written through the
 	 * writable view (lib/alias.h), else hashing. */
 	long w = d->mode == JP_TRACK_HASH ? -1 : jp_alias_collect(d->wt, d->pid, (char *)d->buf, d->buf_len, r, d->out, JP_DIRTY_MAX);
-	size_t n = w >= 0 ? (size_t)w : collect(d, r);
+	/* ... of which those whose bytes changed: BEAM writes many pages
+	 * through that view with what they held already. */
+	size_t n = w >= 0 ? hash_changed(d, r, (size_t)w, 0) : collect(d, r);
 
 	if (r->kind == JP_RK_FPRIV && !r->dead)
 		regrant_check(d, r, n);
