@@ -63,23 +63,32 @@ static void region_of(struct jp_region *r, char *rx, size_t len)
 	r->track = JP_RT_HASH;
 }
 
+/* BEAM's layout: a memfd of len bytes mapped RX (*rx) and RW (*rw); returns
+ * the descriptor. */
+static int dual_map(const char *name, size_t len, char **rx, char **rw)
+{
+	int fd = (int)syscall(SYS_memfd_create, name, 0);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(ftruncate(fd, (off_t)len), 0);
+	*rx = mmap(NULL, len, PROT_READ | PROT_EXEC, MAP_SHARED, fd, 0);
+	*rw = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ck_assert(*rx != MAP_FAILED && *rw != MAP_FAILED);
+	jp_alias_forget();
+	return fd;
+}
+
 /* BEAM's layout, live: a memfd mapped RX and RW, code written through RW. */
 START_TEST(memfd_written_through_its_other_view)
 {
-	int fd = (int)syscall(SYS_memfd_create, "alias-test", 0);
 	const size_t len = 32 * PG;
 	char *rw, *rx;
+	int fd = dual_map("alias-test", len, &rx, &rw);
 	struct jp_region r;
 	struct jp_range out[8];
 	long n;
 	unsigned k;
 
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(ftruncate(fd, (off_t)len), 0);
-	rx = mmap(NULL, len, PROT_READ | PROT_EXEC, MAP_SHARED, fd, 0);
-	rw = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	ck_assert(rx != MAP_FAILED && rw != MAP_FAILED);
-	jp_alias_forget();
 	if (jp_wtrack_init(&wt) < 0 || !wt.shmem_ok) {
 		munmap(rx, len);
 		munmap(rw, len);
@@ -164,22 +173,16 @@ END_TEST
  * the writable view, only those whose bytes changed are read. */
 START_TEST(dirty_reads_written_pages_that_changed)
 {
-	int fd = (int)syscall(SYS_memfd_create, "alias-dirty", 0);
 	const size_t len = 16 * PG;
 	static uint8_t scratch[1u << 16];
+	char *rw, *rx;
+	int fd = dual_map("alias-dirty", len, &rx, &rw);
 	struct jp_dirty d;
 	struct jp_regions t = { 0 };
 	struct jp_region *r;
-	char *rw, *rx;
 	size_t n;
 
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(ftruncate(fd, (off_t)len), 0);
-	rx = mmap(NULL, len, PROT_READ | PROT_EXEC, MAP_SHARED, fd, 0);
-	rw = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	ck_assert(rx != MAP_FAILED && rw != MAP_FAILED);
 	jp_hash_init();
-	jp_alias_forget();
 	memset(&d, 0, sizeof(d));
 	d.pagesz = PG;
 	d.pid = getpid();
