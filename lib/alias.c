@@ -169,7 +169,7 @@ static void set_up(struct jp_wtrack *wt, pid_t pid, char *buf, size_t bufsz, con
 }
 
 long jp_alias_collect(struct jp_wtrack *wt, pid_t pid, char *buf, size_t bufsz, const struct jp_region *r,
-		      struct jp_range *out, size_t max)
+		      uint64_t lo, uint64_t hi, struct jp_range *out, size_t max)
 {
 	struct entry *e = NULL, *spare = NULL;
 	struct jp_range w[64];
@@ -209,9 +209,13 @@ long jp_alias_collect(struct jp_wtrack *wt, pid_t pid, char *buf, size_t bufsz, 
 		set_up(wt, pid, buf, bufsz, r, e);
 		return -1;
 	}
-	/* The part of the writable view over r's file range. */
-	fa = e->rx.off + (r->start - e->rx.start);
-	fb = e->rx.off + (r->end - e->rx.start);
+	/* The part of the writable view over [lo, hi) of r's file range. */
+	lo = lo > r->start ? lo : r->start;
+	hi = hi < r->end ? hi : r->end;
+	if (lo >= hi)
+		return 0;
+	fa = e->rx.off + (lo - e->rx.start);
+	fb = e->rx.off + (hi - e->rx.start);
 	if (fa < e->rw.off)
 		fa = e->rw.off;
 	if (fb > e->rw.off + (e->rw.end - e->rw.start))
@@ -238,7 +242,7 @@ long jp_alias_collect(struct jp_wtrack *wt, pid_t pid, char *buf, size_t bufsz, 
 			drop(wt, e);
 			return -1;
 		}
-		n = jp_alias_translate(&e->rx, &e->rw, r->start, r->end, w, (size_t)k, out, n, max);
+		n = jp_alias_translate(&e->rx, &e->rw, lo, hi, w, (size_t)k, out, n, max);
 		if (resume <= at)
 			break;
 		at = resume;

@@ -46,14 +46,16 @@ struct jp_alias_view {
 	uint64_t start, end, off; /* addresses, file offset of start */
 };
 
-/* The written pages of r into out (at most max ranges, page aligned, in
- * address order), or -1: hash r this pass (not a dual mapping, no writable
- * view, tracking refused or lost, its verification pass, its first pass).
+/* The written pages of r within [lo, hi) into out (at most max ranges,
+ * page aligned, in address order; the written state of r's other pages is
+ * kept for a later call), or -1: hash r this pass (not a dual mapping, no
+ * writable view, tracking refused or lost, its verification pass, its
+ * first pass).
  * The first call for a region that qualifies sets its tracking up and
  * returns -1, so that pass's hashing is the baseline the tracking
  * continues from.  buf (bufsz >= 4 KiB) is scratch for the maps. */
 long jp_alias_collect(struct jp_wtrack *wt, pid_t pid, char *buf, size_t bufsz, const struct jp_region *r,
-		      struct jp_range *out, size_t max);
+		      uint64_t lo, uint64_t hi, struct jp_range *out, size_t max);
 
 /* r's memory is going away, moving or stopping being code: stop tracking
  * its writable views. */

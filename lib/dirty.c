@@ -328,7 +328,9 @@ size_t jp_dirty_collect(struct jp_dirty *d, struct jp_region *r)
 {
 	/* A dual mapping: the kernel tells the pages written through the
 	 * writable view (lib/alias.h), else hashing. */
-	long w = d->mode == JP_TRACK_HASH ? -1 : jp_alias_collect(d->wt, d->pid, (char *)d->buf, d->buf_len, r, d->out, JP_DIRTY_MAX);
+	long w = d->mode == JP_TRACK_HASH ? -1
+					  : jp_alias_collect(d->wt, d->pid, (char *)d->buf, d->buf_len, r, r->start,
+							     r->end, d->out, JP_DIRTY_MAX);
 	/* ... of which those whose bytes changed: BEAM writes many pages
 	 * through that view with what they held already. */
 	size_t n = w >= 0 ? hash_changed(d, r, (size_t)w, 0) : collect(d, r);

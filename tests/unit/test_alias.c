@@ -99,45 +99,55 @@ START_TEST(memfd_written_through_its_other_view)
 	region_of(&r, rx, len);
 	/* Not yet read whole, or writable itself: hashed. */
 	r.needs_full = 1;
-	ck_assert_int_eq(jp_alias_collect(&wt, getpid(), buf, sizeof(buf), &r, out, 8), -1);
+	ck_assert_int_eq(jp_alias_collect(&wt, getpid(), buf, sizeof(buf), &r, r.start, r.end, out, 8), -1);
 	r.needs_full = 0;
 	r.writable = 1;
-	ck_assert_int_eq(jp_alias_collect(&wt, getpid(), buf, sizeof(buf), &r, out, 8), -1);
+	ck_assert_int_eq(jp_alias_collect(&wt, getpid(), buf, sizeof(buf), &r, r.start, r.end, out, 8), -1);
 	r.writable = 0;
 	/* The first pass sets the tracking up and hashes. */
-	ck_assert_int_eq(jp_alias_collect(&wt, getpid(), buf, sizeof(buf), &r, out, 8), -1);
-	ck_assert_int_eq(jp_alias_collect(&wt, getpid(), buf, sizeof(buf), &r, out, 8), 0);
+	ck_assert_int_eq(jp_alias_collect(&wt, getpid(), buf, sizeof(buf), &r, r.start, r.end, out, 8), -1);
+	ck_assert_int_eq(jp_alias_collect(&wt, getpid(), buf, sizeof(buf), &r, r.start, r.end, out, 8), 0);
 	rw[5 * PG] = (char)0xc3;
 	rw[6 * PG + 7] = (char)0xc3;
 	rw[20 * PG] = (char)0xc3;
-	n = jp_alias_collect(&wt, getpid(), buf, sizeof(buf), &r, out, 8);
+	n = jp_alias_collect(&wt, getpid(), buf, sizeof(buf), &r, r.start, r.end, out, 8);
 	ck_assert_int_eq(n, 2);
 	ck_assert_uint_eq(out[0].start, r.start + 5 * PG);
 	ck_assert_uint_eq(out[0].end, r.start + 7 * PG);
 	ck_assert_uint_eq(out[1].start, r.start + 20 * PG);
 	ck_assert_uint_eq(out[1].end, r.start + 21 * PG);
-	ck_assert_int_eq(jp_alias_collect(&wt, getpid(), buf, sizeof(buf), &r, out, 8), 0);
+	ck_assert_int_eq(jp_alias_collect(&wt, getpid(), buf, sizeof(buf), &r, r.start, r.end, out, 8), 0);
 	/* a part of the view (a region split off it) sees only its pages */
 	rw[3 * PG] = 1;
 	rw[9 * PG] = 1;
+	rw[20 * PG] = 1;
 	r.start += 8 * PG;
-	n = jp_alias_collect(&wt, getpid(), buf, sizeof(buf), &r, out, 8);
-	ck_assert_int_eq(n, 1);
+	n = jp_alias_collect(&wt, getpid(), buf, sizeof(buf), &r, r.start, r.end, out, 8);
+	ck_assert_int_eq(n, 2);
 	ck_assert_uint_eq(out[0].start, r.start + PG);
 	r.start -= 8 * PG;
+	/* [lo, hi): only those pages; the others stay written for later */
+	rw[9 * PG] = 2;
+	n = jp_alias_collect(&wt, getpid(), buf, sizeof(buf), &r, r.start + 8 * PG, r.start + 16 * PG, out, 8);
+	ck_assert_int_eq(n, 1);
+	ck_assert_uint_eq(out[0].start, r.start + 9 * PG);
+	ck_assert_uint_eq(out[0].end, r.start + 10 * PG);
+	n = jp_alias_collect(&wt, getpid(), buf, sizeof(buf), &r, r.start, r.end, out, 8);
+	ck_assert_int_eq(n, 1);
+	ck_assert_uint_eq(out[0].start, r.start + 3 * PG);
 	/* Every JP_ALIAS_VERIFY passes, one hashing pass. */
 	for (k = 0; k < 2 * JP_ALIAS_VERIFY; k++)
-		if (jp_alias_collect(&wt, getpid(), buf, sizeof(buf), &r, out, 8) < 0)
+		if (jp_alias_collect(&wt, getpid(), buf, sizeof(buf), &r, r.start, r.end, out, 8) < 0)
 			break;
 	ck_assert_uint_lt(k, JP_ALIAS_VERIFY);
 	/* Another process (a fork child's copy of the table): set up anew. */
-	ck_assert_int_eq(jp_alias_collect(&wt, getpid() + 1, buf, sizeof(buf), &r, out, 8), -1);
-	ck_assert_int_eq(jp_alias_collect(&wt, getpid(), buf, sizeof(buf), &r, out, 8), -1);
-	ck_assert_int_ge(jp_alias_collect(&wt, getpid(), buf, sizeof(buf), &r, out, 8), 0);
+	ck_assert_int_eq(jp_alias_collect(&wt, getpid() + 1, buf, sizeof(buf), &r, r.start, r.end, out, 8), -1);
+	ck_assert_int_eq(jp_alias_collect(&wt, getpid(), buf, sizeof(buf), &r, r.start, r.end, out, 8), -1);
+	ck_assert_int_ge(jp_alias_collect(&wt, getpid(), buf, sizeof(buf), &r, r.start, r.end, out, 8), 0);
 	/* The writable view goes away: hashed again, no error. */
 	ck_assert_int_eq(munmap(rw, len), 0);
-	ck_assert_int_eq(jp_alias_collect(&wt, getpid(), buf, sizeof(buf), &r, out, 8), -1);
-	ck_assert_int_eq(jp_alias_collect(&wt, getpid(), buf, sizeof(buf), &r, out, 8), -1);
+	ck_assert_int_eq(jp_alias_collect(&wt, getpid(), buf, sizeof(buf), &r, r.start, r.end, out, 8), -1);
+	ck_assert_int_eq(jp_alias_collect(&wt, getpid(), buf, sizeof(buf), &r, r.start, r.end, out, 8), -1);
 	jp_alias_drop(&wt, r.start, r.end);
 	munmap(rx, len);
 	close(fd);
@@ -160,9 +170,9 @@ START_TEST(no_alias_is_hashed)
 	jp_alias_forget();
 	region_of(&r, rx, len);
 	for (int i = 0; i < 4; i++)
-		ck_assert_int_eq(jp_alias_collect(&wt, getpid(), buf, sizeof(buf), &r, out, 4), -1);
+		ck_assert_int_eq(jp_alias_collect(&wt, getpid(), buf, sizeof(buf), &r, r.start, r.end, out, 4), -1);
 	r.kind = JP_RK_ANON;
-	ck_assert_int_eq(jp_alias_collect(&wt, getpid(), buf, sizeof(buf), &r, out, 4), -1);
+	ck_assert_int_eq(jp_alias_collect(&wt, getpid(), buf, sizeof(buf), &r, r.start, r.end, out, 4), -1);
 	jp_alias_drop(&wt, r.start, r.end);
 	munmap(rx, len);
 	close(fd);
