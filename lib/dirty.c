@@ -1,5 +1,6 @@
 /* dirty.c - written pages from kernel write tracking, changed pages from hashing. */
 #include "dirty.h"
+#include "alias.h"
 #include "arena.h"
 #include "config.h"
 #include "filepriv.h"
@@ -131,6 +132,7 @@ void jp_dirty_dormant(struct jp_dirty *d, struct jp_region *r)
 
 void jp_dirty_disarm(struct jp_dirty *d, struct jp_region *r)
 {
+	jp_alias_drop(d->wt, r->start, r->end);
 	if (r->track == JP_RT_WP)
 		jp_wtrack_remove(d->wt, r->start, r->end);
 	if (r->track != JP_RT_NONE) {
@@ -205,9 +207,17 @@ static size_t code_pages(struct jp_dirty *d, const struct jp_region *r, uint64_t
 
 /* Hashing: resident pages whose hash changed since last time (all of them
  * when all is set). */
+static size_t hash_changed(struct jp_dirty *d, struct jp_region *r, size_t m, int all);
+
 static size_t hashed_dirty(struct jp_dirty *d, struct jp_region *r, int all, uint64_t lo, uint64_t hi)
 {
-	size_t m = code_pages(d, r, lo, hi);
+	return hash_changed(d, r, code_pages(d, r, lo, hi), all);
+}
+
+/* The pages of d->out[0, m) whose hash changed (all of them when all is
+ * set), into d->out. */
+static size_t hash_changed(struct jp_dirty *d, struct jp_region *r, size_t m, int all)
+{
 	size_t out = 0;
 	struct jp_range *res = d->resident;
 
@@ -323,7 +333,13 @@ size_t jp_dirty_collect(struct jp_dirty *d, struct jp_region *r)
 
 size_t jp_dirty_collect_in(struct jp_dirty *d, struct jp_region *r, uint64_t lo, uint64_t hi)
 {
-	size_t n = collect(d, r, lo, hi);
+	/* A dual mapping: the kernel tells the pages written through the
+	 * writable view (lib/alias.h), else hashing. */
+	long w = d->mode == JP_TRACK_HASH ? -1
+		 : jp_alias_collect(d->wt, d->pid, (char *)d->buf, d->buf_len, r, lo, hi, d->out, JP_DIRTY_MAX);
+	/* ... of which those whose bytes changed: BEAM writes many pages
+	 * through that view with what they held already. */
+	size_t n = w >= 0 ? hash_changed(d, r, (size_t)w, 0) : collect(d, r, lo, hi);
 
 	if (r->kind == JP_RK_FPRIV && !r->dead)
 		regrant_check(d, r, n);

@@ -25,6 +25,17 @@ int jp_fingerprint_looks_like_pointer(uint64_t v)
 	return top == 0 && v >= 0x10000 && v < 0x800000000000ull;
 }
 
+int jp_fingerprint_placeholder(uint64_t v)
+{
+	return v == UINT64_MAX || v == (uint64_t)INT64_MAX;
+}
+
+/* An absolute 64-bit value the fingerprint leaves out. */
+static int masked_abs(uint64_t v)
+{
+	return jp_fingerprint_looks_like_pointer(v) || jp_fingerprint_placeholder(v);
+}
+
 /* ---- internal branches ---------------------------------------------------
  * Branches inside the piece are hashed as distances in instructions, in one
  * decoding pass:
@@ -216,7 +227,8 @@ static unsigned code_address_imm32(const uint8_t *p, unsigned ilen, uint64_t at)
  *    target code appended: leaves the piece, backward by so many
  *    instructions, or forward (resolved by a label record at the target);
  *    short branches written as their near form;
- *  - 64-bit immediates and two-halves stores that look like pointers zeroed.
+ *  - 64-bit immediates and two-halves stores that look like pointers zeroed,
+ *    and 64-bit immediates that are a JIT's placeholder for one.
  * Records are at most 1 + 15 + 1 + 1 + 5 bytes; label records 6. */
 #define REC_MAX 24
 #define CHUNK 512
@@ -245,7 +257,7 @@ static size_t record(uint8_t *r, const uint8_t *p, const struct jp_insn *in, siz
 	else
 		memcpy(b, p, in->len);
 	o = 1 + in->len;
-	if (in->abs_size && jp_fingerprint_looks_like_pointer(in->abs))
+	if (in->abs_size && masked_abs(in->abs))
 		memset(b + in->abs_off, 0, in->abs_size);
 	if (mask_imm_off)
 		memset(b + mask_imm_off, 0, 4);
@@ -447,7 +459,7 @@ uint64_t jp_fingerprint_shape_ws(struct jp_fp_work *w, const uint8_t *code, size
 }
 
 static uint64_t fp_core(struct jp_fp_work *w, const uint8_t *code, size_t len, uint64_t addr, uint64_t *shape,
-			struct jp_insn_memo *memo);
+			struct jp_insn_memo *memo, const uint8_t *msrc);
 
 uint64_t jp_fingerprint_memo(struct jp_fp_work *w, const uint8_t *code, size_t len, uint64_t addr, uint64_t *shape,
 			     struct jp_insn_memo *memo)
@@ -458,13 +470,15 @@ uint64_t jp_fingerprint_memo(struct jp_fp_work *w, const uint8_t *code, size_t l
 		 * bytes, not of the copy */
 		if (shape)
 			*shape = jp_fingerprint_shape_only(w, code, len, memo);
-		return fp_core(w, w->copy, len, addr, NULL, NULL);
+		return fp_core(w, w->copy, len, addr, NULL, memo, code);
 	}
-	return fp_core(w, code, len, addr, shape, memo);
+	return fp_core(w, code, len, addr, shape, memo, code);
 }
 
+/* msrc: the bytes memo was made from, at the offsets of code (code
+ * itself, or what code is an edited copy of). */
 static uint64_t fp_core(struct jp_fp_work *w, const uint8_t *code, size_t len, uint64_t addr, uint64_t *shape,
-			struct jp_insn_memo *memo)
+			struct jp_insn_memo *memo, const uint8_t *msrc)
 {
 	uint8_t buf[CHUNK + REC_MAX], sbuf[CHUNK + 16];
 	size_t fill = 0, sfill = 0, pos = 0;
@@ -515,7 +529,7 @@ static uint64_t fp_core(struct jp_fp_work *w, const uint8_t *code, size_t len, u
 			mask_next = 0;
 			continue;
 		}
-		ilen = jp_insn_decode_memo(memo, &d, code + pos, len - pos, &in);
+		ilen = jp_insn_decode_memo_copy(memo, &d, msrc + pos, code + pos, len - pos, &in);
 		after = after_of(code + pos, ilen, &in);
 		mask_next = 0;
 		if (shape)
@@ -534,7 +548,7 @@ static uint64_t fp_core(struct jp_fp_work *w, const uint8_t *code, size_t len, u
 				const uint8_t *q = code + pos + ilen;
 				struct store32 b;
 
-				if (jp_insn_decode_memo(memo, &d, q, len - pos - ilen, &nx)) {
+				if (jp_insn_decode_memo_copy(memo, &d, msrc + pos + ilen, q, len - pos - ilen, &nx)) {
 					store32_of(q, &nx, &b);
 					if (b.ok && same_base(code + pos, &in, q, &nx) &&
 					    ((b.disp == a.disp + 4 && pair_is_pointer(a.imm, b.imm)) ||

@@ -37,6 +37,41 @@ struct find_ctx {
 	unsigned long long adds, subs;
 };
 
+/* Objects looked at already, and what each held.  Each change in the set
+ * of loaded objects (each dlopen) used to read the symbols of every object
+ * again: HotSpot dlopens its libraries one by one after start-up, and each
+ * time libjvm.so's 2.6 MB string table was read anew (46 reads of objects
+ * for one run, a quarter of the capture thread's work).  An object is the
+ * same while it stays loaded at the same base with the same program
+ * headers and name; once the table is full, objects past it are read each
+ * time. */
+#define SEEN_MAX 512u
+
+struct seen_obj {
+	uint64_t base, phdr, name_hash;
+	uint64_t desc; /* the descriptor's address, 0 for none */
+};
+
+static struct seen_obj seen[SEEN_MAX];
+static size_t nseen;
+
+static uint64_t name_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ull; /* FNV-1a */
+
+	for (; *s; s++)
+		h = (h ^ (uint8_t)*s) * 1099511628211ull;
+	return h;
+}
+
+static const struct seen_obj *seen_find(uint64_t base, uint64_t phdr, uint64_t nh)
+{
+	for (size_t i = 0; i < nseen; i++)
+		if (seen[i].base == base && seen[i].phdr == phdr && seen[i].name_hash == nh)
+			return &seen[i];
+	return NULL;
+}
+
 static void add_found(uint64_t a)
 {
 	size_t i;
@@ -62,7 +97,8 @@ static int find_cb(struct dl_phdr_info *info, size_t sz, void *arg)
 	struct find_ctx *c = arg;
 	int main_prog = c->index++ == 0;
 	const char *path = info->dlpi_name;
-	uint64_t v;
+	const struct seen_obj *so;
+	uint64_t v, nh;
 	int r;
 
 	if (main_prog || !path || !path[0])
@@ -70,6 +106,13 @@ static int find_cb(struct dl_phdr_info *info, size_t sz, void *arg)
 	/* the vDSO has no file; objects without a path cannot be read */
 	if (!path || path[0] != '/')
 		return 0;
+	nh = name_hash(path);
+	so = seen_find(info->dlpi_addr, (uint64_t)(uintptr_t)info->dlpi_phdr, nh);
+	if (so) {
+		if (so->desc)
+			add_found(so->desc);
+		return 0;
+	}
 	/* Streamed: node's tables are 10 MB, and copying them for this look-up
 	 * was 1% of a short node run. */
 	r = jp_elf_file_find(path, "__jit_debug_descriptor", &v);
@@ -83,6 +126,11 @@ static int find_cb(struct dl_phdr_info *info, size_t sz, void *arg)
 	}
 	if (r == 0 && v)
 		add_found(info->dlpi_addr + v);
+	/* What could not be read (out of memory, descriptors) is tried again
+	 * next time; a file with no such symbol, or none at all, is as it was. */
+	if ((r == 0 || r == -ENOENT) && nseen < SEEN_MAX)
+		seen[nseen++] = (struct seen_obj){ info->dlpi_addr, (uint64_t)(uintptr_t)info->dlpi_phdr, nh,
+						   r == 0 && v ? info->dlpi_addr + v : 0 };
 	return 0;
 }
 

@@ -28,6 +28,19 @@
  * fingerprints decode for themselves). */
 #define MEMO_ENTRIES (32u * 1024u)
 
+/* Bytes read per step: no more than the memo holds decodes of (at about 4
+ * bytes an instruction), so that the fingerprints of every piece cut reuse
+ * the splitter's decoding.  A whole chunk (1 MiB: BEAM writes that much
+ * boot code between two passes) filled the memo after its first 128 KiB,
+ * and the rest was decoded three times more (plausibility, fingerprint,
+ * shape). */
+#define STEP_BYTES (MEMO_ENTRIES * 4u)
+
+static uint64_t step_bytes(const struct jp_reconciler *rc)
+{
+	return (!rc->memo_tried || rc->memo.cap) && rc->chunk > STEP_BYTES ? STEP_BYTES : rc->chunk;
+}
+
 static uint64_t hash_bytes(const void *p, size_t n)
 {
 	return jp_hash(p, n);
@@ -313,7 +326,7 @@ void jp_reconcile(struct jp_reconciler *rc, struct jp_region *r, uint64_t a, uin
 	widen(r, &a, &b, &open_lo, &open_hi);
 
 	while (a < b) {
-		uint64_t want = b - a < rc->chunk ? b - a : rc->chunk, span;
+		uint64_t want = b - a < step_bytes(rc) ? b - a : step_bytes(rc), span;
 		ssize_t got = rc->sink.read(rc->sink.ctx, a, rc->buf, want);
 		struct jp_code_view v;
 		size_t np, k;

@@ -187,6 +187,35 @@ START_TEST(test_pointer_rule)
 }
 END_TEST
 
+/* A JIT's placeholder for a pointer it patches in later is left out like
+ * the pointer: the piece has one fingerprint before the patch and after. */
+START_TEST(test_placeholder_masked)
+{
+	/* mov rcx,imm64; add rax,rcx; ret */
+	uint8_t a[] = { 0x48, 0xb9, 0, 0, 0, 0, 0, 0, 0, 0, 0x48, 0x01, 0xc8, 0xc3 };
+	uint8_t b[sizeof(a)];
+	const uint64_t vals[] = { 0x7fffffffffffffffull, 0xffffffffffffffffull, 0x00007ff518289dc8ull };
+	const uint64_t small = 0x5d1b, other = 0x7ffffffffffffffeull;
+	uint64_t f0;
+
+	ck_assert(jp_fingerprint_placeholder(0x7fffffffffffffffull));
+	ck_assert(jp_fingerprint_placeholder(0xffffffffffffffffull));
+	ck_assert(!jp_fingerprint_placeholder(0));
+	ck_assert(!jp_fingerprint_placeholder(other));
+	memcpy(a + 2, &vals[0], 8);
+	f0 = jp_fingerprint(a, sizeof(a), 0x1000);
+	memcpy(b, a, sizeof(a));
+	for (size_t i = 1; i < sizeof(vals) / sizeof(vals[0]); i++) {
+		memcpy(b + 2, &vals[i], 8);
+		ck_assert_uint_eq(jp_fingerprint(b, sizeof(b), 0x2000), f0);
+	}
+	memcpy(b + 2, &small, 8);
+	ck_assert_uint_ne(jp_fingerprint(b, sizeof(b), 0x2000), f0);
+	memcpy(b + 2, &other, 8);
+	ck_assert_uint_ne(jp_fingerprint(b, sizeof(b), 0x2000), f0);
+}
+END_TEST
+
 /* NaN-boxed pointers embedded as imm64 are masked like plain ones */
 START_TEST(test_nan_boxed_pointer_masked)
 {
@@ -433,6 +462,58 @@ START_TEST(test_memo_same_fingerprints)
 }
 END_TEST
 
+/* Pieces with pointer words among their code are fingerprinted from a
+ * copy with those words zeroed; the memo of the original still answers
+ * for every instruction the zeroing left alone, and the values are those
+ * of a fingerprint without the memo. */
+START_TEST(test_memo_with_pointer_words)
+{
+	FILE *fp = fopen("/usr/lib/x86_64-linux-gnu/libc.so.6", "rb");
+	const size_t len = 65536;
+	uint8_t *b = malloc(len);
+	struct jp_fp_work *w = malloc(jp_fp_work_size());
+	struct jp_insn_memo m = { 0 };
+	static struct jp_piece ps[4096];
+	const uint64_t base = 0x7f0000000000ull, word = 0x000055d0a1b2c3d0ull;
+	size_t n, with_words = 0;
+
+	ck_assert_ptr_nonnull(b);
+	ck_assert_ptr_nonnull(w);
+	ck_assert_ptr_nonnull(fp);
+	ck_assert_int_eq(fseek(fp, 300 << 10, SEEK_SET), 0);
+	ck_assert_uint_eq(fread(b, 1, len, fp), len);
+	fclose(fp);
+	/* a heap address in an aligned word every 200-odd bytes */
+	for (size_t o = 64; o + 8 <= len; o += 232)
+		memcpy(b + (o & ~(size_t)7), &word, 8);
+	m.cap = 1u << 15;
+	m.off = malloc(m.cap * sizeof(*m.off));
+	m.in = malloc(m.cap * sizeof(*m.in));
+	ck_assert(m.off && m.in);
+	jp_insn_memo_reset(&m, b, len);
+	n = jp_split_memo(b, len, base, ps, 4096, &m);
+	ck_assert_uint_gt(n, 10);
+	for (size_t k = 0; k < n; k++) {
+		const uint8_t *c = b + ps[k].offset;
+		uint64_t s1 = 0, s2 = 0;
+
+		ck_assert_uint_eq(jp_fingerprint_memo(w, c, ps[k].length, base + ps[k].offset, &s1, &m),
+				  jp_fingerprint_shape_ws(w, c, ps[k].length, base + ps[k].offset, &s2));
+		ck_assert_uint_eq(s1, s2);
+		for (size_t o = (8 - ((base + ps[k].offset) & 7)) & 7; o + 8 <= ps[k].length; o += 8)
+			if (memcmp(c + o, &word, 8) == 0) {
+				with_words++;
+				break;
+			}
+	}
+	ck_assert_uint_gt(with_words, 10);
+	free(m.off);
+	free(m.in);
+	free(w);
+	free(b);
+}
+END_TEST
+
 /* The shape leaves out exactly the targets of relative branches: code that
  * differs only there has one shape, anything else changes it. */
 START_TEST(test_shape_only_masks_branch_targets)
@@ -665,12 +746,14 @@ Suite *make_fingerprint_suite(void)
 	tcase_add_test(t, test_call_inside_as_outside);
 	tcase_add_test(t, test_pointer_rule);
 	tcase_add_test(t, test_nan_boxed_pointer_masked);
+	tcase_add_test(t, test_placeholder_masked);
 	tcase_add_test(t, test_undecodable_bytes);
 	tcase_add_test(t, test_displacement_masked);
 	tcase_add_test(t, test_branch_counts_instructions);
 	tcase_add_test(t, test_pointer_halves_masked);
 	tcase_add_test(t, test_decoders_agree_on_layout);
 	tcase_add_test(t, test_memo_same_fingerprints);
+	tcase_add_test(t, test_memo_with_pointer_words);
 	tcase_add_test(t, test_shape_only_masks_branch_targets);
 	tcase_add_test(t, test_label_then_longest_record);
 	tcase_add_test(t, test_no_stale_memory);

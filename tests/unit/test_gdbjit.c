@@ -1,5 +1,6 @@
 /* test_gdbjit.c - GDB JIT interface: a registered in-memory ELF gives names and ranges; bad lists never fault. */
 #include <check.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,6 +69,27 @@ START_TEST(test_find_descriptor)
 	ck_assert_int_eq(jp_gdbjit_find(d, 1), 1);
 	ck_assert_uint_eq(d[0], (uint64_t)(uintptr_t)&__jit_debug_descriptor);
 	ck_assert_int_eq(jp_gdbjit_find(d, 0), 0);
+}
+END_TEST
+
+/* A dlopen changes the set of objects: the objects looked at before keep
+ * their answer (remembered, not read again), the new one is looked at,
+ * and after its dlclose the answer is what it was. */
+START_TEST(test_find_after_dlopen)
+{
+	uint64_t d[JP_GDBJIT_MAX_DESC];
+	void *h;
+
+	ck_assert_int_eq(jp_gdbjit_find(d, JP_GDBJIT_MAX_DESC), 1);
+	h = dlopen("libz.so.1", RTLD_NOW | RTLD_LOCAL);
+	if (!h)
+		h = dlopen("libpcre2-8.so.0", RTLD_NOW | RTLD_LOCAL);
+	ck_assert_ptr_nonnull(h);
+	ck_assert_int_eq(jp_gdbjit_find(d, JP_GDBJIT_MAX_DESC), 1);
+	ck_assert_uint_eq(d[0], (uint64_t)(uintptr_t)&__jit_debug_descriptor);
+	ck_assert_int_eq(dlclose(h), 0);
+	ck_assert_int_eq(jp_gdbjit_find(d, JP_GDBJIT_MAX_DESC), 1);
+	ck_assert_uint_eq(d[0], (uint64_t)(uintptr_t)&__jit_debug_descriptor);
 }
 END_TEST
 
@@ -298,6 +320,7 @@ Suite *make_gdbjit_suite(void)
 	TCase *t = tcase_create("core");
 
 	tcase_add_test(t, test_find_descriptor);
+	tcase_add_test(t, test_find_after_dlopen);
 	tcase_add_test(t, test_scan_relocatable_object);
 	tcase_add_test(t, test_scan_executable_object);
 	tcase_add_test(t, test_two_objects_and_size_guess);

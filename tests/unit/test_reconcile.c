@@ -289,6 +289,36 @@ START_TEST(patched_branch_target_keeps_its_load)
 }
 END_TEST
 
+/* BEAM emits mov rcx,0x7fffffffffffffff and patches the pointer in later
+ * (HotSpot's inline caches start as mov rax,-1): the fingerprint leaves
+ * both the placeholder and the pointer out, so the piece keeps its LOAD. */
+START_TEST(placeholder_patched_to_a_pointer_keeps_its_load)
+{
+	/* push rbp; mov rbp,rsp; add rax,1; mov rcx,imm64; add rax,rcx; pop
+	 * rbp; ret (the patch past the first 8 bytes, as BEAM's are) */
+	static const uint8_t f[] = { 0x55, 0x48, 0x89, 0xe5, 0x48, 0x83, 0xc0, 0x01, 0x48, 0xb9, 0, 0, 0, 0, 0, 0,
+				     0, 0, 0x48, 0x01, 0xc8, 0x5d, 0xc3 };
+	const uint64_t placeholder = 0x7fffffffffffffffull, ptr = 0x00007ff518289dc8ull, small = 0x5d1b;
+	uint64_t index;
+
+	memcpy(mem + 0x100, f, sizeof(f));
+	memcpy(mem + 0x10a, &placeholder, 8);
+	pass(1000, 500);
+	ck_assert_int_eq(out.loads, 1);
+	index = out.load[0].index;
+	memcpy(mem + 0x10a, &ptr, 8);
+	pass(2000, 1001);
+	ck_assert_int_eq(out.loads, 0);
+	ck_assert_uint_eq(rc.patched, 1);
+	ck_assert_uint_eq(r->d[0].index, index);
+	/* A value that is no pointer is other code: described again. */
+	memcpy(mem + 0x10a, &small, 8);
+	pass(3000, 2001);
+	ck_assert_int_eq(out.loads, 1);
+	ck_assert_uint_eq(out.load[0].ts, 3000);
+}
+END_TEST
+
 START_TEST(trimmed_head_when_code_is_written_below)
 {
 	/* A piece whose first instruction is stale: mov eax,1; add rax,1 x8; ret. */
@@ -517,6 +547,81 @@ START_TEST(piece_across_a_chunk_boundary_is_read_whole)
 }
 END_TEST
 
+/* A chunk larger than the decode memo holds is read in steps the memo
+ * covers; the pieces are what they are with any step: one LOAD per
+ * function, whole, the one across a step's end included. */
+#define BIG_BASE 0x7f1300000000ull
+#define BIG_SIZE (512u * 1024u)
+static uint8_t *big;
+static unsigned big_loads, big_bad, big_straddle;
+
+static ssize_t big_read(void *ctx, uint64_t addr, void *dst, size_t len)
+{
+	if (addr < BIG_BASE || addr >= BIG_BASE + BIG_SIZE)
+		return -1;
+	if (len > BIG_BASE + BIG_SIZE - addr)
+		len = BIG_BASE + BIG_SIZE - addr;
+	memcpy(dst, big + (addr - BIG_BASE), len);
+	return (ssize_t)len;
+}
+
+static uint64_t big_load(void *ctx, const struct jp_load_rec *l)
+{
+	/* every function starts 64-aligned (plus 11 for the one moved
+	 * across the step boundary) and is 11 bytes */
+	if (l->len != 11 || memcmp(l->code, big + (l->addr - BIG_BASE), l->len) != 0)
+		big_bad++;
+	big_straddle += l->addr == BIG_BASE + 0x20000 - 5;
+	return big_loads++;
+}
+
+START_TEST(large_chunk_in_memo_sized_steps)
+{
+	static const uint8_t f[] = { 0x55, 0x48, 0x89, 0xe5, 0xb8, 0, 0, 0, 0, 0x5d, 0xc3 };
+	struct jp_regions t = { 0 };
+	struct jp_reconciler big_rc;
+	uint8_t *b = malloc(1u << 20);
+	unsigned nf = 0;
+
+	big = malloc(BIG_SIZE);
+	ck_assert(big && b);
+	memset(big, 0xcc, BIG_SIZE);
+	for (uint32_t off = 0; off + 64 <= BIG_SIZE; off += 64, nf++) {
+		/* one function straddles 128 KiB, where a step ends */
+		uint32_t at = off == 0x20000 ? 0x20000 - 5 : off;
+
+		/* mov eax,k: some values of k look like the top of an address
+		 * to the splitter; one value for all */
+		memcpy(big + at, f, sizeof(f));
+		big[at + 5] = 7;
+	}
+	ck_assert_int_eq(jp_regions_insert(&t, BIG_BASE, BIG_BASE + BIG_SIZE, JP_RK_ANON), 0);
+	memset(&big_rc, 0, sizeof(big_rc));
+	big_rc.sink.read = big_read;
+	big_rc.sink.load = big_load;
+	big_rc.sink.move = fake_move;
+	ck_assert_int_eq(jp_reconciler_init(&big_rc, b, 1u << 20, 16384), 0);
+	big_loads = big_bad = big_straddle = 0;
+	jp_reconcile_pass(&big_rc);
+	jp_reconcile(&big_rc, &t.r[0], BIG_BASE, BIG_BASE + BIG_SIZE, 1000, 500);
+	ck_assert_uint_eq(big_bad, 0);
+	ck_assert_uint_eq(big_straddle, 1);
+	ck_assert_uint_eq(big_loads, nf);
+	ck_assert_uint_eq(t.r[0].nd, nf);
+	/* the last step's decodes all fit in the memo (40,000 instructions
+	 * in one step would not) */
+	ck_assert_uint_gt(big_rc.memo.cap, 0);
+	ck_assert_uint_lt(big_rc.memo.n, big_rc.memo.cap);
+	/* unchanged: nothing more */
+	jp_reconcile_pass(&big_rc);
+	jp_reconcile(&big_rc, &t.r[0], BIG_BASE, BIG_BASE + BIG_SIZE, 2000, 1001);
+	ck_assert_uint_eq(big_loads, nf);
+	jp_regions_clear(&t);
+	free(big);
+	free(b);
+}
+END_TEST
+
 /* More pieces in one chunk than the reconciler has room for (BEAM packs
  * ten thousand small ones into a few MiB): every one is still announced,
  * in the same pass, and none twice. */
@@ -587,6 +692,8 @@ Suite *make_reconcile_suite(void)
 	tcase_add_test(tc, unchanged_piece_emits_nothing);
 	tcase_add_test(tc, appended_neighbour_leaves_the_piece_alone);
 	tcase_add_test(tc, patched_branch_target_keeps_its_load);
+	tcase_add_test(tc, placeholder_patched_to_a_pointer_keeps_its_load);
+	tcase_add_test(tc, large_chunk_in_memo_sized_steps);
 	tcase_add_test(tc, trimmed_head_when_code_is_written_below);
 	tcase_add_test(tc, published_name_renames_dated_after_what_it_supersedes);
 	tcase_add_test(tc, published_name_with_its_own_boundaries);
