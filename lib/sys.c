@@ -232,7 +232,7 @@ int jp_open_follow(const char *path, int flags, int mode)
 		return -e;
 	}
 	errno = saved;
-	return jp_fd_above_stdio(fd);
+	return jp_fd_high(fd);
 }
 
 int jp_close(int fd)

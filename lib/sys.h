@@ -42,9 +42,11 @@ uint64_t jp_thread_cpu_ns(void);
 int jp_write_all(int fd, const void *buf, size_t len);
 int jp_write_all_done(int fd, const void *buf, size_t len, size_t *done);
 
-/* open(2) with O_CLOEXEC|O_NOFOLLOW added and EINTR retried; a result in
- * 0..2 is moved above 2 so a host that closed stdio never gets our file on
- * its standard descriptors.  Returns fd or -errno. */
+/* open(2) with O_CLOEXEC|O_NOFOLLOW added and EINTR retried, the result
+ * moved high (jp_fd_high), even for a descriptor held for a moment: a host
+ * thread that dup2()s onto a low number it thinks free, or closes one, must
+ * never swap or close ours under a read, nor get our file on its standard
+ * descriptors.  Returns fd or -errno. */
 int jp_open(const char *path, int flags, int mode);
 /* The same, following symlinks (for paths the loader gave us, such as a
  * library's soname link; never for files we create). */

@@ -13,7 +13,8 @@
  * - every descriptor the program did not open is close-on-exec and > 2;
  * - a fork child that makes no code sees no descriptor, mapping (the dump
  *   marker) or thread that the program did not make;
- * - an exec'd child inherits no descriptor but 0-2.
+ * - an exec'd child (run without the shim, so that all it holds came
+ *   through the exec) inherits no descriptor but 0-2.
  * It also prints what jitperf adds to the parent (informative). */
 #include <dirent.h>
 #include <errno.h>
@@ -236,10 +237,22 @@ int main(int argc, char **argv)
 		for (int i = 0; i < nown; i++)
 			if (own[i] > 2 && fcntl(own[i], F_GETFD) >= 0 && !(fcntl(own[i], F_GETFD) & FD_CLOEXEC))
 				il += (size_t)snprintf(inherited + il, sizeof(inherited) - il, "%d,", own[i]);
+		/* The child runs without the shim: its own libjitperf.so holds
+		 * descriptors of its own for a moment (reading a loaded object's
+		 * symbols), which are not inherited. */
+		char *envp[256];
+		size_t ne = 0;
+
+		for (char **e = environ; *e && ne < 255; e++)
+			if (strncmp(*e, "LD_PRELOAD=", 11))
+				envp[ne++] = *e;
+		envp[ne] = NULL;
 		pid = fork();
 		if (pid == 0) {
+			char *args[] = { argv[0], "--list-fds", inherited, NULL };
+
 			dup2(pfd[1], 1);
-			execl(argv[0], argv[0], "--list-fds", inherited, (char *)NULL);
+			execve(argv[0], args, envp);
 			_exit(127);
 		}
 		close(pfd[1]);
