@@ -4,7 +4,9 @@
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -62,6 +64,35 @@ START_TEST(safe_copy_stops_at_unmapped)
 }
 END_TEST
 
+/* Every descriptor jp_open gives is high and close-on-exec, errno kept:
+ * a host's dup2() onto a low number it thinks free must never hit one,
+ * even one held only for a moment. */
+START_TEST(open_gives_high_descriptors)
+{
+	struct rlimit rl, low;
+	int fd, flags;
+
+	ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	errno = 1234;
+	fd = jp_open("/proc/self/maps", O_RDONLY, 0);
+	ck_assert_int_ge(fd, rl.rlim_cur >= 1032 ? 1000 : (long)rl.rlim_cur - 32);
+	ck_assert_int_eq(errno, 1234);
+	flags = fcntl(fd, F_GETFD);
+	ck_assert(flags >= 0 && (flags & FD_CLOEXEC));
+	close(fd);
+	/* Under a low descriptor limit: just below it, still above stdio. */
+	low = (struct rlimit){ 128, rl.rlim_max };
+	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &low), 0);
+	fd = jp_open("/proc/self/maps", O_RDONLY, 0);
+	ck_assert_int_ge(fd, 96);
+	ck_assert_int_lt(fd, 128);
+	close(fd);
+	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
+	ck_assert_int_eq(jp_open("/nonexistent/x", O_RDONLY, 0), -ENOENT);
+	ck_assert_int_eq(errno, 1234);
+}
+END_TEST
+
 Suite *make_sys_suite(void)
 {
 	Suite *s = suite_create("sys");
@@ -69,6 +100,7 @@ Suite *make_sys_suite(void)
 
 	tcase_add_test(tc, direct_system_calls);
 	tcase_add_test(tc, safe_copy_stops_at_unmapped);
+	tcase_add_test(tc, open_gives_high_descriptors);
 	suite_add_tcase(s, tc);
 	return s;
 }
