@@ -1,6 +1,5 @@
 /* dirty.c - written pages from kernel write tracking, changed pages from hashing. */
 #include "dirty.h"
-#include "alias.h"
 #include "arena.h"
 #include "config.h"
 #include "filepriv.h"
@@ -132,7 +131,6 @@ void jp_dirty_dormant(struct jp_dirty *d, struct jp_region *r)
 
 void jp_dirty_disarm(struct jp_dirty *d, struct jp_region *r)
 {
-	jp_alias_drop(d->wt, r->start, r->end);
 	if (r->track == JP_RT_WP)
 		jp_wtrack_remove(d->wt, r->start, r->end);
 	if (r->track != JP_RT_NONE) {
@@ -333,13 +331,7 @@ size_t jp_dirty_collect(struct jp_dirty *d, struct jp_region *r)
 
 size_t jp_dirty_collect_in(struct jp_dirty *d, struct jp_region *r, uint64_t lo, uint64_t hi)
 {
-	/* A dual mapping: the kernel tells the pages written through the
-	 * writable view (lib/alias.h), else hashing. */
-	long w = d->mode == JP_TRACK_HASH ? -1
-		 : jp_alias_collect(d->wt, d->pid, (char *)d->buf, d->buf_len, r, lo, hi, d->out, JP_DIRTY_MAX);
-	/* ... of which those whose bytes changed: BEAM writes many pages
-	 * through that view with what they held already. */
-	size_t n = w >= 0 ? hash_changed(d, r, (size_t)w, 0) : collect(d, r, lo, hi);
+	size_t n = collect(d, r, lo, hi);
 
 	if (r->kind == JP_RK_FPRIV && !r->dead)
 		regrant_check(d, r, n);
