@@ -25,17 +25,7 @@ set -euo pipefail
 # The named share of the samples in the image; sets JP_NAMED, JP_UNNAMED, JP_SHARE.
 fp_share() {
 	local dir=$JP_TMP/$1 counts
-	counts=$(awk -F'\t' '
-	function hex(s,    i, c, v) {
-		s = tolower(s); sub(/^0x/, "", s); v = 0
-		for (i = 1; i <= length(s); i++) {
-			c = index("0123456789abcdef", substr(s, i, 1))
-			if (!c)
-				return -1
-			v = v * 16 + c - 1
-		}
-		return v
-	}
+	counts=$(awk -F'\t' "$JP_AWK_HEX"'
 	FNR == NR {
 		if ($0 ~ /^IMAGE /) {
 			split($0, kv, /[ =]/)
@@ -62,17 +52,7 @@ fp_loads() {
 	dump=$(find "$dir/dumps" -name 'jit-*.dump' -type f | head -n 1)
 	[ -n "$dump" ] || { jp_say "$run: FAIL no dump"; return 1; }
 	"$JP_DUMP_TOOL" "$dump" >"$dir/dump.txt" 2>/dev/null
-	out=$(awk '
-	function hex(s,    i, c, v) {
-		s = tolower(s); sub(/^0x/, "", s); v = 0
-		for (i = 1; i <= length(s); i++) {
-			c = index("0123456789abcdef", substr(s, i, 1))
-			if (!c)
-				return -1
-			v = v * 16 + c - 1
-		}
-		return v
-	}
+	out=$(awk "$JP_AWK_HEX"'
 	FNR == NR {
 		if ($1 == "WROTE") {
 			split($0, kv, /[ =]/)

@@ -58,6 +58,23 @@ JP_BUILD=${JITPERF_BUILD:-$JP_ROOT/build}
 JP_SHIM=$JP_BUILD/libjitperf.so
 JP_DUMP_TOOL=${JITPERF_DUMP_TOOL:-$JP_BUILD/jitperf-dump}
 JP_MIN_SHARE=${JP_MIN_SHARE:-95}
+# An awk function for the scripts here and in the tests: hex("0x7f..") is
+# the number, -1 when it is not hex (mawk, Debian's awk, has no strtonum).
+# Used as awk "$JP_AWK_HEX"'...program...'.
+# shellcheck disable=SC2016 # awk's text
+JP_AWK_HEX='function hex(s,    i, c, v) {
+	s = tolower(s)
+	sub(/^0x/, "", s)
+	v = 0
+	for (i = 1; i <= length(s); i++) {
+		c = index("0123456789abcdef", substr(s, i, 1))
+		if (!c)
+			return -1
+		v = v * 16 + c - 1
+	}
+	return v
+}
+'
 JP_MIN_HOT=${JP_MIN_HOT:-20}
 JP_TMP=
 JP_NAMED=0
@@ -185,19 +202,7 @@ jp_share() {
 jp_hot_table() {
 	local dir=$JP_TMP/$1
 	grep '^JITFUNC ' "$dir/stdout" >"$dir/jitfuncs" || true
-	awk -F'\t' '
-	function hex(s,    i, c, v) {
-		s = tolower(s)
-		sub(/^0x/, "", s)
-		v = 0
-		for (i = 1; i <= length(s); i++) {
-			c = index("0123456789abcdef", substr(s, i, 1))
-			if (!c)
-				return -1
-			v = v * 16 + c - 1
-		}
-		return v
-	}
+	awk -F'\t' "$JP_AWK_HEX"'
 	FNR == NR {
 		# JITFUNC key=value ...
 		split($0, kv, " ")
