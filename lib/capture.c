@@ -292,7 +292,6 @@ static void capture_region(size_t i, uint64_t now, int reannounce, uint64_t lo, 
 	collected = jp_now_ns();
 	n = jp_dirty_collect_in(&E.dirty, r, lo, hi);
 	E.st.captures++;
-	jp_reconcile_pass(&E.rec);
 	for (size_t k = 0; k < n; k++) {
 		uint64_t a = E.dirty.out[k].start, b = E.dirty.out[k].end;
 

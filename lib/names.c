@@ -1,4 +1,4 @@
-/* names.c - jit:<creator>:<fingerprint>[#dup] and name sanitising. */
+/* names.c - jit:<creator>:<fingerprint> and name sanitising. */
 #include "names.h"
 
 #include <errno.h>
@@ -71,8 +71,7 @@ size_t jp_name_sanitize(char *dst, size_t size, const char *src, int keep_punct)
 	return o;
 }
 
-int jp_name_format(char *buf, size_t size, const char *creator, uint64_t fingerprint,
-		   unsigned dup)
+int jp_name_format(char *buf, size_t size, const char *creator, uint64_t fingerprint)
 {
 	char tmp[JP_NAME_MAX];
 	size_t n, i;
@@ -88,10 +87,6 @@ int jp_name_format(char *buf, size_t size, const char *creator, uint64_t fingerp
 		fp >>= 4;
 	}
 	n += JP_NAME_FP_DIGITS;
-	if (dup >= 2) {
-		tmp[n++] = '#';
-		n += jp_utoa(tmp + n, dup, 10);
-	}
 	tmp[n] = 0;
 	if (size)
 		jp_strlcpy(buf, tmp, size);

@@ -1,4 +1,4 @@
-/* naming.c - published names first, else jit:<creator>:<fingerprint>, numbered when doubled. */
+/* naming.c - published names first, else jit:<creator>:<fingerprint>. */
 #include "naming.h"
 #include "arena.h"
 #include "fingerprint.h"
@@ -7,7 +7,6 @@
 #include "split.h"
 #include "str.h"
 
-#include <string.h>
 
 static struct jp_fp_work *fp_work;
 
@@ -18,41 +17,6 @@ static struct jp_fp_work *work(void)
 	if (!fp_work)
 		fp_work = jp_sys_alloc((jp_fp_work_size() + 4095) & ~(size_t)4095);
 	return fp_work;
-}
-
-/* Duplicate numbering within one pass, in address order, so it is the same
- * from run to run.  Most passes name nothing (a W^X toggle over unchanged
- * code): the table is cleared when a pass first uses it, not at every
- * pass. */
-static struct {
-	uint64_t key[256];
-	uint16_t count[256];
-	int used; /* since the last jp_naming_pass */
-} dups;
-
-void jp_naming_pass(void)
-{
-	dups.used = 0;
-}
-
-static unsigned dup_index(uint64_t key)
-{
-	unsigned slot = (unsigned)(key * 0x9e3779b97f4a7c15ull >> 56);
-
-	if (!dups.used) {
-		memset(dups.key, 0, sizeof(dups.key));
-		dups.used = 1;
-	}
-	for (unsigned probe = 0; probe < 256; probe++, slot = (slot + 1) & 255) {
-		if (dups.key[slot] == key)
-			return ++dups.count[slot];
-		if (dups.key[slot] == 0) {
-			dups.key[slot] = key;
-			dups.count[slot] = 1;
-			return 1;
-		}
-	}
-	return 1;
 }
 
 /* A published name is used only while the table still holds it. */
@@ -85,7 +49,6 @@ void jp_naming_name(char *buf, size_t size, jp_creator_id creator, const struct 
 		    const struct jp_view_piece *p, uint32_t *nhash, uint64_t *fp, uint64_t *shape)
 {
 	const char *cn, *pub = published(p);
-	unsigned d;
 
 	*fp = *shape = 0;
 	if (pub) {
@@ -108,8 +71,7 @@ void jp_naming_name(char *buf, size_t size, jp_creator_id creator, const struct 
 		return;
 	}
 	*fp = jp_naming_fingerprint(v, p, shape);
-	d = dup_index(*fp ^ ((uint64_t)creator << 48) ^ 1);
-	if (jp_name_format(buf, size, cn, *fp, d > 1 ? d : 0) < 0)
+	if (jp_name_format(buf, size, cn, *fp) < 0)
 		jp_strlcpy(buf, "jit:unknown", size);
 	*nhash = 0;
 }

@@ -1,5 +1,5 @@
 /* naming.h - what each piece is called: its published name, else
- * jit:<creator>:<fingerprint>[#n] (docs/naming.md).
+ * jit:<creator>:<fingerprint> (docs/naming.md).
  *
  * Contract: called by the reconciler under the capture engine's lock
  * (single-threaded), possibly from a hook: no malloc, errno preserved,
@@ -32,7 +32,5 @@ uint64_t jp_naming_shape(const struct jp_code_view *v, const struct jp_view_piec
  * piece without naming unchanged ones. */
 uint32_t jp_naming_known_hash(const struct jp_view_piece *p);
 
-/* Start of a capture pass: duplicate-name numbering (#n) restarts. */
-void jp_naming_pass(void);
 
 #endif

@@ -89,12 +89,6 @@ static struct jp_code_view refill_view(struct jp_reconciler *rc, uint64_t addr, 
 	return v;
 }
 
-void jp_reconcile_pass(struct jp_reconciler *rc)
-{
-	(void)rc;
-	jp_naming_pass();
-}
-
 static int unwind_for(const struct jp_reconciler *rc, const struct jp_view_piece *p)
 {
 	/* The output analyses the code (lib/stackheight.c) and writes an

@@ -82,10 +82,6 @@ struct jp_reconciler {
  * max_pieces pieces per chunk.  Returns 0 or -ENOMEM. */
 int jp_reconciler_init(struct jp_reconciler *rc, uint8_t *buf, size_t chunk, size_t max_pieces);
 
-/* Start of a capture pass (several ranges of one region or of many):
- * duplicate-name numbering restarts. */
-void jp_reconcile_pass(struct jp_reconciler *rc);
-
 /* Re-read [a, b) of region r (creator: who made it) and announce what
  * changed.  Pieces crossing either end are reconciled whole. */
 void jp_reconcile(struct jp_reconciler *rc, struct jp_region *r, uint64_t a, uint64_t b, uint64_t now,

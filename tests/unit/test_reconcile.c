@@ -105,7 +105,6 @@ static void teardown(void)
 static void pass(uint64_t now, uint64_t ts_new)
 {
 	out.loads = out.moves = 0;
-	jp_reconcile_pass(&rc);
 	jp_reconcile(&rc, r, BASE, BASE + SIZE, now, ts_new);
 }
 
@@ -164,10 +163,8 @@ START_TEST(function_cut_where_a_read_ended_is_joined)
 		setup();
 		len = put_long_fn(0xfa0);
 		ck_assert_uint_eq(len, 126);
-		jp_reconcile_pass(&rc);
 		jp_reconcile(&rc, r, lo, hi, 1000, 500);
 		out.loads = 0;
-		jp_reconcile_pass(&rc);
 		jp_reconcile(&rc, r, lo2, hi2, 2000, 1001);
 		ck_assert_int_ge(out.loads, 1);
 		ck_assert_uint_eq(out.load[out.loads - 1].addr, BASE + 0xfa0);
@@ -522,7 +519,6 @@ START_TEST(range_inside_a_piece_reconciles_it_whole)
 	ck_assert_int_eq(out.loads, 1);
 	put_caller(0x1f8, 0x3000);
 	out.loads = 0;
-	jp_reconcile_pass(&rc);
 	jp_reconcile(&rc, r, BASE + 0x200, BASE + 0x300, 2000, 1001);
 	ck_assert_int_eq(out.loads, 0);
 	ck_assert_uint_eq(rc.patched, 1);
@@ -602,7 +598,6 @@ START_TEST(large_chunk_in_memo_sized_steps)
 	big_rc.sink.move = fake_move;
 	ck_assert_int_eq(jp_reconciler_init(&big_rc, b, 1u << 20, 16384), 0);
 	big_loads = big_bad = big_straddle = 0;
-	jp_reconcile_pass(&big_rc);
 	jp_reconcile(&big_rc, &t.r[0], BIG_BASE, BIG_BASE + BIG_SIZE, 1000, 500);
 	ck_assert_uint_eq(big_bad, 0);
 	ck_assert_uint_eq(big_straddle, 1);
@@ -613,7 +608,6 @@ START_TEST(large_chunk_in_memo_sized_steps)
 	ck_assert_uint_gt(big_rc.memo.cap, 0);
 	ck_assert_uint_lt(big_rc.memo.n, big_rc.memo.cap);
 	/* unchanged: nothing more */
-	jp_reconcile_pass(&big_rc);
 	jp_reconcile(&big_rc, &t.r[0], BIG_BASE, BIG_BASE + BIG_SIZE, 2000, 1001);
 	ck_assert_uint_eq(big_loads, nf);
 	jp_regions_clear(&t);
@@ -637,14 +631,12 @@ START_TEST(more_pieces_than_room_in_one_step)
 	for (uint32_t i = 0; i < 10; i++)
 		put_fn(0x100 + 0x20 * i, i);
 	out.loads = 0;
-	jp_reconcile_pass(&small);
 	jp_reconcile(&small, r, BASE, BASE + SIZE, 1000, 500);
 	ck_assert_int_eq(out.loads, 10);
 	for (int i = 0; i < 10; i++)
 		ck_assert_uint_eq(out.load[i].addr, BASE + 0x100 + 0x20 * (uint64_t)i);
 	ck_assert_uint_eq(r->nd, 10);
 	out.loads = 0;
-	jp_reconcile_pass(&small);
 	jp_reconcile(&small, r, BASE, BASE + SIZE, 2000, 1500);
 	ck_assert_int_eq(out.loads, 0);
 }
