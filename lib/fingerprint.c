@@ -513,14 +513,18 @@ static uint64_t fp_core(struct jp_fp_work *w, const uint8_t *code, size_t len, u
 			fill = 0;
 		}
 		mark_start(&w->br, pos, n);
-		if (after && (ilen = (unsigned)jp_split_inline_pointer(code + pos, len - pos, after == 2)) != 0) {
+		/* Looked for in the bytes as they are: zeroing an aligned
+		 * pointer word would hide the unaligned pointer it is part of
+		 * (Mono's call; type byte; pointer), and the decoding of the
+		 * zeros would run into the next call's opcode. */
+		if (after && (ilen = (unsigned)jp_split_inline_pointer(msrc + pos, len - pos, after == 2)) != 0) {
 			/* a pointer kept after a call or a jump (lib/split.c): one fixed
 			 * record with the byte before it, if any (Mono's
 			 * trampoline type), never its value or its decoding */
 			static const uint8_t zero[16];
 
 			buf[fill++] = INLINE_PTR;
-			buf[fill++] = ilen == 9 ? code[pos] : 0xff;
+			buf[fill++] = ilen == 9 ? msrc[pos] : 0xff;
 			if (shape)
 				sfill = shape_add(w, sbuf, sfill, zero, 0, 16, ilen, &(struct jp_insn){ .len = (uint8_t)ilen });
 			pos += ilen;
