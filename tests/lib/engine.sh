@@ -249,9 +249,11 @@ engine_stability() { # RUN_A RUN_B
 # - hotspot (30-59 %, lowest pair of three runs 30-41 %, four sets of
 #   runs): C2 compiles the same method differently in each run (register
 #   allocation, inlining and code size follow profile counts that depend on
-#   timing): other code, so other names.  Compared piece by piece, under
-#   2 % of the samples are in pieces that differ only in an immediate or
-#   a not-entrant patch (docs/naming.md);
+#   timing): other code, so other names.  No looser fingerprint keeps
+#   them without merging functions (docs/naming.md, "Why names change
+#   between runs": registers, immediates, block order and padding left out
+#   gain 0-1.4 points); the one clean gain measured, 3.6-6.3 points, is a
+#   method made not entrant in one run (jmp written over its entry);
 # - gjs (78-100 %, lowest pairs of three sets of three runs 78.0, 79.7
 #   and 84.7 %, 2026-12-06 with the split fix for node's lost windows;
 #   71.4-87.6 % in four sets before it; 44-62 % before regions split by
@@ -264,14 +266,13 @@ engine_stability() { # RUN_A RUN_B
 #   one it missed land on the piece it replaced (a capture limit, not a
 #   naming one: the four hot patterns keep their names);
 # - luajit (92-95 %; 93.0 % in a set of three runs 2026-12-06 after the
-#   gjs and QEMU changes): mostly other traces.  Each trace stores its own
+#   gjs and QEMU changes): mostly the trace numbers.  Each trace stores its own
 #   number as an immediate on entry (mov dword [r14-0xec8],traceno; exits
-#   add theirs to ebp), numbered in the order traces are made, but in the
-#   lowest pair none of the 256 unstable samples was in a piece that
-#   differs from one of the other run's in a few bytes (36 had a piece of
-#   the same length there, all of them other code): masking the number
-#   (an imm32 stored to memory, like any other constant) would gain
-#   nothing measured and cost real constants.
+#   add theirs to ebp), numbered in the order traces are made.  Most of
+#   the loss is traces identical to one of the other run but for that
+#   number; masking it (an imm32 stored to memory, like any other
+#   constant) would keep 99 % but put traces that differ only in their
+#   number under one name (11 % of the samples, docs/naming.md).
 # - node (97-99 % between most runs, 51-56 % between others): V8 now and
 #   then makes a second optimised version of the hot function (other
 #   stack slots, two instructions fewer: another optimisation history,
