@@ -187,7 +187,8 @@ engine_run() { # NAME RUN
 		ENGINE_FIG[$k]=${ENGINE_FIG[$k]:-0}
 	done
 	# Capture time of every process of the run (the exec chain, children);
-	# "-" when none printed its summary (a program that leaves by _exit).
+	# "-" when none printed its summary (a program killed by a signal, or
+	# leaving by a raw exit_group instruction).
 	ENGINE_FIG[capture_ms]=$(sed -n 's/.* \([0-9.]*\) ms capturing.*/\1/p' "$dir/stderr" |
 		awk '{ s += $1; n++ } END { if (n) printf "%.1f", s; else print "-" }')
 	jp_say "$(awk -v r="$run" -v sh="$JP_SHARE" -v n="$JP_NAMED" -v j="${ENGINE_FIG[jit]}" \
