@@ -36,7 +36,8 @@
 # bytes never described before, or described with other contents), LOADs per
 # MB of it, the median LOAD size, dump size, and the shim's capture time
 # (JITPERF_VERBOSE=2 summaries) against the program's CPU (estimated from the
-# run's cpu-clock samples, 4000 a second).
+# run's cpu-clock samples, 4000 a second) and per MB of distinct code (what
+# bounds it where the engine writes much code for its run time).
 #
 # Only the documented functions of capture.sh are used (jp_setup, jp_samples,
 # jp_share, jp_dump_check, jp_say, jp_fail, jp_skip and $JP_*).  Recording
@@ -203,7 +204,8 @@ engine_run() { # NAME RUN
 		if (cap == "-")
 			printf "capture: no summary line\n"
 		else
-			printf "capture %.0f ms = %.1f%% of the CPU\n", cap, cpu ? cap / (cpu * 10) : 0 }')"
+			printf "capture %.0f ms = %.1f%% of the CPU, %.0f ms per MB of distinct code\n", cap,
+				cpu ? cap / (cpu * 10) : 0, nb ? cap / (nb / 1048576) : 0 }')"
 	ENGINE_FIG[inject_ratio]=$(awk -v i="$ENGINE_INJECT_CPU" -v c="${ENGINE_FIG[cpu]}" \
 		'BEGIN { printf "%.3f", (c > 0) ? i / c : 0 }')
 	# Whole buffers are not functions: a LOAD this large makes perf
