@@ -788,6 +788,8 @@ void jp_capture_exit(void)
 
 	if (__atomic_load_n(&E.state, __ATOMIC_ACQUIRE) != ST_ACTIVE)
 		return;
+	if (E.pid != jp_sys_getpid()) /* a vfork child: our memory, not ours to turn off */
+		return;
 	/* Never hang the host's exit: a thread that died holding the lock
 	 * (or exit called from a signal handler that interrupted us). */
 	clock_gettime(CLOCK_REALTIME, &ts);

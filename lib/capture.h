@@ -70,7 +70,9 @@ void jp_capture_mremap_done(uint64_t old_addr, uint64_t old_len, uint64_t new_ad
 /* After a successful madvise that discarded contents (DONTNEED, FREE, REMOVE). */
 void jp_capture_discard_done(uint64_t start, uint64_t len);
 
-/* Capture everything pending now: before execve, at exit. */
+/* Capture everything pending now: before execve, at exit (also _exit).
+ * jp_capture_exit() does nothing in a process that does not own the
+ * engine (a vfork child, a fork child that made no hooked call). */
 void jp_capture_exec_before(void);
 void jp_capture_exit(void);
 

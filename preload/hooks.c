@@ -42,6 +42,8 @@ static struct {
 	int (*execveat)(int, const char *, char *const[], char *const[], int);
 	int (*unshare)(int);
 	int (*setns)(int, int);
+	void (*exit_)(int);
+	void (*Exit)(int);
 } real;
 
 static void *next_sym(const char *name)
@@ -68,6 +70,8 @@ static void resolve_real(void)
 	real.fexecve = next_sym("fexecve");
 	real.execveat = next_sym("execveat");
 	real_syscall = next_sym("syscall");
+	real.exit_ = next_sym("_exit");
+	real.Exit = next_sym("_Exit");
 }
 
 /* jp_syscall() returns -1 with errno set, exactly like the libc wrappers. */
@@ -323,8 +327,10 @@ EXPORT int madvise(void *addr, size_t len, int advice)
 /* ---- libc's syscall(): the same memory calls, made by number ----------------
  *
  * Runtimes that map their memory with syscall(SYS_mmap, ...) (a Lisp maps its
- * whole heap so) never reach the mmap hook.  syscall() is interposed by a
+ * whole heap so) never reach the mmap hook, and QEMU leaves by
+ * syscall(SYS_exit_group), not by _exit.  syscall() is interposed by a
  * stub that looks only at the number: the memory calls go to the hooks above
+ * (exit_group to the _exit hook below)
  * (whose results and errno are libc's, as syscall()'s are: -1 and errno on
  * failure), everything else jumps straight on to libc's syscall() without a
  * frame of ours -- clone and vfork through syscall() return twice, and a
@@ -334,8 +340,8 @@ EXPORT int madvise(void *addr, size_t len, int advice)
  * constructor through jp_syscall6, a C function: a clone or vfork by number
  * during other libraries' constructors is the one case with a frame). */
 
-long jp_syscall_memory(long n, long a1, long a2, long a3, long a4, long a5, long a6);
-__attribute__((used)) long jp_syscall_memory(long n, long a1, long a2, long a3, long a4, long a5, long a6)
+long jp_syscall_hooked(long n, long a1, long a2, long a3, long a4, long a5, long a6);
+__attribute__((used)) long jp_syscall_hooked(long n, long a1, long a2, long a3, long a4, long a5, long a6)
 {
 	if (jp_guard || !real_syscall)
 		return jp_syscall6(n, a1, a2, a3, a4, a5, a6);
@@ -350,6 +356,8 @@ __attribute__((used)) long jp_syscall_memory(long n, long a1, long a2, long a3, 
 		return munmap((void *)a1, (size_t)a2);
 	case SYS_mremap:
 		return (long)mremap((void *)a1, (size_t)a2, (size_t)a3, (int)a4, (void *)a5);
+	case SYS_exit_group:
+		_exit((int)a1);
 	default: /* SYS_madvise */
 		return madvise((void *)a1, (size_t)a2, (int)a3);
 	}
@@ -360,7 +368,7 @@ __attribute__((used)) long jp_syscall_memory(long n, long a1, long a2, long a3, 
  * are.  The numbers are x86-64's (the only architecture jitperf builds
  * for). */
 _Static_assert(SYS_mmap == 9 && SYS_mprotect == 10 && SYS_munmap == 11 && SYS_mremap == 25 && SYS_madvise == 28 &&
-		       SYS_pkey_mprotect == 329,
+		       SYS_pkey_mprotect == 329 && SYS_exit_group == 231,
 	       "x86-64 system call numbers");
 __asm__(".text\n"
 	".globl syscall\n"
@@ -377,13 +385,15 @@ __asm__(".text\n"
 	"	je 2f\n"
 	"	cmpq $28, %rdi\n"
 	"	je 2f\n"
+	"	cmpq $231, %rdi\n"
+	"	je 2f\n"
 	"	cmpq $329, %rdi\n"
 	"	je 2f\n"
 	"1:	movq real_syscall(%rip), %rax\n"
 	"	testq %rax, %rax\n"
 	"	jz 3f\n"
 	"	jmp *%rax\n"
-	"2:	jmp jp_syscall_memory\n"
+	"2:	jmp jp_syscall_hooked\n"
 	"3:	jmp jp_syscall6\n"
 	".size syscall, .-syscall\n");
 
@@ -598,6 +608,41 @@ JP_ALIAS(fexecve)
 JP_ALIAS(execveat)
 JP_ALIAS(unshare)
 JP_ALIAS(setns)
+
+/* ---- leaving by _exit --------------------------------------------------------
+ *
+ * _exit runs no atexit handler and no destructor, so a program that leaves
+ * by it (QEMU's linux-user does, for the guest's exit_group) would lose the
+ * code written in its last epoch and the capture summary.  What is pending
+ * is captured first, as exit() does through the destructor.  Not from
+ * inside jitperf (a signal handler that interrupted one of our hooks would
+ * wait for our own lock), and not in a vfork child, which shares our
+ * memory: jp_capture_exit() leaves a process that is not the engine's
+ * owner alone. */
+
+static void __attribute__((noreturn)) leave(void (*fn)(int), int status)
+{
+	if (!jp_guard) {
+		int err = own_enter();
+
+		jp_capture_exit();
+		own_leave(err);
+	}
+	if (fn)
+		fn(status);
+	for (;;)
+		jp_syscall(SYS_exit_group, status);
+}
+
+EXPORT void _exit(int status)
+{
+	leave(real.exit_, status);
+}
+
+EXPORT void _Exit(int status)
+{
+	leave(real.Exit ? real.Exit : real.exit_, status);
+}
 
 /* ---- life cycle ------------------------------------------------------------ */
 

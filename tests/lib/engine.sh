@@ -36,7 +36,8 @@
 # bytes never described before, or described with other contents), LOADs per
 # MB of it, the median LOAD size, dump size, and the shim's capture time
 # (JITPERF_VERBOSE=2 summaries) against the program's CPU (estimated from the
-# run's cpu-clock samples, 4000 a second).
+# run's cpu-clock samples, 4000 a second) and per MB of distinct code (what
+# bounds it where the engine writes much code for its run time).
 #
 # Only the documented functions of capture.sh are used (jp_setup, jp_samples,
 # jp_share, jp_dump_check, jp_say, jp_fail, jp_skip and $JP_*).  Recording
@@ -187,7 +188,8 @@ engine_run() { # NAME RUN
 		ENGINE_FIG[$k]=${ENGINE_FIG[$k]:-0}
 	done
 	# Capture time of every process of the run (the exec chain, children);
-	# "-" when none printed its summary (a program that leaves by _exit).
+	# "-" when none printed its summary (a program killed by a signal, or
+	# leaving by a raw exit_group instruction).
 	ENGINE_FIG[capture_ms]=$(sed -n 's/.* \([0-9.]*\) ms capturing.*/\1/p' "$dir/stderr" |
 		awk '{ s += $1; n++ } END { if (n) printf "%.1f", s; else print "-" }')
 	jp_say "$(awk -v r="$run" -v sh="$JP_SHARE" -v n="$JP_NAMED" -v j="${ENGINE_FIG[jit]}" \
@@ -202,7 +204,8 @@ engine_run() { # NAME RUN
 		if (cap == "-")
 			printf "capture: no summary line\n"
 		else
-			printf "capture %.0f ms = %.1f%% of the CPU\n", cap, cpu ? cap / (cpu * 10) : 0 }')"
+			printf "capture %.0f ms = %.1f%% of the CPU, %.0f ms per MB of distinct code\n", cap,
+				cpu ? cap / (cpu * 10) : 0, nb ? cap / (nb / 1048576) : 0 }')"
 	ENGINE_FIG[inject_ratio]=$(awk -v i="$ENGINE_INJECT_CPU" -v c="${ENGINE_FIG[cpu]}" \
 		'BEGIN { printf "%.3f", (c > 0) ? i / c : 0 }')
 	# Whole buffers are not functions: a LOAD this large makes perf

@@ -24,7 +24,13 @@
 #     small as ours;
 #   - the summary says which runtime was asked; a copy of the map is in
 #     dumps/ and none is left in /tmp;
-#   - perf annotate shows machine code for the hottest real-named function.
+#   - perf annotate shows machine code for the hottest real-named function;
+#   - names stay from run to run, as a user gets them: a second jitperf-run
+#     run, and of each run's JIT samples (named or not) the share whose
+#     name is also that of a JIT sample of the other run must reach
+#     RT_MIN_STABLE (95) % both ways (the runtime's names do not depend on
+#     the code it generated, which changes from run to run on HotSpot and
+#     V8: tests/lib/engine.sh).
 
 # shellcheck source=jitperf_run.sh source-path=SCRIPTDIR
 . "$(dirname "${BASH_SOURCE[0]}")/jitperf_run.sh"
@@ -33,6 +39,7 @@
 
 RT_MIN_SHARE=${RT_MIN_SHARE:-90}
 RT_SLACK=${RT_SLACK:-1.0}
+RT_MIN_STABLE=${RT_MIN_STABLE:-95}
 
 # "JIT RUNTIME_NAMED SHARE TOP" of a perf.data, as jitperf-run's summary
 # counts them: leaf frames in JIT code; named by the runtime = named, and
@@ -48,6 +55,15 @@ rt = summary.runtime_named(tally)
 top = [n for c, n, m in tally.top() if m.startswith('[JIT]') and not n.startswith('jit:')]
 print(tally.jit, rt, '%.1f' % (100.0 * rt / tally.jit if tally.jit else 0), top[0] if top else '-')
 EOF
+}
+
+# "PCT KEPT JIT": of run A's JIT samples (named or not), the share whose
+# name is also the name of a JIT sample of run B (tables of
+# jitperf.report --samples).
+rt_stability() { # A_TSV B_TSV
+	awk -F'\t' 'FNR == NR { if ($4 == "named") n[$6] = 1; next }
+		$4 == "named" || $4 == "unnamed" { j++; if ($4 == "named" && ($6 in n)) s++ }
+		END { printf "%.1f %d %d\n", j ? 100 * s / j : 0, s, j }' "$2" "$1"
 }
 
 # The runtime's own tool alone: perf record with its switch, no shim.
@@ -135,6 +151,23 @@ runtime_test() { # NAME TOOL
 		fail "$name: jitperf-run names ${ours[2]}%, its own tool alone ${theirs[2]}%"
 
 	rt_annotate "$name" "$jr" "${counts#* * * }"
+
+	# A second run: the names a user compares between two profiles.
+	(cd "$T/cwd" && JITPERF_LIB=$LIB "$JR" -o "$jr.2" -- "${ENGINE_CMD[@]}" >"$T/jr2.out" 2>"$T/jr2.err" </dev/null) ||
+		true
+	RT_PIDS+=("$(sed -n 's/^pid: //p' "$jr.2/run.txt")")
+	local r line pct s j
+	for r in "$jr" "$jr.2"; do
+		PYTHONPATH=$REPO/scripts python3 -m jitperf.report --buildid-dir "$r/buildid" --samples "$r.tsv" \
+			"$r/perf.data" >/dev/null 2>&1 || fail "$name: jitperf.report failed on $r/perf.data"
+	done
+	for line in "$jr.tsv $jr.2.tsv" "$jr.2.tsv $jr.tsv"; do
+		# shellcheck disable=SC2086 # two file names
+		read -r pct s j <<<"$(rt_stability $line)"
+		awk -v p="$pct" -v m="$RT_MIN_STABLE" 'BEGIN { exit !(p >= m) }' &&
+			ok "$name: $pct% of one run's JIT samples ($s of $j) keep their name in the other (>= $RT_MIN_STABLE%)" ||
+			fail "$name: only $pct% of one run's JIT samples ($s of $j) keep their name in the other, want >= $RT_MIN_STABLE%"
+	done
 	finish
 }
 
