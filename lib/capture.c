@@ -351,8 +351,8 @@ static void capture_range(uint64_t start, uint64_t end, uint64_t now, int grant)
  * that got one (only pieces whose name changed are announced anew). */
 static void reconcile_renamed(void)
 {
-	const struct jp_range *ch;
-	size_t n = jp_known_refresh(E.cfg.perfmap && strcmp(E.cfg.perfmap_dir, "/tmp") == 0, &ch);
+	const struct jp_range *ch = NULL; /* not looked for with nothing tracked: an exec chain's shells */
+	size_t n = E.regs.n ? jp_known_refresh(E.cfg.perfmap && !strcmp(E.cfg.perfmap_dir, "/tmp"), &ch) : 0;
 
 	for (size_t k = 0; k < n; k++) {
 		uint64_t now = jp_now_ns(), start = page_down(ch[k].start), end = ch[k].end;
