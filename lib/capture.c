@@ -323,11 +323,11 @@ static void sweep_dead(void)
 	update_bounds();
 }
 
-/* A pass over the executable regions in [start, end), but those that
- * cannot have changed.  At an exec grant every region in the range is read
- * (only there: what it was joined with is unchanged, jp_dirty_join), and
- * [heap] and file views are announced again: perf keeps the kernel mmap
- * event the grant made, and it hides our earlier LOADs. */
+/* A pass over the executable regions in [start, end), but those that cannot
+ * have changed (and, the epoch's pass, grant < 0: quiet ones not due).  At an
+ * exec grant every region in the range is read (only there: what it was joined
+ * with is unchanged, jp_dirty_join), and [heap] and file views are announced
+ * again: perf keeps the kernel mmap event the grant made, hiding our LOADs. */
 static void capture_range(uint64_t start, uint64_t end, uint64_t now, int grant)
 {
 	int dead = 0;
@@ -335,9 +335,9 @@ static void capture_range(uint64_t start, uint64_t end, uint64_t now, int grant)
 	for (size_t i = jp_regions_lower(&E.regs, start); i < E.regs.n && E.regs.r[i].start < end; i++) {
 		struct jp_region *r = &E.regs.r[i];
 
-		if (grant)
+		if (grant > 0)
 			capture_region(i, now, r->kind == JP_RK_HEAP || r->kind >= JP_RK_FILE, start, end);
-		else if (!jp_dirty_frozen(r) && r->exec)
+		else if (!jp_dirty_frozen(r) && r->exec && (grant == 0 || jp_dirty_due(r)))
 			capture_region(i, now, 0, 0, UINT64_MAX);
 		dead |= E.regs.r[i].dead;
 	}
@@ -392,7 +392,7 @@ static void *epoch_main(void *arg)
 		 * saw, taken in as if a hook saw it made executable and writable. */
 		if (E.cfg.scan)
 			E.st.unseen += jp_unseen_take(&E.regs, (char *)E.scratch, CHUNK, jp_capture_mprotect_done);
-		capture_range(0, UINT64_MAX, jp_now_ns(), 0);
+		capture_range(0, UINT64_MAX, jp_now_ns(), -1);
 		flush_output();
 		held = 0;
 		pthread_mutex_unlock(&E.lock);
