@@ -4,6 +4,7 @@
 
 #include <sched.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/mman.h>
 
 /* jitperf's own memory lives in an arena it reserves once, not in free
@@ -20,6 +21,52 @@ static uint8_t *arena;
 static int arena_state; /* 0: not yet, 1: reserved, -1: could not */
 static int arena_busy;
 static uint64_t arena_used[ARENA_PAGES / 64];
+
+/* Runs freed lately, still mapped read-write: the next request of the same
+ * size takes one back and zeroes it, with no system call.  A W^X toggle
+ * splits and joins regions, each a handful of table allocations and frees;
+ * giving every run back (an mmap, and page faults to use it again, and a
+ * TLB flush on every CPU to free it) was most of LuaJIT's capture work.
+ * Their pages count as free in the bitmap: a request of another size may
+ * take them (mapped over afresh, the entry forgotten).  At most CACHE_RUNS
+ * runs of up to CACHE_RUN_PAGES each, CACHE_PAGES in all: the memory kept
+ * is bounded. */
+#define CACHE_RUNS 32u
+#define CACHE_RUN_PAGES 64u
+#define CACHE_PAGES 512u
+static struct {
+	uint32_t at, n;
+} cache[CACHE_RUNS];
+static unsigned ncache, cache_pages;
+
+static void cache_drop(unsigned k)
+{
+	cache_pages -= cache[k].n;
+	cache[k] = cache[--ncache];
+}
+
+/* A cached run of exactly n pages, taken out of the cache; -1 if none. */
+static long cache_take(size_t n)
+{
+	for (unsigned k = ncache; k-- > 0;)
+		if (cache[k].n == n) {
+			long at = cache[k].at;
+
+			cache_drop(k);
+			return at;
+		}
+	return -1;
+}
+
+/* Forget cached runs overlapping [at, at + n): they are being mapped over. */
+static void cache_forget(size_t at, size_t n)
+{
+	for (unsigned k = 0; k < ncache;)
+		if (cache[k].at < at + n && at < cache[k].at + cache[k].n)
+			cache_drop(k);
+		else
+			k++;
+}
 
 static void arena_lock(void)
 {
@@ -77,8 +124,17 @@ static void *arena_alloc(size_t len)
 				    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 		arena_state = arena ? 1 : -1;
 	}
+	if (arena_state == 1 && n && (at = cache_take(n)) >= 0) {
+		mark((size_t)at, n, 1);
+		arena_unlock();
+		/* Ours alone now: zeroed outside the lock. */
+		p = arena + (size_t)at * ARENA_PG;
+		memset(p, 0, n * ARENA_PG);
+		return p;
+	}
 	if (arena_state == 1 && n && n <= ARENA_PAGES / 4 && (at = find_run(n)) >= 0) {
 		/* Fresh zeroed pages over our own reservation. */
+		cache_forget((size_t)at, n);
 		p = jp_sys_mmap(arena + (size_t)at * ARENA_PG, n * ARENA_PG, PROT_READ | PROT_WRITE,
 				MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
 		if (p)
@@ -96,10 +152,17 @@ static int arena_free(void *p, size_t len)
 	if (arena_state != 1 || b < arena || b >= arena + (size_t)ARENA_PAGES * ARENA_PG)
 		return 0;
 	arena_lock();
-	/* Give the memory back, keep the address space. */
-	if (jp_sys_mmap(b, n * ARENA_PG, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1,
-			0))
+	if (n && n <= CACHE_RUN_PAGES && ncache < CACHE_RUNS && cache_pages + n <= CACHE_PAGES) {
+		/* Kept mapped for the next request of this size. */
+		cache[ncache].at = (uint32_t)((size_t)(b - arena) / ARENA_PG);
+		cache[ncache++].n = (uint32_t)n;
+		cache_pages += (unsigned)n;
 		mark((size_t)(b - arena) / ARENA_PG, n, 0);
+	} else if (jp_sys_mmap(b, n * ARENA_PG, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE,
+			       -1, 0)) {
+		/* Give the memory back, keep the address space. */
+		mark((size_t)(b - arena) / ARENA_PG, n, 0);
+	}
 	arena_unlock();
 	return 1;
 }

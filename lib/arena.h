@@ -7,7 +7,10 @@
  *
  * Small requests (up to a quarter of the 64 MiB arena) are placed inside
  * the arena; larger ones, and all when the reservation was refused, come
- * from the kernel wherever it puts them. */
+ * from the kernel wherever it puts them.  A few small runs freed lately
+ * (2 MiB in all) stay mapped, and a request of the same size gets one back
+ * zeroed with no system call; the rest of what is freed goes back to the
+ * kernel at once. */
 #ifndef JITPERF_ARENA_H
 #define JITPERF_ARENA_H
 

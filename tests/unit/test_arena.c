@@ -43,8 +43,8 @@ START_TEST(arena_allocations)
 	/* Both inside one reservation: a and b sit in it, not in free gaps,
 	 * so they are 3 pages apart at most. */
 	ck_assert_uint_le((uintptr_t)(b > a ? b - a : a - b), 3 * 4096);
-	/* Freed: the pages go back (PROT_NONE), the address space stays ours
-	 * and is reused, zeroed. */
+	/* Freed: the address space stays ours and is reused, zeroed, also by
+	 * a request of another size. */
 	jp_sys_free(a, 10000);
 	mapping_of(a, &s, &e);
 	ck_assert_uint_ne(s, 0);
@@ -93,6 +93,72 @@ START_TEST(arena_reused_pages_are_zero)
 	for (size_t i = 0; i < 3 * 4096; i++)
 		ck_assert_uint_eq(q[i], 0);
 	jp_sys_free(q, 3 * 4096);
+}
+END_TEST
+
+/* The perms field of the mapping holding p ("rw-p", "---p"). */
+static void perms_of(const void *p, char perms[5])
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	char line[512], pr[5];
+	unsigned long a, b;
+
+	strcpy(perms, "none");
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "%lx-%lx %4s", &a, &b, pr) == 3 && a <= (uintptr_t)p && (uintptr_t)p < b)
+			memcpy(perms, pr, 5);
+	if (f)
+		fclose(f);
+}
+
+/* A small run freed is kept mapped and handed back, zeroed, to the next
+ * request of its size; only so many are kept: the rest goes back to the
+ * kernel (PROT_NONE) at once, and large runs always do. */
+START_TEST(arena_keeps_a_few_freed_runs)
+{
+	enum { N = 40 };
+	unsigned char *p[N], *q, *big;
+	char perms[5];
+	int kept = 0;
+
+	for (int i = 0; i < N; i++) {
+		p[i] = jp_sys_alloc(2 * 4096);
+		ck_assert_ptr_nonnull(p[i]);
+		memset(p[i], 0x5a, 2 * 4096);
+	}
+	for (int i = 0; i < N; i++)
+		jp_sys_free(p[i], 2 * 4096);
+	for (int i = 0; i < N; i++) {
+		perms_of(p[i], perms);
+		kept += perms[0] == 'r';
+	}
+	ck_assert_int_gt(kept, 0);
+	ck_assert_int_lt(kept, N);
+	/* The last freed and kept: back, zeroed. */
+	perms_of(p[kept - 1], perms);
+	ck_assert_str_eq(perms, "rw-p");
+	q = jp_sys_alloc(2 * 4096);
+	ck_assert_ptr_nonnull(q);
+	for (size_t i = 0; i < 2 * 4096; i++)
+		ck_assert_uint_eq(q[i], 0);
+	jp_sys_free(q, 2 * 4096);
+	/* 1 MiB is past what is kept: given back. */
+	big = jp_sys_alloc(1u << 20);
+	ck_assert_ptr_nonnull(big);
+	memset(big, 1, 1u << 20);
+	jp_sys_free(big, 1u << 20);
+	perms_of(big, perms);
+	ck_assert_str_eq(perms, "---p");
+	/* Everything kept can still be had by requests of other sizes. */
+	for (int i = 0; i < N / 2; i++) {
+		p[i] = jp_sys_alloc(4 * 4096);
+		ck_assert_ptr_nonnull(p[i]);
+		for (size_t j = 0; j < 4 * 4096; j += 97)
+			ck_assert_uint_eq(p[i][j], 0);
+		memset(p[i], 0x11, 4 * 4096);
+	}
+	for (int i = 0; i < N / 2; i++)
+		jp_sys_free(p[i], 4 * 4096);
 }
 END_TEST
 
@@ -149,6 +215,7 @@ Suite *make_arena_suite(void)
 	tcase_add_test(tc, arena_allocations);
 	tcase_add_test(tc, arena_keeps_errno_and_alignment);
 	tcase_add_test(tc, arena_reused_pages_are_zero);
+	tcase_add_test(tc, arena_keeps_a_few_freed_runs);
 	tcase_add_test(tc, arena_threads_never_share_pages);
 	suite_add_tcase(s, tc);
 	return s;
