@@ -344,8 +344,14 @@ int jp_dirty_due(struct jp_region *r)
 {
 	unsigned every = r->quiet >= 2 ? JP_DIRTY_QUIET_MAX : r->quiet ? 2u : 1u;
 
-	/* A full read pending, or never looked at: now. */
-	if (r->needs_full || !r->last_scan_ts || r->skipped + 1u >= every) {
+	/* Only hashed memory is looked at less often: its look is the dear
+	 * one, and its code is seldom replaced (BEAM's code view).  Under
+	 * write tracking code replaced in place must be dated within an epoch
+	 * (a runtime reusing a function's address: tests/e2e/runtime_late_map),
+	 * and a file's private view is where exec grants no hook saw are
+	 * found.  A full read pending, or never looked at: now. */
+	if (r->track != JP_RT_HASH || r->kind == JP_RK_FPRIV || r->needs_full || !r->last_scan_ts ||
+	    r->skipped + 1u >= every) {
 		r->skipped = 0;
 		return 1;
 	}

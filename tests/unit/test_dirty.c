@@ -136,8 +136,19 @@ START_TEST(quiet_regions_are_looked_at_less_often)
 	ck_assert_uint_eq(due_pattern(r, 3), 0x7);
 	jp_dirty_collect(&d, r);
 	jp_dirty_collect(&d, r);
+	ck_assert_uint_eq(due_pattern(r, 4), 0x8);
+	/* Write-tracked memory (code replaced in place is dated within an
+	 * epoch) and a file's private view (exec grants no hook saw): every
+	 * epoch, however quiet. */
+	r->track = JP_RT_WP;
+	ck_assert_uint_eq(due_pattern(r, 4), 0xf);
+	r->track = JP_RT_HASH;
+	r->kind = JP_RK_FPRIV;
+	ck_assert_uint_eq(due_pattern(r, 4), 0xf);
+	r->kind = JP_RK_ANON;
 	r->needs_full = 1;
 	ck_assert_uint_eq(due_pattern(r, 3), 0x7);
+	r->needs_full = 0;
 }
 END_TEST
 
