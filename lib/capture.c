@@ -390,7 +390,7 @@ static void *epoch_main(void *arg)
 		reconcile_renamed();
 		/* The net (lib/unseen.c): JIT memory made executable with no call we
 		 * saw, taken in as if a hook saw it made executable and writable. */
-		if (E.cfg.scan)
+		if (E.cfg.scan && jp_unseen_due((unsigned)E.st.epochs, E.cfg.epoch_ms)) /* quiet: less often */
 			E.st.unseen += jp_unseen_take(&E.regs, (char *)E.scratch, CHUNK, jp_capture_mprotect_done);
 		capture_range(0, UINT64_MAX, jp_now_ns(), -1);
 		flush_output();
