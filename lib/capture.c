@@ -116,7 +116,7 @@ static void arm_wipe(void)
 	int saved = errno;
 
 	if (!E.wipe) {
-		E.wipe = jp_sys_alloc(4096);
+		E.wipe = jp_sys_alloc_apart(4096); /* madvised: not in the huge-page zone */
 		/* Linux >= 4.14; elsewhere enter() asks getpid(). */
 		if (E.wipe && jp_syscall(SYS_madvise, (void *)E.wipe, 4096, 18 /* MADV_WIPEONFORK */) != 0) {
 			jp_sys_free((void *)E.wipe, 4096);

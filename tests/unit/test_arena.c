@@ -117,9 +117,13 @@ static void perms_of(const void *p, char perms[5])
 START_TEST(arena_keeps_a_few_freed_runs)
 {
 	enum { N = 40 };
-	unsigned char *p[N], *q, *big;
+	unsigned char *p[N], *q, *big, *zone = jp_sys_alloc(4u << 20);
 	char perms[5];
 	int kept = 0;
+
+	/* The first 4 MiB (the zone, never given back) taken: what follows
+	 * is placed past it. */
+	ck_assert_ptr_nonnull(zone);
 
 	for (int i = 0; i < N; i++) {
 		p[i] = jp_sys_alloc(2 * 4096);
@@ -159,6 +163,43 @@ START_TEST(arena_keeps_a_few_freed_runs)
 	}
 	for (int i = 0; i < N / 2; i++)
 		jp_sys_free(p[i], 4 * 4096);
+	jp_sys_free(zone, 4u << 20);
+}
+END_TEST
+
+/* The arena's first pages (a fresh process's first allocations) are one
+ * 2 MiB-aligned read-write zone offered for huge pages: never given back
+ * when freed, zeroed when taken again. */
+START_TEST(arena_zone_first)
+{
+	unsigned char *a = jp_sys_alloc(4096), *b, *c;
+	char perms[5];
+
+	ck_assert_ptr_nonnull(a);
+	ck_assert_uint_eq((uintptr_t)a % (2u << 20), 0);
+	/* Memory to be madvised comes from past the zone. */
+	c = jp_sys_alloc_apart(4096);
+	ck_assert_ptr_nonnull(c);
+	ck_assert_uint_ge((uintptr_t)c, (uintptr_t)a + (4u << 20));
+	jp_sys_free(c, 4096);
+	b = jp_sys_alloc(256 * 1024);
+	ck_assert_ptr_eq(b, a + 4096);
+	memset(b, 0x77, 256 * 1024);
+	jp_sys_free(b, 256 * 1024);
+	perms_of(b, perms);
+	ck_assert_str_eq(perms, "rw-p");
+	/* Taken again, by a request of another size: zero. */
+	c = jp_sys_alloc(8192);
+	ck_assert_ptr_eq(c, b);
+	for (size_t i = 0; i < 8192; i++)
+		ck_assert_uint_eq(c[i], 0);
+	/* and the rest of it too */
+	b = jp_sys_alloc(200 * 1024);
+	for (size_t i = 0; i < 200 * 1024; i++)
+		ck_assert_uint_eq(b[i], 0);
+	jp_sys_free(b, 200 * 1024);
+	jp_sys_free(c, 8192);
+	jp_sys_free(a, 4096);
 }
 END_TEST
 
@@ -216,6 +257,7 @@ Suite *make_arena_suite(void)
 	tcase_add_test(tc, arena_keeps_errno_and_alignment);
 	tcase_add_test(tc, arena_reused_pages_are_zero);
 	tcase_add_test(tc, arena_keeps_a_few_freed_runs);
+	tcase_add_test(tc, arena_zone_first);
 	tcase_add_test(tc, arena_threads_never_share_pages);
 	suite_add_tcase(s, tc);
 	return s;
