@@ -2,6 +2,7 @@
 #include "arena.h"
 #include "sys.h"
 
+#include <errno.h>
 #include <sched.h>
 #include <stdint.h>
 #include <string.h>
@@ -24,15 +25,16 @@ static int arena_busy;
 static uint64_t arena_used[ARENA_PAGES / 64];
 
 /* The first ZONE_PAGES of the arena are mapped read-write once, 2 MiB
- * aligned, and offered to the kernel for huge pages (MADV_HUGEPAGE): the
- * engine's working memory (a 1 MiB read buffer, the decode memo, the dump's
- * batch, tables) lands there first.  A page fault costs 15-22 us on the VMs
- * this runs on, and those first touches were 450 faults (about 9 ms) of a
+ * aligned, and offered to the kernel for huge pages (MADV_HUGEPAGE) once
+ * the engine has work (jp_sys_zone_huge; a process with no JIT keeps its
+ * few touched pages small, not 2 MiB): the engine's working memory (a 1 MiB
+ * read buffer, the decode memo, the dump's batch, tables) lands there first.  A page fault costs 15-22 us on the VMs
+ * this runs on, and those first touches were 455 faults (about 9 ms) of a
  * 0.5 s HotSpot run; a huge page is one fault of 0.1-0.2 ms.  Pages of the
  * zone are never given back: freed, they are zeroed when taken again
  * (zone_dirty).  Where the kernel gives no huge pages, the zone is plain
  * memory faulted in page by page, as before. */
-#define ZONE_PAGES 1024u /* 4 MiB */
+#define ZONE_PAGES 2048u /* 8 MiB */
 #define HUGE_BYTES (2u << 20)
 static size_t zone_pages; /* 0: no zone */
 static uint64_t zone_dirty[ZONE_PAGES / 64];
@@ -151,10 +153,22 @@ static void reserve(void)
 		jp_sys_munmap(a + len, (size_t)(r + len + HUGE_BYTES - (a + len)));
 	arena = a;
 	if (jp_sys_mmap(a, (size_t)ZONE_PAGES * ARENA_PG, PROT_READ | PROT_WRITE,
-			MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0)) {
+			MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0))
 		zone_pages = ZONE_PAGES;
-		jp_syscall(SYS_madvise, a, (size_t)ZONE_PAGES * ARENA_PG, MADV_HUGEPAGE); /* a hint */
-	}
+}
+
+void jp_sys_zone_huge(void)
+{
+	static int done;
+	int saved = errno;
+
+	if (!__atomic_load_n(&zone_pages, __ATOMIC_ACQUIRE) || __atomic_exchange_n(&done, 1, __ATOMIC_ACQ_REL))
+		return;
+	/* Hints: what is already in place is folded into huge pages
+	 * (MADV_COLLAPSE, Linux 6.1), the rest comes as huge pages. */
+	jp_syscall(SYS_madvise, arena, (size_t)ZONE_PAGES * ARENA_PG, MADV_HUGEPAGE);
+	jp_syscall(SYS_madvise, arena, (size_t)ZONE_PAGES * ARENA_PG, 25 /* MADV_COLLAPSE */);
+	errno = saved;
 }
 
 /* Zeroed read-write pages at [at, at + n): in the zone, those used before

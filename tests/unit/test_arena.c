@@ -117,11 +117,11 @@ static void perms_of(const void *p, char perms[5])
 START_TEST(arena_keeps_a_few_freed_runs)
 {
 	enum { N = 40 };
-	unsigned char *p[N], *q, *big, *zone = jp_sys_alloc(4u << 20);
+	unsigned char *p[N], *q, *big, *zone = jp_sys_alloc(8u << 20);
 	char perms[5];
 	int kept = 0;
 
-	/* The first 4 MiB (the zone, never given back) taken: what follows
+	/* The first 8 MiB (the zone, never given back) taken: what follows
 	 * is placed past it. */
 	ck_assert_ptr_nonnull(zone);
 
@@ -163,7 +163,7 @@ START_TEST(arena_keeps_a_few_freed_runs)
 	}
 	for (int i = 0; i < N / 2; i++)
 		jp_sys_free(p[i], 4 * 4096);
-	jp_sys_free(zone, 4u << 20);
+	jp_sys_free(zone, 8u << 20);
 }
 END_TEST
 
@@ -180,7 +180,7 @@ START_TEST(arena_zone_first)
 	/* Memory to be madvised comes from past the zone. */
 	c = jp_sys_alloc_apart(4096);
 	ck_assert_ptr_nonnull(c);
-	ck_assert_uint_ge((uintptr_t)c, (uintptr_t)a + (4u << 20));
+	ck_assert_uint_ge((uintptr_t)c, (uintptr_t)a + (8u << 20));
 	jp_sys_free(c, 4096);
 	b = jp_sys_alloc(256 * 1024);
 	ck_assert_ptr_eq(b, a + 4096);
@@ -193,6 +193,17 @@ START_TEST(arena_zone_first)
 	ck_assert_ptr_eq(c, b);
 	for (size_t i = 0; i < 8192; i++)
 		ck_assert_uint_eq(c[i], 0);
+	/* Offered for huge pages (folding in what is in place): the bytes
+	 * stay, errno too; once is enough. */
+	memset(c, 0x3c, 8192);
+	errno = 4242;
+	jp_sys_zone_huge();
+	jp_sys_zone_huge();
+	ck_assert_int_eq(errno, 4242);
+	for (size_t i = 0; i < 8192; i++)
+		ck_assert_uint_eq(c[i], 0x3c);
+	perms_of(c, perms);
+	ck_assert_str_eq(perms, "rw-p");
 	/* and the rest of it too */
 	b = jp_sys_alloc(200 * 1024);
 	for (size_t i = 0; i < 200 * 1024; i++)
