@@ -116,7 +116,7 @@ static void arm_wipe(void)
 	int saved = errno;
 
 	if (!E.wipe) {
-		E.wipe = jp_sys_alloc(4096);
+		E.wipe = jp_sys_alloc_apart(4096); /* madvised: not in the huge-page zone */
 		/* Linux >= 4.14; elsewhere enter() asks getpid(). */
 		if (E.wipe && jp_syscall(SYS_madvise, (void *)E.wipe, 4096, 18 /* MADV_WIPEONFORK */) != 0) {
 			jp_sys_free((void *)E.wipe, 4096);
@@ -322,11 +322,11 @@ static void sweep_dead(void)
 	update_bounds();
 }
 
-/* A pass over the executable regions in [start, end), but those that
- * cannot have changed.  At an exec grant every region in the range is read
- * (only there: what it was joined with is unchanged, jp_dirty_join), and
- * [heap] and file views are announced again: perf keeps the kernel mmap
- * event the grant made, and it hides our earlier LOADs. */
+/* A pass over the executable regions in [start, end), but those that cannot
+ * have changed (and, the epoch's pass, grant < 0: quiet ones not due).  At an
+ * exec grant every region in the range is read (only there: what it was joined
+ * with is unchanged, jp_dirty_join), and [heap] and file views are announced
+ * again: perf keeps the kernel mmap event the grant made, hiding our LOADs. */
 static void capture_range(uint64_t start, uint64_t end, uint64_t now, int grant)
 {
 	int dead = 0;
@@ -334,9 +334,9 @@ static void capture_range(uint64_t start, uint64_t end, uint64_t now, int grant)
 	for (size_t i = jp_regions_lower(&E.regs, start); i < E.regs.n && E.regs.r[i].start < end; i++) {
 		struct jp_region *r = &E.regs.r[i];
 
-		if (grant)
+		if (grant > 0)
 			capture_region(i, now, r->kind == JP_RK_HEAP || r->kind >= JP_RK_FILE, start, end);
-		else if (!jp_dirty_frozen(r) && r->exec)
+		else if (!jp_dirty_frozen(r) && r->exec && (grant == 0 || jp_dirty_due(r)))
 			capture_region(i, now, 0, 0, UINT64_MAX);
 		dead |= E.regs.r[i].dead;
 	}
@@ -350,8 +350,8 @@ static void capture_range(uint64_t start, uint64_t end, uint64_t now, int grant)
  * that got one (only pieces whose name changed are announced anew). */
 static void reconcile_renamed(void)
 {
-	const struct jp_range *ch;
-	size_t n = jp_known_refresh(E.cfg.perfmap && strcmp(E.cfg.perfmap_dir, "/tmp") == 0, &ch);
+	const struct jp_range *ch = NULL; /* not looked for with nothing tracked: an exec chain's shells */
+	size_t n = E.regs.n ? jp_known_refresh(E.cfg.perfmap && !strcmp(E.cfg.perfmap_dir, "/tmp"), &ch) : 0;
 
 	for (size_t k = 0; k < n; k++) {
 		uint64_t now = jp_now_ns(), start = page_down(ch[k].start), end = ch[k].end;
@@ -389,9 +389,9 @@ static void *epoch_main(void *arg)
 		reconcile_renamed();
 		/* The net (lib/unseen.c): JIT memory made executable with no call we
 		 * saw, taken in as if a hook saw it made executable and writable. */
-		if (E.cfg.scan)
+		if (E.cfg.scan && jp_unseen_due((unsigned)E.st.epochs, E.cfg.epoch_ms)) /* quiet: less often */
 			E.st.unseen += jp_unseen_take(&E.regs, (char *)E.scratch, CHUNK, jp_capture_mprotect_done);
-		capture_range(0, UINT64_MAX, jp_now_ns(), 0);
+		capture_range(0, UINT64_MAX, jp_now_ns(), -1);
 		flush_output();
 		held = 0;
 		pthread_mutex_unlock(&E.lock);

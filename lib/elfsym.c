@@ -623,32 +623,28 @@ static int find_visit(void *arg, const struct file_tables *ft, const struct jp_e
 	return 0;
 }
 
-int jp_elf_file_find(const char *path, const char *name, uint64_t *value)
+int jp_elf_file_find_buf(const char *path, const char *name, uint64_t *value, char *buf, size_t buf_len)
 {
-	enum { STR_STEP = 64 * 1024 };
 	int saved = errno, r;
 	struct file_tables ft;
 	struct find_ctx c;
-	size_t nlen = strlen(name);
-	char *buf = NULL;
+	size_t nlen = strlen(name), step;
 
-	if (!nlen || nlen > 4096)
+	if (!nlen || nlen > 4096 || buf_len <= nlen + 1)
 		return -EINVAL;
+	step = buf_len - nlen - 1;
 	if ((r = open_tables(path, NULL, 0, &ft))) {
 		errno = saved;
 		return r;
 	}
 	c.nat = 0;
 	c.value = value;
-	r = -ENOMEM;
-	buf = jp_sys_alloc(STR_STEP + nlen + 1);
-	if (!buf)
-		goto out;
+	r = 0;
 	/* Where the string table holds name (a NUL right after it), a step at
 	 * a time; steps overlap by the name's length, so a match across two
 	 * steps is seen, and each match once (it starts in one step). */
-	for (uint64_t off = 0; off < ft.str.sh_size; off += STR_STEP) {
-		uint64_t end = off + STR_STEP + nlen + 1 < ft.str.sh_size ? off + STR_STEP + nlen + 1 : ft.str.sh_size;
+	for (uint64_t off = 0; off < ft.str.sh_size; off += step) {
+		uint64_t end = off + step + nlen + 1 < ft.str.sh_size ? off + step + nlen + 1 : ft.str.sh_size;
 		size_t got = (size_t)(end - off);
 		const char *p = buf, *q;
 
@@ -657,7 +653,7 @@ int jp_elf_file_find(const char *path, const char *name, uint64_t *value)
 		while ((q = memmem(p, got - (size_t)(p - buf), name, nlen)) != NULL) {
 			size_t i = (size_t)(q - buf);
 
-			if (i >= STR_STEP)
+			if (i >= step)
 				break; /* starts in the next step */
 			if (i + nlen < got && buf[i + nlen] == 0) {
 				if (c.nat == FIND_MAX_AT) {
@@ -673,9 +669,21 @@ int jp_elf_file_find(const char *path, const char *name, uint64_t *value)
 	r = c.nat ? each_symbol(&ft, find_visit, &c) : 0;
 	r = r == 1 ? 0 : r ? r : -ENOENT;
 out:
-	if (buf)
-		jp_sys_free(buf, STR_STEP + nlen + 1);
 	close_tables(&ft);
 	errno = saved;
+	return r;
+}
+
+int jp_elf_file_find(const char *path, const char *name, uint64_t *value)
+{
+	enum { STR_STEP = 64 * 1024 };
+	size_t len = STR_STEP + strlen(name) + 1;
+	char *buf = strlen(name) <= 4096 ? jp_sys_alloc(len) : NULL;
+	int r;
+
+	if (!buf)
+		return strlen(name) <= 4096 ? -ENOMEM : -EINVAL;
+	r = jp_elf_file_find_buf(path, name, value, buf, len);
+	jp_sys_free(buf, len);
 	return r;
 }

@@ -92,6 +92,12 @@ int jp_elf_find(const struct jp_elf_symtab *t, const char *name, uint64_t *value
  * the name is in the string table too often to tell). */
 int jp_elf_file_find(const char *path, const char *name, uint64_t *value);
 
+/* The same with the caller's buffer (buf_len > strlen(name) + 1; the bigger,
+ * the fewer reads): a caller that looks in many files keeps one buffer
+ * rather than mapping and unmapping one per file (gdbjit's look at every
+ * loaded object, page faults and all, cost a BEAM run more than the reads). */
+int jp_elf_file_find_buf(const char *path, const char *name, uint64_t *value, char *buf, size_t buf_len);
+
 /* The NT_GNU_BUILD_ID descriptor in a run of note records (a PT_NOTE
  * segment or SHT_NOTE section).  Returns its length and sets *id, or 0. */
 size_t jp_elf_note_build_id(const void *notes, size_t size, const uint8_t **id);

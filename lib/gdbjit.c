@@ -54,6 +54,8 @@ struct seen_obj {
 
 static struct seen_obj seen[SEEN_MAX];
 static size_t nseen;
+#define FIND_BUF (64u << 10)
+static char *find_buf; /* jp_elf_file_find_buf's, FIND_BUF bytes, kept */
 
 static uint64_t name_hash(const char *s)
 {
@@ -114,8 +116,11 @@ static int find_cb(struct dl_phdr_info *info, size_t sz, void *arg)
 		return 0;
 	}
 	/* Streamed: node's tables are 10 MB, and copying them for this look-up
-	 * was 1% of a short node run. */
-	r = jp_elf_file_find(path, "__jit_debug_descriptor", &v);
+	 * was 1% of a short node run.  Through one buffer kept for every file
+	 * (under find_lock): the first look reads all the program's objects. */
+	if (!find_buf)
+		find_buf = jp_sys_alloc(FIND_BUF);
+	r = find_buf ? jp_elf_file_find_buf(path, "__jit_debug_descriptor", &v, find_buf, FIND_BUF) : -ENOMEM;
 	if (r == -E2BIG) {
 		struct jp_elf_symtab t;
 

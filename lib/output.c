@@ -1,5 +1,6 @@
 /* output.c - the jitdump and the perf map, opened on first need, given up on failure. */
 #include "output.h"
+#include "arena.h"
 
 #include <errno.h>
 #include <string.h>
@@ -11,6 +12,8 @@ int jp_output_ready(struct jp_output *o)
 			o->dump_state = JP_OUT_FAILED;
 		} else if (jp_dump_open(&o->dump, o->cfg->dir, o->pid) == 0) {
 			o->dump_state = JP_OUT_OPEN;
+			/* There is JIT code to describe: working memory in huge pages. */
+			jp_sys_zone_huge();
 		} else {
 			/* jp_dump_open said why. */
 			o->dump_state = JP_OUT_FAILED;

@@ -40,6 +40,26 @@ long jp_unseen_find(const struct jp_regions *t, uint64_t start, uint64_t end, ch
 unsigned jp_unseen_take(const struct jp_regions *t, char *buf, size_t bufsz,
 			void (*take)(uint64_t start, uint64_t len, int prot));
 
+/* Is look number n (1 first) due?  Each look asks the kernel about every
+ * executable mapping, and scans each private file mapping's page table for
+ * written pages (filepriv.h): 0.1-0.3 ms an epoch in a program with many
+ * libraries, which a program whose JIT memory every hook saw pays for
+ * nothing.  The quick looks at start are all made; after them, once 4
+ * looks in a row found nothing, every 2nd epoch, after 8, every 4th.  A
+ * look that finds something brings it back to every epoch.  (What it would
+ * have found is found at the next look, dated as before: from the dump's
+ * start or the region's last kernel event.) */
+int jp_unseen_due(unsigned n, unsigned epoch_ms);
+
+/* jp_unseen_due's rule over the caller's state: the engine's is kept here,
+ * updated by jp_unseen_take; tests drive their own. */
+struct jp_unseen_pace {
+	unsigned quiet;   /* looks in a row that found nothing */
+	unsigned skipped; /* looks skipped since the last one made */
+};
+int jp_unseen_pace_due(struct jp_unseen_pace *p, unsigned n, unsigned epoch_ms);
+void jp_unseen_pace_found(struct jp_unseen_pace *p, unsigned hits);
+
 /* How long the capture thread sleeps before look number n (0 first):
  * quickly at first (1, 2, 4 ... ms: most JITs make their first code at
  * start-up, and what runs before the look is unnamed), then every epoch. */

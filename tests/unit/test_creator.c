@@ -353,12 +353,21 @@ START_TEST(test_elf_stream_find)
 			uint64_t a = 0, b = 0;
 			int ra = jp_elf_find(&t, names[i], &a);
 			int rb = jp_elf_file_find(files[k], names[i], &b);
+			/* The caller's buffer, kept between files (gdbjit), and
+			 * a small one: many steps, names across step edges. */
+			char small[64 + 32], big[128 << 10];
+			uint64_t c = 0, e = 0;
+			int rc = jp_elf_file_find_buf(files[k], names[i], &c, big, sizeof(big));
+			int re = jp_elf_file_find_buf(files[k], names[i], &e, small, sizeof(small));
 
 			if (rb == -E2BIG)
 				continue; /* allowed: the caller falls back to the full table */
 			ck_assert_msg(ra == rb, "%s in %s: %d vs %d", names[i], files[k], ra, rb);
+			ck_assert_msg(rc == rb && re == rb, "%s in %s: buffers: %d %d vs %d", names[i], files[k], rc, re, rb);
 			if (ra == 0) {
 				ck_assert_uint_eq(a, b);
+				ck_assert_uint_eq(b, c);
+				ck_assert_uint_eq(b, e);
 				found++;
 			}
 		}
@@ -371,6 +380,11 @@ START_TEST(test_elf_stream_find)
 		ck_assert_int_eq(jp_elf_file_find("/nonexistent/x.so", "main", &v), -ENOENT);
 		ck_assert_int_eq(jp_elf_file_find("/proc/self/status", "main", &v), -EINVAL);
 		ck_assert_int_eq(jp_elf_file_find("/proc/self/exe", "", &v), -EINVAL);
+		{
+			char tiny[5]; /* no room for "main" and its NUL past a step */
+
+			ck_assert_int_eq(jp_elf_file_find_buf("/proc/self/exe", "main", &v, tiny, sizeof(tiny)), -EINVAL);
+		}
 	}
 }
 END_TEST

@@ -102,6 +102,56 @@ START_TEST(hashing_reports_changed_pages)
 }
 END_TEST
 
+/* The epoch's pass looks at a quiet region every 2nd, then every 4th
+ * epoch; anything found brings it back to every epoch; a region never
+ * looked at, or with a full read pending, is always due. */
+static unsigned due_pattern(struct jp_region *r, unsigned epochs)
+{
+	unsigned bits = 0;
+
+	for (unsigned e = 0; e < epochs; e++)
+		bits |= (unsigned)jp_dirty_due(r) << e;
+	return bits;
+}
+
+START_TEST(quiet_regions_are_looked_at_less_often)
+{
+	struct jp_region *r = track(1);
+
+	mem[0] = 1;
+	ck_assert_uint_eq(due_pattern(r, 4), 0xf); /* never looked at */
+	r->last_scan_ts = 1;
+	ck_assert_uint_eq(jp_dirty_collect(&d, r), 1);
+	ck_assert_uint_eq(due_pattern(r, 4), 0xf); /* found something */
+	ck_assert_uint_eq(jp_dirty_collect(&d, r), 0);
+	ck_assert_uint_eq(due_pattern(r, 4), 0xa); /* every 2nd */
+	ck_assert_uint_eq(jp_dirty_collect(&d, r), 0);
+	ck_assert_uint_eq(due_pattern(r, 8), 0x88); /* every 4th */
+	for (int i = 0; i < 300; i++)
+		jp_dirty_collect(&d, r);
+	ck_assert_uint_eq(due_pattern(r, 8), 0x88); /* no slower than that */
+	/* A pass that finds a write (a hook's, or a due one). */
+	mem[3 * pg] = 1;
+	ck_assert_uint_eq(jp_dirty_collect(&d, r), 1);
+	ck_assert_uint_eq(due_pattern(r, 3), 0x7);
+	jp_dirty_collect(&d, r);
+	jp_dirty_collect(&d, r);
+	ck_assert_uint_eq(due_pattern(r, 4), 0x8);
+	/* Write-tracked memory (code replaced in place is dated within an
+	 * epoch) and a file's private view (exec grants no hook saw): every
+	 * epoch, however quiet. */
+	r->track = JP_RT_WP;
+	ck_assert_uint_eq(due_pattern(r, 4), 0xf);
+	r->track = JP_RT_HASH;
+	r->kind = JP_RK_FPRIV;
+	ck_assert_uint_eq(due_pattern(r, 4), 0xf);
+	r->kind = JP_RK_ANON;
+	r->needs_full = 1;
+	ck_assert_uint_eq(due_pattern(r, 3), 0x7);
+	r->needs_full = 0;
+}
+END_TEST
+
 START_TEST(vanished_mapping_marks_the_region_dead)
 {
 	struct jp_region *r = track(1);
@@ -318,6 +368,7 @@ Suite *make_dirty_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, first_pass_reports_resident_pages_only);
 	tcase_add_test(tc, hashing_reports_changed_pages);
+	tcase_add_test(tc, quiet_regions_are_looked_at_less_often);
 	tcase_add_test(tc, vanished_mapping_marks_the_region_dead);
 	tcase_add_test(tc, vouched_region_is_not_checked);
 	tcase_add_test(tc, arm_suspended_reads_without_arming);

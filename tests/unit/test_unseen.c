@@ -171,6 +171,44 @@ START_TEST(exec_query_agrees_with_text)
 }
 END_TEST
 
+/* After the quick looks at start, looks that find nothing make the net
+ * look every 2nd, then every 4th epoch; a find brings it back at once. */
+static unsigned due_pattern(struct jp_unseen_pace *p, unsigned *n, unsigned looks, unsigned hits)
+{
+	unsigned bits = 0;
+
+	for (unsigned e = 0; e < looks; e++, ++*n)
+		if (jp_unseen_pace_due(p, *n, 100)) {
+			bits |= 1u << e;
+			jp_unseen_pace_found(p, hits);
+		}
+	return bits;
+}
+
+START_TEST(quiet_net_looks_less_often)
+{
+	struct jp_unseen_pace p = { 0, 0 };
+	unsigned n = 1;
+
+	/* Looks 1-7 are the quick ones (1, 2, 4 ... 64 ms): all made. */
+	ck_assert_uint_eq(due_pattern(&p, &n, 7, 0), 0x7f);
+	ck_assert_uint_eq(p.quiet, 7);
+	/* 7 empty looks: every 2nd epoch, from the 8th empty look every 4th. */
+	ck_assert_uint_eq(due_pattern(&p, &n, 2, 0), 0x2);
+	ck_assert_uint_eq(due_pattern(&p, &n, 12, 0), 0x888);
+	/* Something found: every epoch again, while it keeps finding. */
+	jp_unseen_pace_found(&p, 1);
+	ck_assert_uint_eq(due_pattern(&p, &n, 4, 2), 0xf);
+	/* A program whose hooks see everything from the start: after the
+	 * quick looks, 4 more epochs at every epoch... then fewer. */
+	p = (struct jp_unseen_pace){ 0, 0 };
+	n = 20;
+	ck_assert_uint_eq(due_pattern(&p, &n, 4, 0), 0xf);
+	ck_assert_uint_eq(due_pattern(&p, &n, 8, 0), 0xaa);
+	ck_assert_uint_eq(due_pattern(&p, &n, 8, 0), 0x88);
+}
+END_TEST
+
 START_TEST(looks_quick_then_every_epoch)
 {
 	ck_assert_uint_eq(jp_unseen_delay_ns(0, 100), 1000000u);
@@ -193,6 +231,7 @@ Suite *make_unseen_suite(void)
 	tcase_add_test(tc, take_hands_over_as_writable_exec);
 	tcase_add_test(tc, exec_query_agrees_with_text);
 	tcase_add_test(tc, looks_quick_then_every_epoch);
+	tcase_add_test(tc, quiet_net_looks_less_often);
 	suite_add_tcase(s, tc);
 	return s;
 }
