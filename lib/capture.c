@@ -786,9 +786,8 @@ void jp_capture_exit(void)
 {
 	struct timespec ts;
 
-	if (__atomic_load_n(&E.state, __ATOMIC_ACQUIRE) != ST_ACTIVE)
-		return;
-	if (E.pid != jp_sys_getpid()) /* a vfork child: our memory, not ours to turn off */
+	/* A vfork child (leaving by _exit) shares our memory: not ours to turn off. */
+	if (__atomic_load_n(&E.state, __ATOMIC_ACQUIRE) != ST_ACTIVE || E.pid != jp_sys_getpid())
 		return;
 	/* Never hang the host's exit: a thread that died holding the lock
 	 * (or exit called from a signal handler that interrupted us). */
