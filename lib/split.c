@@ -151,16 +151,19 @@ static int user_pointer(uint64_t v)
 }
 
 /* Where Linux x86-64 puts a PIE's brk heap (0x55..-0x56..) and mmap,
- * libraries and stacks (0x7f..): narrower than user_pointer, as the word
- * after a call is not aligned and instruction bytes (mov rbx,fs:[0x10]:
- * 64 48 8b 1c 25 10 00 00) fit the wider shape. */
+ * libraries and stacks (0x7e..-0x7f..: the mmap base is randomised over
+ * 2^28 pages, 1 TiB, below the stack, so 0x7efd... is as likely a start
+ * as 0x7ffd..., and mappings grow down from it; 0x7f.. alone missed about
+ * 1 run in 75): narrower than user_pointer, as the word after a call is
+ * not aligned and instruction bytes (mov rbx,fs:[0x10]: 64 48 8b 1c 25 10
+ * 00 00) fit the wider shape. */
 static int runtime_pointer(const uint8_t *p)
 {
 	uint64_t v, hi;
 
 	memcpy(&v, p, 8);
 	hi = v >> 32;
-	return ((hi >= 0x5500 && hi < 0x5700) || (hi >= 0x7f00 && hi < 0x8000)) && (uint32_t)v != 0;
+	return ((hi >= 0x5500 && hi < 0x5700) || (hi >= 0x7e00 && hi < 0x8000)) && (uint32_t)v != 0;
 }
 
 int jp_split_runtime_word(const uint8_t *p)
