@@ -61,7 +61,7 @@ int jp_code_plausible(const uint8_t *code, size_t len, struct jp_insn_memo *memo
 /* The same for the piece buf[off, off+len) of a buffer holding the bytes
  * of addr onwards, which also looks around it: a piece under
  * JP_SPLIT_DATA_MAX bytes that starts or ends inside an 8-byte aligned
- * word holding a runtime address (0x55..-0x56.., 0x7f..; the word read
+ * word holding a runtime address (0x55..-0x56.., 0x7e..-0x7f..; the word read
  * whole from buf) is that pointer's low bytes cut off by the zeros of its
  * top: 71 03 e9 46 60 7f | 00 00 decodes as jno; jmp rel32. */
 int jp_piece_plausible(const uint8_t *buf, size_t buflen, uint64_t addr, size_t off, size_t len,
