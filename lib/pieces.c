@@ -106,3 +106,15 @@ size_t jp_pieces_cut(const struct jp_code_view *v, size_t from, size_t to, struc
 	}
 	return split_on_evidence(v, from + cur, to, out, n, max_out);
 }
+
+uint64_t jp_pieces_room_after(const struct jp_view_piece *pieces, size_t np, size_t k)
+{
+	uint64_t end = pieces[k].off + pieces[k].len, room = pieces[k].gap_after;
+
+	for (size_t j = k + 1; j < np; j++) {
+		if (!(pieces[j].flags & JP_PIECE_DATA))
+			return pieces[j].off > end ? pieces[j].off - end : 0;
+		room = pieces[j].off + pieces[j].len + pieces[j].gap_after - end;
+	}
+	return room;
+}

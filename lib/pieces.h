@@ -43,4 +43,10 @@ struct jp_view_piece {
 size_t jp_pieces_cut(const struct jp_code_view *v, size_t from, size_t to, struct jp_view_piece *out,
 		     size_t max_out);
 
+/* Bytes after out[k] of a cut (np pieces) that no LOAD will cover: its
+ * filler, and data pieces (never announced) up to the next piece that is.
+ * perf maps a piece's unwinding data there (lib/cfi.h); over a later LOAD
+ * it would hide that code's first bytes or lose its own table. */
+uint64_t jp_pieces_room_after(const struct jp_view_piece *out, size_t np, size_t k);
+
 #endif

@@ -98,22 +98,6 @@ static int unwind_for(const struct jp_reconciler *rc, const struct jp_view_piece
 	return rc->fde ? JP_UNWIND_AUTO : JP_UNWIND_EMPTY;
 }
 
-/* Bytes after pieces[k] that no LOAD will cover: its filler, and data
- * pieces (never announced) up to the next piece that is.  perf maps a
- * piece's unwinding data there (lib/cfi.h); over a later LOAD it would hide
- * that code's first bytes or lose its own table. */
-static uint64_t room_after(const struct jp_view_piece *pieces, size_t np, size_t k)
-{
-	uint64_t end = pieces[k].off + pieces[k].len, room = pieces[k].gap_after;
-
-	for (size_t j = k + 1; j < np; j++) {
-		if (!(pieces[j].flags & JP_PIECE_DATA))
-			return pieces[j].off > end ? pieces[j].off - end : 0;
-		room = pieces[j].off + pieces[j].len + pieces[j].gap_after - end;
-	}
-	return room;
-}
-
 /* Remember the hash of a piece's bytes after its first instruction, to
  * recognise it when only that instruction is overwritten, and of its first
  * bytes, to tell a patch from code written over it. */
@@ -443,7 +427,7 @@ void jp_reconcile(struct jp_reconciler *rc, struct jp_region *r, uint64_t a, uin
 				l.name = name;
 				l.ts = ts;
 				l.unwind = unwind_for(rc, p);
-				l.room = room_after(rc->pieces, np, k);
+				l.room = jp_pieces_room_after(rc->pieces, np, k);
 				l.memo = &rc->memo;
 				nd->index = rc->sink.load(rc->sink.ctx, &l);
 				set_tail(nd, bytes);
