@@ -343,34 +343,34 @@ unsigned jp_insn_decode_zydis(const struct jp_decoder *d, const uint8_t *p, size
 
 /* ---- the memo ---- */
 
-void jp_insn_memo_reset(struct jp_insn_memo *m, const uint8_t *buf, size_t len)
+size_t jp_insn_memo_size(uint32_t cap, size_t max_len)
 {
-	m->base = m->off && m->in && m->cap && len <= UINT32_MAX ? buf : NULL;
-	m->len = len;
-	m->n = 0;
-	m->cur = 0;
+	return (size_t)cap * (sizeof(struct jp_insn) + sizeof(uint32_t)) + max_len * sizeof(uint16_t);
 }
 
-uint32_t jp_insn_memo_find(struct jp_insn_memo *m, uint32_t o)
+void jp_insn_memo_init(struct jp_insn_memo *m, void *mem, uint32_t cap, size_t max_len)
 {
-	uint32_t lo = 0, hi = m->n;
+	uint8_t *p = mem;
 
-	/* Code the splitter never walked (a piece kept from an earlier pass,
-	 * checked for a patch) is outside what it decoded. */
-	if (!m->n || o < m->off[0] || o > m->off[m->n - 1])
-		return m->n;
-	/* Readers mostly move forward a little: walk a few, then search. */
-	for (uint32_t i = m->cur, k = 0; k < 4 && i < m->n && m->off[i] <= o; k++, i++)
-		if (m->off[i] == o)
-			return m->cur = i;
-	while (lo < hi) {
-		uint32_t mid = lo + (hi - lo) / 2;
+	memset(m, 0, sizeof(*m));
+	if (!mem || !cap || !max_len || cap > UINT16_MAX)
+		return;
+	/* widest first: every part stays aligned */
+	m->in = (struct jp_insn *)(void *)p;
+	p += (size_t)cap * sizeof(struct jp_insn);
+	m->off = (uint32_t *)(void *)p;
+	p += (size_t)cap * sizeof(uint32_t);
+	m->at = (uint16_t *)(void *)p;
+	memset(m->at, 0, max_len * sizeof(*m->at));
+	m->cap = cap;
+	m->at_cap = max_len;
+}
 
-		if (m->off[mid] < o)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	m->cur = lo;
-	return lo < m->n && m->off[lo] == o ? lo : m->n;
+void jp_insn_memo_reset(struct jp_insn_memo *m, const uint8_t *buf, size_t len)
+{
+	/* Past what at covers, readers decode for themselves. */
+	m->base = m->off && m->in && m->at && m->cap ? buf : NULL;
+	m->len = len < m->at_cap ? len : m->at_cap;
+	m->n = 0;
+	m->next = 0;
 }

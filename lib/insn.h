@@ -71,18 +71,36 @@ unsigned jp_insn_decode_zydis(const struct jp_decoder *d, const uint8_t *p, size
  * whenever that buffer is refilled.  An entry is used only for the very
  * bytes it was made from and only when the reader has at least as many
  * bytes left as the instruction is long, which is exactly when a fresh
- * decode would give the same answer; anything else is decoded afresh. */
+ * decode would give the same answer; anything else is decoded afresh.
+ * Bytes that are no instruction are kept too (len 0), when the decode that
+ * found them had 15 bytes or more to read: no reader, with fewer bytes or
+ * more, can decode them then (an instruction is at most 15 bytes, and
+ * fewer bytes never make an instruction valid), and each one cost every
+ * reader a full decode by Zydis to learn it again.
+ * A look-up is two loads: for each position of the buffer, 1 + the index of
+ * its entry (valid when that entry is there and for that position, so a
+ * refill clears nothing; the binary search it replaced was 7 % of describing
+ * BEAM's code, readers jumping from piece to piece; a bitmap with a
+ * population count was no better without the POPCNT instruction, which
+ * x86-64's baseline lacks). */
 struct jp_insn_memo {
 	const uint8_t *base; /* the buffer; NULL: the memo is off */
-	size_t len;
+	size_t len;          /* bytes of it covered (at most at_cap) */
 	uint32_t *off;       /* positions, increasing */
 	struct jp_insn *in;  /* what was decoded there */
-	uint32_t n, cap;
-	uint32_t cur;        /* where the last look-up ended */
+	uint16_t *at;        /* at[o]: 1 + index of the entry for position o, if off[] agrees */
+	uint32_t n, cap;     /* entries, room for (at most 65535) */
+	size_t at_cap;       /* positions at has room for */
+	size_t next;         /* the next entry must be at or after this position */
 };
 
-/* Start over on buf[0, len) (buf NULL: off).  off, in and cap are the
- * caller's. */
+/* Bytes of memory a memo of cap entries over buffers of up to max_len
+ * bytes needs, and setting one up in it (8-byte aligned; the memo is off
+ * until jp_insn_memo_reset). */
+size_t jp_insn_memo_size(uint32_t cap, size_t max_len);
+void jp_insn_memo_init(struct jp_insn_memo *m, void *mem, uint32_t cap, size_t max_len);
+
+/* Start over on buf[0, len) (buf NULL: off). */
 void jp_insn_memo_reset(struct jp_insn_memo *m, const uint8_t *buf, size_t len);
 
 /* Remember the decode of the instruction at p (kept only in increasing
@@ -94,34 +112,43 @@ static inline void jp_insn_memo_put(struct jp_insn_memo *m, const uint8_t *p, co
 	if (!m->base || p < m->base || m->n >= m->cap)
 		return;
 	o = (size_t)(p - m->base);
-	if (o >= m->len || (m->n && m->off[m->n - 1] >= o))
+	if (o >= m->len || o < m->next)
 		return;
 	m->off[m->n] = (uint32_t)o;
 	m->in[m->n++] = *in;
+	m->at[o] = (uint16_t)m->n;
+	m->next = o + 1;
 }
 
-/* Index of the entry at position o, or m->n (the slow part of a look-up). */
-uint32_t jp_insn_memo_find(struct jp_insn_memo *m, uint32_t o);
+/* Remember that p is no instruction, found with avail bytes to read there
+ * (kept only when that is 15 or more, see above). */
+static inline void jp_insn_memo_put_bad(struct jp_insn_memo *m, const uint8_t *p, size_t avail)
+{
+	static const struct jp_insn bad;
+
+	if (avail >= 15)
+		jp_insn_memo_put(m, p, &bad);
+}
 
 /* The memo's decode of the instruction at p, with n bytes left to read
- * there, or NULL (m may be NULL). */
-static inline const struct jp_insn *jp_insn_memo_get(struct jp_insn_memo *m, const uint8_t *p, size_t n)
+ * there, or NULL (m may be NULL).  A returned entry of len 0: no
+ * instruction. */
+static inline const struct jp_insn *jp_insn_memo_get(const struct jp_insn_memo *m, const uint8_t *p, size_t n)
 {
 	if (m && m->base && p >= m->base && (size_t)(p - m->base) < m->len) {
-		uint32_t o = (uint32_t)(p - m->base), i = m->cur;
+		size_t o = (size_t)(p - m->base);
+		unsigned i = m->at[o];
 
-		if (!(i < m->n && m->off[i] == o))
-			i = jp_insn_memo_find(m, o);
-		if (i < m->n && m->in[i].len <= n) {
-			m->cur = i + 1;
-			return &m->in[i];
-		}
+		/* at[o] may be left from an earlier fill: the entry it names
+		 * counts only if it is this fill's, and for o */
+		if (i && i <= m->n && m->off[i - 1] == o && m->in[i - 1].len <= n)
+			return &m->in[i - 1];
 	}
 	return NULL;
 }
 
 /* jp_insn_decode, answered from the memo when it has p (m may be NULL). */
-static inline unsigned jp_insn_decode_memo(struct jp_insn_memo *m, const struct jp_decoder *d, const uint8_t *p,
+static inline unsigned jp_insn_decode_memo(const struct jp_insn_memo *m, const struct jp_decoder *d, const uint8_t *p,
 					   size_t n, struct jp_insn *in)
 {
 	const struct jp_insn *e = jp_insn_memo_get(m, p, n);
@@ -136,15 +163,17 @@ static inline unsigned jp_insn_decode_memo(struct jp_insn_memo *m, const struct 
 /* The same for p in an edited copy of the memo's buffer, src the same
  * position in the buffer itself: the memo answers when the instruction's
  * bytes are the same in both (a decode depends on nothing else), which is
- * every instruction but those over an edit.  The fingerprint reads such a
- * copy of most BEAM and QEMU pieces (pointer words zeroed); decoding all of
- * it again was a tenth of BEAM's capture time. */
-static inline unsigned jp_insn_decode_memo_copy(struct jp_insn_memo *m, const struct jp_decoder *d,
+ * every instruction but those over an edit.  (Of bytes that are no
+ * instruction it cannot say which bytes the decoder looked at: those are
+ * answered only where nothing was edited, src == p.)  The fingerprint reads
+ * such a copy of most BEAM and QEMU pieces (pointer words zeroed); decoding
+ * all of it again was a tenth of BEAM's capture time. */
+static inline unsigned jp_insn_decode_memo_copy(const struct jp_insn_memo *m, const struct jp_decoder *d,
 						const uint8_t *src, const uint8_t *p, size_t n, struct jp_insn *in)
 {
 	const struct jp_insn *e = src ? jp_insn_memo_get(m, src, n) : NULL;
 
-	if (e && (src == p || memcmp(src, p, e->len) == 0)) {
+	if (e && (src == p || (e->len && memcmp(src, p, e->len) == 0))) {
 		*in = *e;
 		return in->len;
 	}

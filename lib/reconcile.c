@@ -71,19 +71,11 @@ static struct jp_code_view refill_view(struct jp_reconciler *rc, uint64_t addr, 
 	/* Allocated once, on first use; without it (out of memory) the
 	 * fingerprints decode for themselves, with no retry per span. */
 	if (!rc->memo_tried) {
+		size_t size = jp_insn_memo_size(MEMO_ENTRIES, STEP_BYTES);
+
 		rc->memo_tried = 1;
-		rc->memo.off = jp_sys_alloc(MEMO_ENTRIES * sizeof(*rc->memo.off));
-		rc->memo.in = jp_sys_alloc(MEMO_ENTRIES * sizeof(*rc->memo.in));
-		if (rc->memo.off && rc->memo.in) {
-			rc->memo.cap = MEMO_ENTRIES;
-		} else {
-			if (rc->memo.off)
-				jp_sys_free(rc->memo.off, MEMO_ENTRIES * sizeof(*rc->memo.off));
-			if (rc->memo.in)
-				jp_sys_free(rc->memo.in, MEMO_ENTRIES * sizeof(*rc->memo.in));
-			rc->memo.off = NULL;
-			rc->memo.in = NULL;
-		}
+		/* memo.cap stays 0 without it */
+		jp_insn_memo_init(&rc->memo, jp_sys_alloc(size), MEMO_ENTRIES, STEP_BYTES);
 	}
 	jp_insn_memo_reset(&rc->memo, rc->buf, len);
 	return v;

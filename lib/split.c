@@ -427,6 +427,8 @@ size_t jp_split_memo(const uint8_t *code, size_t len, uint64_t addr, struct jp_p
 		}
 		if (memo && ilen)
 			jp_insn_memo_put(memo, code + pos, &in);
+		else if (memo)
+			jp_insn_memo_put_bad(memo, code + pos, len - pos);
 		if (ilen && in.kind == JP_INSN_NOP) {
 			filler_begin(&fill, pos, prev_term, prev_call);
 			pos += ilen;

@@ -299,9 +299,7 @@ int main(int argc, char **argv)
 	l = read_loads(argc - a, argv + a, &nl);
 	w = make_windows(l, nl, &nw);
 	memset(&c, 0, sizeof(c));
-	c.memo.off = xmalloc(MEMO_ENTRIES * sizeof(*c.memo.off));
-	c.memo.in = xmalloc(MEMO_ENTRIES * sizeof(*c.memo.in));
-	c.memo.cap = MEMO_ENTRIES;
+	jp_insn_memo_init(&c.memo, xmalloc(jp_insn_memo_size(MEMO_ENTRIES, WINDOW_MAX)), MEMO_ENTRIES, WINDOW_MAX);
 	c.fp = aligned_alloc(64, (jp_fp_work_size() + 63) & ~(size_t)63);
 	c.sh = jp_sh_work_new(JP_SH_MAX_LEN);
 	c.cfi = jp_cfi_work_new();

@@ -400,6 +400,7 @@ START_TEST(test_memo_same_fingerprints)
 	uint8_t *b = malloc(len);
 	struct jp_fp_work *w = malloc(jp_fp_work_size());
 	struct jp_insn_memo m = { 0 };
+	void *mem;
 	static struct jp_piece ps[4096], ps2[4096];
 	uint64_t x = 88172645463325252ull;
 
@@ -409,10 +410,9 @@ START_TEST(test_memo_same_fingerprints)
 	got = fread(b, 1, len, fp);
 	fclose(fp);
 	ck_assert_uint_gt(got, 512u << 10);
-	m.cap = 1u << 15;
-	m.off = malloc(m.cap * sizeof(*m.off));
-	m.in = malloc(m.cap * sizeof(*m.in));
-	ck_assert(m.off && m.in);
+	mem = malloc(jp_insn_memo_size(1u << 15, 65536));
+	ck_assert_ptr_nonnull(mem);
+	jp_insn_memo_init(&m, mem, 1u << 15, 65536);
 	for (size_t at = 256u << 10; at + 65536 <= got && at < (512u << 10); at += 65536) {
 		const uint8_t *c = b + at;
 		size_t n, n2;
@@ -455,8 +455,7 @@ START_TEST(test_memo_same_fingerprints)
 	}
 	ck_assert_uint_gt(npieces, 100);
 	ck_assert_uint_gt(nranges, 100);
-	free(m.off);
-	free(m.in);
+	free(mem);
 	free(w);
 	free(b);
 }
@@ -473,6 +472,7 @@ START_TEST(test_memo_with_pointer_words)
 	uint8_t *b = malloc(len);
 	struct jp_fp_work *w = malloc(jp_fp_work_size());
 	struct jp_insn_memo m = { 0 };
+	void *mem;
 	static struct jp_piece ps[4096];
 	const uint64_t base = 0x7f0000000000ull, word = 0x000055d0a1b2c3d0ull;
 	size_t n, with_words = 0;
@@ -486,10 +486,9 @@ START_TEST(test_memo_with_pointer_words)
 	/* a heap address in an aligned word every 200-odd bytes */
 	for (size_t o = 64; o + 8 <= len; o += 232)
 		memcpy(b + (o & ~(size_t)7), &word, 8);
-	m.cap = 1u << 15;
-	m.off = malloc(m.cap * sizeof(*m.off));
-	m.in = malloc(m.cap * sizeof(*m.in));
-	ck_assert(m.off && m.in);
+	mem = malloc(jp_insn_memo_size(1u << 15, 65536));
+	ck_assert_ptr_nonnull(mem);
+	jp_insn_memo_init(&m, mem, 1u << 15, 65536);
 	jp_insn_memo_reset(&m, b, len);
 	n = jp_split_memo(b, len, base, ps, 4096, &m);
 	ck_assert_uint_gt(n, 10);
@@ -507,8 +506,7 @@ START_TEST(test_memo_with_pointer_words)
 			}
 	}
 	ck_assert_uint_gt(with_words, 10);
-	free(m.off);
-	free(m.in);
+	free(mem);
 	free(w);
 	free(b);
 }

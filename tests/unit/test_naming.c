@@ -327,8 +327,7 @@ END_TEST
 
 START_TEST(memo_gives_the_same_fingerprints)
 {
-	static uint32_t offs[1024];
-	static struct jp_insn ins[1024];
+	static uint64_t mem[(1024 * (sizeof(struct jp_insn) + 4) + sizeof(code) * 2) / 8 + 1];
 	struct jp_insn_memo memo = { 0 };
 	struct jp_view_piece out[16];
 	struct jp_code_view plain = view(ADDR), memoized = view(ADDR);
@@ -337,9 +336,8 @@ START_TEST(memo_gives_the_same_fingerprints)
 
 	put_fn(0x100, 1);
 	put_fn(0x200, 2);
-	memo.off = offs;
-	memo.in = ins;
-	memo.cap = 1024;
+	ck_assert_uint_le(jp_insn_memo_size(1024, sizeof(code)), sizeof(mem));
+	jp_insn_memo_init(&memo, mem, 1024, sizeof(code));
 	jp_insn_memo_reset(&memo, code, sizeof(code));
 	memoized.memo = &memo;
 	n = jp_pieces_cut(&memoized, 0, sizeof(code), out, 16);

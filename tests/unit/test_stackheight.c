@@ -384,15 +384,15 @@ START_TEST(test_memo_same_rows)
 		0x89, 0x84, 0x24, 0x00, 0xc0, 0xfe, 0xff, 0x55, 0x48, 0x83, 0xec, 0x20, 0x85, 0xff, 0x74, 0x06,
 		0x48, 0x83, 0xc4, 0x20, 0x5d, 0xc3, 0x48, 0x8b, 0xee, 0x48, 0x83, 0xc4, 0x20, 0x5d, 0xc3,
 	};
-	static uint32_t off[256];
-	static struct jp_insn ins[256];
+	static uint64_t mem[(256 * (sizeof(struct jp_insn) + 4) + sizeof(c) * 2) / 8 + 1];
 	static struct jp_piece pcs[16];
-	struct jp_insn_memo m = { .off = off, .in = ins, .cap = 256 };
+	struct jp_insn_memo m;
 	struct jp_sh_row plain[64];
 	size_t n = an(c, sizeof(c)), n2;
 
 	ck_assert_uint_gt(n, 0);
 	memcpy(plain, rows, n * sizeof(rows[0]));
+	jp_insn_memo_init(&m, mem, 256, sizeof(c));
 	jp_insn_memo_reset(&m, c, sizeof(c));
 	jp_split_memo(c, sizeof(c), 0x1000, pcs, 16, &m);
 	ck_assert_uint_gt(m.n, 0);
