@@ -257,7 +257,7 @@ static size_t record(uint8_t *r, const uint8_t *p, const struct jp_insn *in, siz
 	else
 		memcpy(b, p, in->len);
 	o = 1 + in->len;
-	if (in->abs_size && masked_abs(in->abs))
+	if (in->abs_size && masked_abs(jp_insn_abs(p, in)))
 		memset(b + in->abs_off, 0, in->abs_size);
 	if (mask_imm_off)
 		memset(b + mask_imm_off, 0, 4);

@@ -273,7 +273,6 @@ static inline __attribute__((always_inline)) unsigned decode_fast(const uint8_t 
 	} else if (imm_len == 8) {
 		in->abs_off = (uint8_t)imm_at;
 		in->abs_size = 8;
-		memcpy(&in->abs, p + imm_at, 8);
 	}
 	in->len = (uint8_t)i;
 	return (unsigned)i;
@@ -317,12 +316,11 @@ unsigned jp_insn_decode_zydis(const struct jp_decoder *d, const uint8_t *p, size
 	    z.raw.modrm.mod == 0 && z.raw.modrm.rm == 5 && z.raw.disp.size) {
 		in->rel_off = z.raw.disp.offset;
 		in->rel_size = z.raw.disp.size / 8;
-		in->rel = z.raw.disp.value;
+		in->rel = (int32_t)z.raw.disp.value; /* disp32 */
 	} else if (z.raw.disp.size == 64) {
 		/* mov rax, [moffs64]: an absolute address in the displacement */
 		in->abs_off = z.raw.disp.offset;
 		in->abs_size = 8;
-		in->abs = (uint64_t)z.raw.disp.value;
 	}
 	for (i = 0; i < 2; i++) {
 		if (!z.raw.imm[i].size)
@@ -330,12 +328,11 @@ unsigned jp_insn_decode_zydis(const struct jp_decoder *d, const uint8_t *p, size
 		if (z.raw.imm[i].is_relative) {
 			in->rel_off = z.raw.imm[i].offset;
 			in->rel_size = z.raw.imm[i].size / 8;
-			in->rel = z.raw.imm[i].value.s;
+			in->rel = (int32_t)z.raw.imm[i].value.s; /* rel8, rel16 or rel32 */
 			in->rel_is_branch = 1;
 		} else if (z.raw.imm[i].size == 64) {
 			in->abs_off = z.raw.imm[i].offset;
 			in->abs_size = 8;
-			in->abs = z.raw.imm[i].value.u;
 		}
 	}
 	return in->len;
