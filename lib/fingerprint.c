@@ -378,6 +378,8 @@ struct jp_fp_work {
 	XXH3_state_t shape; /* the bytes, relative branch targets zeroed */
 	struct branches br;
 	uint8_t copy[JP_SPLIT_MAX_PIECE]; /* a piece with its pointer words zeroed */
+	uint16_t edit[JP_SPLIT_MAX_PIECE / 8]; /* where: offsets of the zeroed words, increasing */
+	uint32_t nedit, cur;                   /* how many; the first that may lie at or after the reader */
 };
 
 /* ---- pointer words ---------------------------------------------------------
@@ -391,26 +393,52 @@ struct jp_fp_work {
 static int zero_pointer_words(struct jp_fp_work *w, const uint8_t *code, size_t len, uint64_t addr)
 {
 	size_t first = (size_t)((8 - (addr & 7)) & 7), o;
-	int any = 0;
 
+	w->nedit = w->cur = 0;
 	if (len > sizeof(w->copy))
 		return 0;
 	for (o = first; o + 6 <= len; o += 8) {
-		uint8_t word[8] = { 0 };
+		uint64_t v = 0;
 		size_t n = len - o < 8 ? len - o : 8;
 
 		/* The last word may lack its zero top bytes: the splitter
 		 * took them for filler after the piece (QEMU's TB ends with
 		 * a pointer; in 7 bytes its value changed the name). */
-		memcpy(word, code + o, n);
-		if (!jp_split_runtime_word(word))
+		memcpy(&v, code + o, n);
+		if (!jp_split_runtime_value(v))
 			continue;
-		if (!any)
+		if (!w->nedit)
 			memcpy(w->copy, code, len);
-		any = 1;
+		w->edit[w->nedit++] = (uint16_t)o;
 		memset(w->copy + o, 0, n);
 	}
-	return any;
+	return w->nedit != 0;
+}
+
+/* Decode the instruction at code[pos], n bytes left.  Where code is w's
+ * copy with pointer words zeroed (msrc the bytes it was made from, which
+ * memo holds the decodes of), the memo's entry serves when no zeroed word
+ * overlaps it: then its bytes are the ones it was decoded from.  A cursor
+ * over the zeroed words answers that, as pos only grows (comparing the
+ * bytes instead cost a memcmp call per instruction).  Bytes the memo says
+ * are no instruction are decoded afresh: it does not say which of them
+ * the decoder looked at. */
+static inline unsigned decode_at(struct jp_fp_work *w, const struct jp_insn_memo *memo, const struct jp_decoder *d,
+				 const uint8_t *code, const uint8_t *msrc, size_t pos, size_t n, struct jp_insn *in)
+{
+	const struct jp_insn *e = jp_insn_memo_get(memo, msrc + pos, n);
+
+	if (e && msrc != code) {
+		while (w->cur < w->nedit && (size_t)w->edit[w->cur] + 8 <= pos)
+			w->cur++;
+		if (!e->len || (w->cur < w->nedit && w->edit[w->cur] < pos + e->len))
+			e = NULL;
+	}
+	if (e) {
+		*in = *e;
+		return in->len;
+	}
+	return jp_insn_decode(d, code + pos, n, in);
 }
 
 /* Append the instruction at code[pos] (ilen bytes; 0: one undecodable byte)
@@ -533,7 +561,7 @@ static uint64_t fp_core(struct jp_fp_work *w, const uint8_t *code, size_t len, u
 			mask_next = 0;
 			continue;
 		}
-		ilen = jp_insn_decode_memo_copy(memo, &d, msrc + pos, code + pos, len - pos, &in);
+		ilen = decode_at(w, memo, &d, code, msrc, pos, len - pos, &in);
 		after = after_of(code + pos, ilen, &in);
 		mask_next = 0;
 		if (shape)
@@ -552,7 +580,7 @@ static uint64_t fp_core(struct jp_fp_work *w, const uint8_t *code, size_t len, u
 				const uint8_t *q = code + pos + ilen;
 				struct store32 b;
 
-				if (jp_insn_decode_memo_copy(memo, &d, msrc + pos + ilen, q, len - pos - ilen, &nx)) {
+				if (decode_at(w, memo, &d, code, msrc, pos + ilen, len - pos - ilen, &nx)) {
 					store32_of(q, &nx, &b);
 					if (b.ok && same_base(code + pos, &in, q, &nx) &&
 					    ((b.disp == a.disp + 4 && pair_is_pointer(a.imm, b.imm)) ||

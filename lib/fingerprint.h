@@ -2,10 +2,11 @@
  *
  * Contract
  * - jp_fingerprint() is a pure function: no allocation, no locks, no system
- *   calls, about 14 KiB of stack (a map of instruction starts for pieces up
- *   to 64 KiB and a heap of pending forward branches); safe in hooks, signal
- *   handlers with a normal stack, any thread.  [code, code+len) must be
- *   readable (pass a private copy).
+ *   calls, about 100 KiB of stack (a map of instruction starts for pieces up
+ *   to 64 KiB, a heap of pending forward branches, a copy of the piece with
+ *   its pointer words zeroed and where they are); for tests and tools: the
+ *   capture passes its own working memory (jp_fingerprint_ws).
+ *   [code, code+len) must be readable (pass a private copy).
  * - The same instructions generated at another address, in another run,
  *   give the same value.  What is hashed is the decoded instruction stream,
  *   one record per instruction: prefixes, opcode, ModRM (registers) and SIB,
@@ -50,7 +51,7 @@
 
 uint64_t jp_fingerprint(const uint8_t *code, size_t len, uint64_t addr);
 
-/* The same with the ~13 KiB of working memory supplied by the caller, for
+/* The same with the ~100 KiB of working memory supplied by the caller, for
  * callers that may run on a host thread's small stack (the capture engine
  * keeps one, under its lock).  jp_fp_work_size() bytes, any alignment of
  * 64. */

@@ -173,26 +173,6 @@ static inline unsigned jp_insn_decode_memo(const struct jp_insn_memo *m, const s
 	return jp_insn_decode(d, p, n, in);
 }
 
-/* The same for p in an edited copy of the memo's buffer, src the same
- * position in the buffer itself: the memo answers when the instruction's
- * bytes are the same in both (a decode depends on nothing else), which is
- * every instruction but those over an edit.  (Of bytes that are no
- * instruction it cannot say which bytes the decoder looked at: those are
- * answered only where nothing was edited, src == p.)  The fingerprint reads
- * such a copy of most BEAM and QEMU pieces (pointer words zeroed); decoding
- * all of it again was a tenth of BEAM's capture time. */
-static inline unsigned jp_insn_decode_memo_copy(const struct jp_insn_memo *m, const struct jp_decoder *d,
-						const uint8_t *src, const uint8_t *p, size_t n, struct jp_insn *in)
-{
-	const struct jp_insn *e = src ? jp_insn_memo_get(m, src, n) : NULL;
-
-	if (e && (src == p || (e->len && memcmp(src, p, e->len) == 0))) {
-		*in = *e;
-		return in->len;
-	}
-	return jp_insn_decode(d, p, n, in);
-}
-
 /* Does p start with push rbp; mov rbp,rsp (55 48 89 e5 or 55 48 8b ec)?
  * Returns the prologue length (4) or 0. */
 static inline unsigned jp_insn_fp_prologue(const uint8_t *p, size_t n)

@@ -159,11 +159,10 @@ static int user_pointer(uint64_t v)
  * 00 00) fit the wider shape. */
 static int runtime_pointer(const uint8_t *p)
 {
-	uint64_t v, hi;
+	uint64_t v;
 
 	memcpy(&v, p, 8);
-	hi = v >> 32;
-	return ((hi >= 0x5500 && hi < 0x5700) || (hi >= 0x7e00 && hi < 0x8000)) && (uint32_t)v != 0;
+	return jp_split_runtime_value(v);
 }
 
 int jp_split_runtime_word(const uint8_t *p)

@@ -162,4 +162,13 @@ size_t jp_split_inline_pointer(const uint8_t *p, size_t n, int after_call);
 /* Do the 8 bytes at p hold such an address (heap or mmap)? */
 int jp_split_runtime_word(const uint8_t *p);
 
+/* The same test on the word's value (inline: the fingerprint asks it of
+ * every aligned word of every piece). */
+static inline int jp_split_runtime_value(uint64_t v)
+{
+	uint64_t hi = v >> 32;
+
+	return ((hi >= 0x5500 && hi < 0x5700) || (hi >= 0x7e00 && hi < 0x8000)) && (uint32_t)v != 0;
+}
+
 #endif

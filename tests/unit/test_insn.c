@@ -230,78 +230,6 @@ START_TEST(test_memo_matches_decoding)
 }
 END_TEST
 
-/* Decoding an edited copy with the memo of the original gives what a fresh
- * decode of the copy gives, edited instructions included. */
-START_TEST(test_memo_copy_matches_decoding)
-{
-	size_t len, n = 65536;
-	uint8_t *b = load("/usr/lib/x86_64-linux-gnu/libc.so.6", &len);
-	uint8_t *c = malloc(n);
-	void *mem = malloc(jp_insn_memo_size(1u << 15, n));
-	struct jp_insn_memo m = { 0 };
-	struct jp_decoder d;
-	size_t checked = 0, edited = 0;
-
-	ck_assert_ptr_nonnull(b);
-	ck_assert_ptr_nonnull(c);
-	ck_assert_uint_gt(len, (1u << 20) + n);
-	jp_insn_init(&d);
-	jp_insn_memo_init(&m, mem, 1u << 15, n);
-	jp_insn_memo_reset(&m, b + (1u << 20), n);
-	for (size_t pos = 0; pos < n;) {
-		struct jp_insn in;
-		unsigned l = jp_insn_decode(&d, b + (1u << 20) + pos, n - pos, &in);
-
-		if (l)
-			jp_insn_memo_put(&m, b + (1u << 20) + pos, &in);
-		else
-			jp_insn_memo_put_bad(&m, b + (1u << 20) + pos, n - pos);
-		pos += l ? l : 1;
-	}
-	memcpy(c, b + (1u << 20), n);
-	/* zero an aligned word every 200-odd bytes, as the fingerprint does */
-	for (size_t o = 40; o + 8 <= n; o += 216)
-		memset(c + (o & ~(size_t)7), 0, 8);
-	for (uint32_t i = 0; i < m.n; i++) {
-		size_t o = m.off[i];
-		struct jp_insn a, z;
-		unsigned la, lz;
-
-		memset(&a, 0, sizeof(a));
-		memset(&z, 0, sizeof(z));
-		la = jp_insn_decode(&d, c + o, n - o, &a);
-		lz = jp_insn_decode_memo_copy(&m, &d, b + (1u << 20) + o, c + o, n - o, &z);
-		ck_assert_uint_eq(la, lz);
-		ck_assert_msg(memcmp(&a, &z, sizeof(a)) == 0, "memo copy differs at %zu", o);
-		checked++;
-		edited += memcmp(c + o, b + (1u << 20) + o, m.in[i].len) != 0;
-	}
-	ck_assert_uint_gt(checked, 10000);
-	ck_assert_uint_gt(edited, 100);
-	/* A byte that is no instruction (06: push es, invalid in 64-bit
-	 * mode) edited into one (90: nop): the memo's "no instruction" holds
-	 * for the original only. */
-	{
-		uint8_t orig[32] = { 0x06 }, copy[32] = { 0x90 };
-		struct jp_insn in;
-
-		jp_insn_memo_reset(&m, orig, sizeof(orig));
-		ck_assert_uint_eq(jp_insn_decode(&d, orig, sizeof(orig), &in), 0);
-		jp_insn_memo_put_bad(&m, orig, sizeof(orig));
-		ck_assert_uint_eq(m.n, 1);
-		ck_assert_uint_eq(jp_insn_decode_memo_copy(&m, &d, orig, orig, sizeof(orig), &in), 0);
-		ck_assert_uint_eq(jp_insn_decode_memo_copy(&m, &d, orig, copy, sizeof(copy), &in), 1);
-		ck_assert_uint_eq(in.kind, JP_INSN_NOP);
-		/* found with fewer than 15 bytes to read: not kept */
-		jp_insn_memo_put_bad(&m, orig + 20, 12);
-		ck_assert_uint_eq(m.n, 1);
-	}
-	free(mem);
-	free(c);
-	free(b);
-}
-END_TEST
-
 Suite *make_insn_suite(void)
 {
 	Suite *s = suite_create("insn");
@@ -310,7 +238,6 @@ Suite *make_insn_suite(void)
 	tcase_add_test(t, test_agrees_on_real_code);
 	tcase_add_test(t, test_agrees_on_random_bytes);
 	tcase_add_test(t, test_memo_matches_decoding);
-	tcase_add_test(t, test_memo_copy_matches_decoding);
 	tcase_set_timeout(t, 120);
 	suite_add_tcase(s, t);
 	return s;
