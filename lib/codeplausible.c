@@ -24,37 +24,43 @@
  * that ran out of step over inline data may meet a few. */
 #define ODD_SHARE 16u
 
-/* One-byte opcodes (after prefixes and REX) that user code does not
- * contain: invalid in 64-bit mode, port I/O, privileged, far transfers,
- * loop/jrcxz, xlat, int n, iret, icebp, cmc-free oddities. */
-static int odd_opcode(uint8_t op)
-{
-	switch (op) {
-	case 0x06: case 0x07: case 0x0e: case 0x16: case 0x17: case 0x1e: case 0x1f:
-	case 0x27: case 0x2f: case 0x37: case 0x3f: case 0x60: case 0x61:
-	case 0x6c: case 0x6d: case 0x6e: case 0x6f:       /* ins/outs */
-	case 0x9a: case 0xce: case 0xd4: case 0xd5: case 0xd6: case 0xd7: case 0xea:
-	case 0xe0: case 0xe1: case 0xe2: case 0xe3:       /* loop, jrcxz */
-	case 0xe4: case 0xe5: case 0xe6: case 0xe7:       /* in/out imm8 */
-	case 0xec: case 0xed: case 0xee: case 0xef:       /* in/out dx */
-	case 0xcd: case 0xcf: case 0xf1: case 0xfa: case 0xfb:
-		return 1;
-	}
-	return 0;
-}
+/* One-byte opcodes (after prefixes and REX), by what they say:
+ * OP_ODD: user code does not contain them: invalid in 64-bit mode, port
+ * I/O, privileged, far transfers, loop/jrcxz, xlat, int n, iret, icebp,
+ * cmc-free oddities;
+ * OP_FLOW: jcc rel8, call, jmp, ret;
+ * OP_NOREX: a REX prefix means nothing to them, jumps and returns (a call
+ * may carry one: the TLS sequence 66 66 48 e8 pads so for the linker).
+ * Tables rather than switches: the scan asks of every instruction. */
+#define OP_ODD 1u
+#define OP_FLOW 2u
+#define OP_NOREX 4u
+#define JCC8(f) [0x70] = f, [0x71] = f, [0x72] = f, [0x73] = f, [0x74] = f, [0x75] = f, [0x76] = f, [0x77] = f, \
+		[0x78] = f, [0x79] = f, [0x7a] = f, [0x7b] = f, [0x7c] = f, [0x7d] = f, [0x7e] = f, [0x7f] = f
+static const uint8_t op_class[256] = {
+	JCC8(OP_FLOW | OP_NOREX),
+	[0xe9] = OP_FLOW | OP_NOREX, [0xeb] = OP_FLOW | OP_NOREX, [0xc3] = OP_FLOW | OP_NOREX,
+	[0xc2] = OP_FLOW | OP_NOREX, [0xe8] = OP_FLOW,
+	[0x06] = OP_ODD, [0x07] = OP_ODD, [0x0e] = OP_ODD, [0x16] = OP_ODD, [0x17] = OP_ODD, [0x1e] = OP_ODD,
+	[0x1f] = OP_ODD, [0x27] = OP_ODD, [0x2f] = OP_ODD, [0x37] = OP_ODD, [0x3f] = OP_ODD, [0x60] = OP_ODD,
+	[0x61] = OP_ODD,
+	[0x6c] = OP_ODD, [0x6d] = OP_ODD, [0x6e] = OP_ODD, [0x6f] = OP_ODD, /* ins/outs */
+	[0x9a] = OP_ODD, [0xce] = OP_ODD, [0xd4] = OP_ODD, [0xd5] = OP_ODD, [0xd6] = OP_ODD, [0xd7] = OP_ODD,
+	[0xea] = OP_ODD,
+	[0xe0] = OP_ODD, [0xe1] = OP_ODD, [0xe2] = OP_ODD, [0xe3] = OP_ODD, /* loop, jrcxz */
+	[0xe4] = OP_ODD, [0xe5] = OP_ODD, [0xe6] = OP_ODD, [0xe7] = OP_ODD, /* in/out imm8 */
+	[0xec] = OP_ODD, [0xed] = OP_ODD, [0xee] = OP_ODD, [0xef] = OP_ODD, /* in/out dx */
+	[0xcd] = OP_ODD, [0xcf] = OP_ODD, [0xf1] = OP_ODD, [0xfa] = OP_ODD, [0xfb] = OP_ODD,
+};
+#undef JCC8
 
 /* Two-byte opcodes 0f xx of system programming. */
-static int odd_opcode_0f(uint8_t op)
-{
-	switch (op) {
-	case 0x00: case 0x06: case 0x07: case 0x08: case 0x09:
-	case 0x20: case 0x21: case 0x22: case 0x23:
-	case 0x30: case 0x32: case 0x33: case 0x34: case 0x35: case 0x37:
-	case 0xaa: case 0xff:
-		return 1;
-	}
-	return 0;
-}
+static const uint8_t odd_0f[256] = {
+	[0x00] = 1, [0x06] = 1, [0x07] = 1, [0x08] = 1, [0x09] = 1,
+	[0x20] = 1, [0x21] = 1, [0x22] = 1, [0x23] = 1,
+	[0x30] = 1, [0x32] = 1, [0x33] = 1, [0x34] = 1, [0x35] = 1, [0x37] = 1,
+	[0xaa] = 1, [0xff] = 1,
+};
 
 /* Legacy prefixes: 1 for those user code has, 2 for es: and ss:. */
 static const uint8_t prefix_kind[256] = {
@@ -93,7 +99,7 @@ static uint32_t count_zeros(const uint8_t *p, size_t n)
  * Also control flow: *flow set for jmp/jcc/call/ret. */
 static int odd_insn(const uint8_t *p, unsigned len, int *flow)
 {
-	unsigned i = 0;
+	unsigned i = 0, c;
 	int odd = 0;
 	uint8_t op;
 
@@ -102,10 +108,7 @@ static int odd_insn(const uint8_t *p, unsigned len, int *flow)
 		odd |= k == 2; /* es:, ss: mean nothing in 64-bit code */
 	if (i < len && (p[i] & 0xf0) == 0x40) {
 		i++;
-		/* REX means nothing to a jump or a ret (a call may carry one:
-		 * the TLS sequence 66 66 48 e8 pads so for the linker) */
-		if (i < len && ((p[i] & 0xf0) == 0x70 || p[i] == 0xe9 || p[i] == 0xeb ||
-				p[i] == 0xc3 || p[i] == 0xc2))
+		if (i < len && (op_class[p[i]] & OP_NOREX))
 			odd = 1;
 	}
 	if (i >= len)
@@ -119,9 +122,10 @@ static int odd_insn(const uint8_t *p, unsigned len, int *flow)
 			return 1;
 		op = p[i + 1];
 		*flow = (op & 0xf0) == 0x80; /* jcc rel32 */
-		return odd | odd_opcode_0f(op);
+		return odd | odd_0f[op];
 	}
-	if ((op & 0xf0) == 0x70 || op == 0xe8 || op == 0xe9 || op == 0xeb || op == 0xc3 || op == 0xc2)
+	c = op_class[op];
+	if (c & OP_FLOW)
 		*flow = 1;
 	else if (op == 0xff && i + 1 < len) {
 		unsigned reg = (p[i + 1] >> 3) & 7;
@@ -129,7 +133,7 @@ static int odd_insn(const uint8_t *p, unsigned len, int *flow)
 		*flow = reg == 2 || reg == 4; /* call/jmp indirect */
 		odd |= reg == 3 || reg == 5 || reg == 7; /* far call/jmp */
 	}
-	return odd | odd_opcode(op);
+	return odd | (int)(c & OP_ODD);
 }
 
 void jp_plausible_scan(const uint8_t *code, size_t len, struct jp_insn_memo *memo, struct jp_plausible_stats *st)
