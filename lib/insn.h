@@ -90,12 +90,13 @@ unsigned jp_insn_decode_zydis(const struct jp_decoder *d, const uint8_t *p, size
  * more, can decode them then (an instruction is at most 15 bytes, and
  * fewer bytes never make an instruction valid), and each one cost every
  * reader a full decode by Zydis to learn it again.
- * A look-up is two loads: for each position of the buffer, 1 + the index of
- * its entry (valid when that entry is there and for that position, so a
- * refill clears nothing; the binary search it replaced was 7 % of describing
- * BEAM's code, readers jumping from piece to piece; a bitmap with a
- * population count was no better without the POPCNT instruction, which
- * x86-64's baseline lacks). */
+ * A look-up is two loads: at[o] holds 1 + the index of the entry for
+ * position o, which counts only when that entry exists in this fill and
+ * was made at o, so a refill clears nothing.  The binary search it
+ * replaced was 7 % of describing BEAM's code (each reader starts at its
+ * piece, away from where the last look-up ended); a bitmap with a
+ * population count was slower, as x86-64's baseline has no POPCNT
+ * instruction. */
 struct jp_insn_memo {
 	const uint8_t *base; /* the buffer; NULL: the memo is off */
 	size_t len;          /* bytes of it covered (at most at_cap) */

@@ -10,21 +10,21 @@
  * no LOAD kept), at most 128 KiB a window (lib/reconcile.c's step).  Each
  * window goes through what lib/reconcile.c does with new code: the decode
  * memo reset over the buffer, jp_pieces_cut, then for each piece the
- * fingerprint and shape (jp_fingerprint_memo, as lib/naming.c) and the unwinding data
- * where it fits after the piece (jp_cfi_describe with the memo, as
- * lib/output.c).
+ * fingerprint and shape (jp_fingerprint_memo, as lib/naming.c) and the
+ * unwinding data where it fits after the piece (jp_cfi_describe with the
+ * memo, as lib/output.c).
  *
  * Without -t it prints every window and piece with everything computed for
- * it (also the shape alone, jp_fingerprint_shape_only, which the capture
- * asks of changed pieces, and the stack-height rows whether or not the
- * unwinding data fits), and the same without the memo (jp_split,
- * jp_fingerprint_shape_ws): a
- * change that claims to keep naming bit-identical must leave this output
- * byte for byte the same (run the old and the new build on the same dumps,
- * cmp).  With -t it prints the time of the describing alone (no output),
- * the median of REPS passes, as ms per MB of the windows' bytes: the figure
- * the engine tests print as "ms per MB of distinct code" for the capture
- * thread as a whole. */
+ * it, and more: the shape alone (jp_fingerprint_shape_only, which the
+ * capture asks of changed pieces), the stack-height rows whether or not
+ * the unwinding data fits, and the same code without the memo (jp_split,
+ * jp_fingerprint_shape_ws).  A change that claims to keep naming
+ * bit-identical must leave this output byte for byte the same: run the
+ * old and the new build on the same dumps and cmp.  With -t it prints the
+ * time of the describing alone (thread CPU time, no output), the median of
+ * REPS passes, and that as ms per MB of the windows' bytes, to set against
+ * the engine tests' "ms per MB of distinct code" of the capture thread as
+ * a whole. */
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
