@@ -231,6 +231,7 @@ static unsigned code_address_imm32(const uint8_t *p, unsigned ilen, uint64_t at)
  *    and 64-bit immediates that are a JIT's placeholder for one.
  * Records are at most 1 + 15 + 1 + 1 + 5 bytes; label records 6. */
 #define REC_MAX 24
+#define REC_SLACK 16
 #define CHUNK 512
 #define LABEL 0xfe
 #define INLINE_PTR 0xfd
@@ -284,7 +285,10 @@ static size_t record(uint8_t *r, const uint8_t *p, const struct jp_insn *in, siz
 		cut_len = in->rel_size;
 	}
 	if (cut_len) {
-		memmove(b + cut, b + cut + cut_len, in->len - cut - cut_len);
+		/* one fixed-size move (what lies past the record is
+		 * overwritten or not hashed); the caller's buffer has
+		 * REC_SLACK bytes of room past the longest record for it */
+		memmove(b + cut, b + cut + cut_len, 16);
 		o -= cut_len;
 	}
 	/* jcc rel8 -> 0F 8x, jmp rel8 -> E9: the encoding picked for a
@@ -508,7 +512,7 @@ uint64_t jp_fingerprint_memo(struct jp_fp_work *w, const uint8_t *code, size_t l
 static uint64_t fp_core(struct jp_fp_work *w, const uint8_t *code, size_t len, uint64_t addr, uint64_t *shape,
 			struct jp_insn_memo *memo, const uint8_t *msrc)
 {
-	uint8_t buf[CHUNK + REC_MAX], sbuf[CHUNK + 16];
+	uint8_t buf[CHUNK + REC_MAX + REC_SLACK], sbuf[CHUNK + 16];
 	size_t fill = 0, sfill = 0, pos = 0;
 	uint32_t n = 0;
 	unsigned mask_next = 0; /* imm offset to zero in the next insn, or 0 */
