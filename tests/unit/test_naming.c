@@ -350,6 +350,25 @@ START_TEST(memo_gives_the_same_fingerprints)
 }
 END_TEST
 
+/* The room after a piece for its unwinding data: its filler, and data
+ * pieces (never announced) up to the next piece that is; all that follows
+ * the last piece announced. */
+START_TEST(room_after_skips_data_pieces)
+{
+	const struct jp_view_piece p[] = {
+		{ .off = 0, .len = 100, .gap_after = 12 },
+		{ .off = 112, .len = 20, .flags = JP_PIECE_DATA, .gap_after = 4 },
+		{ .off = 136, .len = 64, .gap_after = 0 },
+		{ .off = 200, .len = 10, .flags = JP_PIECE_DATA, .gap_after = 6 },
+	};
+
+	ck_assert_uint_eq(jp_pieces_room_after(p, 4, 0), 36);
+	ck_assert_uint_eq(jp_pieces_room_after(p, 4, 2), 16);
+	ck_assert_uint_eq(jp_pieces_room_after(p, 3, 2), 0);
+	ck_assert_uint_eq(jp_pieces_room_after(p, 1, 0), 12);
+}
+END_TEST
+
 Suite *make_naming_suite(void)
 {
 	Suite *s = suite_create("naming");
@@ -367,6 +386,7 @@ Suite *make_naming_suite(void)
 	tcase_add_test(tc, refresh_returns_renamed_ranges);
 	tcase_add_test(tc, cut_on_evidence_between_published_names);
 	tcase_add_test(tc, memo_gives_the_same_fingerprints);
+	tcase_add_test(tc, room_after_skips_data_pieces);
 	suite_add_tcase(s, tc);
 	return s;
 }
