@@ -5,6 +5,7 @@
 #include "split.h"
 
 #include "insn.h"
+#include "insn_fast.h"
 
 /* No compiler pads with more than 63 bytes to reach a 64-byte boundary, so
  * a longer run of filler ends a function whatever came before it. */
@@ -411,7 +412,7 @@ size_t jp_split_memo(const uint8_t *code, size_t len, uint64_t addr, struct jp_p
 			pos += z;
 			continue;
 		}
-		ilen = jp_insn_decode(&d, code + pos, len - pos, &in);
+		ilen = jp_insn_decode_inline(&d, code + pos, len - pos, &in);
 		inner = header_ok && !(ilen && in.kind == JP_INSN_NOP)
 				? pointers_inside(code, len, addr, pos, ilen ? ilen : 1)
 				: 0;
