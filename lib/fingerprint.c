@@ -404,6 +404,7 @@ static int after_of(const uint8_t *p, unsigned ilen, const struct jp_insn *in)
  * Returns the record's length (ENTRY_LEN) or 0. */
 #define ENTRY_LEN 7u
 #define ENTRY 0xfc
+#define ENTRY_PAD 0xfb
 
 static unsigned patchable_entry(const uint8_t *code, size_t pos, size_t len, int ctx)
 {
@@ -430,6 +431,20 @@ static unsigned patchable_entry(const uint8_t *code, size_t pos, size_t len, int
 			return ENTRY_LEN;
 	}
 	return 0;
+}
+
+/* Zero bytes at pos, at most 8, then an entry (the end of the relocation
+ * data, where decoding it ran over the zeros into the entry: 05 90 0c 64
+ * 00 | 00 | 89 84 24 ...).  Returns how many, or 0.  Looked for before
+ * decoding at pos, in both states alike: what precedes the entry is the
+ * same. */
+static unsigned zeros_before_entry(const uint8_t *code, size_t pos, size_t len)
+{
+	unsigned k = 0;
+
+	while (k < 8 && pos + k < len && !code[pos + k])
+		k++;
+	return k && patchable_entry(code, pos + k, len, 2) ? k : 0;
 }
 
 /* Padding before an entry: a NOP, or zero bytes (add [rax],al, with a
@@ -606,6 +621,18 @@ static uint64_t fp_core(struct jp_fp_work *w, const uint8_t *code, size_t len, u
 			mask_next = 0;
 			continue;
 		}
+		if (!code[pos] && (ilen = zeros_before_entry(code, pos, len)) != 0) {
+			/* one record for the zeros, as padding before it */
+			buf[fill++] = ENTRY_PAD;
+			buf[fill++] = (uint8_t)ilen;
+			if (shape)
+				sfill = shape_add(w, sbuf, sfill, code, pos, len, ilen, &entry_insn);
+			pos += ilen;
+			n++;
+			after = mask_next = 0;
+			pad = 1;
+			continue;
+		}
 		if ((ilen = patchable_entry(code, pos, len, pos ? pad * 2 : 1)) != 0) {
 			buf[fill++] = ENTRY;
 			buf[fill++] = code[pos + 5];
@@ -705,6 +732,13 @@ uint64_t jp_fingerprint_shape_only(struct jp_fp_work *w, const uint8_t *code, si
 			pos += ilen;
 			after = 1;
 			pad = 0;
+			continue;
+		}
+		if (!code[pos] && (ilen = zeros_before_entry(code, pos, len)) != 0) {
+			sfill = shape_add(w, sbuf, sfill, code, pos, len, ilen, &entry_insn);
+			pos += ilen;
+			after = 0;
+			pad = 1;
 			continue;
 		}
 		if ((ilen = patchable_entry(code, pos, len, pos ? pad * 2 : 1)) != 0) {
