@@ -385,9 +385,9 @@ static int after_of(const uint8_t *p, unsigned ilen, const struct jp_insn *in)
  * the relocation data (zero bytes) when the piece starts with that, or
  * starts the piece.
  * Whether a capture came before or after the patch changed the name of
- * the same code, from run to run (3.6-6.3 points of HotSpot's lowest pair)
- * and within one run (a second LOAD under another name, 8-26 % of the
- * samples).  It must be done here and not only in the capture: a run that
+ * the same code, from run to run (0.3-8.6 points of HotSpot's lowest pair
+ * of three runs, 3.3 on average over 15 sets) and within one run (a second
+ * LOAD under another name; 8-26 % of the samples were on such methods).  It must be done here and not only in the capture: a run that
  * first reads the method after the patch has only the jump to go by.
  * So the 7 bytes hash as one record in both states: the two bytes the
  * patch leaves (the bang's top bytes 0xf0-0xff 0xff, the frame's zero
@@ -447,12 +447,35 @@ static unsigned zeros_before_entry(const uint8_t *code, size_t pos, size_t len)
 	return k && patchable_entry(code, pos + k, len, 2) ? k : 0;
 }
 
-/* Padding before an entry: a NOP, or zero bytes (add [rax],al, with a
- * prefix byte before it where the decoding of the relocation data ran
- * into them). */
-static int is_padding(const uint8_t *p, unsigned ilen, const struct jp_insn *in)
+/* What starts at pos: an entry (ENTRY_LEN), zero bytes before one (1-8,
+ * *zeros set), or neither (0).  prev_len and prev_kind: the instruction
+ * decoded before pos (prev_len 0: none, or a record of these); after a NOP
+ * or after zero bytes (add [rax],al, with a prefix byte before it where
+ * the decoding of the relocation data ran into them) is after padding.
+ * Looked at only where maybe_entry() says an entry or zeros could start
+ * (00, e9, REX.W 81, 89 84): the loops pay a table look-up an instruction
+ * (together with the records, about 4 % more instructions executed for the
+ * fingerprint of HotSpot, Mono, gjs and QEMU pieces, under callgrind). */
+static const uint8_t entry_byte[256] = { [0x00] = 1, [0x48] = 0x81, [0x89] = 0x84, [0xe9] = 1 };
+
+static inline int maybe_entry(const uint8_t *code, size_t pos, size_t len)
 {
-	return ilen && (in->kind == JP_INSN_NOP || (ilen <= 3 && !p[ilen - 1] && !p[ilen - 2]));
+	unsigned e = entry_byte[code[pos]];
+
+	return e && (e == 1 || (pos + 1 < len && code[pos + 1] == e));
+}
+
+static unsigned entry_at(const uint8_t *code, size_t pos, size_t len, unsigned prev_len, unsigned prev_kind,
+			 int *zeros)
+{
+	*zeros = !code[pos];
+	if (*zeros)
+		return zeros_before_entry(code, pos, len);
+	if (!pos)
+		return patchable_entry(code, pos, len, 1);
+	if (prev_len && (prev_kind == JP_INSN_NOP || (prev_len <= 3 && !code[pos - 1] && !code[pos - 2])))
+		return patchable_entry(code, pos, len, 2);
+	return 0;
 }
 
 /* The entry's bytes in the shape: as they are, a jump's target zeroed. */
@@ -571,7 +594,8 @@ static uint64_t fp_core(struct jp_fp_work *w, const uint8_t *code, size_t len, u
 	uint32_t n = 0;
 	unsigned mask_next = 0; /* imm offset to zero in the next insn, or 0 */
 	int after = 0;          /* the last instruction: after_of() */
-	int pad = 0;            /* the last instruction was padding: is_padding() */
+	unsigned plen = 0, pkind = 0; /* the last instruction decoded: entry_at() */
+	int zeros;
 	struct jp_decoder d;
 
 	if (!code)
@@ -617,38 +641,32 @@ static uint64_t fp_core(struct jp_fp_work *w, const uint8_t *code, size_t len, u
 			pos += ilen;
 			n++;
 			after = 1; /* as the splitter: the data ends like a jump */
-			pad = 0;
+			plen = 0;
 			mask_next = 0;
 			continue;
 		}
-		if (!code[pos] && (ilen = zeros_before_entry(code, pos, len)) != 0) {
-			/* one record for the zeros, as padding before it */
-			buf[fill++] = ENTRY_PAD;
-			buf[fill++] = (uint8_t)ilen;
-			if (shape)
-				sfill = shape_add(w, sbuf, sfill, code, pos, len, ilen, &entry_insn);
-			pos += ilen;
-			n++;
-			after = mask_next = 0;
-			pad = 1;
-			continue;
-		}
-		if ((ilen = patchable_entry(code, pos, len, pos ? pad * 2 : 1)) != 0) {
-			buf[fill++] = ENTRY;
-			buf[fill++] = code[pos + 5];
-			buf[fill++] = code[pos + 6];
+		if (maybe_entry(code, pos, len) && (ilen = entry_at(code, pos, len, plen, pkind, &zeros)) != 0) {
+			/* zeros before an entry: one record, as padding; an
+			 * entry: one record of the 2 bytes a patch leaves */
+			buf[fill++] = zeros ? ENTRY_PAD : ENTRY;
+			buf[fill++] = zeros ? (uint8_t)ilen : code[pos + 5];
+			if (!zeros)
+				buf[fill++] = code[pos + 6];
 			if (shape)
 				sfill = shape_add(w, sbuf, sfill, code, pos, len, ilen,
-						  code[pos] == 0xe9 ? &entry_jmp : &entry_insn);
+						  !zeros && code[pos] == 0xe9 ? &entry_jmp : &entry_insn);
+			plen = zeros ? ilen : 0;
+			pkind = JP_INSN_NOP;
 			pos += ilen;
 			n++;
-			after = pad = 0;
+			after = 0;
 			mask_next = 0;
 			continue;
 		}
 		ilen = jp_insn_decode_memo_copy(memo, &d, msrc + pos, code + pos, len - pos, &in);
 		after = after_of(code + pos, ilen, &in);
-		pad = is_padding(code + pos, ilen, &in);
+		plen = ilen;
+		pkind = in.kind;
 		mask_next = 0;
 		if (shape)
 			sfill = shape_add(w, sbuf, sfill, code, pos, len, ilen, &in);
@@ -713,7 +731,8 @@ uint64_t jp_fingerprint_shape_only(struct jp_fp_work *w, const uint8_t *code, si
 	size_t pos = 0, sfill = 0;
 	struct jp_decoder d;
 	uint64_t h;
-	int after = 0, pad = 0;
+	int after = 0, zeros;
+	unsigned plen = 0, pkind = 0;
 
 	if (!code)
 		return 0;
@@ -731,26 +750,22 @@ uint64_t jp_fingerprint_shape_only(struct jp_fp_work *w, const uint8_t *code, si
 			sfill = shape_add(w, sbuf, sfill, zero, 0, 16, ilen, &(struct jp_insn){ .len = (uint8_t)ilen });
 			pos += ilen;
 			after = 1;
-			pad = 0;
+			plen = 0;
 			continue;
 		}
-		if (!code[pos] && (ilen = zeros_before_entry(code, pos, len)) != 0) {
-			sfill = shape_add(w, sbuf, sfill, code, pos, len, ilen, &entry_insn);
+		if (maybe_entry(code, pos, len) && (ilen = entry_at(code, pos, len, plen, pkind, &zeros)) != 0) {
+			sfill = shape_add(w, sbuf, sfill, code, pos, len, ilen,
+					  !zeros && code[pos] == 0xe9 ? &entry_jmp : &entry_insn);
+			plen = zeros ? ilen : 0;
+			pkind = JP_INSN_NOP;
 			pos += ilen;
 			after = 0;
-			pad = 1;
-			continue;
-		}
-		if ((ilen = patchable_entry(code, pos, len, pos ? pad * 2 : 1)) != 0) {
-			sfill = shape_add(w, sbuf, sfill, code, pos, len, ilen,
-					  code[pos] == 0xe9 ? &entry_jmp : &entry_insn);
-			pos += ilen;
-			after = pad = 0;
 			continue;
 		}
 		ilen = jp_insn_decode_memo(memo, &d, code + pos, len - pos, &in);
 		after = after_of(code + pos, ilen, &in);
-		pad = is_padding(code + pos, ilen, &in);
+		plen = ilen;
+		pkind = in.kind;
 		sfill = shape_add(w, sbuf, sfill, code, pos, len, ilen, &in);
 		pos += ilen ? ilen : 1;
 	}
