@@ -386,12 +386,79 @@ struct jp_fp_work {
  * blocks, literal pools.  Their value changes every run and, decoded as
  * instructions, so does everything up to where decoding re-synchronises.
  * The fingerprint reads such a piece with those words zeroed: the same in
- * every run, whatever the addresses.  Returns whether there were any (and
- * then the copy in w->copy). */
-static int zero_pointer_words(struct jp_fp_work *w, const uint8_t *code, size_t len, uint64_t addr)
+ * every run, whatever the addresses.
+ *
+ * The shape of such an address (top half 0x00005500-0x000056ff or
+ * 0x00007e00-0x00007fff) is also that of an instruction's last four bytes
+ * when they are a small field: lea r8,[r14+0x7e88] (LuaJIT's offsets into
+ * its global state), jne +0x7f94 or jmp +0x55d0 (exits far down the mcode
+ * area), and r12d,0x7fff (QEMU).  Such a field lands in the top half of an
+ * aligned word in one run of eight or so, as the code's address mod 8
+ * changes from run to run; zeroing it then changed the decoding and so the
+ * name of the piece (LuaJIT: 90 % of a run's samples renamed at once).  So
+ * a word whose top half is exactly the tail of an instruction the decoding
+ * of the bytes as they are reaches (the walk fp_core makes: ends with the
+ * word, starts before its top half, and has four or more bytes past its
+ * opcode, ModRM and SIB: displacement, immediate or branch distance) is
+ * code and stays.  A real pointer word is so explained only by chance
+ * decoding of its random low bytes: none of 390 in QEMU's pieces were.
+ * (A mov r64,imm64 whose immediate is the word stays too, and is masked as
+ * a pointer when its record is made: the same record as zeroed.) */
+static int field_tail(const uint8_t *p, unsigned ilen, const struct jp_insn *in)
 {
-	size_t first = (size_t)((8 - (addr & 7)) & 7), o;
-	int any = 0;
+	unsigned m = in->modrm_off;
+
+	if (ilen < 5)
+		return 0;
+	if (!m)
+		return 1; /* prefixes and an opcode, then an immediate or a distance */
+	return m + 1u + ((p[m] & 7) == 4 && (p[m] >> 6) != 3) + 4u <= ilen;
+}
+
+/* The walk of fp_core over the bytes as they are: restores in w->copy each
+ * zeroed word that is an instruction's field.  Returns how many stay zeroed
+ * of the nz that were. */
+static size_t keep_code_words(struct jp_fp_work *w, const uint8_t *code, size_t len, uint64_t addr,
+			      struct jp_insn_memo *memo, size_t nz)
+{
+	struct jp_decoder d;
+	size_t pos = 0;
+	int after = 0;
+
+	jp_insn_init(&d);
+	while (pos < len && nz) {
+		struct jp_insn in;
+		unsigned ilen;
+		size_t end;
+
+		if (after && (ilen = (unsigned)jp_split_inline_pointer(code + pos, len - pos, after == 2)) != 0) {
+			pos += ilen;
+			after = 1;
+			continue;
+		}
+		ilen = jp_insn_decode_memo(memo, &d, code + pos, len - pos, &in);
+		after = after_of(code + pos, ilen, &in);
+		if (!ilen) {
+			pos++;
+			continue;
+		}
+		end = pos + ilen;
+		/* every runtime word at an aligned place was zeroed */
+		if (!((addr + end) & 7) && end >= 8 && field_tail(code + pos, ilen, &in) &&
+		    jp_split_runtime_word(code + end - 8)) {
+			memcpy(w->copy + end - 8, code + end - 8, 8);
+			nz--;
+		}
+		pos = end;
+	}
+	return nz;
+}
+
+/* Returns whether any word is zeroed (and then the copy in w->copy). */
+static int zero_pointer_words(struct jp_fp_work *w, const uint8_t *code, size_t len, uint64_t addr,
+			      struct jp_insn_memo *memo)
+{
+	size_t first = (size_t)((8 - (addr & 7)) & 7), o, nz = 0;
 
 	if (len > sizeof(w->copy))
 		return 0;
@@ -405,12 +472,12 @@ static int zero_pointer_words(struct jp_fp_work *w, const uint8_t *code, size_t 
 		memcpy(word, code + o, n);
 		if (!jp_split_runtime_word(word))
 			continue;
-		if (!any)
+		if (!nz)
 			memcpy(w->copy, code, len);
-		any = 1;
+		nz++;
 		memset(w->copy + o, 0, n);
 	}
-	return any;
+	return nz && keep_code_words(w, code, len, addr, memo, nz);
 }
 
 /* Append the instruction at code[pos] (ilen bytes; 0: one undecodable byte)
@@ -464,7 +531,7 @@ static uint64_t fp_core(struct jp_fp_work *w, const uint8_t *code, size_t len, u
 uint64_t jp_fingerprint_memo(struct jp_fp_work *w, const uint8_t *code, size_t len, uint64_t addr, uint64_t *shape,
 			     struct jp_insn_memo *memo)
 {
-	if (code && zero_pointer_words(w, code, len, addr)) {
+	if (code && zero_pointer_words(w, code, len, addr, memo)) {
 		/* the shape stays that of the bytes as they are (what
 		 * lib/reconcile.c compares); the decode memo is of those
 		 * bytes, not of the copy */
