@@ -400,8 +400,13 @@ struct jp_fp_work {
  * of the bytes as they are reaches (the walk fp_core makes: ends with the
  * word, starts before its top half, and has four or more bytes past its
  * opcode, ModRM and SIB: displacement, immediate or branch distance) is
- * code and stays.  A real pointer word is so explained only by chance
- * decoding of its random low bytes: none of 390 in QEMU's pieces were.
+ * code and stays, where the decoding ran into the word's first byte as
+ * code (keep_code_words).  A real pointer's random low bytes decode into
+ * such an instruction now and then (QEMU: 60 62 00 bf 42 56 00 00 is
+ * (bad) (bad) add [rdi+0x5642],bh), but a TranslationBlock's words follow
+ * a jump and padding, or other fields, not code that runs into them:
+ * three QEMU runs' pieces fingerprinted again kept their names with this
+ * condition and lost 6 % of them without it.
  * (A mov r64,imm64 whose immediate is the word stays too, and is masked as
  * a pointer when its record is made: the same record as zeroed.) */
 static int field_tail(const uint8_t *p, unsigned ilen, const struct jp_insn *in)
@@ -422,16 +427,19 @@ static size_t keep_code_words(struct jp_fp_work *w, const uint8_t *code, size_t 
 			      struct jp_insn_memo *memo, size_t nz)
 {
 	struct jp_decoder d;
-	size_t pos = 0;
-	int after = 0;
+	size_t pos = 0, prev = 0; /* the last instruction's start */
+	int after = 0, flows = 0, flows2 = 0; /* whether code ran on past the last and the one before */
 
 	jp_insn_init(&d);
 	while (pos < len && nz) {
 		struct jp_insn in;
 		unsigned ilen;
-		size_t end;
+		size_t end, o;
 
 		if (after && (ilen = (unsigned)jp_split_inline_pointer(code + pos, len - pos, after == 2)) != 0) {
+			flows2 = flows;
+			flows = 0;
+			prev = pos;
 			pos += ilen;
 			after = 1;
 			continue;
@@ -439,16 +447,29 @@ static size_t keep_code_words(struct jp_fp_work *w, const uint8_t *code, size_t 
 		ilen = jp_insn_decode_memo(memo, &d, code + pos, len - pos, &in);
 		after = after_of(code + pos, ilen, &in);
 		if (!ilen) {
-			pos++;
+			flows2 = flows;
+			flows = 0;
+			prev = pos++;
 			continue;
 		}
 		end = pos + ilen;
-		/* every runtime word at an aligned place was zeroed */
+		o = end >= 8 ? end - 8 : 0;
+		/* The word's first byte must be code the decoding ran into:
+		 * inside this instruction or the one before (it started
+		 * before the word), or the start of one that an ordinary
+		 * instruction before falls through to.  Data after a jump and
+		 * padding (QEMU's TranslationBlock) starts afresh at the
+		 * word, and its low bytes decode into anything. */
 		if (!((addr + end) & 7) && end >= 8 && field_tail(code + pos, ilen, &in) &&
-		    jp_split_runtime_word(code + end - 8)) {
-			memcpy(w->copy + end - 8, code + end - 8, 8);
+		    jp_split_runtime_word(code + o) &&
+		    (pos < o || (pos > o && prev < o) || (pos > o && prev == o && flows2) ||
+		     (pos == o && flows))) {
+			memcpy(w->copy + o, code + o, 8);
 			nz--;
 		}
+		flows2 = flows;
+		prev = pos;
+		flows = in.kind == JP_INSN_OTHER;
 		pos = end;
 	}
 	return nz;
