@@ -400,76 +400,93 @@ struct jp_fp_work {
  * of the bytes as they are reaches (the walk fp_core makes: ends with the
  * word, starts before its top half, and has four or more bytes past its
  * opcode, ModRM and SIB: displacement, immediate or branch distance) is
- * code and stays, where the decoding ran into the word's first byte as
- * code (keep_code_words).  A real pointer's random low bytes decode into
- * such an instruction now and then (QEMU: 60 62 00 bf 42 56 00 00 is
- * (bad) (bad) add [rdi+0x5642],bh), but a TranslationBlock's words follow
- * a jump and padding, or other fields, not code that runs into them:
- * three QEMU runs' pieces fingerprinted again kept their names with this
- * condition and lost 6 % of them without it.
- * (A mov r64,imm64 whose immediate is the word stays too, and is masked as
- * a pointer when its record is made: the same record as zeroed.) */
+ * code and stays, where the decoding ran into the word as code
+ * (keep_code_words).  A real pointer's random low bytes decode into such
+ * an instruction now and then (QEMU: 60 62 00 bf 42 56 00 00 is (bad)
+ * (bad) add [rdi+0x5642],bh; after add byte [rax-0x7f7f7f80],0x80 it is
+ * and byte [rax+0x62],0; mov edi,0x5642), but a TranslationBlock's words
+ * follow a jump and padding, or fields whose zero bytes decode as 00 /r,
+ * not code that runs into them.  Ten sets of three QEMU runs
+ * fingerprinted again kept exactly their names; the first version of
+ * this rule, without that condition, lost 6 % of them.
+ * (A mov r64,imm64 whose immediate is the word is zeroed, as before: it
+ * is masked as a pointer when its record is made, the same record.) */
 static int field_tail(const uint8_t *p, unsigned ilen, const struct jp_insn *in)
 {
 	unsigned m = in->modrm_off;
 
 	if (ilen < 5)
 		return 0;
-	if (!m)
-		return 1; /* prefixes and an opcode, then an immediate or a distance */
+	if (!m) /* jcc/jmp/call rel32; not mov r32,imm32 (B8+r), which data decodes into */
+		return in->rel_size == 4 && in->rel_off + 4u == ilen;
 	return m + 1u + ((p[m] & 7) == 4 && (p[m] >> 6) != 3) + 4u <= ilen;
 }
 
+/* An instruction code runs through: not a NOP, int3, jump or return, no
+ * undecodable byte, and not 00 /r (add r/m8,r8: what zero bytes decode
+ * as). */
+static int ordinary(const uint8_t *p, unsigned ilen, const struct jp_insn *in)
+{
+	return ilen && in->kind == JP_INSN_OTHER && p[0] != 0x00;
+}
+
 /* The walk of fp_core over the bytes as they are: restores in w->copy each
- * zeroed word that is an instruction's field.  Returns how many stay zeroed
- * of the nz that were. */
+ * zeroed word that is an instruction's field, where the decoding ran into
+ * the word as code: every instruction from the one holding the byte before
+ * the word up to the one whose field the word's top half is ordinary.
+ * Data after a jump and padding starts afresh at the word, and a real
+ * pointer's random low bytes decode into anything (QEMU: 50 59 f7 be 42 56
+ * 00 00 after jmp; nop is push; pop; idiv [rsi+0x5642]).  Returns how many
+ * stay zeroed of the nz that were. */
+#define KEEP_RING 8u /* > the most instructions in the 5 bytes [o-1, o+4) */
 static size_t keep_code_words(struct jp_fp_work *w, const uint8_t *code, size_t len, uint64_t addr,
 			      struct jp_insn_memo *memo, size_t nz)
 {
 	struct jp_decoder d;
-	size_t pos = 0, prev = 0; /* the last instruction's start */
-	int after = 0, flows = 0, flows2 = 0; /* whether code ran on past the last and the one before */
+	size_t pos = 0, start[KEEP_RING]; /* the last instructions' starts, ... */
+	uint8_t ok[KEEP_RING];            /* ... whether each was ordinary */
+	unsigned n = 0;
+	int after = 0;
 
 	jp_insn_init(&d);
 	while (pos < len && nz) {
 		struct jp_insn in;
-		unsigned ilen;
+		unsigned ilen, k;
 		size_t end, o;
 
 		if (after && (ilen = (unsigned)jp_split_inline_pointer(code + pos, len - pos, after == 2)) != 0) {
-			flows2 = flows;
-			flows = 0;
-			prev = pos;
+			start[n % KEEP_RING] = pos;
+			ok[n++ % KEEP_RING] = 0;
 			pos += ilen;
 			after = 1;
 			continue;
 		}
 		ilen = jp_insn_decode_memo(memo, &d, code + pos, len - pos, &in);
 		after = after_of(code + pos, ilen, &in);
-		if (!ilen) {
-			flows2 = flows;
-			flows = 0;
-			prev = pos++;
-			continue;
+		end = pos + (ilen ? ilen : 1);
+		o = end - 8;
+		if (ilen && !((addr + end) & 7) && end >= 8 + 1 && field_tail(code + pos, ilen, &in) &&
+		    jp_split_runtime_word(code + o)) {
+			/* back from the latest instruction to the one holding
+			 * byte o-1: all ordinary, and there is one */
+			int run_in = 0;
+
+			for (k = 1; k <= n && k < KEEP_RING; k++) {
+				if (!ok[(n - k) % KEEP_RING]) {
+					run_in = 0;
+					break;
+				}
+				run_in = 1;
+				if (start[(n - k) % KEEP_RING] <= o - 1)
+					break;
+			}
+			if (run_in && k < KEEP_RING && k <= n && start[(n - k) % KEEP_RING] <= o - 1) {
+				memcpy(w->copy + o, code + o, 8);
+				nz--;
+			}
 		}
-		end = pos + ilen;
-		o = end >= 8 ? end - 8 : 0;
-		/* The word's first byte must be code the decoding ran into:
-		 * inside this instruction or the one before (it started
-		 * before the word), or the start of one that an ordinary
-		 * instruction before falls through to.  Data after a jump and
-		 * padding (QEMU's TranslationBlock) starts afresh at the
-		 * word, and its low bytes decode into anything. */
-		if (!((addr + end) & 7) && end >= 8 && field_tail(code + pos, ilen, &in) &&
-		    jp_split_runtime_word(code + o) &&
-		    (pos < o || (pos > o && prev < o) || (pos > o && prev == o && flows2) ||
-		     (pos == o && flows))) {
-			memcpy(w->copy + o, code + o, 8);
-			nz--;
-		}
-		flows2 = flows;
-		prev = pos;
-		flows = in.kind == JP_INSN_OTHER;
+		start[n % KEEP_RING] = pos;
+		ok[n++ % KEEP_RING] = (uint8_t)ordinary(code + pos, ilen, &in);
 		pos = end;
 	}
 	return nz;
