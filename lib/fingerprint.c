@@ -440,7 +440,7 @@ static int ordinary(const uint8_t *p, unsigned ilen, const struct jp_insn *in)
  * stay zeroed of the nz that were. */
 #define KEEP_RING 8u /* > the most instructions in the 5 bytes [o-1, o+4) */
 static size_t keep_code_words(struct jp_fp_work *w, const uint8_t *code, size_t len, uint64_t addr,
-			      struct jp_insn_memo *memo, size_t nz)
+			      struct jp_insn_memo *memo, size_t nz, size_t last)
 {
 	struct jp_decoder d;
 	size_t pos = 0, start[KEEP_RING]; /* the last instructions' starts, ... */
@@ -449,7 +449,8 @@ static size_t keep_code_words(struct jp_fp_work *w, const uint8_t *code, size_t 
 	int after = 0;
 
 	jp_insn_init(&d);
-	while (pos < len && nz) {
+	/* an instruction ending with the last zeroed word starts before its end */
+	while (pos < len && pos < last + 8 && nz) {
 		struct jp_insn in;
 		unsigned ilen, k;
 		size_t end, o;
@@ -496,7 +497,7 @@ static size_t keep_code_words(struct jp_fp_work *w, const uint8_t *code, size_t 
 static int zero_pointer_words(struct jp_fp_work *w, const uint8_t *code, size_t len, uint64_t addr,
 			      struct jp_insn_memo *memo)
 {
-	size_t first = (size_t)((8 - (addr & 7)) & 7), o, nz = 0;
+	size_t first = (size_t)((8 - (addr & 7)) & 7), o, nz = 0, last = 0;
 
 	if (len > sizeof(w->copy))
 		return 0;
@@ -513,9 +514,10 @@ static int zero_pointer_words(struct jp_fp_work *w, const uint8_t *code, size_t 
 		if (!nz)
 			memcpy(w->copy, code, len);
 		nz++;
+		last = o;
 		memset(w->copy + o, 0, n);
 	}
-	return nz && keep_code_words(w, code, len, addr, memo, nz);
+	return nz && keep_code_words(w, code, len, addr, memo, nz, last);
 }
 
 /* Append the instruction at code[pos] (ilen bytes; 0: one undecodable byte)
