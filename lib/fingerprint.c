@@ -495,12 +495,118 @@ struct jp_fp_work {
  * blocks, literal pools.  Their value changes every run and, decoded as
  * instructions, so does everything up to where decoding re-synchronises.
  * The fingerprint reads such a piece with those words zeroed: the same in
- * every run, whatever the addresses.  Returns whether there were any (and
- * then the copy in w->copy). */
-static int zero_pointer_words(struct jp_fp_work *w, const uint8_t *code, size_t len, uint64_t addr)
+ * every run, whatever the addresses.
+ *
+ * The shape of such an address (top half 0x00005500-0x000056ff or
+ * 0x00007e00-0x00007fff) is also that of an instruction's last four bytes
+ * when they are a small field: lea r8,[r14+0x7e88] (LuaJIT's offsets into
+ * its global state), jne +0x7f94 or jmp +0x55d0 (exits far down the mcode
+ * area), and r12d,0x7fff (QEMU).  Such a field lands in the top half of an
+ * aligned word in one run of eight or so, as the code's address mod 8
+ * changes from run to run; zeroing it then changed the decoding and so the
+ * name of the piece (LuaJIT: 90 % of a run's samples renamed at once).  So
+ * a word whose top half is exactly the tail of an instruction the decoding
+ * of the bytes as they are reaches (the walk fp_core makes: ends with the
+ * word, starts before its top half, and has four or more bytes past its
+ * opcode, ModRM and SIB: displacement, immediate or branch distance) is
+ * code and stays, where the decoding ran into the word as code
+ * (keep_code_words).  A real pointer's random low bytes decode into such
+ * an instruction now and then (QEMU: 60 62 00 bf 42 56 00 00 is (bad)
+ * (bad) add [rdi+0x5642],bh; after add byte [rax-0x7f7f7f80],0x80 it is
+ * and byte [rax+0x62],0; mov edi,0x5642), but a TranslationBlock's words
+ * follow a jump and padding, or fields whose zero bytes decode as 00 /r,
+ * not code that runs into them.  Ten sets of three QEMU runs
+ * fingerprinted again kept exactly their names; the first version of
+ * this rule, without that condition, lost 6 % of them.
+ * (A mov r64,imm64 whose immediate is the word is zeroed, as before: it
+ * is masked as a pointer when its record is made, the same record.) */
+static int field_tail(const uint8_t *p, unsigned ilen, const struct jp_insn *in)
 {
-	size_t first = (size_t)((8 - (addr & 7)) & 7), o;
-	int any = 0;
+	unsigned m = in->modrm_off;
+
+	if (ilen < 5)
+		return 0;
+	if (!m) /* jcc/jmp/call rel32; not mov r32,imm32 (B8+r), which data decodes into */
+		return in->rel_size == 4 && in->rel_off + 4u == ilen;
+	return m + 1u + ((p[m] & 7) == 4 && (p[m] >> 6) != 3) + 4u <= ilen;
+}
+
+/* An instruction code runs through: not a NOP, int3, jump or return, no
+ * undecodable byte, and not 00 /r (add r/m8,r8: what zero bytes decode
+ * as). */
+static int ordinary(const uint8_t *p, unsigned ilen, const struct jp_insn *in)
+{
+	return ilen && in->kind == JP_INSN_OTHER && p[0] != 0x00;
+}
+
+/* The walk of fp_core over the bytes as they are: restores in w->copy each
+ * zeroed word that is an instruction's field, where the decoding ran into
+ * the word as code: every instruction from the one holding the byte before
+ * the word up to the one whose field the word's top half is ordinary.
+ * Data after a jump and padding starts afresh at the word, and a real
+ * pointer's random low bytes decode into anything (QEMU: 50 59 f7 be 42 56
+ * 00 00 after jmp; nop is push; pop; idiv [rsi+0x5642]).  Returns how many
+ * stay zeroed of the nz that were. */
+#define KEEP_RING 8u /* > the most instructions in the 5 bytes [o-1, o+4) */
+static size_t keep_code_words(struct jp_fp_work *w, const uint8_t *code, size_t len, uint64_t addr,
+			      struct jp_insn_memo *memo, size_t nz, size_t last)
+{
+	struct jp_decoder d;
+	size_t pos = 0, start[KEEP_RING]; /* the last instructions' starts, ... */
+	uint8_t ok[KEEP_RING];            /* ... whether each was ordinary */
+	unsigned n = 0;
+	int after = 0;
+
+	jp_insn_init(&d);
+	/* an instruction ending with the last zeroed word starts before its end */
+	while (pos < len && pos < last + 8 && nz) {
+		struct jp_insn in;
+		unsigned ilen, k;
+		size_t end, o;
+
+		if (after && (ilen = (unsigned)jp_split_inline_pointer(code + pos, len - pos, after == 2)) != 0) {
+			start[n % KEEP_RING] = pos;
+			ok[n++ % KEEP_RING] = 0;
+			pos += ilen;
+			after = 1;
+			continue;
+		}
+		ilen = jp_insn_decode_memo(memo, &d, code + pos, len - pos, &in);
+		after = after_of(code + pos, ilen, &in);
+		end = pos + (ilen ? ilen : 1);
+		o = end - 8;
+		if (ilen && !((addr + end) & 7) && end >= 8 + 1 && field_tail(code + pos, ilen, &in) &&
+		    jp_split_runtime_word(code + o)) {
+			/* back from the latest instruction to the one holding
+			 * byte o-1: all ordinary, and there is one */
+			int run_in = 0;
+
+			for (k = 1; k <= n && k < KEEP_RING; k++) {
+				if (!ok[(n - k) % KEEP_RING]) {
+					run_in = 0;
+					break;
+				}
+				run_in = 1;
+				if (start[(n - k) % KEEP_RING] <= o - 1)
+					break;
+			}
+			if (run_in && k < KEEP_RING && k <= n && start[(n - k) % KEEP_RING] <= o - 1) {
+				memcpy(w->copy + o, code + o, 8);
+				nz--;
+			}
+		}
+		start[n % KEEP_RING] = pos;
+		ok[n++ % KEEP_RING] = (uint8_t)ordinary(code + pos, ilen, &in);
+		pos = end;
+	}
+	return nz;
+}
+
+/* Returns whether any word is zeroed (and then the copy in w->copy). */
+static int zero_pointer_words(struct jp_fp_work *w, const uint8_t *code, size_t len, uint64_t addr,
+			      struct jp_insn_memo *memo)
+{
+	size_t first = (size_t)((8 - (addr & 7)) & 7), o, nz = 0, last = 0;
 
 	if (len > sizeof(w->copy))
 		return 0;
@@ -514,12 +620,13 @@ static int zero_pointer_words(struct jp_fp_work *w, const uint8_t *code, size_t 
 		memcpy(word, code + o, n);
 		if (!jp_split_runtime_word(word))
 			continue;
-		if (!any)
+		if (!nz)
 			memcpy(w->copy, code, len);
-		any = 1;
+		nz++;
+		last = o;
 		memset(w->copy + o, 0, n);
 	}
-	return any;
+	return nz && keep_code_words(w, code, len, addr, memo, nz, last);
 }
 
 /* Append the instruction at code[pos] (ilen bytes; 0: one undecodable byte)
@@ -573,7 +680,7 @@ static uint64_t fp_core(struct jp_fp_work *w, const uint8_t *code, size_t len, u
 uint64_t jp_fingerprint_memo(struct jp_fp_work *w, const uint8_t *code, size_t len, uint64_t addr, uint64_t *shape,
 			     struct jp_insn_memo *memo)
 {
-	if (code && zero_pointer_words(w, code, len, addr)) {
+	if (code && zero_pointer_words(w, code, len, addr, memo)) {
 		/* the shape stays that of the bytes as they are (what
 		 * lib/reconcile.c compares); the decode memo is of those
 		 * bytes, not of the copy */
