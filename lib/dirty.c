@@ -335,28 +335,23 @@ size_t jp_dirty_collect_in(struct jp_dirty *d, struct jp_region *r, uint64_t lo,
 
 	if (r->kind == JP_RK_FPRIV && !r->dead)
 		regrant_check(d, r, n);
-	r->quiet = n ? 0 : r->quiet < UINT8_MAX ? r->quiet + 1 : UINT8_MAX;
-	r->skipped = 0;
+	jp_pace_looked(&r->pace, n);
 	return n ? drop_uniform(d, r, n) : 0;
 }
 
 int jp_dirty_due(struct jp_region *r)
 {
-	unsigned every = r->quiet >= 2 ? JP_DIRTY_QUIET_MAX : r->quiet ? 2u : 1u;
-
 	/* Only hashed memory is looked at less often: its look is the dear
 	 * one, and its code is seldom replaced (BEAM's code view).  Under
 	 * write tracking code replaced in place must be dated within an epoch
 	 * (a runtime reusing a function's address: tests/e2e/runtime_late_map),
 	 * and a file's private view is where exec grants no hook saw are
 	 * found.  A full read pending, or never looked at: now. */
-	if (r->track != JP_RT_HASH || r->kind == JP_RK_FPRIV || r->needs_full || !r->last_scan_ts ||
-	    r->skipped + 1u >= every) {
-		r->skipped = 0;
+	if (r->track != JP_RT_HASH || r->kind == JP_RK_FPRIV || r->needs_full || !r->last_scan_ts) {
+		r->pace.skipped = 0;
 		return 1;
 	}
-	r->skipped++;
-	return 0;
+	return jp_pace_due(&r->pace, 1);
 }
 
 static size_t collect(struct jp_dirty *d, struct jp_region *r, uint64_t lo, uint64_t hi)

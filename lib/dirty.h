@@ -80,14 +80,13 @@ int jp_dirty_frozen(const struct jp_region *r);
  * look reads and hashes every resident page whether or not anything was
  * written (BEAM's 8 MiB code view: about 1 ms an epoch), so one whose last
  * passes found nothing is looked at every 2nd, then every 4th epoch
- * (JP_DIRTY_QUIET_MAX); any change found, by any pass, brings it back to
+ * (pace.h, after one empty look); any change found, by any pass, brings it back to
  * every epoch.  Nothing written is lost (the next look finds it, dated from
  * the last one); code that replaces other code in a quiet hashed region is
  * dated when found, so its first samples can carry the old name for up to
  * that many epochs.  Write-tracked regions and private file views are
  * looked at every epoch; passes a hook runs (unmap, mprotect, exit) always
  * look.  Counts the skip when it says no. */
-#define JP_DIRTY_QUIET_MAX 4u
 int jp_dirty_due(struct jp_region *r);
 
 /* The ranges of r to read again, into d->out; returns their number.  The

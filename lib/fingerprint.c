@@ -377,6 +377,115 @@ static int after_of(const uint8_t *p, unsigned ilen, const struct jp_insn *in)
 	return in->kind == JP_INSN_TERM;
 }
 
+/* ---- a verified entry made not entrant -------------------------------------
+ * HotSpot stops new calls into a method it makes not entrant (deoptimised,
+ * replaced, unloaded) by writing jmp rel32 to its handle_wrong_method stub
+ * over the method's verified entry (NativeJump::patch_verified_entry, on
+ * an 8-byte boundary): the first 5 bytes of the instruction there, which
+ * HotSpot makes 5 bytes or longer for that.  On x86-64 it is 7 bytes (C1,
+ * C2 and native wrappers): the stack bang mov [rsp-N],eax, or, in a
+ * method without one, sub rsp,imm32 even for a frame that fits an imm8.
+ * The entry follows the inline-cache check's NOP padding, or the end of
+ * the relocation data (zero bytes) when the piece starts with that, or
+ * starts the piece.
+ * Whether a capture came before or after the patch changed the name of
+ * the same code, from run to run (0.3-10 points of HotSpot's lowest pair
+ * of three runs, 3.7 on average over 18 sets) and within one run (a second
+ * LOAD under another name; 8-26 % of the samples were on such methods).  It must be done here and not only in the capture: a run that
+ * first reads the method after the patch has only the jump to go by.
+ * So the 7 bytes hash as one record in both states: the two bytes the
+ * patch leaves (the bang's top bytes 0xf0-0xff 0xff, the frame's zero
+ * high half) and nothing of the first five, neither the original's low
+ * bytes (bang distance, frame size) nor the jump's target; decoding goes
+ * on after them, where the original's next instruction starts.  The forms
+ * are narrow so that other code keeps what tells it apart: only right
+ * after padding or at the piece's start (sub rsp,imm32 only after
+ * padding: Mono and SpiderMonkey start functions with it, for frames of
+ * 128 bytes or more), the jump's target outside the piece, those two
+ * bytes after it.  A false match loses the low bytes of one immediate, or
+ * of a jump target left out anyway, and decodes on from 2 bytes later.
+ * ctx: 0 in the middle of code, 1 at the piece's start, 2 after padding.
+ * Returns the record's length (ENTRY_LEN) or 0. */
+#define ENTRY_LEN 7u
+#define ENTRY 0xfc
+#define ENTRY_PAD 0xfb
+
+static unsigned patchable_entry(const uint8_t *code, size_t pos, size_t len, int ctx)
+{
+	const uint8_t *q = code + pos;
+	int bang_tail, frame_tail;
+
+	if (!ctx || pos + ENTRY_LEN > len)
+		return 0;
+	/* the top two bytes of -N, N up to 1 MiB (HotSpot bangs 20 pages);
+	 * of a frame under 64 KiB */
+	bang_tail = q[5] >= 0xf0 && q[6] == 0xff;
+	frame_tail = !q[5] && !q[6] && ctx == 2;
+	if (q[0] == 0x89 && q[1] == 0x84 && q[2] == 0x24)
+		return bang_tail ? ENTRY_LEN : 0;
+	if (q[0] == 0x48 && q[1] == 0x81 && q[2] == 0xec)
+		return frame_tail ? ENTRY_LEN : 0;
+	if (q[0] == 0xe9 && (bang_tail || frame_tail)) {
+		int32_t rel;
+		int64_t t;
+
+		memcpy(&rel, q + 1, 4);
+		t = (int64_t)pos + 5 + rel;
+		if (t < 0 || (uint64_t)t >= len)
+			return ENTRY_LEN;
+	}
+	return 0;
+}
+
+/* Zero bytes at pos, at most 8, then an entry (the end of the relocation
+ * data, where decoding it ran over the zeros into the entry: 05 90 0c 64
+ * 00 | 00 | 89 84 24 ...).  Returns how many, or 0.  Looked for before
+ * decoding at pos, in both states alike: what precedes the entry is the
+ * same. */
+static unsigned zeros_before_entry(const uint8_t *code, size_t pos, size_t len)
+{
+	unsigned k = 0;
+
+	while (k < 8 && pos + k < len && !code[pos + k])
+		k++;
+	return k && patchable_entry(code, pos + k, len, 2) ? k : 0;
+}
+
+/* What starts at pos: an entry (ENTRY_LEN), zero bytes before one (1-8,
+ * *zeros set), or neither (0).  prev_len and prev_kind: the instruction
+ * decoded before pos (prev_len 0: none, or a record of these); after a NOP
+ * or after zero bytes (add [rax],al, with a prefix byte before it where
+ * the decoding of the relocation data ran into them) is after padding.
+ * Looked at only where maybe_entry() says an entry or zeros could start
+ * (00, e9, REX.W 81, 89 84): the loops pay a table look-up an instruction
+ * (together with the records, about 4 % more instructions executed for the
+ * fingerprint of HotSpot, Mono, gjs and QEMU pieces, under callgrind). */
+static const uint8_t entry_byte[256] = { [0x00] = 1, [0x48] = 0x81, [0x89] = 0x84, [0xe9] = 1 };
+
+static inline int maybe_entry(const uint8_t *code, size_t pos, size_t len)
+{
+	unsigned e = entry_byte[code[pos]];
+
+	return e && (e == 1 || (pos + 1 < len && code[pos + 1] == e));
+}
+
+static unsigned entry_at(const uint8_t *code, size_t pos, size_t len, unsigned prev_len, unsigned prev_kind,
+			 int *zeros)
+{
+	*zeros = !code[pos];
+	if (*zeros)
+		return zeros_before_entry(code, pos, len);
+	if (!pos)
+		return patchable_entry(code, pos, len, 1);
+	if (prev_len && (prev_kind == JP_INSN_NOP || (prev_len <= 3 && !code[pos - 1] && !code[pos - 2])))
+		return patchable_entry(code, pos, len, 2);
+	return 0;
+}
+
+/* The entry's bytes in the shape: as they are, a jump's target zeroed. */
+static const struct jp_insn entry_jmp = { .len = ENTRY_LEN, .rel_is_branch = 1, .rel_off = 1, .rel_size = 4 };
+static const struct jp_insn entry_insn = { .len = ENTRY_LEN };
+
 struct jp_fp_work {
 	XXH3_state_t st;
 	XXH3_state_t shape; /* the bytes, relative branch targets zeroed */
@@ -392,9 +501,122 @@ struct jp_fp_work {
  * blocks, literal pools.  Their value changes every run and, decoded as
  * instructions, so does everything up to where decoding re-synchronises.
  * The fingerprint reads such a piece with those words zeroed: the same in
- * every run, whatever the addresses.  Returns whether there were any (and
- * then the copy in w->copy). */
-static int zero_pointer_words(struct jp_fp_work *w, const uint8_t *code, size_t len, uint64_t addr)
+ * every run, whatever the addresses.
+ *
+ * The shape of such an address (top half 0x00005500-0x000056ff or
+ * 0x00007e00-0x00007fff) is also that of an instruction's last four bytes
+ * when they are a small field: lea r8,[r14+0x7e88] (LuaJIT's offsets into
+ * its global state), jne +0x7f94 or jmp +0x55d0 (exits far down the mcode
+ * area), and r12d,0x7fff (QEMU).  Such a field lands in the top half of an
+ * aligned word in one run of eight or so, as the code's address mod 8
+ * changes from run to run; zeroing it then changed the decoding and so the
+ * name of the piece (LuaJIT: 90 % of a run's samples renamed at once).  So
+ * a word whose top half is exactly the tail of an instruction the decoding
+ * of the bytes as they are reaches (the walk fp_core makes: ends with the
+ * word, starts before its top half, and has four or more bytes past its
+ * opcode, ModRM and SIB: displacement, immediate or branch distance) is
+ * code and stays, where the decoding ran into the word as code
+ * (keep_code_words).  A real pointer's random low bytes decode into such
+ * an instruction now and then (QEMU: 60 62 00 bf 42 56 00 00 is (bad)
+ * (bad) add [rdi+0x5642],bh; after add byte [rax-0x7f7f7f80],0x80 it is
+ * and byte [rax+0x62],0; mov edi,0x5642), but a TranslationBlock's words
+ * follow a jump and padding, or fields whose zero bytes decode as 00 /r,
+ * not code that runs into them.  Ten sets of three QEMU runs
+ * fingerprinted again kept exactly their names; the first version of
+ * this rule, without that condition, lost 6 % of them.
+ * (A mov r64,imm64 whose immediate is the word is zeroed, as before: it
+ * is masked as a pointer when its record is made, the same record.) */
+static int field_tail(const uint8_t *p, unsigned ilen, const struct jp_insn *in)
+{
+	unsigned m = in->modrm_off;
+
+	if (ilen < 5)
+		return 0;
+	if (!m) /* jcc/jmp/call rel32; not mov r32,imm32 (B8+r), which data decodes into */
+		return in->rel_size == 4 && in->rel_off + 4u == ilen;
+	return m + 1u + ((p[m] & 7) == 4 && (p[m] >> 6) != 3) + 4u <= ilen;
+}
+
+/* An instruction code runs through: not a NOP, int3, jump or return, no
+ * undecodable byte, and not 00 /r (add r/m8,r8: what zero bytes decode
+ * as). */
+static int ordinary(const uint8_t *p, unsigned ilen, const struct jp_insn *in)
+{
+	return ilen && in->kind == JP_INSN_OTHER && p[0] != 0x00;
+}
+
+/* The walk of fp_core over the bytes as they are: restores in w->copy each
+ * zeroed word that is an instruction's field, where the decoding ran into
+ * the word as code: every instruction from the one holding the byte before
+ * the word up to the one whose field the word's top half is ordinary.
+ * Data after a jump and padding starts afresh at the word, and a real
+ * pointer's random low bytes decode into anything (QEMU: 50 59 f7 be 42 56
+ * 00 00 after jmp; nop is push; pop; idiv [rsi+0x5642]).  Returns how many
+ * stay zeroed of the nz that were. */
+#define KEEP_RING 8u /* > the most instructions in the 5 bytes [o-1, o+4) */
+static size_t keep_code_words(struct jp_fp_work *w, const uint8_t *code, size_t len, uint64_t addr,
+			      struct jp_insn_memo *memo)
+{
+	size_t nz = w->nedit, last = w->edit[w->nedit - 1], kept = 0;
+	struct jp_decoder d;
+	size_t pos = 0, start[KEEP_RING]; /* the last instructions' starts, ... */
+	uint8_t ok[KEEP_RING];            /* ... whether each was ordinary */
+	unsigned n = 0;
+	int after = 0;
+
+	jp_insn_init(&d);
+	/* an instruction ending with the last zeroed word starts before its end */
+	while (pos < len && pos < last + 8 && nz) {
+		struct jp_insn in;
+		unsigned ilen, k;
+		size_t end, o;
+
+		if (after && (ilen = (unsigned)jp_split_inline_pointer(code + pos, len - pos, after == 2)) != 0) {
+			start[n % KEEP_RING] = pos;
+			ok[n++ % KEEP_RING] = 0;
+			pos += ilen;
+			after = 1;
+			continue;
+		}
+		ilen = jp_insn_decode_memo(memo, &d, code + pos, len - pos, &in);
+		after = after_of(code + pos, ilen, &in);
+		end = pos + (ilen ? ilen : 1);
+		o = end - 8;
+		if (ilen && !((addr + end) & 7) && end >= 8 + 1 && field_tail(code + pos, ilen, &in) &&
+		    jp_split_runtime_word(code + o)) {
+			/* back from the latest instruction to the one holding
+			 * byte o-1: all ordinary, and there is one */
+			int run_in = 0;
+
+			for (k = 1; k <= n && k < KEEP_RING; k++) {
+				if (!ok[(n - k) % KEEP_RING]) {
+					run_in = 0;
+					break;
+				}
+				run_in = 1;
+				if (start[(n - k) % KEEP_RING] <= o - 1)
+					break;
+			}
+			if (run_in && k < KEEP_RING && k <= n && start[(n - k) % KEEP_RING] <= o - 1) {
+				memcpy(w->copy + o, code + o, 8);
+				nz--;
+			}
+		}
+		start[n % KEEP_RING] = pos;
+		ok[n++ % KEEP_RING] = (uint8_t)ordinary(code + pos, ilen, &in);
+		pos = end;
+	}
+	/* the restored words leave the list of zeroed ones (decode_at's) */
+	for (uint32_t i = 0; i < w->nedit; i++)
+		if (memcmp(w->copy + w->edit[i], code + w->edit[i], len - w->edit[i] < 8 ? len - w->edit[i] : 8))
+			w->edit[kept++] = w->edit[i];
+	w->nedit = (uint32_t)kept;
+	return nz;
+}
+
+/* Returns whether any word is zeroed (and then the copy in w->copy). */
+static int zero_pointer_words(struct jp_fp_work *w, const uint8_t *code, size_t len, uint64_t addr,
+			      struct jp_insn_memo *memo)
 {
 	size_t first = (size_t)((8 - (addr & 7)) & 7), o;
 
@@ -416,7 +638,7 @@ static int zero_pointer_words(struct jp_fp_work *w, const uint8_t *code, size_t 
 		w->edit[w->nedit++] = (uint16_t)o;
 		memset(w->copy + o, 0, n);
 	}
-	return w->nedit != 0;
+	return w->nedit && keep_code_words(w, code, len, addr, memo);
 }
 
 /* Decode the instruction at code[pos], n bytes left.  Where code is w's
@@ -496,7 +718,7 @@ static uint64_t fp_core(struct jp_fp_work *w, const uint8_t *code, size_t len, u
 uint64_t jp_fingerprint_memo(struct jp_fp_work *w, const uint8_t *code, size_t len, uint64_t addr, uint64_t *shape,
 			     struct jp_insn_memo *memo)
 {
-	if (code && zero_pointer_words(w, code, len, addr)) {
+	if (code && zero_pointer_words(w, code, len, addr, memo)) {
 		/* the shape stays that of the bytes as they are (what
 		 * lib/reconcile.c compares); the decode memo is of those
 		 * bytes, not of the copy */
@@ -517,6 +739,8 @@ static uint64_t fp_core(struct jp_fp_work *w, const uint8_t *code, size_t len, u
 	uint32_t n = 0;
 	unsigned mask_next = 0; /* imm offset to zero in the next insn, or 0 */
 	int after = 0;          /* the last instruction: after_of() */
+	unsigned plen = 0, pkind = 0; /* the last instruction decoded: entry_at() */
+	int zeros;
 	struct jp_decoder d;
 
 	if (!code)
@@ -562,11 +786,32 @@ static uint64_t fp_core(struct jp_fp_work *w, const uint8_t *code, size_t len, u
 			pos += ilen;
 			n++;
 			after = 1; /* as the splitter: the data ends like a jump */
+			plen = 0;
+			mask_next = 0;
+			continue;
+		}
+		if (maybe_entry(code, pos, len) && (ilen = entry_at(code, pos, len, plen, pkind, &zeros)) != 0) {
+			/* zeros before an entry: one record, as padding; an
+			 * entry: one record of the 2 bytes a patch leaves */
+			buf[fill++] = zeros ? ENTRY_PAD : ENTRY;
+			buf[fill++] = zeros ? (uint8_t)ilen : code[pos + 5];
+			if (!zeros)
+				buf[fill++] = code[pos + 6];
+			if (shape)
+				sfill = shape_add(w, sbuf, sfill, code, pos, len, ilen,
+						  !zeros && code[pos] == 0xe9 ? &entry_jmp : &entry_insn);
+			plen = zeros ? ilen : 0;
+			pkind = JP_INSN_NOP;
+			pos += ilen;
+			n++;
+			after = 0;
 			mask_next = 0;
 			continue;
 		}
 		ilen = decode_at(w, memo, &d, code, msrc, pos, len - pos, &in);
 		after = after_of(code + pos, ilen, &in);
+		plen = ilen;
+		pkind = in.kind;
 		mask_next = 0;
 		if (shape)
 			sfill = shape_add(w, sbuf, sfill, code, pos, len, ilen, &in);
@@ -631,7 +876,8 @@ uint64_t jp_fingerprint_shape_only(struct jp_fp_work *w, const uint8_t *code, si
 	size_t pos = 0, sfill = 0;
 	struct jp_decoder d;
 	uint64_t h;
-	int after = 0;
+	int after = 0, zeros;
+	unsigned plen = 0, pkind = 0;
 
 	if (!code)
 		return 0;
@@ -649,10 +895,22 @@ uint64_t jp_fingerprint_shape_only(struct jp_fp_work *w, const uint8_t *code, si
 			sfill = shape_add(w, sbuf, sfill, zero, 0, 16, ilen, &(struct jp_insn){ .len = (uint8_t)ilen });
 			pos += ilen;
 			after = 1;
+			plen = 0;
+			continue;
+		}
+		if (maybe_entry(code, pos, len) && (ilen = entry_at(code, pos, len, plen, pkind, &zeros)) != 0) {
+			sfill = shape_add(w, sbuf, sfill, code, pos, len, ilen,
+					  !zeros && code[pos] == 0xe9 ? &entry_jmp : &entry_insn);
+			plen = zeros ? ilen : 0;
+			pkind = JP_INSN_NOP;
+			pos += ilen;
+			after = 0;
 			continue;
 		}
 		ilen = jp_insn_decode_memo(memo, &d, code + pos, len - pos, &in);
 		after = after_of(code + pos, ilen, &in);
+		plen = ilen;
+		pkind = in.kind;
 		sfill = shape_add(w, sbuf, sfill, code, pos, len, ilen, &in);
 		pos += ilen ? ilen : 1;
 	}

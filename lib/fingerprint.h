@@ -26,7 +26,11 @@
  *       pointers (jp_fingerprint_looks_like_pointer) or are a placeholder
  *       for one (jp_fingerprint_placeholder), and a 64-bit value
  *       stored as two 32-bit halves to adjacent slots (mov dword [m],lo;
- *       mov dword [m+4],hi, either order) when the whole looks like one.
+ *       mov dword [m+4],hi, either order) when the whole looks like one;
+ *     - a verified entry HotSpot may make not entrant: its 7-byte first
+ *       instruction (stack bang, or sub rsp,imm32 after padding) and the
+ *       jmp rel32 HotSpot writes over its first 5 bytes hash alike, as the
+ *       2 bytes the patch leaves (see patchable_entry()).
  *   Branches and RIP-relative references inside the piece are kept: they do
  *   not move with the piece and they are part of the function's shape.
  * - Different opcodes, registers, immediates and internal branch targets

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "creator.h"
+#include "pace.h"
 
 enum jp_region_kind {
 	JP_RK_ANON = 0,  /* private anonymous memory (//anon) */
@@ -63,8 +64,7 @@ struct jp_region {
 	uint8_t kprot;           /* JP_RK_FPRIV: protection the kernel showed at the last pass */
 	uint8_t regrant;         /* JP_RK_FPRIV: made executable again by calls no hook saw */
 	uint8_t heap;            /* its creator writes far more data than code (budget.h): hashed */
-	uint8_t quiet;           /* passes in a row that found nothing written (dirty.h: jp_dirty_due) */
-	uint8_t skipped;         /* periodic passes skipped since the last look */
+	struct jp_pace pace;     /* how often periodic passes look (dirty.h: jp_dirty_due) */
 	struct jp_desc *d;       /* sorted by addr, non-overlapping */
 	uint32_t nd, capd;
 	uint64_t *phash;         /* JP_RT_HASH: one hash per page, 0 = never seen */

@@ -68,7 +68,7 @@ long jp_unseen_find(const struct jp_regions *t, uint64_t start, uint64_t end, ch
 }
 
 /* The engine's pace (the capture thread's, under the engine lock). */
-static struct jp_unseen_pace pace;
+static struct jp_pace pace;
 
 unsigned jp_unseen_take(const struct jp_regions *t, char *buf, size_t bufsz,
 			void (*take)(uint64_t start, uint64_t len, int prot))
@@ -79,7 +79,7 @@ unsigned jp_unseen_take(const struct jp_regions *t, char *buf, size_t bufsz,
 	jp_filepriv_look_begin();
 	n = jp_unseen_find(t, 0, UINT64_MAX, buf, bufsz, h, JP_UNSEEN_MAX);
 	jp_filepriv_look_end();
-	jp_unseen_pace_found(&pace, n > 0 ? (unsigned)n : 0);
+	jp_pace_looked(&pace, n > 0 ? (unsigned long)n : 0);
 
 	/* The hits are copied out: take may change t and reuse buf. */
 	for (long k = 0; k < n; k++)
@@ -95,24 +95,14 @@ uint64_t jp_unseen_delay_ns(unsigned n, unsigned epoch_ms)
 	return quick < epoch ? quick : epoch;
 }
 
-int jp_unseen_pace_due(struct jp_unseen_pace *p, unsigned n, unsigned epoch_ms)
+int jp_unseen_pace_due(struct jp_pace *p, unsigned n, unsigned epoch_ms)
 {
-	unsigned every = p->quiet >= 8 ? 4u : p->quiet >= 4 ? 2u : 1u;
-
 	/* The quick looks at start (their delay is below an epoch): all made. */
-	if ((n && jp_unseen_delay_ns(n - 1, epoch_ms) < (uint64_t)epoch_ms * 1000000u) ||
-	    p->skipped + 1u >= every) {
+	if (n && jp_unseen_delay_ns(n - 1, epoch_ms) < (uint64_t)epoch_ms * 1000000u) {
 		p->skipped = 0;
 		return 1;
 	}
-	p->skipped++;
-	return 0;
-}
-
-void jp_unseen_pace_found(struct jp_unseen_pace *p, unsigned hits)
-{
-	p->quiet = hits ? 0 : p->quiet + (p->quiet < 1000u);
-	p->skipped = 0;
+	return jp_pace_due(p, 4);
 }
 
 int jp_unseen_due(unsigned n, unsigned epoch_ms)

@@ -51,14 +51,10 @@ unsigned jp_unseen_take(const struct jp_regions *t, char *buf, size_t bufsz,
  * start or the region's last kernel event.) */
 int jp_unseen_due(unsigned n, unsigned epoch_ms);
 
-/* jp_unseen_due's rule over the caller's state: the engine's is kept here,
- * updated by jp_unseen_take; tests drive their own. */
-struct jp_unseen_pace {
-	unsigned quiet;   /* looks in a row that found nothing */
-	unsigned skipped; /* looks skipped since the last one made */
-};
-int jp_unseen_pace_due(struct jp_unseen_pace *p, unsigned n, unsigned epoch_ms);
-void jp_unseen_pace_found(struct jp_unseen_pace *p, unsigned hits);
+/* jp_unseen_due's rule over the caller's state (pace.h, after 4 empty
+ * looks): the engine's is kept here, updated by jp_unseen_take; tests
+ * drive their own and record each look with jp_pace_looked. */
+int jp_unseen_pace_due(struct jp_pace *p, unsigned n, unsigned epoch_ms);
 
 /* How long the capture thread sleeps before look number n (0 first):
  * quickly at first (1, 2, 4 ... ms: most JITs make their first code at

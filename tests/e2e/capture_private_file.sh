@@ -144,9 +144,13 @@ raw_wx)
 	# grant of a file mapping, later than the LOADs, and no hook saw the
 	# call: the pieces are announced anew at the next pass (the toggle is
 	# inferred from written pages and the protection the kernel shows), so
-	# what runs between the toggle and that pass (up to an epoch, 100 ms)
-	# stays unnamed.  A floor that catches regressions, not the goal.
-	JP_MIN_SHARE=${JP_MIN_SHARE_RAW_WX:-60} fp_variant private_file_raw_wx "$(jp_prog file_private_raw)" wx 0 || fail=1
+	# what runs between the toggle and that pass (an epoch, 100 ms, and
+	# longer when the capture thread waits for a core) stays unnamed: six
+	# toggles in about 1.3 s named 75-90 % on a quiet machine, 59-69 % in
+	# a full check under load.  A floor that catches regressions, not the
+	# goal: with no toggle inferred, 20 % (the pieces stay hidden after
+	# their first toggle).
+	JP_MIN_SHARE=${JP_MIN_SHARE_RAW_WX:-50} fp_variant private_file_raw_wx "$(jp_prog file_private_raw)" wx 0 || fail=1
 	;;
 *) jp_fail "unknown FILE_PRIVATE_VARIANT '$FILE_PRIVATE_VARIANT'" ;;
 esac

@@ -128,6 +128,13 @@ engine_inject() { # RUN
 	ENGINE_INJECT_CPU=$(awk -v a="$c0" -v b="$c1" 'BEGIN { printf "%.2f", b - a }')
 }
 
+# The whole dumps of RUN, one a line: what the shim wrote (*.all where
+# engine_inject pruned it), not what inject was given.
+engine_dumps() { # RUN
+	find "$JP_TMP/$1/dumps" -name 'jit-*.dump' -type f |
+		while read -r d; do if [ -e "$d.all" ]; then echo "$d.all"; else echo "$d"; fi; done
+}
+
 # One run: record, inject, samples, checks; prints one summary line and
 # leaves its figures in ENGINE_FIG (an associative array: share named jit
 # loads load_bytes new_code_bytes file_bytes median_load inject inject_cpu
@@ -171,9 +178,7 @@ engine_run() { # NAME RUN
 		bad=1
 	fi
 	jp_dump_check "$run" | sed "s/^/$run: /" || bad=1
-	# What the shim wrote: the whole dumps, not what inject was given.
-	mapfile -t dumps < <(find "$dir/dumps" -name 'jit-*.dump' -type f |
-		while read -r d; do if [ -e "$d.all" ]; then echo "$d.all"; else echo "$d"; fi; done)
+	mapfile -t dumps < <(engine_dumps "$run")
 	stat="loads=0 load_bytes=0 new_code_bytes=0 file_bytes=0"
 	ENGINE_FIG[median_load]=0
 	if [ ${#dumps[@]} -gt 0 ]; then

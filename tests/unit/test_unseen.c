@@ -173,21 +173,21 @@ END_TEST
 
 /* After the quick looks at start, looks that find nothing make the net
  * look every 2nd, then every 4th epoch; a find brings it back at once. */
-static unsigned due_pattern(struct jp_unseen_pace *p, unsigned *n, unsigned looks, unsigned hits)
+static unsigned due_pattern(struct jp_pace *p, unsigned *n, unsigned looks, unsigned hits)
 {
 	unsigned bits = 0;
 
 	for (unsigned e = 0; e < looks; e++, ++*n)
 		if (jp_unseen_pace_due(p, *n, 100)) {
 			bits |= 1u << e;
-			jp_unseen_pace_found(p, hits);
+			jp_pace_looked(p, hits);
 		}
 	return bits;
 }
 
 START_TEST(quiet_net_looks_less_often)
 {
-	struct jp_unseen_pace p = { 0, 0 };
+	struct jp_pace p = { 0, 0 };
 	unsigned n = 1;
 
 	/* Looks 1-7 are the quick ones (1, 2, 4 ... 64 ms): all made. */
@@ -197,11 +197,11 @@ START_TEST(quiet_net_looks_less_often)
 	ck_assert_uint_eq(due_pattern(&p, &n, 2, 0), 0x2);
 	ck_assert_uint_eq(due_pattern(&p, &n, 12, 0), 0x888);
 	/* Something found: every epoch again, while it keeps finding. */
-	jp_unseen_pace_found(&p, 1);
+	jp_pace_looked(&p, 1);
 	ck_assert_uint_eq(due_pattern(&p, &n, 4, 2), 0xf);
 	/* A program whose hooks see everything from the start: after the
 	 * quick looks, 4 more epochs at every epoch... then fewer. */
-	p = (struct jp_unseen_pace){ 0, 0 };
+	p = (struct jp_pace){ 0, 0 };
 	n = 20;
 	ck_assert_uint_eq(due_pattern(&p, &n, 4, 0), 0xf);
 	ck_assert_uint_eq(due_pattern(&p, &n, 8, 0), 0xaa);
