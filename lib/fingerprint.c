@@ -391,8 +391,9 @@ static int after_of(const uint8_t *p, unsigned ilen, const struct jp_insn *in)
  * Whether a capture came before or after the patch changed the name of
  * the same code, from run to run (0.3-10 points of HotSpot's lowest pair
  * of three runs, 3.7 on average over 18 sets) and within one run (a second
- * LOAD under another name; 8-26 % of the samples were on such methods).  It must be done here and not only in the capture: a run that
- * first reads the method after the patch has only the jump to go by.
+ * LOAD under another name; 8-26 % of the samples were on such methods).
+ * It must be done here and not only in the capture: a run that first
+ * reads the method after the patch has only the jump to go by.
  * So the 7 bytes hash as one record in both states: the two bytes the
  * patch leaves (the bang's top bytes 0xf0-0xff 0xff, the frame's zero
  * high half) and nothing of the first five, neither the original's low
