@@ -478,6 +478,8 @@ static unsigned entry_at(const uint8_t *code, size_t pos, size_t len, unsigned p
 		return zeros_before_entry(code, pos, len);
 	if (!pos)
 		return patchable_entry(code, pos, len, 1);
+	/* code[pos - 2] is in the piece: an instruction ending in a zero
+	 * byte is 2 bytes or longer (00 /r needs its ModRM) */
 	if (prev_len && (prev_kind == JP_INSN_NOP || (prev_len <= 3 && !code[pos - 1] && !code[pos - 2])))
 		return patchable_entry(code, pos, len, 2);
 	return 0;

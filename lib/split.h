@@ -153,9 +153,10 @@ int jp_split_all_padding(const uint8_t *code, size_t len);
 
 /* Bytes of data at p, right after a call or an instruction that never
  * falls through: 8 when they hold an address where Linux puts a PIE's heap
- * or mmap (0x55..-0x56.., 0x7e..-0x7f..), after a call also 9 for one byte below
- * 0x40 and such an address (Mono: trampoline type and argument), else 0.  Shared with lib/fingerprint.c, which
- * hashes such a word as one fixed record so its per-run value and its
+ * or mmap (0x55..-0x56.., 0x7e..-0x7f..), after a call also 9 for one
+ * byte below 0x40 and such an address (Mono: trampoline type and
+ * argument), else 0.  Shared with lib/fingerprint.c, which hashes such a
+ * word as one fixed record so its per-run value and its
  * decoding as instructions never reach the fingerprint. */
 size_t jp_split_inline_pointer(const uint8_t *p, size_t n, int after_call);
 
