@@ -692,6 +692,71 @@ static inline size_t shape_add(struct jp_fp_work *w, uint8_t *sbuf, size_t sfill
 	return sfill;
 }
 
+/* What a step of the walk over the code found at its position. */
+enum walk_kind { AT_INSN, AT_INLINE_PTR, AT_ENTRY, AT_ENTRY_PAD };
+
+/* The walk the fingerprint and the shape both take, and what it keeps
+ * from one step to the next. */
+struct walk {
+	int after;            /* the last step: after_of() */
+	unsigned plen, pkind; /* the last instruction decoded: entry_at() */
+};
+
+/* One step at code[pos] (n = len - pos bytes left): a pointer kept after a
+ * call or a jump (lib/split.c; looked for in msrc, the bytes as they are:
+ * zeroing an aligned pointer word would hide the unaligned pointer it is
+ * part of, Mono's call; type byte; pointer, and the decoding of the zeros
+ * would run into the next call's opcode), a patchable entry or the zeros
+ * before one, else an instruction (*in; length 0: one undecodable byte).
+ * *ilen: the bytes the step covers (0 for an undecodable byte). */
+static inline __attribute__((always_inline)) enum walk_kind walk_step(struct walk *k, struct jp_fp_work *w, const struct jp_insn_memo *memo,
+				       const struct jp_decoder *d, const uint8_t *code, const uint8_t *msrc,
+				       size_t pos, size_t len, struct jp_insn *in, unsigned *ilen)
+{
+	unsigned n;
+	int zeros;
+
+	if (k->after && (n = (unsigned)jp_split_inline_pointer(msrc + pos, len - pos, k->after == 2)) != 0) {
+		k->after = 1; /* as the splitter: the data ends like a jump */
+		k->plen = 0;
+		*ilen = n;
+		return AT_INLINE_PTR;
+	}
+	if (maybe_entry(code, pos, len) && (n = entry_at(code, pos, len, k->plen, k->pkind, &zeros)) != 0) {
+		k->after = 0;
+		k->plen = zeros ? n : 0;
+		k->pkind = JP_INSN_NOP;
+		*ilen = n;
+		return zeros ? AT_ENTRY_PAD : AT_ENTRY;
+	}
+	n = decode_at(w, memo, d, code, msrc, pos, len - pos, in);
+	k->after = after_of(code + pos, n, in);
+	k->plen = n;
+	k->pkind = in->kind;
+	*ilen = n;
+	return AT_INSN;
+}
+
+/* A step's part of the shape stream: an inline pointer as zeros, an
+ * entry as its bytes with a patch's jump target zeroed, an instruction
+ * as shape_add() has it. */
+static inline size_t shape_step(struct jp_fp_work *w, uint8_t *sbuf, size_t sfill, const uint8_t *code, size_t pos,
+				size_t len, enum walk_kind kind, unsigned ilen, const struct jp_insn *in)
+{
+	static const uint8_t zero[16];
+
+	switch (kind) {
+	case AT_INLINE_PTR:
+		return shape_add(w, sbuf, sfill, zero, 0, 16, ilen, &(struct jp_insn){ .len = (uint8_t)ilen });
+	case AT_ENTRY:
+		return shape_add(w, sbuf, sfill, code, pos, len, ilen, code[pos] == 0xe9 ? &entry_jmp : &entry_insn);
+	case AT_ENTRY_PAD:
+		return shape_add(w, sbuf, sfill, code, pos, len, ilen, &entry_insn);
+	default:
+		return shape_add(w, sbuf, sfill, code, pos, len, ilen, in);
+	}
+}
+
 uint64_t jp_fingerprint(const uint8_t *code, size_t len, uint64_t addr)
 {
 	struct jp_fp_work w;
@@ -741,9 +806,7 @@ static uint64_t fp_core(struct jp_fp_work *w, const uint8_t *code, size_t len, u
 	size_t fill = 0, sfill = 0, pos = 0;
 	uint32_t n = 0;
 	unsigned mask_next = 0; /* imm offset to zero in the next insn, or 0 */
-	int after = 0;          /* the last instruction: after_of() */
-	unsigned plen = 0, pkind = 0; /* the last instruction decoded: entry_at() */
-	int zeros;
+	struct walk k = { 0, 0, 0 };
 	struct jp_decoder d;
 
 	if (!code)
@@ -757,6 +820,7 @@ static uint64_t fp_core(struct jp_fp_work *w, const uint8_t *code, size_t len, u
 	while (pos < len) {
 		struct jp_insn in;
 		unsigned ilen, mask = mask_next;
+		enum walk_kind kind;
 
 		while (w->br.npending && (w->br.heap[0] >> 32) <= pos) {
 			if (fill >= CHUNK) {
@@ -772,52 +836,29 @@ static uint64_t fp_core(struct jp_fp_work *w, const uint8_t *code, size_t len, u
 			fill = 0;
 		}
 		mark_start(&w->br, pos, n);
-		/* Looked for in the bytes as they are: zeroing an aligned
-		 * pointer word would hide the unaligned pointer it is part of
-		 * (Mono's call; type byte; pointer), and the decoding of the
-		 * zeros would run into the next call's opcode. */
-		if (after && (ilen = (unsigned)jp_split_inline_pointer(msrc + pos, len - pos, after == 2)) != 0) {
-			/* a pointer kept after a call or a jump (lib/split.c): one fixed
-			 * record with the byte before it, if any (Mono's
-			 * trampoline type), never its value or its decoding */
-			static const uint8_t zero[16];
-
-			buf[fill++] = INLINE_PTR;
-			buf[fill++] = ilen == 9 ? msrc[pos] : 0xff;
-			if (shape)
-				sfill = shape_add(w, sbuf, sfill, zero, 0, 16, ilen, &(struct jp_insn){ .len = (uint8_t)ilen });
-			pos += ilen;
-			n++;
-			after = 1; /* as the splitter: the data ends like a jump */
-			plen = 0;
-			mask_next = 0;
-			continue;
-		}
-		if (maybe_entry(code, pos, len) && (ilen = entry_at(code, pos, len, plen, pkind, &zeros)) != 0) {
-			/* zeros before an entry: one record, as padding; an
-			 * entry: one record of the 2 bytes a patch leaves */
-			buf[fill++] = zeros ? ENTRY_PAD : ENTRY;
-			buf[fill++] = zeros ? (uint8_t)ilen : code[pos + 5];
-			if (!zeros)
-				buf[fill++] = code[pos + 6];
-			if (shape)
-				sfill = shape_add(w, sbuf, sfill, code, pos, len, ilen,
-						  !zeros && code[pos] == 0xe9 ? &entry_jmp : &entry_insn);
-			plen = zeros ? ilen : 0;
-			pkind = JP_INSN_NOP;
-			pos += ilen;
-			n++;
-			after = 0;
-			mask_next = 0;
-			continue;
-		}
-		ilen = decode_at(w, memo, &d, code, msrc, pos, len - pos, &in);
-		after = after_of(code + pos, ilen, &in);
-		plen = ilen;
-		pkind = in.kind;
+		kind = walk_step(&k, w, memo, &d, code, msrc, pos, len, &in, &ilen);
 		mask_next = 0;
 		if (shape)
-			sfill = shape_add(w, sbuf, sfill, code, pos, len, ilen, &in);
+			sfill = shape_step(w, sbuf, sfill, code, pos, len, kind, ilen, &in);
+		if (kind != AT_INSN) {
+			/* an inline pointer: one fixed record with the byte
+			 * before it, if any (Mono's trampoline type), never its
+			 * value or its decoding; zeros before an entry: one
+			 * record, as padding; an entry: one record of the 2
+			 * bytes a patch leaves */
+			buf[fill++] = kind == AT_INLINE_PTR ? INLINE_PTR : kind == AT_ENTRY_PAD ? ENTRY_PAD : ENTRY;
+			if (kind == AT_INLINE_PTR) {
+				buf[fill++] = ilen == 9 ? msrc[pos] : 0xff;
+			} else if (kind == AT_ENTRY_PAD) {
+				buf[fill++] = (uint8_t)ilen;
+			} else {
+				buf[fill++] = code[pos + 5];
+				buf[fill++] = code[pos + 6];
+			}
+			pos += ilen;
+			n++;
+			continue;
+		}
 		if (!ilen) {
 			buf[fill++] = 0;
 			buf[fill++] = code[pos++];
@@ -878,9 +919,8 @@ uint64_t jp_fingerprint_shape_only(struct jp_fp_work *w, const uint8_t *code, si
 	uint8_t sbuf[CHUNK + 16];
 	size_t pos = 0, sfill = 0;
 	struct jp_decoder d;
+	struct walk k = { 0, 0, 0 };
 	uint64_t h;
-	int after = 0, zeros;
-	unsigned plen = 0, pkind = 0;
 
 	if (!code)
 		return 0;
@@ -891,30 +931,9 @@ uint64_t jp_fingerprint_shape_only(struct jp_fp_work *w, const uint8_t *code, si
 	while (pos < len) {
 		struct jp_insn in;
 		unsigned ilen;
+		enum walk_kind kind = walk_step(&k, w, memo, &d, code, code, pos, len, &in, &ilen);
 
-		if (after && (ilen = (unsigned)jp_split_inline_pointer(code + pos, len - pos, after == 2)) != 0) {
-			static const uint8_t zero[16];
-
-			sfill = shape_add(w, sbuf, sfill, zero, 0, 16, ilen, &(struct jp_insn){ .len = (uint8_t)ilen });
-			pos += ilen;
-			after = 1;
-			plen = 0;
-			continue;
-		}
-		if (maybe_entry(code, pos, len) && (ilen = entry_at(code, pos, len, plen, pkind, &zeros)) != 0) {
-			sfill = shape_add(w, sbuf, sfill, code, pos, len, ilen,
-					  !zeros && code[pos] == 0xe9 ? &entry_jmp : &entry_insn);
-			plen = zeros ? ilen : 0;
-			pkind = JP_INSN_NOP;
-			pos += ilen;
-			after = 0;
-			continue;
-		}
-		ilen = jp_insn_decode_memo(memo, &d, code + pos, len - pos, &in);
-		after = after_of(code + pos, ilen, &in);
-		plen = ilen;
-		pkind = in.kind;
-		sfill = shape_add(w, sbuf, sfill, code, pos, len, ilen, &in);
+		sfill = shape_step(w, sbuf, sfill, code, pos, len, kind, ilen, &in);
 		pos += ilen ? ilen : 1;
 	}
 	if (sfill)
