@@ -37,7 +37,9 @@
 # MB of it, the median LOAD size, dump size, and the shim's capture time
 # (JITPERF_VERBOSE=2 summaries) against the program's CPU (estimated from the
 # run's cpu-clock samples, 4000 a second) and per MB of distinct code (what
-# bounds it where the engine writes much code for its run time).
+# bounds it where the engine writes much code for its run time), and the
+# LOADs the samples hit, with their share of the LOAD bytes (the prune step's
+# count: what a capture that described only sampled code would describe).
 #
 # Only the documented functions of capture.sh are used (jp_setup, jp_samples,
 # jp_share, jp_dump_check, jp_say, jp_fail, jp_skip and $JP_*).  Recording
@@ -211,6 +213,19 @@ engine_run() { # NAME RUN
 		else
 			printf "capture %.0f ms = %.1f%% of the CPU, %.0f ms per MB of distinct code\n", cap,
 				cpu ? cap / (cpu * 10) : 0, nb ? cap / (nb / 1048576) : 0 }')"
+	# What the samples hit of what was described (the prune step's count):
+	# the work a capture that described only sampled code would do.
+	awk '/: kept [0-9]+ of [0-9]+ LOADs, .* bytes/ {
+			for (i = 1; i < NF; i++) {
+				if ($i == "kept") { kl += $(i + 1); al += $(i + 3) }
+				if ($i ~ /^bytes/ && $(i - 2) == "of") { kb += $(i - 3); ab += $(i - 1) }
+			}
+		}
+		END { if (al) printf "%d of %d LOADs, %.1f%% of the LOAD bytes", kl, al, ab ? 100 * kb / ab : 0 }' \
+		"$dir/prune.log" >"$dir/sampled"
+	if [ -s "$dir/sampled" ]; then
+		jp_say "$run: sampled code: $(cat "$dir/sampled") (what describing only sampled code would describe)"
+	fi
 	ENGINE_FIG[inject_ratio]=$(awk -v i="$ENGINE_INJECT_CPU" -v c="${ENGINE_FIG[cpu]}" \
 		'BEGIN { printf "%.3f", (c > 0) ? i / c : 0 }')
 	# Whole buffers are not functions: a LOAD this large makes perf
