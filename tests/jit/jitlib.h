@@ -308,6 +308,27 @@ static inline void jl_check(const struct jl_func *f)
 		jl_die("%s at %#lx wrong for n=0", f->label, (unsigned long)f->addr);
 }
 
+/* f as it is after its code moved from base old to base now (mremap): a
+ * new window, the label given, checked at the new place. */
+static inline struct jl_func jl_moved(const struct jl_func *f, const void *old, const void *now, const char *label)
+{
+	struct jl_func m = *f;
+
+	m.addr = f->addr - (uintptr_t)old + (uintptr_t)now;
+	m.t0 = m.t1 = m.cpu_ns = 0;
+	snprintf(m.label, sizeof(m.label), "%s", label);
+	jl_check(&m);
+	return m;
+}
+
+/* mremap old_len bytes at old to exactly dst (MREMAP_MAYMOVE|MREMAP_FIXED),
+ * or die. */
+static inline void jl_mremap_to(void *old, size_t len, void *dst)
+{
+	if (mremap(old, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, dst) != dst)
+		jl_die("mremap: %s", strerror(errno));
+}
+
 /* Run the function for this many seconds of the calling thread's CPU time
  * and record the window; checks its result at the end. */
 static inline void jl_run_for(struct jl_func *f, double seconds)

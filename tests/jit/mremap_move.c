@@ -7,7 +7,7 @@ int main(int argc, char **argv)
 {
 	double half = jl_seconds(1.5) / 2;
 	struct jl_func f[3], moved[3];
-	uint8_t *old, *dst, *got;
+	uint8_t *old, *dst;
 	struct jl_buf b;
 	int i;
 
@@ -30,15 +30,12 @@ int main(int argc, char **argv)
 	 * the move replaces. */
 	dst = jl_mmap(NULL, 4 * AREA, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	dst += 2 * AREA;
-	got = mremap(old, AREA, AREA, MREMAP_MAYMOVE | MREMAP_FIXED, dst);
-	if (got != dst)
-		jl_die("mremap: %s", strerror(errno));
+	jl_mremap_to(old, AREA, dst);
 	for (i = 0; i < 3; i++) {
-		moved[i] = f[i];
-		moved[i].addr = f[i].addr - (uintptr_t)old + (uintptr_t)dst;
-		moved[i].t0 = moved[i].t1 = moved[i].cpu_ns = 0;
-		snprintf(moved[i].label, sizeof(moved[i].label), "after_move_%d", i);
-		jl_check(&moved[i]);
+		char label[32];
+
+		snprintf(label, sizeof(label), "after_move_%d", i);
+		moved[i] = jl_moved(&f[i], old, dst, label);
 	}
 	jl_run_for(&moved[1], half);
 	for (i = 0; i < 3; i++) {
