@@ -54,12 +54,14 @@ int jp_reconciler_init(struct jp_reconciler *rc, uint8_t *buf, size_t chunk, siz
 	memset(rc, 0, sizeof(*rc));
 	rc->sink = sink;
 	rc->fde = fde;
-	rc->buf = buf;
+	/* Its own: outside the huge-page zone, whose pages a sparse buffer
+	 * (a step reads 128 KiB of it at most) would all cost (arena.h). */
+	rc->buf = buf ? buf : jp_sys_alloc_apart(chunk);
 	rc->chunk = chunk;
 	rc->max_pieces = max_pieces;
 	rc->pieces = jp_sys_alloc(max_pieces * sizeof(*rc->pieces));
 	rc->nd = jp_sys_alloc(max_pieces * sizeof(*rc->nd));
-	return rc->pieces && rc->nd ? 0 : -ENOMEM;
+	return rc->buf && rc->pieces && rc->nd ? 0 : -ENOMEM;
 }
 
 /* The view over rc->buf after it was filled with len bytes of addr: the

@@ -78,8 +78,9 @@ struct jp_reconciler {
 };
 
 /* Prepare rc over the caller's buffer buf[0, chunk) (the reconciler owns
- * it during each call; the caller may use it between calls) with room for
- * max_pieces pieces per chunk.  Returns 0 or -ENOMEM. */
+ * it during each call; the caller may use it between calls), or with buf
+ * NULL over one of its own, with room for max_pieces pieces per chunk.
+ * Returns 0 or -ENOMEM. */
 int jp_reconciler_init(struct jp_reconciler *rc, uint8_t *buf, size_t chunk, size_t max_pieces);
 
 /* Re-read [a, b) of region r (creator: who made it) and announce what
