@@ -146,19 +146,22 @@ static size_t cut_new(const struct jp_reconciler *rc, const struct jp_code_view 
 }
 
 /* Is the shape asked first?  It settles most of LuaJIT's patches (trace
- * linking rewrites a branch) for less than the fingerprint costs; HotSpot's
- * mostly change a pointer (an inline cache), which only the fingerprint
- * forgives, so asking the shape first walked those pieces twice (a third of
- * their patch checks' cost).  The fingerprint's walk gives the shape too,
- * the same value: the answer is the same whichever is asked first.  Counts
- * are halved now and then, so the choice follows what the JIT does now. */
+ * linking rewrites a branch) in one walk of the piece; HotSpot's mostly
+ * change a pointer (an inline cache), which only the fingerprint forgives,
+ * and the fingerprint of a piece with pointer words takes three walks
+ * (which words are code, the shape, the masked copy), the shape's walk
+ * among them: asked first, the shape costs a fourth walk whenever it does
+ * not settle the check.  So it goes first while it settles at least a
+ * third.  The answer is the same either way (the fingerprint gives the
+ * same shape).  Counts are halved now and then, so the choice follows what
+ * the JIT does now. */
 static int shape_first(struct jp_reconciler *rc)
 {
 	if (rc->checks >= 256) {
 		rc->checks /= 2;
 		rc->by_shape /= 2;
 	}
-	return rc->checks < 16 || 2 * rc->by_shape >= rc->checks;
+	return rc->checks < 16 || 3 * rc->by_shape >= rc->checks;
 }
 
 /* The shape of changed piece t (announced as o), and in *fp its

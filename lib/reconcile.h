@@ -65,7 +65,7 @@ struct jp_reconciler {
 	int fde;          /* 0: always the empty unwinding table (JITPERF_UNWIND=empty) */
 	uint64_t patched; /* pieces changed in place that kept their LOAD */
 	/* Patch checks, and how many the shape alone settled: it is asked
-	 * first only while it settles at least half (lib/reconcile.c). */
+	 * first only while it settles at least a third (lib/reconcile.c). */
 	uint32_t checks, by_shape;
 	/* Workspace, from jp_reconciler_init. */
 	uint8_t *buf;     /* the bytes being reconciled: the view's buffer */
