@@ -50,7 +50,8 @@ struct jp_dirty {
 	uint64_t wp_regions, hash_regions; /* regions armed each way */
 };
 
-/* Allocate the workspace; the inputs are the caller's to set.  0 or
+/* Allocate the workspace; the inputs are the caller's to set, buf and
+ * buf_len before this call (the page copies are kept there).  0 or
  * -ENOMEM. */
 int jp_dirty_init(struct jp_dirty *d);
 
