@@ -83,15 +83,15 @@ static void turn_off(void)
 
 /* ---- initialisation ---------------------------------------------------- */
 
-/* The reconciler reads live code without faulting on a racing munmap. */
+/* Live code, no fault on a racing munmap; what this pass read, once (readcache.h). */
 static ssize_t read_code(void *ctx, uint64_t addr, void *buf, size_t len)
 {
 	(void)ctx;
-	return jp_safe_copy_self(E.pid, buf, (void *)addr, len);
+	return jp_readcache_read(&E.dirty.cache, E.pid, addr, buf, len);
 }
 
-/* The scratch buffer is shared: the dirty-page pass, the reconciler and
- * /proc/self/maps reads use it one after the other, never at once. */
+/* Scratch: the dirty-page pass's page copies (the reconciler's, until the
+ * pass ends) and /proc/self/maps text, in turn; the reconciler has its own. */
 static int alloc_buffers(void)
 {
 	E.scratch = jp_sys_alloc(CHUNK);
@@ -106,7 +106,7 @@ static int alloc_buffers(void)
 	jp_output_sink(&E.out, &E.rec.sink);
 	E.rec.sink.read = read_code;
 	E.rec.fde = E.cfg.unwind != JP_UNWIND_MODE_EMPTY;
-	if (jp_dirty_init(&E.dirty) < 0 || jp_reconciler_init(&E.rec, E.scratch, CHUNK, MAX_PIECES) < 0)
+	if (jp_dirty_init(&E.dirty) < 0 || jp_reconciler_init(&E.rec, NULL, CHUNK, MAX_PIECES) < 0)
 		return -ENOMEM;
 	return 0;
 }
@@ -274,8 +274,7 @@ static uint64_t floor_ts(const struct jp_region *r)
 static void capture_region(size_t i, uint64_t now, int reannounce, uint64_t lo, uint64_t hi)
 {
 	struct jp_region *r = &E.regs.r[i];
-	uint64_t ts_new = floor_ts(r);
-	uint64_t t0 = jp_log_work_ns(), collected;
+	uint64_t ts_new = floor_ts(r), t0 = jp_log_work_ns(), collected;
 	size_t n;
 
 	/* The caller's clock may predate the marker (the dump can be opened
@@ -304,6 +303,7 @@ static void capture_region(size_t i, uint64_t now, int reannounce, uint64_t lo, 
 	if (reannounce || r->regrant)
 		jp_reconcile_reannounce(&E.rec, r, now);
 	r->last_scan_ts = collected;
+	jp_readcache_reset(&E.dirty.cache); /* the copies are this pass's only */
 	if (!E.thr.running || !pthread_equal(pthread_self(), E.thr.th)) /* capture thread: busy_ns */
 		E.st.capture_ns += jp_log_work_ns() - t0;
 	if (E.out.shutdown)

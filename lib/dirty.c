@@ -31,6 +31,7 @@ int jp_dirty_init(struct jp_dirty *d)
 	d->out = jp_sys_alloc(JP_DIRTY_MAX * sizeof(*d->out));
 	d->resident = jp_sys_alloc(JP_DIRTY_MAX * sizeof(*d->resident));
 	d->mvec = jp_sys_alloc(MVEC_PAGES);
+	jp_readcache_init(&d->cache, d->buf, d->buf_len);
 	return d->out && d->resident && d->mvec ? 0 : -ENOMEM;
 }
 
@@ -81,10 +82,11 @@ static int verify_cb(const struct jp_map *m, void *arg)
 	return 0;
 }
 
-static int region_still_exec(const struct jp_dirty *d, const struct jp_region *r)
+static int region_still_exec(struct jp_dirty *d, const struct jp_region *r)
 {
 	struct verify_ctx v = { r->start, 1, r->kind == JP_RK_FPRIV };
 
+	jp_readcache_reset(&d->cache); /* buf gets the maps text */
 	if (jp_maps_each(r->start, r->end, (char *)d->buf, d->buf_len, verify_cb, &v) < 0)
 		return 1; /* cannot tell: keep it */
 	return v.ok && v.next >= r->end;
@@ -225,13 +227,14 @@ static size_t hash_changed(struct jp_dirty *d, struct jp_region *r, size_t m, in
 	for (size_t k = 0; k < m; k++) {
 		for (uint64_t a = res[k].start; a < res[k].end;) {
 			uint64_t want = res[k].end - a < d->buf_len ? res[k].end - a : d->buf_len;
-			ssize_t got = jp_safe_copy_self(d->pid, d->buf, (void *)a, want);
+			ssize_t got;
+			const uint8_t *p = jp_readcache_fill(&d->cache, d->pid, a, want, &got);
 
 			if (got <= 0)
 				break;
 			for (uint64_t off = 0; off + d->pagesz <= (uint64_t)got; off += d->pagesz) {
 				/* jp_hash is never 0: 0 means "never seen". */
-				uint64_t h = jp_hash(d->buf + off, d->pagesz);
+				uint64_t h = jp_hash(p + off, d->pagesz);
 				uint64_t pi = (a + off - r->start) / d->pagesz;
 
 				if (all || !r->phash || r->phash[pi] != h) {
@@ -278,15 +281,19 @@ static size_t drop_uniform(struct jp_dirty *d, const struct jp_region *r, size_t
 	for (size_t k = 0; k < n; k++) {
 		for (uint64_t a = in[k].start; a < in[k].end;) {
 			uint64_t want = in[k].end - a < d->buf_len ? in[k].end - a : d->buf_len;
-			ssize_t got = jp_safe_copy_self(d->pid, d->buf, (void *)a, want);
+			/* Hashing may have read these pages already. */
+			const uint8_t *p = jp_readcache_get(&d->cache, a, want);
+			ssize_t got = (ssize_t)want;
 			uint64_t off = 0;
 
+			if (!p)
+				p = jp_readcache_fill(&d->cache, d->pid, a, want, &got);
 			if (got > 0)
 				for (; off + d->pagesz <= (uint64_t)got; off += d->pagesz) {
 					uint32_t first, count;
 
 					jp_desc_overlap(r, a + off, a + off + d->pagesz, &first, &count);
-					if (count || !uniform_page(d->buf + off, d->pagesz))
+					if (count || !uniform_page(p + off, d->pagesz))
 						out = add_range(d->out, out, a + off, a + off + d->pagesz);
 				}
 			/* Unreadable rest: keep it, the reader decides. */
@@ -318,6 +325,7 @@ static void regrant_check(struct jp_dirty *d, struct jp_region *r, size_t n)
 {
 	int prot = 0;
 
+	jp_readcache_reset(&d->cache); /* buf gets the maps text */
 	if (jp_maps_each(r->start, r->start + 1, (char *)d->buf, d->buf_len, prot_cb, &prot) < 0)
 		return;
 	r->regrant = !r->vouched && r->kprot && (prot != r->kprot || (n && !(prot & PROT_WRITE)));
@@ -331,7 +339,10 @@ size_t jp_dirty_collect(struct jp_dirty *d, struct jp_region *r)
 
 size_t jp_dirty_collect_in(struct jp_dirty *d, struct jp_region *r, uint64_t lo, uint64_t hi)
 {
-	size_t n = collect(d, r, lo, hi);
+	size_t n;
+
+	jp_readcache_reset(&d->cache); /* buf may have been used since */
+	n = collect(d, r, lo, hi);
 
 	if (r->kind == JP_RK_FPRIV && !r->dead)
 		regrant_check(d, r, n);

@@ -21,6 +21,7 @@
 #include <sys/types.h>
 
 #include "range.h"
+#include "readcache.h"
 #include "region.h"
 #include "wtrack.h"
 
@@ -36,6 +37,10 @@ struct jp_dirty {
 	struct jp_wtrack *wt;
 	uint8_t *buf;          /* scratch for page copies and /proc/self/maps text */
 	size_t buf_len;
+	/* The page copies of the latest collection, over buf: the reconciler
+	 * reads through it (jp_readcache_read), so a page is read once a
+	 * pass.  The owner resets it before using buf otherwise. */
+	struct jp_readcache cache;
 	int arm_suspended;     /* read, but arm nothing yet (mprotect(PROT_GROWSDOWN)) */
 	/* Output of jp_dirty_collect: page-aligned, sorted, merged. */
 	struct jp_range *out;
@@ -45,7 +50,8 @@ struct jp_dirty {
 	uint64_t wp_regions, hash_regions; /* regions armed each way */
 };
 
-/* Allocate the workspace; the inputs are the caller's to set.  0 or
+/* Allocate the workspace; the inputs are the caller's to set, buf and
+ * buf_len before this call (the page copies are kept there).  0 or
  * -ENOMEM. */
 int jp_dirty_init(struct jp_dirty *d);
 

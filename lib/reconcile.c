@@ -54,12 +54,14 @@ int jp_reconciler_init(struct jp_reconciler *rc, uint8_t *buf, size_t chunk, siz
 	memset(rc, 0, sizeof(*rc));
 	rc->sink = sink;
 	rc->fde = fde;
-	rc->buf = buf;
+	/* Its own: outside the huge-page zone, whose pages a sparse buffer
+	 * (a step reads 128 KiB of it at most) would all cost (arena.h). */
+	rc->buf = buf ? buf : jp_sys_alloc_apart(chunk);
 	rc->chunk = chunk;
 	rc->max_pieces = max_pieces;
 	rc->pieces = jp_sys_alloc(max_pieces * sizeof(*rc->pieces));
 	rc->nd = jp_sys_alloc(max_pieces * sizeof(*rc->nd));
-	return rc->pieces && rc->nd ? 0 : -ENOMEM;
+	return rc->buf && rc->pieces && rc->nd ? 0 : -ENOMEM;
 }
 
 /* The view over rc->buf after it was filled with len bytes of addr: the
@@ -143,6 +145,45 @@ static size_t cut_new(const struct jp_reconciler *rc, const struct jp_code_view 
 	return n;
 }
 
+/* Is the shape asked first?  It settles most of LuaJIT's patches (trace
+ * linking rewrites a branch) in one walk of the piece; HotSpot's mostly
+ * change a pointer (an inline cache), which only the fingerprint forgives,
+ * and the fingerprint of a piece with pointer words takes three walks
+ * (which words are code, the shape, the masked copy), the shape's walk
+ * among them: asked first, the shape costs a fourth walk whenever it does
+ * not settle the check.  So it goes first while it settles at least a
+ * third.  The answer is the same either way (the fingerprint gives the
+ * same shape).  Counts are halved now and then, so the choice follows what
+ * the JIT does now. */
+static int shape_first(struct jp_reconciler *rc)
+{
+	if (rc->checks >= 256) {
+		rc->checks /= 2;
+		rc->by_shape /= 2;
+	}
+	return rc->checks < 16 || 3 * rc->by_shape >= rc->checks;
+}
+
+/* The shape of changed piece t (announced as o), and in *fp its
+ * fingerprint where the shape did not settle it (FP_BY_SHAPE pieces: the
+ * shape alone). */
+static uint64_t patch_check(struct jp_reconciler *rc, const struct jp_code_view *v, const struct jp_view_piece *t,
+			    const struct jp_desc *o, uint64_t *fp)
+{
+	uint64_t shape = 0;
+	int asked = o->fp == FP_BY_SHAPE || shape_first(rc);
+
+	if (asked)
+		shape = jp_naming_shape(v, t);
+	if ((!asked || shape != o->shape) && o->fp != FP_BY_SHAPE)
+		*fp = jp_naming_fingerprint(v, t, &shape);
+	if (o->fp != FP_BY_SHAPE) {
+		rc->checks++;
+		rc->by_shape += shape == o->shape;
+	}
+	return shape;
+}
+
 /* Cut the view into rc->pieces, keeping pieces already announced whose
  * bytes did not change as they are: only the code between them is cut
  * again.  A JIT that appends code right after earlier code (LuaJIT's traces
@@ -178,13 +219,9 @@ static size_t cut_around_announced(struct jp_reconciler *rc, const struct jp_reg
 
 			put_piece(&t, off, o->len, 0);
 			/* Patched in place?  The shape (branch targets left
-			 * out) tells most patches cheaply; the fingerprint the
-			 * rest (pointers changed). */
-			if (o->fp && o->head_len && hash_bytes(v->bytes + off, o->head_len) == o->head_hash) {
-				shape = jp_naming_shape(v, &t);
-				if (shape != o->shape && o->fp != FP_BY_SHAPE)
-					fp = jp_naming_fingerprint(v, &t, &shape);
-			}
+			 * out) or the fingerprint (pointers too) unchanged. */
+			if (o->fp && o->head_len && hash_bytes(v->bytes + off, o->head_len) == o->head_hash)
+				shape = patch_check(rc, v, &t, o, &fp);
 			if (o->fp && (shape == o->shape || (o->fp != FP_BY_SHAPE && fp == o->fp))) {
 				same_fp = JP_PIECE_SAME_FP;
 			} else if (o->tail_off && o->tail_off < o->len &&

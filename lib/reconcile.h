@@ -64,6 +64,9 @@ struct jp_reconciler {
 	struct jp_reconcile_sink sink;
 	int fde;          /* 0: always the empty unwinding table (JITPERF_UNWIND=empty) */
 	uint64_t patched; /* pieces changed in place that kept their LOAD */
+	/* Patch checks, and how many the shape alone settled: it is asked
+	 * first only while it settles at least a third (lib/reconcile.c). */
+	uint32_t checks, by_shape;
 	/* Workspace, from jp_reconciler_init. */
 	uint8_t *buf;     /* the bytes being reconciled: the view's buffer */
 	size_t chunk;     /* its size: memory is read in steps of this */
@@ -78,8 +81,9 @@ struct jp_reconciler {
 };
 
 /* Prepare rc over the caller's buffer buf[0, chunk) (the reconciler owns
- * it during each call; the caller may use it between calls) with room for
- * max_pieces pieces per chunk.  Returns 0 or -ENOMEM. */
+ * it during each call; the caller may use it between calls), or with buf
+ * NULL over one of its own, with room for max_pieces pieces per chunk.
+ * Returns 0 or -ENOMEM. */
 int jp_reconciler_init(struct jp_reconciler *rc, uint8_t *buf, size_t chunk, size_t max_pieces);
 
 /* Re-read [a, b) of region r (creator: who made it) and announce what

@@ -54,7 +54,7 @@ struct jp_sh_work *jp_sh_work_new(uint32_t max_len)
 	w->cap = max_len;
 	w->bytes = bytes;
 	w->st = (struct st *)(w + 1);
-	w->wl = (uint32_t *)(w->st + max_len);
+	w->wl = (uint32_t *)(w->st + max_len); /* walk() moves it next to the piece's states */
 	jp_insn_init(&w->dec);
 	ZydisDecoderInit(&w->full.z, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
 	return w;
@@ -521,6 +521,12 @@ static int walk(struct jp_sh_work *w, const uint8_t *code, size_t len, uint32_t 
 	const struct st entry = { .rsp = 8, .rbp = UNK, .save = 0 };
 	uint32_t sp = 0;
 
+	/* The worklist right after the piece's states (it holds each offset
+	 * at most once, so len entries fit), not at the far end of the
+	 * workspace: a small piece then touches one run of memory, not two
+	 * half a MiB apart (each a page fault, or a huge page to clear in
+	 * the arena's zone: 3-6 ms each on a VM whose memory is fresh). */
+	w->wl = (uint32_t *)(w->st + len);
 	memset(w->st, 0, len * sizeof(*w->st));
 	push_wl(&c, &sp, e, &entry);
 	while (sp) {

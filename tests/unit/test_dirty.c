@@ -102,6 +102,30 @@ START_TEST(hashing_reports_changed_pages)
 }
 END_TEST
 
+/* The pages a collection read are kept for the reconciler: it reads them
+ * again with no system call, and sees them as they were read. */
+START_TEST(changed_pages_are_read_once_a_pass)
+{
+	struct jp_region *r = track(1);
+	uint8_t out[16];
+	uint64_t live;
+
+	mem[3 * pg] = 0xc3;
+	ck_assert_uint_eq(jp_dirty_collect(&d, r), 1);
+	ck_assert_uint_eq(d.out[0].start, page(3));
+	live = d.cache.live;
+	mem[3 * pg + 1] = 0x90; /* after the read: the next pass's */
+	ck_assert_int_eq(jp_readcache_read(&d.cache, d.pid, page(3), out, sizeof(out)), (ssize_t)sizeof(out));
+	ck_assert_uint_eq(out[0], 0xc3);
+	ck_assert_uint_eq(out[1], 0);
+	ck_assert_uint_eq(d.cache.live, live); /* neither hashing's read nor the fill-byte test's again */
+	/* The next collection starts over: the store is found and read. */
+	ck_assert_uint_eq(jp_dirty_collect(&d, r), 1);
+	ck_assert_int_eq(jp_readcache_read(&d.cache, d.pid, page(3), out, 2), 2);
+	ck_assert_uint_eq(out[1], 0x90);
+}
+END_TEST
+
 /* The epoch's pass looks at a quiet region every 2nd, then every 4th
  * epoch; anything found brings it back to every epoch; a region never
  * looked at, or with a full read pending, is always due. */
@@ -379,6 +403,7 @@ Suite *make_dirty_suite(void)
 	tcase_add_test(tc, fill_pages_are_not_read);
 	tcase_add_test(tc, large_w_x_region_keeps_write_tracking);
 	tcase_add_test(tc, small_region_gives_back_write_tracking_when_dormant);
+	tcase_add_test(tc, changed_pages_are_read_once_a_pass);
 	suite_add_tcase(s, tc);
 	return s;
 }

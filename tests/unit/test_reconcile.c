@@ -316,6 +316,46 @@ START_TEST(placeholder_patched_to_a_pointer_keeps_its_load)
 }
 END_TEST
 
+/* HotSpot's patches mostly change a pointer, which the shape does not
+ * forgive: once the shape seldom settles a check, the fingerprint is asked
+ * first (its walk gives the shape too), with the same answers. */
+START_TEST(patch_checks_ask_the_fingerprint_first_when_the_shape_seldom_settles)
+{
+	static const uint8_t f[] = { 0x55, 0x48, 0x89, 0xe5, 0x48, 0x83, 0xc0, 0x01, 0x48, 0xb9, 0, 0, 0, 0, 0, 0,
+				     0, 0, 0x48, 0x01, 0xc8, 0x5d, 0xc3 };
+	const uint64_t ptr = 0x00007ff518289dc8ull, small = 0x5d1b;
+
+	memcpy(mem + 0x100, f, sizeof(f));
+	memcpy(mem + 0x10a, &ptr, 8);
+	put_caller(0x200, 0x1000);
+	pass(1000, 500);
+	ck_assert_int_eq(out.loads, 2);
+	for (int i = 1; i <= 20; i++) {
+		uint64_t other = ptr + 0x1000 * (uint64_t)i; /* never the first again */
+
+		memcpy(mem + 0x10a, &other, 8);
+		pass(1000 + 10 * (uint64_t)i, 1001 + 10 * (uint64_t)i);
+		ck_assert_int_eq(out.loads, 0);
+	}
+	ck_assert_uint_eq(rc.patched, 20);
+	ck_assert_uint_eq(rc.checks, 20);
+	ck_assert_uint_eq(rc.by_shape, 0);
+	/* Now fingerprint first: a branch patch is still settled (and
+	 * counted as one the shape would have settled)... */
+	put_caller(0x200, 0x2340);
+	pass(2000, 1999);
+	ck_assert_int_eq(out.loads, 0);
+	ck_assert_uint_eq(rc.patched, 21);
+	ck_assert_uint_eq(rc.by_shape, 1);
+	/* ...and other code is described again, dated now. */
+	memcpy(mem + 0x10a, &small, 8);
+	pass(3000, 2001);
+	ck_assert_int_eq(out.loads, 1);
+	ck_assert_uint_eq(out.load[0].addr, BASE + 0x100);
+	ck_assert_uint_eq(out.load[0].ts, 3000);
+}
+END_TEST
+
 START_TEST(trimmed_head_when_code_is_written_below)
 {
 	/* A piece whose first instruction is stale: mov eax,1; add rax,1 x8; ret. */
@@ -685,6 +725,7 @@ Suite *make_reconcile_suite(void)
 	tcase_add_test(tc, appended_neighbour_leaves_the_piece_alone);
 	tcase_add_test(tc, patched_branch_target_keeps_its_load);
 	tcase_add_test(tc, placeholder_patched_to_a_pointer_keeps_its_load);
+	tcase_add_test(tc, patch_checks_ask_the_fingerprint_first_when_the_shape_seldom_settles);
 	tcase_add_test(tc, large_chunk_in_memo_sized_steps);
 	tcase_add_test(tc, trimmed_head_when_code_is_written_below);
 	tcase_add_test(tc, published_name_renames_dated_after_what_it_supersedes);
