@@ -14,8 +14,9 @@
 #   empty: the baseline, printed; it must be lower than auto (frame pointers
 #          cannot unwind this code: rbp holds a counter).
 # Then jitperf-run's summary, as a user sees it: with --call-graph fp it
-# says 0% of the JIT samples have a complete stack and advises
-# --call-graph dwarf; with --call-graph dwarf it says >= JP_MIN_REACH %.
+# says under 5% of the JIT samples have a complete stack (a sample before
+# rbp is reused keeps the caller's chain) and advises --call-graph dwarf;
+# with --call-graph dwarf it says >= JP_MIN_REACH %.
 # About 25 s.
 set -euo pipefail
 # shellcheck source=../lib/capture.sh source-path=SCRIPTDIR
@@ -93,8 +94,13 @@ nf_summary() { # CALL_GRAPH -> the summary's complete-stack lines
 }
 fp_lines=$(nf_summary fp)
 jp_say "jitperf-run --call-graph fp: $(printf '%s' "$fp_lines" | tr -s ' ' | tr '\n' ' ')"
-if ! grep -q '0\.0%' <<<"$fp_lines" || ! grep -q 'try --call-graph dwarf' <<<"$fp_lines"; then
-	jp_say "FAIL: the fp summary should count 0% complete stacks and advise --call-graph dwarf"
+# Not exactly 0 %: a sample in jit_a's first instructions, before rbp is
+# made a counter, or after its pop, still finds the caller's frame chain
+# (1 of 143 JIT samples in one run).
+fp_pct=$(sed -n 's/.*complete stack.*: \([0-9.]*\)%.*/\1/p' <<<"$fp_lines" | head -n 1)
+if [ -z "$fp_pct" ] || awk -v p="$fp_pct" 'BEGIN { exit !(p >= 5) }' ||
+	! grep -q 'try --call-graph dwarf' <<<"$fp_lines"; then
+	jp_say "FAIL: the fp summary should count under 5% complete stacks and advise --call-graph dwarf"
 	fail=1
 fi
 dw_lines=$(nf_summary dwarf)
