@@ -709,9 +709,9 @@ struct walk {
  * would run into the next call's opcode), a patchable entry or the zeros
  * before one, else an instruction (*in; length 0: one undecodable byte).
  * *ilen: the bytes the step covers (0 for an undecodable byte). */
-static inline __attribute__((always_inline)) enum walk_kind walk_step(struct walk *k, struct jp_fp_work *w, const struct jp_insn_memo *memo,
-				       const struct jp_decoder *d, const uint8_t *code, const uint8_t *msrc,
-				       size_t pos, size_t len, struct jp_insn *in, unsigned *ilen)
+static inline __attribute__((always_inline)) enum walk_kind
+walk_step(struct walk *k, struct jp_fp_work *w, const struct jp_insn_memo *memo, const struct jp_decoder *d,
+	  const uint8_t *code, const uint8_t *msrc, size_t pos, size_t len, struct jp_insn *in, unsigned *ilen)
 {
 	unsigned n;
 	int zeros;
@@ -840,21 +840,26 @@ static uint64_t fp_core(struct jp_fp_work *w, const uint8_t *code, size_t len, u
 		mask_next = 0;
 		if (shape)
 			sfill = shape_step(w, sbuf, sfill, code, pos, len, kind, ilen, &in);
+		switch (kind) {
+		case AT_INLINE_PTR: /* one fixed record with the byte before it, if
+				     * any (Mono's trampoline type), never its
+				     * value or its decoding */
+			buf[fill++] = INLINE_PTR;
+			buf[fill++] = ilen == 9 ? msrc[pos] : 0xff;
+			break;
+		case AT_ENTRY_PAD: /* zeros before an entry: one record, as padding */
+			buf[fill++] = ENTRY_PAD;
+			buf[fill++] = (uint8_t)ilen;
+			break;
+		case AT_ENTRY: /* one record of the 2 bytes a patch leaves */
+			buf[fill++] = ENTRY;
+			buf[fill++] = code[pos + 5];
+			buf[fill++] = code[pos + 6];
+			break;
+		default:
+			break;
+		}
 		if (kind != AT_INSN) {
-			/* an inline pointer: one fixed record with the byte
-			 * before it, if any (Mono's trampoline type), never its
-			 * value or its decoding; zeros before an entry: one
-			 * record, as padding; an entry: one record of the 2
-			 * bytes a patch leaves */
-			buf[fill++] = kind == AT_INLINE_PTR ? INLINE_PTR : kind == AT_ENTRY_PAD ? ENTRY_PAD : ENTRY;
-			if (kind == AT_INLINE_PTR) {
-				buf[fill++] = ilen == 9 ? msrc[pos] : 0xff;
-			} else if (kind == AT_ENTRY_PAD) {
-				buf[fill++] = (uint8_t)ilen;
-			} else {
-				buf[fill++] = code[pos + 5];
-				buf[fill++] = code[pos + 6];
-			}
 			pos += ilen;
 			n++;
 			continue;
