@@ -653,6 +653,38 @@ void jp_capture_mprotect_done(uint64_t start, uint64_t len, int prot)
 	leave();
 }
 
+/* Region i, moved by delta with the rest of an mremap'd range whose first
+ * cut bytes end at keep_end (a shrinking move): what lies beyond is gone. */
+static void move_region(size_t i, uint64_t delta, uint64_t keep_end, uint64_t now)
+{
+	struct jp_region *r = &E.regs.r[i];
+	uint64_t end = r->end < keep_end ? r->end : keep_end;
+	long k;
+
+	if (r->start >= end) {
+		jp_dirty_disarm(&E.dirty, r);
+		jp_regions_delete(&E.regs, i);
+		return;
+	}
+	for (uint32_t j = 0; j < r->nd; j++)
+		if (r->d[j].addr + r->d[j].len <= end)
+			jp_output_move(&E.out, r->d[j].index, r->d[j].addr, r->d[j].addr + delta, r->d[j].len, now);
+	/* The moved mapping lost its userfaultfd registration. */
+	k = jp_regions_move(&E.regs, i, r->start + delta, end + delta, end - r->start);
+	if (k >= 0) {
+		struct jp_region *n = &E.regs.r[k];
+
+		n->exec = 1;
+		n->last_event_ts = now;
+		n->last_scan_ts = now;
+		E.st.regions_total++;
+		/* Re-arm, and read once in case it was written between our
+		 * last pass and the move. */
+		n->needs_full = 1;
+		capture_region((size_t)k, now, 0, 0, UINT64_MAX);
+	}
+}
+
 void jp_capture_mremap_done(uint64_t old_addr, uint64_t old_len, uint64_t new_addr, uint64_t new_len)
 {
 	uint64_t oend, nend, now;
@@ -672,13 +704,19 @@ void jp_capture_mremap_done(uint64_t old_addr, uint64_t old_len, uint64_t new_ad
 		return;
 	}
 	if (new_addr == old_addr) {
-		/* Resized in place. */
-		struct jp_region *r = &E.regs.r[i];
+		/* Resized in place: what lies beyond a shrunk end is gone; the
+		 * last mapping grows into free space. */
+		if (nend < oend) {
+			untrack_range(nend, oend);
+			i = jp_regions_lower(&E.regs, nend - 1);
+			if (i < E.regs.n && E.regs.r[i].start < nend) /* a piece may have run past the new end */
+				jp_desc_drop(&E.regs.r[i], nend, oend);
+		}
+		i = jp_regions_lower(&E.regs, oend - 1);
+		if (nend > oend && i < E.regs.n && E.regs.r[i].end == oend &&
+		    (i + 1 >= E.regs.n || E.regs.r[i + 1].start >= nend)) {
+			struct jp_region *r = &E.regs.r[i];
 
-		if (nend < r->end) {
-			jp_desc_drop(r, nend, r->end);
-			r->end = nend;
-		} else if (nend > r->end && (i + 1 >= E.regs.n || E.regs.r[i + 1].start >= nend)) {
 			if (r->track == JP_RT_WP)
 				jp_wtrack_add(&E.wt, r->end, nend);
 			r->end = nend;
@@ -689,37 +727,15 @@ void jp_capture_mremap_done(uint64_t old_addr, uint64_t old_len, uint64_t new_ad
 		leave();
 		return;
 	}
-	/* Moved: the kernel carried the code along.  Re-announce every piece
-	 * at its new address (MOVE: no new ELF for perf inject to write) and
+	/* Moved: the kernel carried the code along, every mapping of the old
+	 * range (one or, since Linux 6.17, several).  Re-announce each piece at
+	 * its new address (MOVE: no new ELF for perf inject to write) and
 	 * track the new range; the old one is gone. */
-	{
-		struct jp_region *r = &E.regs.r[i];
-		long k;
-
-		for (uint32_t j = 0; j < r->nd; j++)
-			if (r->d[j].addr + r->d[j].len <= old_addr + new_len)
-				jp_output_move(&E.out, r->d[j].index, r->d[j].addr, r->d[j].addr - old_addr + new_addr,
-					       r->d[j].len, now);
-		/* Whatever MREMAP_FIXED replaced; never the old range (the
-		 * kernel refuses overlapping moves). */
-		untrack_range(new_addr, nend);
-		/* The moved mapping lost its userfaultfd registration. */
-		k = jp_regions_move(&E.regs, jp_regions_lower(&E.regs, old_addr), new_addr, nend, new_len);
-		if (k >= 0) {
-			struct jp_region *n = &E.regs.r[k];
-
-			n->exec = 1;
-			n->last_event_ts = now;
-			n->last_scan_ts = now;
-			E.st.regions_total++;
-			/* Re-arm, and read once in case it was written between
-			 * our last pass and the move. */
-			n->needs_full = 1;
-			capture_region((size_t)k, now, 0, 0, UINT64_MAX);
-		}
-		update_bounds();
-		hook_flush();
-	}
+	untrack_range(new_addr, nend); /* what MREMAP_FIXED replaced; never the old range (no overlapping moves) */
+	while ((i = jp_regions_lower(&E.regs, old_addr)) < E.regs.n && E.regs.r[i].start < oend)
+		move_region(i, new_addr - old_addr, old_addr + page_up(new_len), now);
+	update_bounds();
+	hook_flush();
 	leave();
 }
 

@@ -263,6 +263,47 @@ START_TEST(mremap_moves_pieces)
 }
 END_TEST
 
+START_TEST(mremap_moves_every_mapping)
+{
+	struct seen s;
+	struct jp_capture_stats st;
+	unsigned char *m, *n, *target;
+
+	start("0", "auto");
+	/* Two mappings, RX below and RWX above, moved by one call (Linux 6.17+). */
+	m = mmap(NULL, 8 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	target = mmap(NULL, 8 * PG, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	emit_fn(m + 32, 4);
+	emit_fn(m + 4 * PG + 64, 5);
+	ck_assert_int_eq(mprotect(m, 4 * PG, PROT_READ | PROT_EXEC), 0);
+	CALL(jp_capture_mprotect_done((uint64_t)m, 4 * PG, PROT_READ | PROT_EXEC));
+	ck_assert_int_eq(mprotect(m + 4 * PG, 4 * PG, PROT_READ | PROT_WRITE | PROT_EXEC), 0);
+	CALL(jp_capture_mprotect_done((uint64_t)m + 4 * PG, 4 * PG, PROT_READ | PROT_WRITE | PROT_EXEC));
+	CALL(jp_capture_mremap_before((uint64_t)m, 8 * PG));
+	n = mremap(m, 8 * PG, 8 * PG, MREMAP_MAYMOVE | MREMAP_FIXED, target);
+	if (n == MAP_FAILED) { /* an older kernel: one mapping per call */
+		munmap(m, 8 * PG);
+		return;
+	}
+	CALL(jp_capture_mremap_done((uint64_t)m, 8 * PG, (uint64_t)n, 8 * PG));
+	jp_capture_get_stats(&st);
+	ck_assert_uint_eq(st.regions, 2); /* both at the new address, none left at the old */
+	ck_assert_int_eq(((int (*)(void))(n + 4 * PG + 64))(), 5);
+	/* Code written after the move into the upper mapping is still seen. */
+	emit_fn(n + 4 * PG + 512, 6);
+	/* Whatever comes to the old address is not ours to describe. */
+	ck_assert_ptr_eq(mmap(m, 8 * PG, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0), m);
+	emit_fn(m + 4 * PG + 1024, 7);
+	CALL(jp_capture_exit());
+	read_dump(getpid(), &s);
+	ck_assert_int_eq(s.moves, 2);
+	ck_assert_uint_eq(s.move_new[0], (uint64_t)(n + 32));
+	ck_assert_uint_eq(s.move_new[1], (uint64_t)(n + 4 * PG + 64));
+	ck_assert_int_eq(s.loads, 3);
+	ck_assert_uint_eq(s.addr[2], (uint64_t)(n + 4 * PG + 512));
+}
+END_TEST
+
 START_TEST(heap_is_reannounced)
 {
 	struct seen s;
@@ -580,6 +621,7 @@ Suite *make_capture_suite(void)
 	tcase_add_test(tc, captured_before_unmap);
 	tcase_add_test(tc, untouched_pages_and_reservations_emit_nothing);
 	tcase_add_test(tc, mremap_moves_pieces);
+	tcase_add_test(tc, mremap_moves_every_mapping);
 	tcase_add_test(tc, heap_is_reannounced);
 	tcase_add_test(tc, fork_child_writes_its_own_dump);
 	tcase_add_test(tc, fork_gives_back_registrations);
