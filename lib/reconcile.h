@@ -8,7 +8,7 @@
  * sink, and counters.  No engine, no environment, no file: a unit test
  * drives it with a fake sink (tests/unit/test_reconcile.c).
  *
- * What it decides, piece by piece (README, "What to emit"):
+ * What it decides, piece by piece (docs/how-it-works.md, "What to emit"):
  * - unchanged bytes and name: nothing;
  * - patched in place (only branch targets or fields the fingerprint leaves
  *   out changed, or only the first instruction was overwritten by code
