@@ -1,19 +1,23 @@
-/* jd_prune.h - keep only the LOADs of a jitdump that some sample falls in.
+/* jd_prune.h - keep only the LOADs of a jitdump that perf resolves some sample with.
  *
  * perf inject --jit writes one ELF object per LOAD (about 0.3-0.5 ms each),
  * whether or not any sample lands in it: a BEAM or node run describes tens of
  * thousands of pieces, a few hundred of which ran while perf sampled.  perf
- * resolves a sample against the maps that cover its address at its time; a
- * LOAD that covers no sampled address never takes part in resolving any
- * sample.  So a dump pruned to the LOADs covering at least one sampled
- * address (leaf or caller frame) gives perf report, perf script and perf
- * annotate exactly the same symbols for every sample, at the cost of the
- * profile rather than of the program.
+ * resolves a sample with the newest map covering its address at its time:
+ * a LOAD that is not that map for any sample takes no part in resolving
+ * one.  So a dump pruned to those LOADs gives perf report, perf script and
+ * perf annotate exactly the same symbols for every sample, at the cost of
+ * the profile rather than of the program.
  *
  * Rules, per dump:
- * - a LOAD is kept when a sampled address lies in [code_addr, code_addr +
- *   code_size), or in the range of a MOVE of its code_index (the same code
- *   shown at another address);
+ * - a LOAD or MOVE is live for a sampled address at a time when it is the
+ *   newest LOAD or MOVE covering the address ([code_addr, code_addr +
+ *   code_size), a MOVE's at its new address) dated at or before that time
+ *   (all of them dated alike when several are; every covering one for a
+ *   sample of no time);
+ * - a LOAD is kept when it, or a MOVE of its code_index, is live for a
+ *   sample: code described again at the same address (rewritten, renamed)
+ *   keeps only the versions that were in place while samples hit it;
  * - a MOVE is kept when its code_index is kept;
  * - DEBUG_INFO and UNWINDING_INFO attach to the next LOAD: they are kept
  *   with it and dropped with it, except an UNWINDING_INFO with
@@ -31,18 +35,20 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "sampled.h"
+
 struct jp_prune_stats {
 	uint64_t loads_in, loads_kept;
 	uint64_t moves_in, moves_kept;
 	uint64_t bytes_in, bytes_out;
 };
 
-/* Write to out the dump in [buf, buf+len) pruned to the LOADs that cover one
- * of the n sampled addresses in addrs (sorted ascending; duplicates fine).
+/* Write to out the dump in [buf, buf+len) pruned to the LOADs live for one
+ * of the n sampled addresses and times in at (sorted by jp_sample_at_cmp).
  * Returns 0, -EBADMSG when the header is not a jitdump's (nothing useful was
  * written: keep the original), -EIO when writing failed,
  * -ENOMEM. */
-int jp_jd_prune(const void *buf, size_t len, const uint64_t *addrs, size_t n, FILE *out,
+int jp_jd_prune(const void *buf, size_t len, const struct jp_sample_at *at, size_t n, FILE *out,
 		struct jp_prune_stats *st);
 
 /* The span [*lo, *hi) of all code a dump describes (LOADs and MOVEs);

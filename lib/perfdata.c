@@ -96,9 +96,13 @@ static int decode(struct cursor *c, const struct pd_attr *a, struct jp_pd_sample
 		memcpy(&s->pid, at, 4);
 		memcpy(&s->tid, at + 4, 4);
 	}
-	/* TIME, ADDR, ID, STREAM_ID, CPU, PERIOD: one u64 each */
-	skip = !!(t & S_TIME) + !!(t & S_ADDR) + !!(t & S_ID) + !!(t & S_STREAM_ID) + !!(t & S_CPU) +
-	       !!(t & S_PERIOD);
+	if (t & S_TIME) {
+		if (take_u64(c, &s->time) < 0)
+			return -1;
+		s->has_time = 1;
+	}
+	/* ADDR, ID, STREAM_ID, CPU, PERIOD: one u64 each */
+	skip = !!(t & S_ADDR) + !!(t & S_ID) + !!(t & S_STREAM_ID) + !!(t & S_CPU) + !!(t & S_PERIOD);
 	if (take(c, 8 * skip, &at) < 0)
 		return -1;
 	if ((t & S_READ) && skip_read(c, a->read_format) < 0)

@@ -39,8 +39,9 @@
  * aligned: read their elements with jp_pd_u64(). */
 struct jp_pd_sample {
 	uint32_t pid, tid;         /* 0 without PERF_SAMPLE_TID */
-	int has_ip;
+	int has_ip, has_time;
 	uint64_t ip;
+	uint64_t time;             /* perf's clock (CLOCK_MONOTONIC with -k 1), when has_time */
 	const unsigned char *chain; /* chain_nr u64s, PERF_CONTEXT_* markers included */
 	uint64_t chain_nr;
 	const unsigned char *regs;  /* regs_nr u64s (user registers, in mask order) */

@@ -1,8 +1,9 @@
 /* sampled.h - the addresses of one process's JIT code that a perf.data
- * file's samples can need a jitdump LOAD for.
+ * file's samples can need a jitdump LOAD for, each with its sample's time.
  *
- * jd_prune.h keeps the LOADs that cover a sampled address; this module
- * says which addresses those are, read from perf.data (perfdata.h):
+ * jd_prune.h keeps the LOADs that perf resolves a sampled address with at
+ * its time; this module says which addresses and times those are, read
+ * from perf.data (perfdata.h):
  * - each sample's ip (the leaf);
  * - each entry of its call chain (--call-graph fp), and the entry minus
  *   one (perf looks a return address up as the call before it, which can be
@@ -26,10 +27,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* A sampled address and its sample's time; ts 0: at any time (a sample
+ * without one, or an address from a text list). */
+struct jp_sample_at {
+	uint64_t addr, ts;
+};
+
 struct jp_sampled {
 	uint32_t pid;
 	uint64_t lo, hi;    /* the window: [lo, hi) */
-	uint64_t *v;        /* open-addressing set of addresses, 0 = empty */
+	struct jp_sample_at *v; /* open-addressing set, addr 0 = empty */
 	size_t n, cap;      /* cap: a power of two */
 	uint64_t samples;   /* samples of pid seen */
 	int oom;
@@ -42,8 +49,11 @@ void jp_sampled_close(struct jp_sampled *s);
 /* Add the addresses of pid's samples in the perf.data file [buf, buf+len). */
 int jp_sampled_read(struct jp_sampled *s, const void *buf, size_t len, const char **why);
 
-/* The set, sorted ascending, in a new array (*n entries; free() it);
- * NULL when out of memory. */
-uint64_t *jp_sampled_sorted(const struct jp_sampled *s, size_t *n);
+/* The set, sorted by address then time, in a new array (*n entries;
+ * free() it); NULL when out of memory. */
+struct jp_sample_at *jp_sampled_sorted(const struct jp_sampled *s, size_t *n);
+
+/* Order for qsort: by address, then time. */
+int jp_sample_at_cmp(const void *x, const void *y);
 
 #endif

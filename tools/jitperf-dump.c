@@ -46,17 +46,18 @@ static const char usage_text[] =
 	"                accepts but that are probably unintended\n"
 	"  -s, --stats   count records by type, LOADs, code bytes, distinct names\n"
 	"  -p, --prune SAMPLES\n"
-	"                write to OUT (-o) the dump FILE with only the LOADs that\n"
-	"                cover a sampled address, and the records that belong to\n"
-	"                them: perf inject then makes one object per sampled\n"
-	"                piece instead of one per piece, and every sample gets the\n"
-	"                same symbol.  SAMPLES is the perf.data file itself (its\n"
+	"                write to OUT (-o) the dump FILE with only the LOADs perf\n"
+	"                resolves a sample with (the newest covering its address\n"
+	"                at its time), and the records that belong to them: perf\n"
+	"                inject then makes one object per sampled piece instead\n"
+	"                of one per piece, and every sample gets the same symbol.  SAMPLES is the perf.data file itself (its\n"
 	"                samples of the dump's pid: leaf, call chain and, with\n"
 	"                --call-graph dwarf, every word of the copied user stack\n"
 	"                that points into the dump's code), or a text file with\n"
 	"                one sampled address a line, in hex, optionally after a\n"
 	"                decimal pid (lines of other pids than the dump's are\n"
-	"                ignored); - reads standard input.  Prints what was kept.\n"
+	"                ignored; with no time, every LOAD covering an address\n"
+	"                is kept); - reads standard input.  Prints what was kept.\n"
 	"  -m, --apply-map MAP\n"
 	"                write to OUT (-o) the dump FILE with the names of a perf\n"
 	"                map the runtime wrote itself (/tmp/perf-<pid>.map; HotSpot\n"
@@ -88,13 +89,6 @@ static void __attribute__((format(printf, 1, 2))) say(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
-}
-
-static int cmp_addr(const void *x, const void *y)
-{
-	uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
-
-	return a < b ? -1 : a > b;
 }
 
 /* The file is mapped: if another process truncates it under us, touching
@@ -371,10 +365,10 @@ static int do_stats(const char *path, const struct input *in)
 }
 
 /* Sampled addresses for the dump of pid: "ADDR" or "PID ADDR" lines. */
-static uint64_t *read_samples(const char *path, uint32_t pid, size_t *count)
+static struct jp_sample_at *read_samples(const char *path, uint32_t pid, size_t *count)
 {
 	FILE *f = strcmp(path, "-") ? fopen(path, "re") : stdin;
-	uint64_t *v = NULL;
+	struct jp_sample_at *v = NULL;
 	size_t n = 0, cap = 0;
 	char line[256];
 
@@ -398,7 +392,7 @@ static uint64_t *read_samples(const char *path, uint32_t pid, size_t *count)
 				continue;
 		}
 		if (n == cap) {
-			uint64_t *w = realloc(v, (cap = cap ? 2 * cap : 4096) * sizeof(*v));
+			struct jp_sample_at *w = realloc(v, (cap = cap ? 2 * cap : 4096) * sizeof(*v));
 
 			if (!w) {
 				say("out of memory reading %s", path);
@@ -409,12 +403,12 @@ static uint64_t *read_samples(const char *path, uint32_t pid, size_t *count)
 			}
 			v = w;
 		}
-		v[n++] = a;
+		v[n++] = (struct jp_sample_at){ a, 0 }; /* no time: every LOAD covering it counts */
 	}
 	if (f != stdin)
 		fclose(f);
 	if (v)
-		qsort(v, n, sizeof(*v), cmp_addr);
+		qsort(v, n, sizeof(*v), jp_sample_at_cmp);
 	*count = n;
 	return v ? v : calloc(1, sizeof(*v));
 }
@@ -459,12 +453,13 @@ static const char *why_not_written(int rc)
 /* Sampled addresses for the dump in (pid and code span from its header and
  * records) from a perf.data file; NULL (said why) when it cannot be read
  * whole: pruning on part of the samples could drop a LOAD one needs. */
-static uint64_t *perf_data_samples(const char *path, const struct input *dump, uint32_t pid, size_t *n)
+static struct jp_sample_at *perf_data_samples(const char *path, const struct input *dump, uint32_t pid, size_t *n)
 {
 	struct jp_sampled set;
 	struct input data;
 	const char *why = NULL;
-	uint64_t lo, hi, *v = NULL;
+	struct jp_sample_at *v = NULL;
+	uint64_t lo, hi;
 	int rc;
 
 	if (jp_jd_code_span(dump->buf, dump->len, &lo, &hi) < 0 || load_file(path, &data) < 0)
@@ -499,7 +494,7 @@ static int do_prune(const char *path, const struct input *in, const char *sample
 	struct jp_prune_stats st;
 	struct jp_jdr r;
 	char tmp[4096];
-	uint64_t *addrs;
+	struct jp_sample_at *addrs;
 	size_t n;
 	FILE *out;
 	int rc;
@@ -526,7 +521,7 @@ static int do_prune(const char *path, const struct input *in, const char *sample
 		say("%s: not pruned (%s); %s left as it was", path, why_not_written(rc), out_path);
 		return EXIT_INVALID;
 	}
-	printf("%s: kept %llu of %llu LOADs, %llu of %llu MOVEs, %llu of %llu bytes (%zu sampled addresses)\n", path,
+	printf("%s: kept %llu of %llu LOADs, %llu of %llu MOVEs, %llu of %llu bytes (%zu sampled addresses and times)\n", path,
 	       (unsigned long long)st.loads_kept, (unsigned long long)st.loads_in, (unsigned long long)st.moves_kept,
 	       (unsigned long long)st.moves_in, (unsigned long long)st.bytes_out, (unsigned long long)st.bytes_in, n);
 	return EXIT_VALID;

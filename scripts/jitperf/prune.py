@@ -1,9 +1,10 @@
-"""Give perf inject only the LOADs that some sample can fall in.
+"""Give perf inject only the LOADs that some sample is resolved with.
 
 perf inject --jit writes one ELF object per LOAD (0.3-0.5 ms each) whether or
-not a sample lands in it, and perf resolves a sample only against the maps
-that cover its address.  So a dump pruned to the LOADs that cover a sampled
-address, leaf or caller (`jitperf-dump --prune`, lib/jd_prune.c), names
+not a sample lands in it, and perf resolves a sample with the newest map
+covering its address at its time.  So a dump pruned to those LOADs, for
+every sampled address, leaf or caller (`jitperf-dump --prune`,
+lib/jd_prune.c), names
 every sample exactly as the whole dump does, and inject costs what the
 profile needs instead of what the program compiled.  The whole dump stays
 beside it as jit-<pid>.dump.all.

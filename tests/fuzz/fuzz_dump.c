@@ -147,7 +147,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* Pruning any input: no crash, never more out than in, and what it
 	 * writes reads back without framing errors. */
 	{
-		static const uint64_t addrs[] = { 0x1000, 0x1100, 0x7f0000001000 };
+		static const struct jp_sample_at addrs[] = { { 0x1000, 0 }, { 0x1100, 7 }, { 0x7f0000001000, 9 } };
 		struct jp_prune_stats ps;
 		char *out = NULL;
 		size_t out_len = 0;

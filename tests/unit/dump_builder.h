@@ -63,21 +63,28 @@ static void prefix(struct dbuf *b, uint32_t id, uint32_t total, uint64_t ts)
 	put64(b, ts);
 }
 
-/* A well-formed LOAD; returns its offset. */
-static size_t load(struct dbuf *b, uint64_t ts, uint64_t index, const char *name, const void *code, size_t size)
+/* A well-formed LOAD of code at addr; returns its offset. */
+static size_t load_addr(struct dbuf *b, uint64_t ts, uint64_t index, uint64_t addr, const char *name, const void *code,
+			size_t size)
 {
 	size_t off = b->len, nl = strlen(name) + 1;
 
 	prefix(b, JD_CODE_LOAD, (uint32_t)(56 + nl + size), ts);
 	put32(b, 4242);
 	put32(b, 4243);
-	put64(b, 0x1000 + index * 0x100); /* vma */
-	put64(b, 0x1000 + index * 0x100); /* code_addr */
+	put64(b, addr); /* vma */
+	put64(b, addr); /* code_addr */
 	put64(b, size);
 	put64(b, index);
 	put(b, name, nl);
 	put(b, code, size);
 	return off;
+}
+
+/* The same at 0x1000 + 0x100 * index. */
+static size_t load(struct dbuf *b, uint64_t ts, uint64_t index, const char *name, const void *code, size_t size)
+{
+	return load_addr(b, ts, index, 0x1000 + index * 0x100, name, code, size);
 }
 
 static size_t move(struct dbuf *b, uint64_t ts, uint64_t index, uint64_t from, uint64_t to, uint64_t size)

@@ -1,4 +1,4 @@
-/* test_jd_prune.c - pruning a dump to the LOADs that samples fall in. */
+/* test_jd_prune.c - pruning a dump to the LOADs perf resolves samples with. */
 #include <check.h>
 #include <errno.h>
 #include <stdint.h>
@@ -21,8 +21,8 @@ struct pruned {
 	int n;
 };
 
-static int prune(const struct dbuf *in, const uint64_t *addrs, size_t n, struct pruned *out,
-		 struct jp_prune_stats *st)
+static int prune_at(const struct dbuf *in, const struct jp_sample_at *at, size_t n, struct pruned *out,
+		    struct jp_prune_stats *st)
 {
 	FILE *f = open_memstream(&out->buf, &out->len);
 	struct jp_jdr r;
@@ -30,7 +30,7 @@ static int prune(const struct dbuf *in, const uint64_t *addrs, size_t n, struct 
 	int rc;
 
 	ck_assert_ptr_nonnull(f);
-	rc = jp_jd_prune(in->p, in->len, addrs, n, f, st);
+	rc = jp_jd_prune(in->p, in->len, at, n, f, st);
 	fclose(f);
 	out->n = 0;
 	if (rc == 0) {
@@ -44,6 +44,30 @@ static int prune(const struct dbuf *in, const uint64_t *addrs, size_t n, struct 
 		}
 	}
 	return rc;
+}
+
+/* Addresses of samples of no time: every LOAD covering one counts. */
+static int prune(const struct dbuf *in, const uint64_t *addrs, size_t n, struct pruned *out,
+		 struct jp_prune_stats *st)
+{
+	struct jp_sample_at at[16];
+
+	ck_assert_uint_le(n, 16);
+	for (size_t i = 0; i < n; i++)
+		at[i] = (struct jp_sample_at){ addrs[i], 0 };
+	qsort(at, n, sizeof(*at), jp_sample_at_cmp);
+	return prune_at(in, at, n, out, st);
+}
+
+/* A LOAD of index at addr, size bytes of code6 over and over. */
+static void load_at(struct dbuf *b, uint64_t ts, uint64_t index, uint64_t addr, const char *name, size_t size)
+{
+	unsigned char code[64];
+
+	ck_assert_uint_le(size, sizeof(code));
+	for (size_t i = 0; i < size; i++)
+		code[i] = code6[i % sizeof(code6)];
+	load_addr(b, ts, index, addr, name, code, size);
 }
 
 /* Four pieces at 0x1000, 0x1100, 0x1200, 0x1300 (6 bytes each), each after
@@ -136,6 +160,63 @@ START_TEST(test_nothing_sampled)
 }
 END_TEST
 
+/* Code described again at one address: perf resolves a sample with the
+ * newest LOAD covering it dated at or before the sample, so only the
+ * versions in place while samples hit them are kept. */
+START_TEST(test_keeps_the_version_live_at_the_sample)
+{
+	static const struct jp_sample_at at[] = {
+		{ 0x2001, 5 },  /* before any LOAD: none */
+		{ 0x2001, 25 }, /* version 1 (2 at 30, 3 at 40 not yet) */
+		{ 0x2010, 45 }, /* 3 covers [0x2008, 0x2010]: 3 */
+		{ 0x2011, 45 }, /* beyond 3: still 2 */
+		{ 0x6001, 65 }, /* the MOVE of 0 (at 60): 0 and its MOVE */
+	};
+	struct jp_prune_stats st;
+	struct pruned o;
+	struct dbuf d;
+
+	memset(&d, 0, sizeof(d));
+	hdr(&d);
+	load_at(&d, 10, 0, 0x2000, "v0", 32);
+	load_at(&d, 20, 1, 0x2000, "v1", 32);
+	load_at(&d, 30, 2, 0x2000, "v2", 32);
+	load_at(&d, 40, 3, 0x2008, "v3", 9);
+	load_at(&d, 50, 4, 0x2000, "v4", 32); /* after every sample at 0x2000..: dropped */
+	move(&d, 60, 0, 0x2000, 0x6000, 32);
+	ck_assert_int_eq(prune_at(&d, at, sizeof(at) / sizeof(at[0]), &o, &st), 0);
+	ck_assert_int_eq(o.n, 5);
+	ck_assert_uint_eq(o.index[0], 0);
+	ck_assert_uint_eq(o.index[1], 1);
+	ck_assert_uint_eq(o.index[2], 2);
+	ck_assert_uint_eq(o.index[3], 3);
+	ck_assert_uint_eq(o.ids[4], JD_CODE_MOVE);
+	ck_assert_uint_eq(st.loads_in, 5);
+	ck_assert_uint_eq(st.loads_kept, 4);
+	free(o.buf);
+	/* v1 alone at 25; v2 and v3 alike at 45 when dated alike (perf's order
+	 * between them is not ours to guess: both kept). */
+	free(d.p);
+	memset(&d, 0, sizeof(d));
+	hdr(&d);
+	load_at(&d, 10, 0, 0x2000, "v0", 32);
+	load_at(&d, 20, 1, 0x2000, "v1", 32);
+	load_at(&d, 30, 2, 0x2000, "v2", 32);
+	load_at(&d, 30, 3, 0x2000, "v3", 32);
+	ck_assert_int_eq(prune_at(&d, (const struct jp_sample_at[]){ { 0x2001, 25 }, { 0x2002, 45 } }, 2, &o, &st), 0);
+	ck_assert_int_eq(o.n, 3);
+	ck_assert_uint_eq(o.index[0], 1);
+	ck_assert_uint_eq(o.index[1], 2);
+	ck_assert_uint_eq(o.index[2], 3);
+	/* A sample of no time keeps every version. */
+	free(o.buf);
+	ck_assert_int_eq(prune_at(&d, (const struct jp_sample_at[]){ { 0x2001, 0 } }, 1, &o, &st), 0);
+	ck_assert_int_eq(o.n, 4);
+	free(o.buf);
+	free(d.p);
+}
+END_TEST
+
 /* A program killed mid-write leaves a cut-off record: perf stops there, and
  * so does the pruned dump; a header that is not a jitdump's is refused. */
 START_TEST(test_malformed_dump)
@@ -166,6 +247,7 @@ Suite *make_jd_prune_suite(void)
 	tcase_add_test(t, test_keeps_sampled_loads_and_their_records);
 	tcase_add_test(t, test_attachments_wait_across_a_move);
 	tcase_add_test(t, test_nothing_sampled);
+	tcase_add_test(t, test_keeps_the_version_live_at_the_sample);
 	tcase_add_test(t, test_malformed_dump);
 	suite_add_tcase(s, t);
 	return s;

@@ -18,21 +18,13 @@
 static void load_changed(struct dbuf *b, uint64_t ts, uint64_t index, uint64_t addr, uint64_t size, const char *name,
 			 uint64_t k, uint64_t n)
 {
-	size_t nl = strlen(name) + 1;
+	unsigned char *code = malloc(size ? size : 1);
 
-	prefix(b, JD_CODE_LOAD, (uint32_t)(56 + nl + size), ts);
-	put32(b, 4242);
-	put32(b, 4243);
-	put64(b, addr);
-	put64(b, addr);
-	put64(b, size);
-	put64(b, index);
-	put(b, name, nl);
-	for (uint64_t i = 0; i < size; i++) {
-		unsigned char c = (unsigned char)(addr + i) ^ (unsigned char)(i >= k && i < k + n ? 0x5a : 0);
-
-		put(b, &c, 1);
-	}
+	ck_assert_ptr_nonnull(code);
+	for (uint64_t i = 0; i < size; i++)
+		code[i] = (unsigned char)(addr + i) ^ (unsigned char)(i >= k && i < k + n ? 0x5a : 0);
+	load_addr(b, ts, index, addr, name, code, size);
+	free(code);
 }
 
 static void load_at(struct dbuf *b, uint64_t ts, uint64_t index, uint64_t addr, uint64_t size, const char *name)

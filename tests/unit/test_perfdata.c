@@ -151,8 +151,11 @@ START_TEST(test_plain_samples)
 	ck_assert_uint_eq(v.s[0].tid, 43);
 	ck_assert_int_eq(v.s[0].has_ip, 1);
 	ck_assert_uint_eq(v.s[0].ip, 0x7f0000001000);
+	ck_assert_int_eq(v.s[0].has_time, 1);
+	ck_assert_uint_eq(v.s[0].time, 100);
 	ck_assert_uint_eq(v.s[0].chain_nr, 0);
 	ck_assert_uint_eq(v.s[1].pid, 99);
+	ck_assert_uint_eq(v.s[1].time, 101);
 	ck_assert_uint_eq(v.s[1].ip, 0x7f0000002000);
 	free(d.b.p);
 }
@@ -192,6 +195,7 @@ START_TEST(test_dwarf_sample_with_read_group)
 	ck_assert_int_eq(walk(&d, &v, &why), 0);
 	ck_assert_int_eq(v.n, 1);
 	ck_assert_uint_eq(v.s[0].ip, 0x400500);
+	ck_assert_uint_eq(v.s[0].time, 77);
 	ck_assert_uint_eq(v.s[0].chain_nr, 3);
 	ck_assert_uint_eq(v.chain0[0], CTX_USER);
 	ck_assert_uint_eq(v.s[0].regs_nr, 3);
@@ -342,7 +346,7 @@ START_TEST(test_sampled_addresses)
 	static const uint64_t want[] = { 0x500f, 0x5010, 0x501f, 0x5020, 0x50ff, 0x5100, 0x5fff };
 	struct jp_sampled s;
 	struct pdata d;
-	uint64_t *v;
+	struct jp_sample_at *v;
 	size_t n;
 	const char *why;
 
@@ -356,8 +360,10 @@ START_TEST(test_sampled_addresses)
 	v = jp_sampled_sorted(&s, &n);
 	ck_assert_ptr_nonnull(v);
 	ck_assert_uint_eq(n, sizeof(want) / 8);
-	for (size_t i = 0; i < n; i++)
-		ck_assert_uint_eq(v[i], want[i]);
+	for (size_t i = 0; i < n; i++) {
+		ck_assert_uint_eq(v[i].addr, want[i]);
+		ck_assert_uint_eq(v[i].ts, 0); /* no PERF_SAMPLE_TIME */
+	}
 	free(v);
 	jp_sampled_close(&s);
 	/* many distinct words: the set grows */
@@ -372,7 +378,7 @@ START_TEST(test_sampled_addresses)
 	ck_assert_uint_ge(s.n, 5000);
 	v = jp_sampled_sorted(&s, &n);
 	for (size_t i = 1; i < n; i++)
-		ck_assert_uint_lt(v[i - 1], v[i]);
+		ck_assert_uint_lt(v[i - 1].addr, v[i].addr);
 	free(v);
 	jp_sampled_close(&s);
 	/* a file it cannot read whole: an error, nothing to prune on */
