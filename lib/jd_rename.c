@@ -185,7 +185,8 @@ struct dump_code {
 	struct span *sp;
 	struct code *c;
 	size_t n, cap;
-	uint64_t max_index;
+	uint64_t *used;     /* every code_index a LOAD or MOVE names */
+	size_t nused, capused;
 };
 
 static int code_add(struct dump_code *d, uint64_t addr, uint64_t size, const struct code *c)
@@ -231,6 +232,11 @@ static int read_code(const void *buf, size_t len, struct dump_code *d, struct jp
 			unwind_len = rec.total_size;
 			continue;
 		}
+		if (rec.id == JD_CODE_LOAD || rec.id == JD_CODE_MOVE) {
+			if (reserve((void **)&d->used, &d->capused, d->nused, sizeof(*d->used), 1024) < 0)
+				goto oom;
+			d->used[d->nused++] = rec.id == JD_CODE_LOAD ? rec.u.load.code_index : rec.u.move.code_index;
+		}
 		c.unwind = rec.id == JD_CODE_LOAD ? unwind : NULL;
 		c.unwind_len = unwind_len;
 		unwind = NULL;
@@ -242,8 +248,6 @@ static int read_code(const void *buf, size_t len, struct dump_code *d, struct jp
 			c.tid = rec.u.load.tid;
 			c.name = rec.u.load.name;
 			c.bytes = rec.u.load.code;
-			if (rec.u.load.code_index > d->max_index)
-				d->max_index = rec.u.load.code_index;
 			if (code_add(d, rec.u.load.code_addr, rec.u.load.code_size, &c) < 0)
 				goto oom;
 		} else if (rec.id == JD_CODE_MOVE) {
@@ -268,6 +272,28 @@ static int read_code(const void *buf, size_t len, struct dump_code *d, struct jp
 oom:
 	free(moved);
 	return -ENOMEM;
+}
+
+/* The first of count code indices no record of the dump names (perf
+ * writes jitted-<pid>-<index>.so: a taken one would overwrite another
+ * piece's object): above the largest, or, in a dump that names it, in the
+ * lowest gap wide enough.  Sorts d->used. */
+static uint64_t free_indices(struct dump_code *d, uint64_t count)
+{
+	uint64_t next = 0;
+
+	if (!d->nused)
+		return 0;
+	qsort(d->used, d->nused, sizeof(*d->used), cmp_u64);
+	if (d->used[d->nused - 1] < UINT64_MAX - count)
+		return d->used[d->nused - 1] + 1;
+	for (size_t i = 0; i < d->nused; i++) {
+		if (d->used[i] >= next && d->used[i] - next >= count)
+			break;
+		if (d->used[i] >= next)
+			next = d->used[i] + 1;
+	}
+	return next;
 }
 
 /* ---- renamed code ------------------------------------------------------------ */
@@ -613,11 +639,12 @@ static int alive_entries(const struct jp_map_entry *map, size_t n, struct segs *
 int jp_jd_apply_map(const void *buf, size_t len, const struct jp_map_entry *map, size_t n, uint64_t before_ts,
 		    FILE *out, struct jp_rename_stats *st)
 {
-	struct dump_code d = { NULL, NULL, 0, 0, 0 };
+	struct dump_code d = { NULL, NULL, 0, 0, NULL, 0, 0 };
 	struct segs code = { NULL, 0, 0 }, alive = { NULL, 0, 0 };
 	struct renamed_list runs = { NULL, 0, 0 };
 	struct older_list older = { NULL, 0, 0 };
 	size_t keep_runs = 0, close_off = 0, close_len = 0;
+	uint64_t base;
 	int rc;
 
 	memset(st, 0, sizeof(*st));
@@ -652,12 +679,13 @@ int jp_jd_apply_map(const void *buf, size_t len, const struct jp_map_entry *map,
 		rc = rename_older(&d, &code, &alive, before_ts, &older, st);
 	if (rc == 0)
 		rc = copy_kept(buf, len, &d, out, &close_off, &close_len);
+	base = free_indices(&d, keep_runs + older.n);
 	for (size_t i = 0; rc == 0 && i < keep_runs; i++) {
-		rc = write_renamed(&runs.v[i], &map[runs.v[i].entry], &code, &d, d.max_index + 1 + i, out);
+		rc = write_renamed(&runs.v[i], &map[runs.v[i].entry], &code, &d, base + i, out);
 		st->loads_added++;
 	}
 	for (size_t i = 0; rc == 0 && i < older.n; i++)
-		rc = write_older(&older.v[i], map, &d, d.max_index + 1 + keep_runs + i, out);
+		rc = write_older(&older.v[i], map, &d, base + keep_runs + i, out);
 	if (rc == 0 && close_len)
 		rc = put(out, (const unsigned char *)buf + close_off, close_len);
 	for (size_t i = 0; i < d.n; i++)
@@ -667,6 +695,7 @@ int jp_jd_apply_map(const void *buf, size_t len, const struct jp_map_entry *map,
 		rc = -EIO;
 	free(d.sp);
 	free(d.c);
+	free(d.used);
 	free(code.v);
 	free(alive.v);
 	free(runs.v);

@@ -130,6 +130,28 @@ START_TEST(test_whole_function_renamed)
 }
 END_TEST
 
+/* New LOADs take indices no record names: above the largest, or, when a
+ * dump names the largest index there is, in the lowest free gap (found by
+ * the fuzzer: UINT64_MAX + 1 wrapped to an index in use). */
+START_TEST(test_new_indices_are_free)
+{
+	struct dbuf b = { 0 };
+	struct applied a;
+	const struct out_load *o;
+	struct jp_map_entry map[] = { { 0x1000, 0x100, "renamed" } };
+
+	hdr(&b);
+	load_at(&b, 10, 0, 0x1000, 0x100, "jit:x:aaaa");
+	load_at(&b, 11, UINT64_MAX, 0x2000, 0x100, "jit:x:bbbb");
+	load_at(&b, 12, 1, 0x3000, 0x100, "jit:x:cccc");
+	ck_assert_int_eq(apply(&b, map, 1, 0, &a), 0); /* apply() checks indices are unique */
+	o = find(&a, "renamed");
+	ck_assert_ptr_nonnull(o);
+	ck_assert_uint_eq(o->index, 2);
+	free(b.p);
+}
+END_TEST
+
 /* A piece renamed whole keeps its unwinding data (the rules describe the
  * same bytes at the same place); renamed in part, or the one of several
  * pieces, it falls back to the empty table. */
@@ -398,6 +420,7 @@ Suite *make_jd_rename_suite(void)
 	TCase *tc = tcase_create("apply");
 
 	tcase_add_test(tc, test_whole_function_renamed);
+	tcase_add_test(tc, test_new_indices_are_free);
 	tcase_add_test(tc, test_unwinding_data_kept_when_whole);
 	tcase_add_test(tc, test_function_over_two_pieces);
 	tcase_add_test(tc, test_part_of_a_piece);
