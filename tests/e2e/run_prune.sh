@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# run_prune.sh - perf inject given only the sampled pieces names every sample (leaf and call chain, fp and dwarf) exactly as the whole dump does: the demo JIT, dual-mapped code (perf prints its frames as file offsets), and LuaJIT, which compiles more than it runs; jitperf-dump reads the samples from perf.data itself.
+# run_prune.sh - perf inject given only the sampled pieces names every sample (leaf and call chain, fp and dwarf) exactly as the whole dump does: the demo JIT, dual-mapped code (perf prints its frames as file offsets), code rewritten at one address (only the version in place while sampled is kept), and LuaJIT, which compiles more than it runs; jitperf-dump reads the samples from perf.data itself.
 # shellcheck source=../lib/jitperf_run.sh source-path=SCRIPTDIR
 . "$(dirname "$0")/../lib/jitperf_run.sh"
 need_perf
@@ -17,7 +17,7 @@ samples() { perf_ script -i "$1" -F pid,tid,time,ip,sym,dso 2>/dev/null; }
 # LABEL:CALL_GRAPH.  With dwarf, perf finds the JIT callers only after
 # inject, by unwinding the copied stacks: the pruning must keep every piece
 # they return into.
-cases="demo:fp memfd_dual:fp demo_dwarf:dwarf memfd_dual_dwarf:dwarf"
+cases="demo:fp memfd_dual:fp rewrite:fp demo_dwarf:dwarf memfd_dual_dwarf:dwarf"
 if command -v luajit >/dev/null 2>&1; then cases="$cases luajit:fp luajit_dwarf:dwarf"; else echo "note: no luajit, its part skipped"; fi
 for c in $cases; do
 	prog=${c%%:*}
@@ -49,6 +49,23 @@ print(kept, total, len(notes))
 	# LuaJIT's start-up traces do not run while perf samples the hot one
 	# (with dwarf, words of the copied stacks may still point into them).
 	[ "$prog" = luajit ] && check "luajit: fewer pieces kept than written" test "$k" -lt "$total"
+	# rewrite.c writes B over A, both hot, then C over B: the dump holds
+	# a LOAD of each at one address, and samples at that address.  Kept:
+	# the ones in place while sampled, not every one that covers it.
+	if [ "$prog" = rewrite ]; then
+		covering=$(PYTHONPATH=$REPO/scripts python3 - "$T/$prog.whole" "$out/perf.data" "$DUMP_TOOL" <<'PY'
+import subprocess, sys
+whole, data, tool = sys.argv[1:]
+# A text list of the same addresses has no times: every covering LOAD counts.
+out = subprocess.run(['perf', 'script', '-i', data, '-F', 'ip'], capture_output=True, text=True).stdout
+with open(whole + '.addrs', 'w') as f:
+    f.write(''.join(line.strip() + '\n' for line in out.splitlines() if line.strip()))
+r = subprocess.run([tool, '--prune', whole + '.addrs', '-o', whole + '.bytime', whole], capture_output=True, text=True)
+print(r.stdout.split(' kept ')[1].split(' ')[0])
+PY
+)
+		check "rewrite: fewer pieces kept by time ($k) than by address alone ($covering)" test "$k" -lt "$covering"
+	fi
 	check "$prog: the pruned dump is valid" "$DUMP_TOOL" --check "$dump"
 	check "$prog: the whole dump is kept beside it" cmp -s "$dump.all" "$T/$prog.whole"
 

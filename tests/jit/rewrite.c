@@ -1,4 +1,4 @@
-/* rewrite.c - code rewritten in place with no call: A runs, then B is written over it at the same address and runs. */
+/* rewrite.c - code rewritten in place with no call: A runs, then B is written over it at the same address and runs; last, C is written over B and never runs (a version no sample hits). */
 #include "jitlib.h"
 
 #define AREA (256u << 10)
@@ -6,7 +6,7 @@
 int main(int argc, char **argv)
 {
 	double half = jl_seconds(1.5) / 2;
-	struct jl_func a, b, neighbour;
+	struct jl_func a, b, c, neighbour;
 	struct jl_buf buf;
 	uint8_t *area;
 
@@ -30,6 +30,11 @@ int main(int argc, char **argv)
 	jl_check(&b);
 	jl_run_for(&b, half);
 	jl_check(&neighbour);
+
+	/* C over B, described at exit: after every sample of B. */
+	memset(area + 4096, 0xcc, neighbour.addr - a.addr);
+	c = jl_place(&buf, 4096, 303, "phase3_C");
+	(void)c;
 
 	jl_report(&a, 1);
 	jl_report(&b, 1);
