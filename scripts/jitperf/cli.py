@@ -86,6 +86,10 @@ Runtime names:
     CPython 3.12+    PYTHONPERFSUPPORT=1
     .NET 8+          DOTNET_PerfMapEnabled=3     (map only, no second dump)
     QEMU user 8+     QEMU_PERFMAP=1
+    LuaJIT           LUA_INIT = a chunk naming each trace by where it starts
+                     (lua:FILE:LINE root|loop|side|stitch); a LUA_INIT of
+                     yours runs after it; the program's own
+                     jit.attach(f, "trace"), -jv or -jdump replace it
   Ruby's YJIT is not switched on (RUBYOPT='--yjit --yjit-perf' yourself).
   The runtime writes /tmp/perf-<pid>.map; maps completed only at exit
   (HotSpot, Mono) are applied to the dump after the run.  A copy stays in

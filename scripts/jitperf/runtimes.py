@@ -20,7 +20,10 @@ Rules, for each runtime:
 - never a second jit-<pid>.dump: map modes only (V8's --perf-basic-prof-*, not
   --perf-prof; BEAM's `map`, not `dump`; .NET's 3, not 1 or 2);
 - Ruby's YJIT is not switched on: --yjit changes how Ruby runs, so it is
-  the user's choice (RUBYOPT='--yjit --yjit-perf' by hand).
+  the user's choice (RUBYOPT='--yjit --yjit-perf' by hand);
+- LuaJIT has no switch: LUA_INIT gets a chunk that writes the map
+  (jitperf.luajit_init); a LUA_INIT of the user's runs after it, as luajit
+  would run it.
 """
 import dataclasses
 import glob
@@ -30,6 +33,8 @@ import re
 import shlex
 import shutil
 import subprocess
+
+from jitperf import luajit_init
 
 # Flags whose presence means the user chose a runtime's names themselves.
 _NODE_USER = re.compile(r'^--(no-)?perf[-_](basic[-_])?prof')
@@ -391,7 +396,44 @@ def qemu(probe):
     return d.switch('1', '1')
 
 
-RUNTIMES = (node, hotspot, mono, erlang, cpython, dotnet, qemu)
+def _luajit_ignores_env(args):
+    """luajit -E: LUA_INIT is not read.  Options end at the script, "-"
+    or "--"; -e, -l and -j take the next word when nothing is attached."""
+    i = 0
+    while i < len(args):
+        a = args[i]
+        if a == '-E':
+            return True
+        if a in ('--', '-') or not a.startswith('-') or a.startswith('-b'):
+            return False
+        if a in ('-e', '-l', '-j'):
+            i += 1
+        i += 1
+    return False
+
+
+def luajit(probe):
+    """No switch in LuaJIT: the standalone luajit runs LUA_INIT before the
+    script, and the chunk there names each trace in the map as it is made
+    (jitperf.luajit_init; PUC Lua, which reads LUA_INIT too, skips it).  Set
+    whenever a luajit is found, the program or on PATH, as a script or a
+    child may start it; no version check (jit.attach and jit.util are in
+    every LuaJIT 2, and the chunk checks for them)."""
+    d = Decision('LuaJIT', 'LUA_INIT')
+    found = probe.find(('luajit',))
+    name = os.path.basename(probe.program[0]) if probe.program else ''
+    if name.startswith('luajit') and probe.program_path:
+        found.append(os.path.realpath(probe.program_path))
+        if _luajit_ignores_env(probe.program[1:]):
+            return d.skip('luajit -E ignores LUA_INIT')
+    if not found:
+        return d.skip('not found')
+    user = probe.env.get('LUA_INIT')
+    note = 'a chunk that writes the map; yours runs after it' if user is not None else 'a chunk that writes the map'
+    return d.switch(luajit_init.chunk(user), luajit_init.chunk(), note)
+
+
+RUNTIMES = (node, hotspot, mono, erlang, cpython, dotnet, qemu, luajit)
 
 
 def plan(env, program=(), program_path=None, probe=None, call_graph='none'):

@@ -5,9 +5,10 @@
 #                                   1 fail, 77 runtime or perf missing)
 #
 # NAME is an engine of tests/engines/engines.bash (node, hotspot, mono,
-# erlang); TOOL how the runtime names its code on its own, for the run side
-# by side: VAR=VALUE in the command's environment, or "node-perf-prof"
+# erlang, luajit); TOOL how the runtime names its code on its own, for the
+# run side by side: VAR=VALUE in the command's environment, or "node-perf-prof"
 # (node --perf-prof, a jitdump of V8's own, injected as perf needs).
+# RT_TOOL_LABEL: what the messages call TOOL (default: TOOL itself).
 #
 # Checks, one run each (a run takes 5-15 s; the JIT share is stable to a
 # percent or two across runs of these workloads):
@@ -24,7 +25,8 @@
 #     small as ours;
 #   - the summary says which runtime was asked; a copy of the map is in
 #     dumps/ and none is left in /tmp;
-#   - perf annotate shows machine code for the hottest real-named function;
+#   - perf annotate shows machine code for the hottest real-named function,
+#     whose name matches RT_TOP_NAME (an extended regexp) when it is set;
 #   - names stay from run to run, as a user gets them: a second jitperf-run
 #     run, and of each run's JIT samples (named or not) the share whose
 #     name is also that of a JIT sample of the other run must reach
@@ -144,13 +146,18 @@ runtime_test() { # NAME TOOL
 	rt_tool_run "$tool" "${ENGINE_CMD[@]}"
 	tcounts=$(rt_counts "$T/tool/perf.data" "$T/tool/buildid")
 	read -r -a theirs <<<"$tcounts"
-	echo "  $tool alone: ${theirs[1]} of ${theirs[0]} JIT samples named (${theirs[2]}%)"
+	echo "  ${RT_TOOL_LABEL:-$tool} alone: ${theirs[1]} of ${theirs[0]} JIT samples named (${theirs[2]}%)"
 	RT_PIDS+=($(perf script -i "$T/tool/perf.data" -F pid 2>/dev/null | sort -u))
 	awk -v a="${ours[2]}" -v b="${theirs[2]}" -v s="$RT_SLACK" 'BEGIN { exit !(a + s >= b) }' &&
 		ok "$name: jitperf-run names ${ours[2]}%, its own tool alone ${theirs[2]}% (slack $RT_SLACK points)" ||
 		fail "$name: jitperf-run names ${ours[2]}%, its own tool alone ${theirs[2]}%"
 
 	rt_annotate "$name" "$jr" "${counts#* * * }"
+	if [ -n "${RT_TOP_NAME:-}" ]; then
+		grep -qE "$RT_TOP_NAME" <<<"${counts#* * * }" &&
+			ok "$name: the hottest name reads '${counts#* * * }'" ||
+			fail "$name: the hottest name '${counts#* * * }' does not match $RT_TOP_NAME"
+	fi
 
 	# A second run: the names a user compares between two profiles.
 	(cd "$T/cwd" && JITPERF_LIB=$LIB "$JR" -o "$jr.2" -- "${ENGINE_CMD[@]}" >"$T/jr2.out" 2>"$T/jr2.err" </dev/null) ||
@@ -172,7 +179,8 @@ runtime_test() { # NAME TOOL
 }
 
 rt_label() {
-	case $1 in node) echo node ;; hotspot) echo HotSpot ;; mono) echo Mono ;; erlang) echo Erlang ;; *) echo "$1" ;; esac
+	case $1 in node) echo node ;; hotspot) echo HotSpot ;; mono) echo Mono ;; erlang) echo Erlang ;; luajit) echo LuaJIT ;;
+	*) echo "$1" ;; esac
 }
 
 # perf annotate shows instructions for a function named by the runtime:

@@ -1,11 +1,13 @@
 """Unit tests of the environment jitperf-run builds for the runtimes' own names (jitperf.runtimes) and of applying late maps (jitperf.runtime_maps)."""
 import os
+import re
+import shutil
 import subprocess
 import tempfile
 import types
 import unittest
 
-from jitperf import runtime_maps, runtimes, summary
+from jitperf import luajit_init, runtime_maps, runtimes, summary
 
 
 class FakeProbe(runtimes.Probe):
@@ -162,6 +164,116 @@ class CPythonTest(unittest.TestCase):
         self.assertFalse(decide(runtimes.cpython, program=['python3', '-X', 'perf', 'a.py']).on)
         self.assertFalse(decide(runtimes.cpython, program=['python3.12', '-Xperf_jit', 'a.py']).on)
 
+
+class LuaJitTest(unittest.TestCase):
+    def test_set_when_a_luajit_is_found(self):
+        d = decide(runtimes.luajit, found={'luajit': '/usr/bin/luajit'})
+        self.assertEqual((d.var, d.value), ('LUA_INIT', luajit_init.chunk()))
+        self.assertNotIn('\n', d.value)  # one VAR=VALUE line in run.txt
+        d = decide(runtimes.luajit, program=['luajit-2.1.0-beta3', 'a.lua'], path='/opt/luajit-2.1.0-beta3')
+        self.assertTrue(d.on)
+
+    def test_not_installed(self):
+        self.assertFalse(decide(runtimes.luajit, found={'lua5.1': '/usr/bin/lua5.1'}).on)
+
+    def test_users_init_runs_after_ours(self):
+        d = decide(runtimes.luajit, env={'LUA_INIT': '@/my init.lua'}, found={'luajit': '/l'})
+        self.assertTrue(d.value.startswith(luajit_init.chunk() + ' '))
+        self.assertIn('"@/my init.lua"', d.value)
+        self.assertIn('yours runs after it', d.note)
+
+    def test_minus_E_ignores_the_environment(self):
+        d = decide(runtimes.luajit, program=['luajit', '-O3', '-E', 'a.lua'], path='/l')
+        self.assertFalse(d.on)
+        self.assertIn('-E', d.note)
+        for args in (['-e', '-E', 'a.lua'], ['a.lua', '-E'], ['-jv', '--', '-E'], ['-b', '-E', 'a', 'b']):
+            self.assertTrue(decide(runtimes.luajit, program=['luajit'] + args, path='/l').on, args)
+
+    def test_lua_string_escapes_every_other_byte(self):
+        self.assertEqual(luajit_init.lua_string('a"b\\\n'), '"a\\034b\\092\\010"')
+        self.assertEqual(luajit_init.lua_string(b'\xff1'), '"\\2551"')
+
+
+@unittest.skipUnless(shutil.which('luajit'), 'no luajit')
+class LuaJitChunkTest(unittest.TestCase):
+    """The chunk in a real luajit: the program's output unchanged, a map
+    line per trace named by place, the user's LUA_INIT run as luajit runs it."""
+    SCRIPT = """local x = 0
+for i = 1, 20000 do if i % 3 == 0 then x = x + i else x = x - 1 end end
+local f = loadstring("return function(n)\\nlocal s = 0 for i = 1, n do s = s + i end return s end")()
+print(x, f(20000), ...)
+"""
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp()
+        self.script = os.path.join(self.dir, 'w.lua')
+        with open(self.script, 'w') as f:
+            f.write(self.SCRIPT)
+        self.maps = []
+
+    def tearDown(self):
+        for m in self.maps:
+            if os.path.exists(m):
+                os.unlink(m)
+        shutil.rmtree(self.dir)
+
+    def run_lua(self, init, args=('a',)):
+        env = {k: v for k, v in os.environ.items() if not k.startswith('LUA_INIT')}
+        if init is not None:
+            env['LUA_INIT'] = init
+        p = subprocess.Popen(['luajit', self.script] + list(args), env=env, cwd=self.dir,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        out, err = p.communicate(timeout=30)
+        self.maps.append('/tmp/perf-%d.map' % p.pid)
+        return p.returncode, out, err, self.maps[-1]
+
+    def test_names_by_place(self):
+        plain = self.run_lua(None)
+        rc, out, err, path = self.run_lua(luajit_init.chunk())
+        self.assertEqual((rc, out, err), plain[:3])
+        with open(path) as f:
+            lines = f.read().splitlines()
+        names = set()
+        for line in lines:
+            m = re.match(r'^([0-9a-f]+) ([0-9a-f]+) (.*)$', line)
+            self.assertTrue(m, line)
+            self.assertGreater(int(m.group(2), 16), 0)
+            names.add(m.group(3))
+        self.assertIn('lua:w.lua:2 loop', names)
+        self.assertIn('lua:w.lua:2 side', names)
+        self.assertTrue(any(re.match(r'^lua:\[string "return function\(n\)\.\.\."\]#[0-9a-f]{8}:2 loop$', n) for n in names),
+                        names)
+
+    def test_users_init_as_luajit_runs_it(self):
+        with open(os.path.join(self.dir, 'my init.lua'), 'w') as f:
+            f.write('print("file init", select("#", ...))')
+        for user in ('print("init")', 'error("boom")', 'x = (', '@my init.lua', '@missing.lua', '',
+                     'print("tab\\tand\\nnewline")\nprint(2)'):
+            plain = self.run_lua(user)
+            rc, out, err, _ = self.run_lua(luajit_init.chunk(user))
+            self.assertEqual((rc, out), plain[:2], user)
+            # the message is luajit's; under a traceback, one more frame
+            self.assertEqual(err.split('\n')[0], plain[2].split('\n')[0], user)
+
+    def test_an_attach_of_the_program_wins(self):
+        rc, out, err, path = self.run_lua(luajit_init.chunk('jit.attach(function() end, "trace")'))
+        self.assertEqual((rc, err), (0, ''))
+        self.assertFalse(os.path.exists(path))
+
+
+PUC_LUAS = [p for p in map(shutil.which, ('lua5.1', 'lua5.2', 'lua5.3', 'lua5.4')) if p]
+
+
+@unittest.skipUnless(PUC_LUAS, 'no PUC Lua')
+class PucLuaTest(unittest.TestCase):
+    def test_chunk_does_nothing_and_the_users_init_runs(self):
+        # PUC Lua reads LUA_INIT too (when no LUA_INIT_5_x is set)
+        env = {k: v for k, v in os.environ.items() if not k.startswith('LUA_INIT')}
+        env['LUA_INIT'] = luajit_init.chunk('print("init")')
+        for lua in PUC_LUAS:
+            r = subprocess.run([lua, '-e', 'print(1)'], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+            self.assertEqual((r.returncode, r.stdout, r.stderr), (0, 'init\n1\n', ''), lua)
 
 def dotnet(*versions):
     return dict(found={'dotnet': '/dn/dotnet'},
