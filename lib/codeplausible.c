@@ -180,28 +180,27 @@ void jp_plausible_scan(const uint8_t *code, size_t len, struct jp_insn_memo *mem
 		if (run_flow >= 2 && run > st->clean_run)
 			st->clean_run = run;
 		st->last_ends = kind == JP_INSN_TERM || code[pos] == 0xe8;
+		st->last_at = (uint32_t)pos;
 		ended |= kind == JP_INSN_TERM;
 		pos += l;
 	}
 }
 
-int jp_code_plausible(const uint8_t *code, size_t len, struct jp_insn_memo *memo)
+/* The verdict on what a scan of len bytes found. */
+static int judge(const struct jp_plausible_stats *st, size_t len)
 {
-	struct jp_plausible_stats st;
-
-	jp_plausible_scan(code, len, memo, &st);
-	if (!st.flow && len >= NOFLOW_MIN)
+	if (!st->flow && len >= NOFLOW_MIN)
 		return 0;
 	/* Zeros in code are the high bytes of small immediates and
 	 * displacements: 10-20 % of its bytes.  Small integers, headers and
 	 * pointers are half zeros. */
-	if (len >= 16 && st.zeros * ZERO_SHARE_DEN > len * ZERO_SHARE_NUM)
+	if (len >= 16 && st->zeros * ZERO_SHARE_DEN > len * ZERO_SHARE_NUM)
 		return 0;
 	/* A small piece is a stub or a tiny function: it ends with its
 	 * terminator (or a call that does not return), where the filler
 	 * after it begins.  A flonum or a header word cut off by the zeros of
 	 * its top bytes ends anywhere. */
-	if (len < JP_SPLIT_DATA_MAX && !st.last_ends)
+	if (len < JP_SPLIT_DATA_MAX && !st->last_ends)
 		return 0;
 	/* Up to the first terminator: a JIT keeps data after its code in
 	 * the same piece (QEMU's TranslationBlock after its last jump), and
@@ -209,7 +208,15 @@ int jp_code_plausible(const uint8_t *code, size_t len, struct jp_insn_memo *memo
 	 * the piece where the split found no boundary between them
 	 * (HotSpot's relocations before a method's entry): a long clean
 	 * run with jumps in it is code whatever comes before. */
-	return st.odd_head * ODD_SHARE < st.insns_head || st.clean_run >= CLEAN_RUN_MIN;
+	return st->odd_head * ODD_SHARE < st->insns_head || st->clean_run >= CLEAN_RUN_MIN;
+}
+
+int jp_code_plausible(const uint8_t *code, size_t len, struct jp_insn_memo *memo)
+{
+	struct jp_plausible_stats st;
+
+	jp_plausible_scan(code, len, memo, &st);
+	return judge(&st, len);
 }
 
 /* Does the aligned word around buf[at] lie in buf and hold a runtime address? */
@@ -225,8 +232,18 @@ static int in_pointer_word(const uint8_t *buf, size_t buflen, uint64_t addr, siz
 int jp_piece_plausible(const uint8_t *buf, size_t buflen, uint64_t addr, size_t off, size_t len,
 		       struct jp_insn_memo *memo)
 {
+	struct jp_plausible_stats st;
+
 	if (len < JP_SPLIT_DATA_MAX &&
 	    (in_pointer_word(buf, buflen, addr, off) || in_pointer_word(buf, buflen, addr, off + len - 1)))
 		return 0;
-	return jp_code_plausible(buf + off, len, memo);
+	jp_plausible_scan(buf + off, len, memo, &st);
+	/* A jmp rel32 whose opcode is a pointer's byte 4 (0x00007fe9...:
+	 * e9 7f 00 00, the rel32 ending in the next word) ends past the
+	 * word: QEMU's TranslationBlock headers hold such pointers, and in
+	 * a run whose code buffer lay at 0x7fe9... each header made a piece
+	 * of its own, 25 % more LOADs. */
+	if (len < JP_SPLIT_DATA_MAX && st.last_ends && in_pointer_word(buf, buflen, addr, off + st.last_at))
+		return 0;
+	return judge(&st, len);
 }

@@ -50,6 +50,7 @@ struct jp_plausible_stats {
 	uint32_t clean_run;  /* the longest run of instructions with no odd or bad one and 2+ jumps, calls or returns */
 	uint32_t zeros;  /* zero bytes inside decoded instructions */
 	uint32_t last_ends; /* the last instruction is ret/jmp/ud2/hlt or a call */
+	uint32_t last_at;   /* where the last decoded instruction starts */
 };
 
 /* Decode code[0, len) linearly and count. */
@@ -63,7 +64,9 @@ int jp_code_plausible(const uint8_t *code, size_t len, struct jp_insn_memo *memo
  * JP_SPLIT_DATA_MAX bytes that starts or ends inside an 8-byte aligned
  * word holding a runtime address (0x55..-0x56.., 0x7e..-0x7f..; the word read
  * whole from buf) is that pointer's low bytes cut off by the zeros of its
- * top: 71 03 e9 46 60 7f | 00 00 decodes as jno; jmp rel32. */
+ * top: 71 03 e9 46 60 7f | 00 00 decodes as jno; jmp rel32.  The same
+ * when its last instruction, a terminator or a call, starts inside such
+ * a word (a jmp rel32 from a pointer's byte 4 runs on into the next word). */
 int jp_piece_plausible(const uint8_t *buf, size_t buflen, uint64_t addr, size_t off, size_t len,
 		       struct jp_insn_memo *memo);
 

@@ -23,6 +23,10 @@
  * JIT's fill byte, not code. */
 #define FILL_RUN 16u
 
+/* The last this many words a piece reads RIP-relative ahead of itself:
+ * QEMU's blocks read two or three helper addresses from their pool. */
+#define READS 8u
+
 struct splitter {
 	const uint8_t *code;
 	size_t len;
@@ -36,6 +40,8 @@ struct splitter {
 	int has_term;      /* the piece holds a ret/jmp/ud2/hlt */
 	int has_bad;       /* ... or a byte that decodes as no instruction */
 	int bad_first;     /* such a byte came before any terminator */
+	size_t reads[READS]; /* where its RIP-relative loads point ahead of it */
+	unsigned nreads;
 };
 
 static uint32_t entry_flags(const uint8_t *p, size_t n)
@@ -75,6 +81,7 @@ static void begin(struct splitter *s, size_t at, uint32_t extra)
 	s->has_term = 0;
 	s->has_bad = 0;
 	s->bad_first = 0;
+	s->nreads = 0;
 	s->flags = entry_flags(s->code + at, s->len - at) | extra;
 	if (at == 0)
 		s->flags |= JP_PIECE_OPEN_START;
@@ -316,20 +323,61 @@ static void drop_junk(struct splitter *s, struct filler *f, size_t pos)
 	f->hard += pos - s->start;
 }
 
+/* Remember where the instruction at pos (ilen bytes, in the open piece)
+ * loads from, when that is ahead of it in the input: a RIP-relative memory
+ * operand (call/jmp [rip+x], mov r,[rip+x]; not lea, which loads nothing). */
+static void note_read(struct splitter *s, size_t pos, unsigned ilen, const struct jp_insn *in)
+{
+	size_t t;
+
+	if (!in->rel_size || in->rel_is_branch || in->rel <= 0 || (uint64_t)in->rel > JP_SPLIT_NEAR_BRANCH ||
+	    !in->modrm_off || s->code[pos + in->modrm_off - 1] == 0x8d)
+		return;
+	t = pos + ilen + (size_t)in->rel;
+	if (t < s->len && s->len - t >= 8)
+		s->reads[s->nreads++ % READS] = t;
+}
+
+/* Does the open piece load the word at pos? */
+static int piece_reads(const struct splitter *s, size_t pos)
+{
+	unsigned n = s->nreads < READS ? s->nreads : READS;
+
+	for (unsigned i = 0; i < n; i++)
+		if (s->reads[i] == pos)
+			return 1;
+	return 0;
+}
+
 /* Length of filler at pos that is never code: a table of pointers, a run of
  * int3, or a run of zeros.  A lone 00 is add r/m8,r8 (00 d0 = add al,dl)
  * when code falls through to it: it is filler only where code cannot
  * (no_fallthrough: after a terminator or inside a run), or at the very
  * end.  Where code cannot fall through, a long run of any one byte is the
  * fill byte a JIT chose for its free space (hlt, 0xff): no compiler emits
- * FILL_RUN equal bytes as instructions. */
+ * FILL_RUN equal bytes as instructions.
+ * pooled: the open piece loads the word at pos, and nothing runs into it
+ * (a terminator, or filler that began after one or holds int3, zero or
+ * pointer bytes, comes before): an aligned word there holding a runtime
+ * address is filler too.  QEMU puts its helpers' addresses in a pool
+ * after a block's last jump and NOP padding, and reads them with
+ * jmp [rip+x]: decoded, their bytes (70 81 b8 20 e4 55 00 00, other ones
+ * every run) decided where the block's piece ended.  The load is the
+ * evidence: after a jmp and NOPs, a loop head's first bytes read as such
+ * an address just as well (48 85 d2 0f 85 7f 00 00: test; jne rel32 0x7f,
+ * in libc, and Mono's jbe rel32 0f 86 7f 00 00 00). */
 static size_t hard_filler(const uint8_t *code, size_t len, uint64_t addr, size_t pos, int no_fallthrough,
-			  int header_ok)
+			  int header_ok, int pooled)
 {
+	size_t z = 0;
+
 	/* (pointer_run wants an aligned word; most positions are not: the
 	 * test here spares a call per instruction) */
-	size_t z = (addr + pos) & 7 ? 0 : pointer_run(code, len, addr, pos, header_ok);
-
+	if (!((addr + pos) & 7)) {
+		z = pointer_run(code, len, addr, pos, header_ok);
+		if (!z && pooled && runtime_pointer(code + pos))
+			z = 8;
+	}
 	if (z)
 		return z;
 	if (code[pos] == 0xcc)
@@ -345,12 +393,23 @@ static size_t hard_filler(const uint8_t *code, size_t len, uint64_t addr, size_t
 		 * window that starts inside a word (the bytes after a piece
 		 * the caller keeps) has the word's start before it, and an
 		 * offset there wrapped round, taking the whole rest of the
-		 * window for filler. */
+		 * window for filler.  One word holding a runtime address is
+		 * filler with the run, as is one that starts where the run
+		 * ends: QEMU's TranslationBlock between the zeros of its
+		 * padding and of its small fields holds TB addresses
+		 * (0x00007fe920009300), which decoded as orb; jmp rel32
+		 * when the code buffer lay at 0x7fe9... (one run in 256)
+		 * and made a piece of each header, 25 % more LOADs. */
 		if (((addr + pos + z) & 7) && pos + z < len) {
 			uint64_t wa = (addr + pos + z) & ~(uint64_t)7;
+			size_t w = (size_t)(wa - addr);
 
-			if (wa >= addr + pos + 2 && pointer_run(code, len, addr, (size_t)(wa - addr), 1))
-				z = (size_t)(wa - addr) - pos;
+			if (wa >= addr + pos + 2 && pointer_run(code, len, addr, w, 1))
+				z = w - pos;
+			else if (wa >= addr + pos + 2 && len - w >= 8 && runtime_pointer(code + w))
+				z = w + 8 - pos;
+		} else if (z >= 2 && len - (pos + z) >= 8 && runtime_pointer(code + pos + z)) {
+			z += 8;
 		}
 		if (z >= 2 || no_fallthrough || pos + z == len)
 			return z;
@@ -403,7 +462,9 @@ size_t jp_split_memo(const uint8_t *code, size_t len, uint64_t addr, struct jp_p
 		 * mov qword [rsp+8],0x3f after a jmp and a NOP). */
 		junk = s.open && !s.has_term && s.has_bad && pos - s.start <= SHORT_JUNK;
 		header_ok = (fill.open && fill.hard) || (!fill.open && !s.open) || junk;
-		z = hard_filler(code, len, addr, pos, prev_term || fill.open, header_ok);
+		z = hard_filler(code, len, addr, pos, prev_term || fill.open, header_ok,
+				s.open && (prev_term || (fill.open && (fill.prev_term || fill.hard))) &&
+					len - pos >= 8 && piece_reads(&s, pos));
 		if (z) {
 			if (junk && !fill.open)
 				drop_junk(&s, &fill, pos);
@@ -506,6 +567,8 @@ size_t jp_split_memo(const uint8_t *code, size_t len, uint64_t addr, struct jp_p
 		s.has_bad |= bad;
 		s.bad_first |= bad && !s.has_term;
 
+		if (in.len)
+			note_read(&s, pos, ilen, &in);
 		if (in.len && in.rel_is_branch && in.rel > 0 &&
 		    (uint64_t)in.rel <= JP_SPLIT_NEAR_BRANCH) {
 			size_t t = pos + ilen + (size_t)in.rel;

@@ -37,6 +37,12 @@
  *   its return address to find it, as Mono's trampolines do) or after a
  *   terminator (SpiderMonkey: jmp [rip+2]; ud2; target) is data of the
  *   piece: taken whole, not decoded, and the call does not fall through.
+ * - An aligned word holding such an address is filler where nothing runs
+ *   into it and the piece loads it RIP-relative (QEMU's pool of helper
+ *   addresses after a block's last jump and NOPs), or right after two
+ *   zero bytes or more (a TranslationBlock's fields).  Where nothing says
+ *   so, such a word is decoded: code bytes have its shape (jne rel32 0x7f
+ *   across an aligned word, in Mono's code and libc's).
  * - Filler shorter than 8 bytes that the current piece's own forward branch
  *   jumps over (landing past its start) stays inside the piece.
  * - Size: no piece is longer than JP_SPLIT_MAX_PIECE; a longer run of code is

@@ -154,6 +154,21 @@ START_TEST(data_that_decodes_is_not)
 }
 END_TEST
 
+/* QEMU's TranslationBlock: size and icount, then tc.ptr, the block's code
+ * address, in a buffer at 0x7fe9c0000000: or al,0; add eax,[rax]; rcl
+ * byte [rax+rax],0xc0; then a jmp rel32 from the pointer's byte 4 that
+ * runs into tc.size.  Neither the piece's first byte nor its last is in
+ * the pointer word; its jmp is. */
+START_TEST(terminator_inside_a_pointer_word)
+{
+	static const uint8_t tb[] = { 0x0c, 0x00, 0x03, 0x00, 0xc0, 0x14, 0x00, 0xc0,
+				      0xe9, 0x7f, 0x00, 0x00, 0x89, 0x00, 0x00, 0x00 };
+
+	ck_assert_int_eq(jp_code_plausible(tb, 13, NULL), 1); /* alone it may be a stub... */
+	ck_assert_int_eq(jp_piece_plausible(tb, sizeof(tb), 0x7fe9c000141c, 0, 13, NULL), 0); /* ...not here */
+}
+END_TEST
+
 /* A piece the split could not cut between data and code: HotSpot 17's
  * relocation bytes (ff ff ... 14 60 18 c0 ...) in front of a C1-compiled
  * method (stack bang, push rbp, counters, jcc, ret), 319 bytes as read
@@ -341,6 +356,7 @@ Suite *make_codeplausible_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, functions_are_plausible);
 	tcase_add_test(tc, data_that_decodes_is_not);
+	tcase_add_test(tc, terminator_inside_a_pointer_word);
 	tcase_add_test(tc, code_after_a_data_head_is_code);
 	tcase_add_test(tc, compiled_code_stays_code);
 	tcase_add_test(tc, data_blocks);
