@@ -124,6 +124,7 @@ int jp_capture_init(void)
 		return 0;
 	}
 	arm_wipe();
+	jp_fd_table_reserve();
 	if (alloc_buffers() < 0) {
 		jp_err("cannot allocate %u KiB of working memory; jitperf is off", JP_ENGINE_CHUNK >> 10);
 		jp_engine_turn_off();

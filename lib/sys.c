@@ -182,6 +182,18 @@ int jp_fd_high(int fd)
 	return nfd;
 }
 
+void jp_fd_table_reserve(void)
+{
+	int saved = errno, fd = open("/", O_PATH | O_CLOEXEC);
+
+	if (fd >= 0) {
+		fd = jp_fd_high(fd);
+		if (fd >= 0)
+			close(fd);
+	}
+	errno = saved;
+}
+
 int jp_fdid_get(int fd, struct jp_fdid *id)
 {
 	struct stat st;

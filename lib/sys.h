@@ -59,6 +59,12 @@ int jp_fd_above_stdio(int fd);
  * descriptors then never gets ours back by accident.  Falls back to
  * jp_fd_above_stdio().  Returns the new fd or -errno. */
 int jp_fd_high(int fd);
+/* Grow the descriptor table to jp_fd_high's numbers now, while the process
+ * has one thread: growing a table threads share waits for an RCU grace
+ * period (10 ms on a VM here), and the first descriptor moved high is the
+ * capture thread's, at its first look for unseen code.  Tables never
+ * shrink, so this is what the first move high does anyway, earlier. */
+void jp_fd_table_reserve(void);
 
 /* Identity of an open file, to tell whether a descriptor number still
  * refers to the file jitperf opened (the program may have closed it and
