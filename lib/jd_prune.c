@@ -74,7 +74,6 @@ struct code_list {
 	struct code_at *v;
 	size_t n, cap;
 	uint64_t max_size;
-	struct jp_prune_stats *st;
 };
 
 static int list_code(void *arg, uint64_t index, uint64_t addr, uint64_t size, uint64_t ts)
@@ -168,9 +167,9 @@ static void mark_live(struct code_at **cand, size_t nc, const struct jp_sample_a
 /* Pass 1: the code indices perf resolves some sample with (at a LOAD's
  * address or at a MOVE's). */
 static int kept_indices(const void *buf, size_t len, const struct jp_sample_at *at, size_t n,
-			struct index_set *keep, struct jp_prune_stats *st)
+			struct index_set *keep)
 {
-	struct code_list l = { NULL, 0, 0, 0, st };
+	struct code_list l = { NULL, 0, 0, 0 };
 	struct code_at **cand = NULL;
 	int rc = each_code(buf, len, list_code, &l);
 
@@ -275,7 +274,7 @@ int jp_jd_prune(const void *buf, size_t len, const struct jp_sample_at *at, size
 
 	memset(st, 0, sizeof(*st));
 	st->bytes_in = len;
-	rc = kept_indices(buf, len, at, n, &keep, st);
+	rc = kept_indices(buf, len, at, n, &keep);
 	if (rc == 0)
 		rc = copy_kept(buf, len, &keep, out, st);
 	if (rc == 0 && fflush(out) != 0)
