@@ -622,9 +622,22 @@ static size_t collect(struct jp_sh_work *w, const uint8_t *code, size_t len, str
 		r->insns++;
 		if (s->fl & F_DEAD)
 			continue;
-		/* rsp first: it does not depend on callees keeping rbp */
-		row.cfa_reg = s->rsp != UNK ? JP_SH_RSP : JP_SH_RBP;
-		row.cfa_off = s->rsp != UNK ? s->rsp : s->rbp;
+		/* In a frame that rbp links (rbp points at the caller's rbp
+		 * it saved), the CFA is rbp-based, as compilers describe such
+		 * frames: the stack pointer an unwinder recovers for this
+		 * frame from its callee is not always the one the frame set
+		 * up (HotSpot's compiled-to-interpreted adapter pushes the
+		 * callee's arguments below it, and an interpreted callee's
+		 * frame gives back that lower rsp), while the callee always
+		 * gives back rbp.  Elsewhere rsp first: it does not depend on
+		 * callees keeping rbp. */
+		if (s->rbp != UNK && s->save > 0 && s->rbp == s->save) {
+			row.cfa_reg = JP_SH_RBP;
+			row.cfa_off = s->rbp;
+		} else {
+			row.cfa_reg = s->rsp != UNK ? JP_SH_RSP : JP_SH_RBP;
+			row.cfa_off = s->rsp != UNK ? s->rsp : s->rbp;
+		}
 		row.rbp = s->save == UNK ? JP_SH_RBP_UNDEF : s->save;
 		row.start = off;
 		row.end = prev_end;
