@@ -82,6 +82,9 @@ Runtime names:
                      stacks go through compiled Java code (it may run a
                      few % slower; -XX:-PreserveFramePointer of yours wins)
     Mono             MONO_ENV_OPTIONS += --jitmap
+    Mono, with --call-graph fp or dwarf:
+                     MONO_DEBUG += disable_omit_fp, so dwarf stacks go
+                     through JIT code (it may run a few % slower)
     Erlang/OTP 25+   ERL_AFLAGS += +JPperf map   (JIT builds)
     CPython 3.12+    PYTHONPERFSUPPORT=1
     .NET 8+          DOTNET_PerfMapEnabled=3     (map only, no second dump)

@@ -41,6 +41,11 @@ _NO_FRAME = Frame(0, jit.UNKNOWN, None, '', jit.OTHER, None)
 # Where every thread's stack begins: a chain that reaches one is complete.
 THREAD_ROOTS = frozenset(('_start', '__libc_start_main', '__libc_start_call_main', 'start_thread',
                           'clone', 'clone3', '__clone', '__clone3'))
+# Where a green thread's own stack begins.  An Erlang process runs on a
+# stack of its own, whose first return address is BEAM's normal_exit: the
+# scheduler's native frames are not under it (named so by BEAM's perf map;
+# the entry's two symbols, perf picks either at the boundary).
+PROCESS_ROOTS = frozenset(('$erts_beamasm:normal_exit/0', '$erts_beamasm:normal_exit/0-CodeInfoPrologue'))
 
 
 def split_dso(text):
@@ -148,8 +153,9 @@ def run_pass(cmd, consumers, skip=(), stderr=None):
 
 def reaches_root(sample):
     """Does the sample's call chain end in a thread root (its outermost
-    frames; perf may add a bogus frame or two past the root)?"""
-    return any(f.sym in THREAD_ROOTS for f in sample.frames[-3:])
+    frames; perf may add a bogus frame or two past the root), or at the
+    bottom of an Erlang process's stack (its last frame)?"""
+    return any(f.sym in THREAD_ROOTS for f in sample.frames[-3:]) or sample.frames[-1].sym in PROCESS_ROOTS
 
 
 class Tally:

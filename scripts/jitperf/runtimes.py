@@ -50,6 +50,7 @@ JAVA_FLAGS = '-XX:+UnlockDiagnosticVMOptions -XX:+DumpPerfMapAtExit'
 JAVA_IGNORE = '-XX:+IgnoreUnrecognizedVMOptions'
 JAVA_FRAMES = '-XX:+PreserveFramePointer'
 MONO_FLAGS = '--jitmap'
+MONO_FRAMES = 'disable_omit_fp'
 ERL_FLAGS = '+JPperf map'
 VERSION_TIMEOUT = 5
 
@@ -286,16 +287,44 @@ def mono(probe):
     who = _user_said(probe, ['MONO_ENV_OPTIONS'], lambda w: w.startswith(('--jitmap', '--jitdump')), MONO_NAMES)
     if who:
         return d.left_alone(who)
+    if not _monos_know(probe, d, MONO_FLAGS, MONO_FLAGS):
+        return d
+    return d.switch(extend(probe.env, d.var, MONO_FLAGS), MONO_FLAGS)
+
+
+def _monos_know(probe, d, option, shown):
+    """Does every mono found know option?  If not, d is skipped with why.
+    mono exits 1 on an option it does not know (in MONO_ENV_OPTIONS and
+    MONO_DEBUG alike): look for the option's text in the runtime (the
+    binary, or the library it is a launcher for)."""
     monos = probe.find(MONO_NAMES)
     if not monos:
-        return d.skip('not found')
-    # mono exits 1 on an option it does not know: look for the option's
-    # text in the runtime (the binary, or the library it is a launcher for)
+        d.skip('not found')
+        return False
     for m in monos:
         libs = probe.glob(os.path.join(os.path.dirname(m), '..', 'lib', 'libmonosgen-2.0.so*'))
-        if not any(probe.contains(p, MONO_FLAGS.encode() + b'\0') for p in [m] + libs):
-            return d.skip('%s does not know %s' % (m, MONO_FLAGS))
-    return d.switch(extend(probe.env, d.var, MONO_FLAGS), MONO_FLAGS)
+        if not any(probe.contains(p, option.encode() + b'\0') for p in [m] + libs):
+            d.skip('%s does not know %s' % (m, shown))
+            return False
+    return True
+
+
+def mono_frames(probe):
+    """MONO_DEBUG=disable_omit_fp, asked for only when call graphs are
+    recorded: Mono's JIT otherwise leaves rbp free in most methods, and it
+    packs methods too tightly for the unwinding data perf maps after each
+    (tests/e2e/unwind_runtimes_run.sh: 1 % of --call-graph dwarf stacks
+    complete without it, 91-97 % with it).  --call-graph fp still stops in
+    mono-sgen, built without frame pointers.  MONO_DEBUG is a list of
+    comma-separated options; the user's come first."""
+    d = Decision('Mono frames', 'MONO_DEBUG', names=False)
+    if any(w.strip() == MONO_FRAMES for w in probe.env.get('MONO_DEBUG', '').split(',')):
+        return d.left_alone('MONO_DEBUG')
+    if not _monos_know(probe, d, MONO_FRAMES, 'MONO_DEBUG=' + MONO_FRAMES):
+        return d
+    old = probe.env.get('MONO_DEBUG', '').strip().strip(',')
+    value = old + ',' + MONO_FRAMES if old else MONO_FRAMES
+    return d.switch(value, MONO_FRAMES, 'for call graphs through JIT code')
 
 
 ERL_NAMES = ('erl', 'erlc', 'escript')
@@ -438,11 +467,11 @@ RUNTIMES = (node, hotspot, mono, erlang, cpython, dotnet, qemu, luajit)
 
 def plan(env, program=(), program_path=None, probe=None, call_graph='none'):
     """One Decision per runtime, in a fixed order; with call graphs
-    (fp or dwarf) also HotSpot's frame pointers."""
+    (fp or dwarf) also HotSpot's and Mono's frame pointers."""
     probe = probe or Probe(env, program, program_path)
     decisions = [f(probe) for f in RUNTIMES]
     if call_graph.split(',')[0] in ('fp', 'dwarf'):
-        decisions.append(hotspot_frames(probe))
+        decisions += [hotspot_frames(probe), mono_frames(probe)]
     return decisions
 
 

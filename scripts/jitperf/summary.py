@@ -78,7 +78,7 @@ def stack_lines(run, tally):
     recorded; and the advice when JIT code keeps no frame pointer."""
     if run.call_graph == 'none' or tally.jit == 0 or tally.chains == 0:
         return []
-    lines = ['   %9d  JIT samples with a complete stack (up to _start or start_thread): %s' % (
+    lines = ["   %9d  JIT samples with a complete stack (up to _start, start_thread or an Erlang process's root): %s" % (
         tally.jit_complete, pct(tally.jit_complete, tally.jit))]
     if run.call_graph == 'fp' and 2 * tally.jit_complete < tally.jit:
         lines.append('   %9s  (JIT code without frame pointers cuts the stacks: try --call-graph dwarf, '
@@ -112,7 +112,9 @@ def runtime_lines(run, tally):
                                                      else 'none (no runtime found that can be asked)'))
     for d in names:
         if d.on and not d.names:
-            lines.append('   %9s  for the call graphs: %s (compiled code may run a few %% slower)' % ('', d.added))
+            # a JVM flag says what it is; Mono's MONO_DEBUG option needs its variable
+            shown = d.added if d.added.startswith('-') else '%s=%s' % (d.var, d.added)
+            lines.append('   %9s  for the call graphs: %s (compiled code may run a few %% slower)' % ('', shown))
     maps = getattr(run, 'runtime_maps', None) or []
     for applied in maps[:MAPS_SHOWN]:
         lines.append('   %9s  runtime map used: %s' % ('', applied.text()))

@@ -155,6 +155,21 @@ class StackTest(unittest.TestCase):
         self.assertEqual(tally.chains, 3)
         self.assertEqual(tally.to_json()['through_jit_complete'], 2)
 
+    def test_erlang_process_root(self):
+        # an Erlang process's stack ends at BEAM's normal_exit, not at a
+        # thread root; the same name inside a chain ends nothing
+        text = ('beam.smp  9/9    1.000000100: \n'
+                '\t              9e $erl_work:loop/2+0x1e (/r/dumps/jitted-9-0.so)\n'
+                '\t              a7 $erts_beamasm:normal_exit/0-CodeInfoPrologue+0x7 (/r/dumps/jitted-9-1.so)\n\n'
+                'beam.smp  9/9    1.000000200: \n'
+                '\t              9e $erl_work:loop/2+0x1e (/r/dumps/jitted-9-0.so)\n'
+                '\t              80 $erts_beamasm:normal_exit/0 (/r/dumps/jitted-9-1.so)\n'
+                '\t    7f0000009999 [unknown] ([unknown])\n\n')
+        tally = report.Tally()
+        for s in report.parse_samples(io.StringIO(text)):
+            tally.add(s)
+        self.assertEqual((tally.jit, tally.jit_complete), (2, 1))
+
     def test_summary_advises_dwarf_without_frame_pointers(self):
         from jitperf import summary
 

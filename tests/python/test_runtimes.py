@@ -129,6 +129,43 @@ class MonoTest(unittest.TestCase):
         self.assertEqual(d.value, '--debug --jitmap')
 
 
+class MonoFramesTest(unittest.TestCase):
+    MONO = {'found': {'mono': '/m'}, 'strings': {'/m': b'--jitmap\0disable_omit_fp\0'}}
+
+    def plan(self, call_graph, **kw):
+        probe = FakeProbe(**dict(self.MONO, **kw))
+        return runtimes.plan(probe.env, probe=probe, call_graph=call_graph)
+
+    def test_asked_with_call_graphs_only(self):
+        for cg in ('fp', 'dwarf', 'dwarf,16384'):
+            self.assertEqual(runtimes.environment(self.plan(cg))['MONO_DEBUG'], 'disable_omit_fp', cg)
+        for cg in ('none', 'lbr'):
+            self.assertNotIn('MONO_DEBUG', runtimes.environment(self.plan(cg)), cg)
+
+    def test_users_options_kept_first(self):
+        env = runtimes.environment(self.plan('dwarf', env={'MONO_DEBUG': 'casts,'}))
+        self.assertEqual(env['MONO_DEBUG'], 'casts,disable_omit_fp')
+        decisions = self.plan('dwarf', env={'MONO_DEBUG': 'casts, disable_omit_fp'})
+        self.assertNotIn('MONO_DEBUG', runtimes.environment(decisions))
+        self.assertIn('Mono frames: set by you (MONO_DEBUG): left alone', runtimes.summary_lines(decisions))
+
+    def test_unknown_option_refused(self):
+        # mono exits 1 on a MONO_DEBUG option it does not know
+        decisions = self.plan('fp', strings={'/m': b'--jitmap\0disable_omit_fpx'})
+        self.assertNotIn('MONO_DEBUG', runtimes.environment(decisions))
+        self.assertIn('Mono frames: /m does not know MONO_DEBUG=disable_omit_fp', runtimes.summary_lines(decisions))
+
+    def test_summary_names_the_variable(self):
+        run = types.SimpleNamespace(runtime_names=self.plan('dwarf'))
+        lines = summary.runtime_lines(run, types.SimpleNamespace(jit=0, functions={}))
+        self.assertTrue(any('for the call graphs: MONO_DEBUG=disable_omit_fp' in l for l in lines))
+
+    def test_not_installed(self):
+        decisions = runtimes.plan({}, probe=FakeProbe(), call_graph='dwarf')
+        self.assertNotIn('MONO_DEBUG', runtimes.environment(decisions))
+        self.assertFalse(any('Mono frames' in l for l in runtimes.summary_lines(decisions)))
+
+
 def otp(version, jit=True):
     return dict(found={'erl': '/otp/bin/erl'},
                 files={'/otp/releases/%s/OTP_VERSION' % version.split('.')[0]: version + '\n'},
