@@ -556,6 +556,31 @@ void jp_cfi_work_free(struct jp_cfi_work *w)
 	jp_sys_free(w, sizeof(*w));
 }
 
+/* The frame of w->jit's dispatcher, or NULL. */
+static const struct jp_cfi_dispatch *dispatch_of(const struct jp_cfi_work *w)
+{
+	for (uint32_t i = 0; i < w->ndispatch && i < JP_CFI_MAX_DISPATCH; i++)
+		if (w->dispatch[i].jit == w->jit)
+			return &w->dispatch[i];
+	return NULL;
+}
+
+/* The latest dispatcher of a JIT wins; past JP_CFI_MAX_DISPATCH JITs, the
+ * oldest is forgotten. */
+static void remember_dispatch(struct jp_cfi_work *w, int32_t cfa, int32_t rbp)
+{
+	uint32_t i;
+
+	for (i = 0; i < w->ndispatch && i < JP_CFI_MAX_DISPATCH; i++)
+		if (w->dispatch[i].jit == w->jit)
+			break;
+	if (i == JP_CFI_MAX_DISPATCH || i >= w->ndispatch)
+		i = w->ndispatch++ % JP_CFI_MAX_DISPATCH;
+	w->dispatch[i].jit = w->jit;
+	w->dispatch[i].cfa = cfa;
+	w->dispatch[i].rbp = rbp;
+}
+
 int jp_cfi_describe(struct jp_cfi_work *w, const uint8_t *code, uint32_t len, uint64_t room, const uint8_t **data,
 		    uint32_t *size, uint32_t *hdr_size)
 {
@@ -571,6 +596,15 @@ int jp_cfi_describe(struct jp_cfi_work *w, const uint8_t *code, uint32_t len, ui
 		return 0;
 	}
 	n = jp_sh_analyze(w->sh, code, len, w->rows, JP_CFI_MAX_ROWS, &r);
+	if (n && r.dispatch && w->jit)
+		remember_dispatch(w, r.dispatch_cfa, r.dispatch_rbp);
+	if (!n && w->jit) {
+		const struct jp_cfi_dispatch *frame = dispatch_of(w);
+
+		if (frame && (n = jp_sh_analyze_dispatched(w->sh, code, len, frame->cfa, frame->rbp, w->rows,
+							    JP_CFI_MAX_ROWS, &r)) != 0)
+			w->dispatched++;
+	}
 	if (!n) {
 		w->refused++;
 		return 0;

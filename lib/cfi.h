@@ -57,11 +57,24 @@ uint32_t jp_cfi_fde_count(const uint8_t *data, size_t usize, size_t hsz);
  * found (for tests, the bench and the reader's statistics). */
 #define JP_CFI_MAX_ROWS 1024u
 #define JP_CFI_MAX_DATA 16384u
+#define JP_CFI_MAX_DISPATCH 8u
 struct jp_cfi_work {
 	struct jp_sh_work *sh;
 	struct jp_sh_row rows[JP_CFI_MAX_ROWS];
 	uint8_t data[JP_CFI_MAX_DATA];
 	uint64_t pieces, described, refused, no_room, bytes_in, bytes_out;
+	/* Which JIT the next piece is from (its creator, 0: unknown): the
+	 * caller sets it.  A piece that the analysis finds to be a dispatcher
+	 * (stackheight.h: QEMU's TCG prologue) leaves its frame here, and a
+	 * piece of the same JIT that is no function is then tried as code
+	 * running on that frame (jp_sh_analyze_dispatched). */
+	uint32_t jit;
+	struct jp_cfi_dispatch {
+		uint32_t jit;
+		int32_t cfa, rbp; /* jp_sh_result.dispatch_cfa, dispatch_rbp */
+	} dispatch[JP_CFI_MAX_DISPATCH];
+	uint32_t ndispatch;
+	uint64_t dispatched; /* pieces described as running on a dispatcher's frame */
 };
 
 /* From the raw mmap allocator; NULL when out of memory. */

@@ -64,8 +64,10 @@ uint64_t jp_output_load(struct jp_output *o, const struct jp_load_rec *l)
 			 * the workspace comes once, on first need. */
 			if (!o->cfi && !o->cfi_failed && !(o->cfi = jp_cfi_work_new()))
 				o->cfi_failed = 1;
-			if (o->cfi)
+			if (o->cfi) {
 				jp_sh_set_memo(o->cfi->sh, l->memo);
+				o->cfi->jit = l->creator;
+			}
 			c.unwind = o->cfi && jp_cfi_describe(o->cfi, l->code, l->len, l->room, &c.cfi, &c.cfi_size,
 							     &c.cfi_hdr_size)
 					   ? JP_UNWIND_CFI

@@ -458,6 +458,7 @@ void jp_reconcile(struct jp_reconciler *rc, struct jp_region *r, uint64_t a, uin
 				l.unwind = unwind_for(rc, p);
 				l.room = jp_pieces_room_after(rc->pieces, np, k);
 				l.memo = &rc->memo;
+				l.creator = r->creator;
 				nd->index = rc->sink.load(rc->sink.ctx, &l);
 				set_tail(nd, bytes);
 				nd->flags = l.unwind == JP_UNWIND_FP_FDE ? JP_PIECE_FDE_FITS : 0;

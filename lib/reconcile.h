@@ -44,6 +44,7 @@ struct jp_load_rec {
 	int unwind; /* JP_UNWIND_* (jitdump.h) */
 	uint64_t room; /* filler known to follow the code: unwinding data perf maps after it must fit there */
 	struct jp_insn_memo *memo; /* decodes of the buffer code points into (insn.h), or NULL */
+	uint32_t creator; /* who made the region (creator.h): code a dispatcher of the same JIT runs (cfi.h) */
 };
 
 /* Where the reconciler's bytes come from and its records go. */

@@ -115,7 +115,32 @@ struct ctx {
 	uint32_t len;
 	uint32_t rets_ok, rets_bad;
 	int underflow;
+	/* Jumps that leave the piece (direct ones out of it, indirect ones):
+	 * with the stack as a dispatcher entered it (code walked from a
+	 * dispatch entry, disp set) or not; and the first indirect jump
+	 * reached with the CFA known in rsp, which may be a dispatch. */
+	const struct st *disp;
+	uint32_t exits_ok, exits_bad;
+	int ind_seen;
+	uint32_t ind_end;
+	struct st ind;
 };
+
+/* A jump that leaves the piece, in state s. */
+static void leave_by_jump(struct ctx *c, uint32_t end, const struct st *s, int indirect)
+{
+	if (c->disp) {
+		if (s->rsp == c->disp->rsp && s->save == c->disp->save)
+			c->exits_ok++;
+		else
+			c->exits_bad++;
+	}
+	if (indirect && !c->ind_seen && s->rsp != UNK) {
+		c->ind_seen = 1;
+		c->ind_end = end;
+		c->ind = *s;
+	}
+}
 
 static void propagate(struct ctx *c, uint32_t off, const struct st *in)
 {
@@ -351,6 +376,8 @@ static unsigned step(struct ctx *c, uint32_t off, const struct jp_insn *in, stru
 		return NEXT | ENTRY | CALL; /* the callee is balanced (ABI); a target here is a function */
 	case 0xe9:
 	case 0xeb:
+		if (*target < 0 || *target >= (int64_t)c->len)
+			leave_by_jump(c, off + l, s, 0);
 		return TARGET;
 	case 0xe0:
 	case 0xe1:
@@ -371,6 +398,7 @@ static unsigned step(struct ctx *c, uint32_t off, const struct jp_insn *in, stru
 			return NEXT | CALL; /* indirect call: balanced */
 		case 4:
 		case 5:
+			leave_by_jump(c, off + l, s, 1);
 			return 0; /* indirect jump: not followed */
 		case 6:
 			s->rsp = add_off(s->rsp, opsz16 ? 2 : 8);
@@ -514,13 +542,9 @@ static int opens_frame(const uint8_t *p, size_t n)
 	return jp_insn_fp_prologue(p, n) != 0;
 }
 
-/* Walk every path from an entry at offset e; returns a refusal or JP_SH_OK. */
-static int walk(struct jp_sh_work *w, const uint8_t *code, size_t len, uint32_t e)
+/* Clear the states of a piece of len bytes before its walks. */
+static void walk_reset(struct jp_sh_work *w, size_t len)
 {
-	struct ctx c = { .w = w, .code = code, .len = (uint32_t)len };
-	const struct st entry = { .rsp = 8, .rbp = UNK, .save = 0 };
-	uint32_t sp = 0;
-
 	/* The worklist right after the piece's states (it holds each offset
 	 * at most once, so len entries fit), not at the far end of the
 	 * workspace: a small piece then touches one run of memory, not two
@@ -528,59 +552,152 @@ static int walk(struct jp_sh_work *w, const uint8_t *code, size_t len, uint32_t 
 	 * the arena's zone: 3-6 ms each on a VM whose memory is fresh). */
 	w->wl = (uint32_t *)(w->st + len);
 	memset(w->st, 0, len * sizeof(*w->st));
-	push_wl(&c, &sp, e, &entry);
+}
+
+/* Follow every path from offset e, entered in state in (calls inside the
+ * piece start new functions in the ordinary entry state). */
+static void walk_from(struct ctx *c, uint32_t e, const struct st *in)
+{
+	static const struct st entry = { .rsp = 8, .rbp = UNK, .save = 0 };
+	struct jp_sh_work *w = c->w;
+	const uint8_t *code = c->code;
+	size_t len = c->len;
+	uint32_t sp = 0;
+
+	push_wl(c, &sp, e, in);
 	while (sp) {
 		uint32_t off = w->wl[--sp];
 		struct st s = w->st[off];
-		struct jp_insn in;
+		struct jp_insn ins;
 		int64_t t = -1;
 		unsigned succ;
 
 		w->st[off].fl &= (uint8_t)~F_QUEUED;
-		if (!jp_insn_decode_memo(w->memo, &w->dec, code + off, len - off, &in)) {
+		if (!jp_insn_decode_memo(w->memo, &w->dec, code + off, len - off, &ins)) {
 			w->st[off].fl |= F_DEAD; /* undecodable: no rule, no successor */
 			w->st[off].len = 1;
 			continue;
 		}
-		w->st[off].len = in.len;
+		w->st[off].len = ins.len;
 		/* A dead state still flows on: what follows a join where
 		 * paths disagreed must not keep what one path said before. */
-		succ = step(&c, off, &in, &s, &t);
+		succ = step(c, off, &ins, &s, &t);
 		if (w->st[off].fl & F_DEAD)
 			s.rsp = s.rbp = UNK;
 		if (s.rsp != UNK && s.rsp < 8) {
-			c.underflow = 1; /* popped the return address: not an entry we understand */
+			c->underflow = 1; /* popped the return address: not an entry we understand */
 			break;
 		}
 		s.fl = 0;
-		if ((succ & NEXT) && off + in.len < len) {
-			uint32_t nx = off + in.len;
+		if ((succ & NEXT) && off + ins.len < len) {
+			uint32_t nx = off + ins.len;
 
 			/* A call that may not return (abort, a throw stub)
 			 * is often followed by padding and another function:
 			 * do not carry this function's state into it. */
 			if (!(succ & CALL))
-				push_wl(&c, &sp, nx, &s);
+				push_wl(c, &sp, nx, &s);
 			else {
 				struct jp_insn nin;
 
 				if (jp_insn_decode_memo(w->memo, &w->dec, code + nx, len - nx, &nin) &&
 				    nin.kind != JP_INSN_NOP && nin.kind != JP_INSN_INT3)
-					push_wl(&c, &sp, nx, &s);
+					push_wl(c, &sp, nx, &s);
 			}
 		}
 		if ((succ & TARGET) && t >= 0 && t < (int64_t)len)
-			push_wl(&c, &sp, (uint32_t)t, &s);
+			push_wl(c, &sp, (uint32_t)t, &s);
 		if ((succ & ENTRY) && t >= 0 && t < (int64_t)len)
-			push_wl(&c, &sp, (uint32_t)t, &entry);
+			push_wl(c, &sp, (uint32_t)t, &entry);
 	}
+}
+
+/* The first instruction at or after off that no walk reached and that is
+ * not filler, or UINT32_MAX. */
+static uint32_t next_unreached(struct ctx *c, uint32_t off)
+{
+	while (off < c->len && !(c->w->st[off].fl & F_SEEN)) {
+		struct jp_insn in;
+
+		if (!jp_insn_decode_memo(c->w->memo, &c->w->dec, c->code + off, c->len - off, &in))
+			return UINT32_MAX;
+		if (in.kind != JP_INSN_NOP && in.kind != JP_INSN_INT3 && c->code[off] != 0xf4)
+			return off;
+		off += in.len;
+	}
+	return UINT32_MAX;
+}
+
+/* A dispatcher: a function entry that sets up a frame and leaves it by an
+ * indirect jump into code that runs on that frame (QEMU's TCG prologue:
+ * push the callee-saved registers, sub rsp, jmp to the translated block).
+ * That code returns through the dispatcher's epilogue, which follows the
+ * jump and which no path from the entry reaches (the blocks jump to it).
+ * The frame is confirmed when that epilogue, walked from the frame the
+ * jump left, finds the return address where the entry had it: then both
+ * get rules, and r->dispatch says what the frame is. */
+static int walk_dispatcher(struct ctx *c, struct jp_sh_result *r)
+{
+	uint32_t rets_ok = c->rets_ok, epi;
+	struct st frame = c->ind;
+
+	if (!c->ind_seen || c->ind.rsp <= 8 || c->ind.save == UNK || c->ind.save <= 0)
+		return 0;
+	epi = next_unreached(c, c->ind_end);
+	if (epi == UINT32_MAX)
+		return 0;
+	frame.rbp = UNK;
+	frame.fl = 0;
+	walk_from(c, epi, &frame);
+	if (c->underflow || c->rets_bad || c->rets_ok == rets_ok)
+		return -1; /* the epilogue's walk left states behind */
+	r->dispatch = 1;
+	r->dispatch_cfa = c->ind.rsp;
+	r->dispatch_rbp = c->ind.save;
+	return 1;
+}
+
+/* Walk every path from an entry at offset e; returns a refusal or JP_SH_OK. */
+static int walk(struct jp_sh_work *w, const uint8_t *code, size_t len, uint32_t e, struct jp_sh_result *r)
+{
+	static const struct st entry = { .rsp = 8, .rbp = UNK, .save = 0 };
+	struct ctx c = { .w = w, .code = code, .len = (uint32_t)len };
+
+	walk_reset(w, len);
+	walk_from(&c, e, &entry);
 	if (c.underflow)
 		return JP_SH_UNDERFLOW;
 	if (c.rets_bad)
 		return JP_SH_BAD_RET;
-	if (!c.rets_ok && !opens_frame(code + e, len - e))
-		return JP_SH_NO_RET;
-	return JP_SH_OK;
+	if (c.rets_ok)
+		return JP_SH_OK;
+	switch (walk_dispatcher(&c, r)) {
+	case 1:
+		return JP_SH_OK;
+	case -1: /* not one: walk again without the epilogue's states */
+		memset(&c, 0, sizeof(c));
+		c.w = w, c.code = code, c.len = (uint32_t)len;
+		walk_reset(w, len);
+		walk_from(&c, e, &entry);
+		break;
+	default:
+		break;
+	}
+	return opens_frame(code + e, len - e) ? JP_SH_OK : JP_SH_NO_RET;
+}
+
+/* Walk code entered from a dispatcher's frame (jp_sh_analyze_dispatched). */
+static int walk_dispatched(struct jp_sh_work *w, const uint8_t *code, size_t len, const struct st *frame)
+{
+	struct ctx c = { .w = w, .code = code, .len = (uint32_t)len, .disp = frame };
+
+	walk_reset(w, len);
+	walk_from(&c, 0, frame);
+	if (c.underflow)
+		return JP_SH_UNDERFLOW;
+	if (c.rets_ok || c.rets_bad || c.exits_bad)
+		return JP_SH_BAD_RET; /* returns, or leaves with another stack: not such code */
+	return c.exits_ok ? JP_SH_OK : JP_SH_NO_RET;
 }
 
 /* The rules of a walk, merged into rows. */
@@ -701,7 +818,7 @@ size_t jp_sh_analyze(struct jp_sh_work *w, const uint8_t *code, size_t len, stru
 	for (;;) {
 		size_t nr;
 
-		r->refused = walk(w, code, len, e);
+		r->refused = walk(w, code, len, e, r);
 		if (r->refused == JP_SH_OK) {
 			r->insns = r->known = 0;
 			nr = collect(w, code, len, rows, max_rows, r);
@@ -719,4 +836,21 @@ size_t jp_sh_analyze(struct jp_sh_work *w, const uint8_t *code, size_t len, stru
 	}
 	r->nrows = 0;
 	return 0;
+}
+
+size_t jp_sh_analyze_dispatched(struct jp_sh_work *w, const uint8_t *code, size_t len, int32_t cfa, int32_t rbp,
+				struct jp_sh_row *rows, size_t max_rows, struct jp_sh_result *r)
+{
+	struct st frame = { .rsp = (int16_t)cfa, .rbp = UNK, .save = (int16_t)rbp };
+
+	memset(r, 0, sizeof(*r));
+	if (len == 0 || !w || len > w->cap || cfa <= 8 || cfa > OFF_MAX || rbp <= 0 || rbp >= cfa) {
+		r->refused = JP_SH_TOO_BIG;
+		return 0;
+	}
+	r->refused = walk_dispatched(w, code, len, &frame);
+	if (r->refused != JP_SH_OK)
+		return 0;
+	r->nrows = collect(w, code, len, rows, max_rows, r);
+	return r->nrows;
 }

@@ -65,6 +65,11 @@ struct jp_sh_result {
 	uint32_t insns;    /* instructions reached from the entry */
 	uint32_t known;    /* of them, with a rule */
 	uint32_t entry;    /* where the confirmed walk started (0 unless the start was junk) */
+	/* The piece is a dispatcher (jp_sh_analyze_dispatched): the frame it
+	 * leaves by an indirect jump is CFA = rsp + dispatch_cfa, the caller's
+	 * rbp at CFA - dispatch_rbp. */
+	int dispatch;
+	int32_t dispatch_cfa, dispatch_rbp;
 };
 
 struct jp_sh_work;
@@ -85,5 +90,15 @@ void jp_sh_set_memo(struct jp_sh_work *w, struct jp_insn_memo *memo);
  * the number of rows (also in r->nrows). */
 size_t jp_sh_analyze(struct jp_sh_work *w, const uint8_t *code, size_t len, struct jp_sh_row *rows,
 		     size_t max_rows, struct jp_sh_result *r);
+
+/* Analyse code[0, len) as code a dispatcher jumps into (its frame from a
+ * jp_sh_result.dispatch of the same JIT): entered with CFA = rsp + cfa and
+ * the caller's rbp at CFA - rbp, not returning but leaving by jumps with
+ * that frame unchanged (QEMU's translated blocks run on its TCG prologue's
+ * frame and jump to its epilogue or to the next block).  Refused when the
+ * code returns, leaves by a jump with another frame, or never leaves.
+ * Returns the number of rows. */
+size_t jp_sh_analyze_dispatched(struct jp_sh_work *w, const uint8_t *code, size_t len, int32_t cfa, int32_t rbp,
+				struct jp_sh_row *rows, size_t max_rows, struct jp_sh_result *r);
 
 #endif

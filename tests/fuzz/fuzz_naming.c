@@ -33,19 +33,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define MAX_PIECES 512
 #define MEMO_CAP 8192
 
-/* Analyse and encode code[0, len); trap on any broken promise. */
-static void unwind_check(const uint8_t *code, size_t len)
+/* Encode rows[0, n) of code[0, len) and read them back; trap on any
+ * broken promise. */
+static void rows_check(const struct jp_sh_row *rows, size_t n, size_t len)
 {
-	static struct jp_sh_work *sw;
-	static struct jp_sh_row rows[JP_CFI_MAX_ROWS];
 	static uint8_t out[JP_CFI_MAX_DATA];
-	struct jp_sh_result r;
-	size_t n, usize, hsz, k = 0;
+	size_t usize, hsz, k = 0;
 	const char *why;
 
-	if (!sw && !(sw = jp_sh_work_new(JP_SH_MAX_LEN)))
-		return;
-	n = jp_sh_analyze(sw, code, len, rows, JP_CFI_MAX_ROWS, &r);
 	for (size_t i = 0; i < n; i++)
 		if (rows[i].start >= rows[i].end || rows[i].end > len || (i && rows[i - 1].end > rows[i].start) ||
 		    (rows[i].cfa_reg == JP_SH_RSP && rows[i].cfa_off < 8))
@@ -76,6 +71,32 @@ static void unwind_check(const uint8_t *code, size_t len)
 			__builtin_trap();
 	}
 }
+
+/* Analyse code[0, len) as a function, and as code a dispatcher's frame
+ * runs (a frame taken from the first byte); check what each says. */
+static void unwind_check(const uint8_t *code, size_t len)
+{
+	static struct jp_sh_work *sw;
+	static struct jp_sh_row rows[JP_CFI_MAX_ROWS];
+	struct jp_sh_result r;
+	size_t n;
+
+	if (!sw && !(sw = jp_sh_work_new(JP_SH_MAX_LEN)))
+		return;
+	n = jp_sh_analyze(sw, code, len, rows, JP_CFI_MAX_ROWS, &r);
+	if (r.dispatch && (r.dispatch_cfa <= 8 || r.dispatch_rbp <= 0))
+		__builtin_trap();
+	rows_check(rows, n, len);
+	if (!len)
+		return;
+	n = jp_sh_analyze_dispatched(sw, code, len, 16 + 8 * (code[0] & 0x7f), 16, rows, JP_CFI_MAX_ROWS, &r);
+	rows_check(rows, n, len);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define MAX_PIECES 512
+#define MEMO_CAP 8192
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -360,6 +360,99 @@ START_TEST(test_encoder_gaps)
 }
 END_TEST
 
+/* QEMU 7.2's TCG prologue as it was found in its code buffer: push the
+ * six callee-saved registers, mov rbp,rdi (rbp becomes the CPU state),
+ * add rsp,-0x488, jmp rsi (into a translated block); then the epilogue
+ * the blocks jump to: xor eax,eax; add rsp,0x488; vzeroupper; the pops;
+ * ret. */
+static const uint8_t tcg_prologue[] = {
+	0x55, 0x53, 0x41, 0x54, 0x41, 0x55, 0x41, 0x56, 0x41, 0x57, 0x48, 0x8b, 0xef, 0x48, 0x81, 0xc4,
+	0x78, 0xfb, 0xff, 0xff, 0xff, 0xe6, 0x33, 0xc0, 0x48, 0x81, 0xc4, 0x88, 0x04, 0x00, 0x00, 0xc5,
+	0xf8, 0x77, 0x41, 0x5f, 0x41, 0x5e, 0x41, 0x5d, 0x41, 0x5c, 0x5b, 0x5d, 0xc3,
+};
+
+/* A translated block: mov eax,[rbp-0x10]; test eax,eax; jl exit;
+ * add dword [rbp+8],1; call helper; jmp next-block; exit: lea rax,[rip];
+ * jmp epilogue.  No ret, the stack left as the prologue made it. */
+static const uint8_t tcg_block[] = {
+	0x8b, 0x45, 0xf0, 0x85, 0xc0, 0x0f, 0x8c, 0x0e, 0x00, 0x00, 0x00, 0x83, 0x45, 0x08, 0x01, 0xe8,
+	0x00, 0x10, 0x00, 0x00, 0xe9, 0x00, 0x20, 0x00, 0x00, 0x48, 0x8d, 0x05, 0x00, 0x00, 0x00, 0x00,
+	0xe9, 0x00, 0xf0, 0xff, 0xff,
+};
+
+/* The prologue is a dispatcher: its frame (CFA = rsp+0x4c0, rbp saved at
+ * CFA-16) is what the jump leaves, and the epilogue no path from the entry
+ * reaches gets its rules from that frame, confirmed by its ret. */
+START_TEST(test_dispatcher)
+{
+	CHECK(tcg_prologue, { 0, RSP, 8, SAME }, { 1, RSP, 16, 16 }, { 10, RSP, 56, 16 }, { 13, RSP, 56, 16 },
+	      { 20, RSP, 0x4c0, 16 }, { 22, RSP, 0x4c0, 16 }, { 24, RSP, 0x4c0, 16 }, { 31, RSP, 56, 16 },
+	      { 43, RSP, 16, 16 }, { 44, RSP, 8, SAME });
+	ck_assert_int_eq(res.dispatch, 1);
+	ck_assert_int_eq(res.dispatch_cfa, 0x4c0);
+	ck_assert_int_eq(res.dispatch_rbp, 16);
+}
+END_TEST
+
+/* Code the dispatcher jumps into runs on its frame; a function is not
+ * taken for such code, nor is code that leaves with another frame. */
+START_TEST(test_dispatched)
+{
+	/* the block: one rule, the dispatcher's frame, everywhere */
+	static const uint8_t ret_fn[] = { 0x53, 0x5b, 0xc3 };             /* push rbx; pop rbx; ret */
+	static const uint8_t moved[] = { 0x50, 0xe9, 0x00, 0x10, 0x00, 0x00 }; /* push rax; jmp out */
+	static const uint8_t loops[] = { 0x90, 0xeb, 0xfd };               /* no exit at all */
+	size_t n = jp_sh_analyze_dispatched(w, tcg_block, sizeof(tcg_block), 0x4c0, 16, rows, 256, &res);
+	static const struct want want[] = { { 0, RSP, 0x4c0, 16 }, { 15, RSP, 0x4c0, 16 }, { 25, RSP, 0x4c0, 16 },
+					    { 32, RSP, 0x4c0, 16 } };
+
+	ck_assert_uint_gt(n, 0);
+	check_rules(n, sizeof(tcg_block), want, sizeof(want) / sizeof(want[0]));
+	ck_assert_int_eq(an(tcg_block, sizeof(tcg_block)), 0); /* as a function: no ret, no prologue */
+	ck_assert_int_eq(res.dispatch, 0);
+	ck_assert_uint_eq(jp_sh_analyze_dispatched(w, ret_fn, sizeof(ret_fn), 0x4c0, 16, rows, 256, &res), 0);
+	ck_assert_uint_eq(jp_sh_analyze_dispatched(w, moved, sizeof(moved), 0x4c0, 16, rows, 256, &res), 0);
+	ck_assert_uint_eq(jp_sh_analyze_dispatched(w, loops, sizeof(loops), 0x4c0, 16, rows, 256, &res), 0);
+	/* a frame that is no frame */
+	ck_assert_uint_eq(jp_sh_analyze_dispatched(w, tcg_block, sizeof(tcg_block), 8, 16, rows, 256, &res), 0);
+}
+END_TEST
+
+/* A function with an indirect jump and code after it that a frame does
+ * not explain is no dispatcher, and keeps its ordinary rules. */
+START_TEST(test_not_a_dispatcher)
+{
+	/* push rbp; mov rbp,rsp; sub rsp,16; jmp rax; then: pop rbx; ret */
+	static const uint8_t c[] = { 0x55, 0x48, 0x89, 0xe5, 0x48, 0x83, 0xec, 0x10, 0xff, 0xe0, 0x5b, 0xc3 };
+
+	CHECK(c, { 0, RSP, 8, SAME }, { 4, RBP, 16, 16 }, { 8, RBP, 16, 16 }, { 10, NONE, 0, 0 });
+	ck_assert_int_eq(res.dispatch, 0);
+}
+END_TEST
+
+/* The capture's writer: a dispatcher described for one JIT lends its frame
+ * to that JIT's blocks, not to another JIT's code. */
+START_TEST(test_describe_dispatched)
+{
+	struct jp_cfi_work *cw = jp_cfi_work_new();
+	const uint8_t *data;
+	uint32_t size, hsz;
+
+	ck_assert_ptr_nonnull(cw);
+	cw->jit = 7;
+	ck_assert_int_eq(jp_cfi_describe(cw, tcg_block, sizeof(tcg_block), 4096, &data, &size, &hsz), 0);
+	ck_assert_int_eq(jp_cfi_describe(cw, tcg_prologue, sizeof(tcg_prologue), 4096, &data, &size, &hsz), 1);
+	ck_assert_int_eq(jp_cfi_describe(cw, tcg_block, sizeof(tcg_block), 4096, &data, &size, &hsz), 1);
+	ck_assert_uint_eq(cw->dispatched, 1);
+	cw->jit = 8;
+	ck_assert_int_eq(jp_cfi_describe(cw, tcg_block, sizeof(tcg_block), 4096, &data, &size, &hsz), 0);
+	cw->jit = 0; /* unknown creator: no frame lent */
+	ck_assert_int_eq(jp_cfi_describe(cw, tcg_block, sizeof(tcg_block), 4096, &data, &size, &hsz), 0);
+	ck_assert_uint_eq(cw->dispatched, 1);
+	jp_cfi_work_free(cw);
+}
+END_TEST
+
 /* The unwinding data must fit in the room after the code (perf maps it
  * from the code's end rounded up to 8). */
 START_TEST(test_describe_room)
@@ -474,10 +567,14 @@ Suite *make_stackheight_suite(void)
 	tcase_add_test(t, test_entry_after_junk);
 	tcase_add_test(t, test_memo_same_rows);
 	tcase_add_test(t, test_random_bytes);
+	tcase_add_test(t, test_dispatcher);
+	tcase_add_test(t, test_dispatched);
+	tcase_add_test(t, test_not_a_dispatcher);
 	suite_add_tcase(s, t);
 	t = tcase_create("cfi");
 	tcase_add_test(t, test_encoder_gaps);
 	tcase_add_test(t, test_describe_room);
+	tcase_add_test(t, test_describe_dispatched);
 	suite_add_tcase(s, t);
 	return s;
 }
