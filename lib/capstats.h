@@ -16,6 +16,7 @@ struct jp_capture_stats {
 	uint64_t dirty_pages;   /* pages reported written or changed */
 	uint64_t loads, moves, load_bytes;
 	uint64_t patched;       /* pieces changed in place with an unchanged name: no LOAD */
+	uint64_t rewritten;     /* pieces written over code announced before: a LOAD dated at the pass */
 	uint64_t wp_regions, hash_regions;
 	/* The capture thread's CPU time awake, plus the time of passes hooks
 	 * ran on the program's threads (jp_log_work_ns: CPU time when the

@@ -434,6 +434,7 @@ static struct jp_capture_stats stats_now(void)
 
 	s.regions = jp_eng.regs.n;
 	s.patched = jp_eng.rec.patched;
+	s.rewritten = jp_eng.rec.rewritten;
 	s.loads = jp_eng.out.loads;
 	s.load_bytes = jp_eng.out.load_bytes;
 	s.moves = jp_eng.out.moves;
@@ -552,6 +553,7 @@ static void become_child(void)
 	jp_known_fork_child();
 	memset(&jp_eng.st, 0, sizeof(jp_eng.st));
 	jp_eng.rec.patched = 0;
+	jp_eng.rec.rewritten = 0;
 	jp_eng.dirty.wp_regions = jp_eng.dirty.hash_regions = 0;
 	for (size_t i = 0; i < jp_eng.regs.n; i++) {
 		struct jp_region *r = &jp_eng.regs.r[i];

@@ -45,6 +45,22 @@ uint64_t jp_naming_shape(const struct jp_code_view *v, const struct jp_view_piec
 	return work() ? jp_fingerprint_shape_only(fp_work, v->bytes + p->off, p->len, v->memo) : 0;
 }
 
+/* Who made the code at addr: the area the process named (QEMU's
+ * code_gen_buffer) says more than the call that made it executable. */
+static const char *creator_name(jp_creator_id creator, uint64_t addr)
+{
+	const char *cn = jp_known_area_name(addr);
+
+	return cn ? cn : jp_creator_id_name(creator);
+}
+
+void jp_naming_replaced(char *buf, size_t size, jp_creator_id creator, uint64_t addr)
+{
+	jp_strlcpy(buf, "jit:", size);
+	jp_strlcat(buf, creator_name(creator, addr), size);
+	jp_strlcat(buf, ":replaced", size);
+}
+
 void jp_naming_name(char *buf, size_t size, jp_creator_id creator, const struct jp_code_view *v,
 		    const struct jp_view_piece *p, uint32_t *nhash, uint64_t *fp, uint64_t *shape)
 {
@@ -56,11 +72,7 @@ void jp_naming_name(char *buf, size_t size, jp_creator_id creator, const struct 
 		*nhash = jp_known_nhash(p->known - 1);
 		return;
 	}
-	/* The area the process named (QEMU's code_gen_buffer) says more of
-	 * who made the code than the call that made it executable. */
-	cn = jp_known_area_name(v->addr + p->off);
-	if (!cn)
-		cn = jp_creator_id_name(creator);
+	cn = creator_name(creator, v->addr + p->off);
 	if (p->flags & JP_PIECE_DATA) {
 		/* Allocator headers and the like: never executed, and a pointer
 		 * inside would change the name every run. */

@@ -20,6 +20,11 @@
 void jp_naming_name(char *buf, size_t size, jp_creator_id creator, const struct jp_code_view *v,
 		    const struct jp_view_piece *p, uint32_t *nhash, uint64_t *fp, uint64_t *shape);
 
+/* jit:<creator>:replaced, the name of whatever ran at addr between the
+ * pass that last saw the code there and the one that found other code
+ * (reconcile.h: code rewritten with no call). */
+void jp_naming_replaced(char *buf, size_t size, jp_creator_id creator, uint64_t addr);
+
 /* The fingerprint a made-up name of p would come from, and its shape
  * (jp_fingerprint_shape_ws); both 0 for pieces with a published name, data,
  * or when they cannot be computed. */

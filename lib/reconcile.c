@@ -92,6 +92,35 @@ static int unwind_for(const struct jp_reconciler *rc, const struct jp_view_piece
 	return rc->fde ? JP_UNWIND_AUTO : JP_UNWIND_EMPTY;
 }
 
+/* Code written over announced code with no call (an RWX area reused: PCRE2
+ * compiles a pattern into the space of one it freed) was written at some
+ * time since the previous pass over the region; until the pass that found
+ * it, that address may have run the old code, this code, or others written
+ * and overwritten in between (a pattern compiled, used and freed within
+ * one epoch).  What ran there from the previous pass on is not known: a
+ * LOAD of its own says so (jit:<creator>:replaced, dated just after the
+ * previous pass, with the new bytes), rather than lending the samples the
+ * old code's name or the new code's.  Its index is not kept: the piece's
+ * own LOAD, dated now, supersedes it. */
+static void announce_replaced(struct jp_reconciler *rc, const struct jp_region *r, uint64_t addr,
+			      const uint8_t *bytes, uint32_t len, uint64_t ts)
+{
+	char name[160];
+	struct jp_load_rec l;
+
+	jp_naming_replaced(name, sizeof(name), r->creator, addr);
+	memset(&l, 0, sizeof(l));
+	l.addr = addr;
+	l.code = bytes;
+	l.len = len;
+	l.name = name;
+	l.ts = ts;
+	l.unwind = JP_UNWIND_EMPTY;
+	l.creator = r->creator;
+	rc->sink.load(rc->sink.ctx, &l);
+	rc->replaced++;
+}
+
 /* Remember the hash of a piece's bytes after its first instruction, to
  * recognise it when only that instruction is overwritten, and of its first
  * bytes, to tell a patch from code written over it. */
@@ -373,7 +402,7 @@ void jp_reconcile(struct jp_reconciler *rc, struct jp_region *r, uint64_t a, uin
 			uint64_t pa = a + p->off, h = hash_bytes(bytes, p->len);
 			uint32_t nh = jp_naming_known_hash(p);
 			struct jp_desc *old = NULL, *nd = &rc->nd[nn];
-			uint64_t supersedes = 0;
+			uint64_t supersedes = 0, overwritten = 0;
 			int replaced = 0;
 
 			while (oi < f + c && r->d[oi].addr + r->d[oi].len <= pa)
@@ -390,9 +419,16 @@ void jp_reconcile(struct jp_reconciler *rc, struct jp_region *r, uint64_t a, uin
 				if ((p->flags & JP_PIECE_TRIMMED) && o->addr < pa && o->addr + o->len == pa + p->len &&
 				    o->index != JP_NO_INDEX && !o->nhash)
 					old = &r->d[j];
-				if (o->addr < a || o->addr + o->len > a + span ||
-				    hash_bytes(v.bytes + (o->addr - a), o->len) != o->hash)
+				if (o->addr < a || o->addr + o->len > a + span)
 					replaced = 1;
+				else if (hash_bytes(v.bytes + (o->addr - a), o->len) != o->hash) {
+					uint64_t lo = o->addr > pa ? o->addr : pa;
+					uint64_t hi = o->addr + o->len < pa + p->len ? o->addr + o->len : pa + p->len;
+
+					replaced = 1;
+					if (o->index != JP_NO_INDEX)
+						overwritten += hi - lo; /* bytes of it over announced code */
+				}
 				else if (o->index != JP_NO_INDEX && o->ts > supersedes)
 					supersedes = o->ts;
 			}
@@ -446,6 +482,16 @@ void jp_reconcile(struct jp_reconciler *rc, struct jp_region *r, uint64_t a, uin
 				char name[256];
 				struct jp_load_rec l;
 				uint64_t ts = replaced ? now : supersedes ? supersedes + 1 : ts_new;
+
+				rc->rewritten += replaced;
+				/* Other code, not the same piece patched (same extent:
+				 * BEAM's and HotSpot's constants filled in later), and
+				 * mostly over announced code (not LuaJIT's next trace
+				 * written just below the last, over its first
+				 * instruction only). */
+				if (!old && 2 * overwritten >= p->len && ts_new < ts &&
+				    r->last_event_ts <= r->last_scan_ts)
+					announce_replaced(rc, r, pa, bytes, p->len, ts_new);
 
 				if (ts > now)
 					ts = now;

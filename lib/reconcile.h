@@ -16,7 +16,10 @@
  *   patched);
  * - renamed (a published name appeared) or re-split over unchanged bytes: a
  *   LOAD dated just after the one it supersedes;
- * - rewritten: a LOAD dated now;  new code: a LOAD dated ts_new;
+ * - rewritten: a LOAD dated now, and where it was written with no call
+ *   (no exec grant since the previous pass), a jit:<creator>:replaced LOAD
+ *   dated ts_new before it, for the samples no pass can attribute;
+ * - new code: a LOAD dated ts_new;
  * - data between code: nothing; an FDE only where it fits.
  * No date is ever after now; callers keep ts_new at or above the floor
  * (the marker, the last kernel mmap event perf keeps).
@@ -65,6 +68,8 @@ struct jp_reconciler {
 	struct jp_reconcile_sink sink;
 	int fde;          /* 0: always the empty unwinding table (JITPERF_UNWIND=empty) */
 	uint64_t patched; /* pieces changed in place that kept their LOAD */
+	uint64_t rewritten; /* pieces over bytes announced before, that changed: a LOAD dated now */
+	uint64_t replaced;  /* of them, written with no call: a ...:replaced LOAD before it */
 	/* Patch checks, and how many the shape alone settled: it is asked
 	 * first only while it settles at least a third (lib/reconcile.c). */
 	uint32_t checks, by_shape;

@@ -10,7 +10,7 @@
 
 static const struct jp_capture_stats S = {
 	.regions_total = 7, .unseen = 2, .captures = 31, .epochs = 12, .dirty_pages = 400,
-	.loads = 9214, .load_bytes = 3270000, .moves = 5, .patched = 3, .capture_ns = 126400000,
+	.loads = 9214, .load_bytes = 3270000, .moves = 5, .patched = 3, .rewritten = 2, .capture_ns = 126400000,
 };
 
 START_TEST(line_as_parsed)
@@ -21,7 +21,7 @@ START_TEST(line_as_parsed)
 
 	jp_capstats_format(line, sizeof(line), &S, "/d/jit-1.dump");
 	ck_assert_str_eq(line, "7 regions (2 found by the scan), 31 captures, 12 epochs, 400 pages read, 9214 LOADs "
-			       "(3270000 bytes), 5 MOVEs, 3 patched in place, 126.4 ms capturing; dump /d/jit-1.dump");
+			       "(3270000 bytes), 5 MOVEs, 3 patched in place, 2 rewritten, 126.4 ms capturing; dump /d/jit-1.dump");
 	/* What tests/lib/engine.sh's sed takes: the number before " ms capturing". */
 	p = strstr(line, " ms capturing");
 	ck_assert_ptr_nonnull(p);

@@ -432,11 +432,14 @@ START_TEST(published_name_with_its_own_boundaries)
 }
 END_TEST
 
+/* Other code over announced bytes, written with no call (a code GC or
+ * PCRE2 reusing freed space): its LOAD is dated now, and what ran there
+ * since the previous pass is not known, which a ...:replaced LOAD dated
+ * just after that pass says. */
 START_TEST(rewritten_in_place_is_dated_now)
 {
 	put_fn(0x100, 1);
 	pass(1000, 500);
-	/* Other code over the same bytes (a code GC reused them). */
 	memset(mem + 0x100, 0x90, 11);
 	mem[0x100] = 0x48;
 	mem[0x101] = 0x31;
@@ -444,12 +447,48 @@ START_TEST(rewritten_in_place_is_dated_now)
 	mem[0x103] = 0xc3;
 	memset(mem + 0x104, 0xcc, 7);
 	pass(2000, 1001);
-	ck_assert_int_eq(out.loads, 1);
+	ck_assert_int_eq(out.loads, 2);
 	ck_assert_uint_eq(out.load[0].addr, BASE + 0x100);
-	ck_assert_uint_eq(out.load[0].ts, 2000);
+	ck_assert_uint_eq(out.load[0].len, 4);
+	ck_assert_uint_eq(out.load[0].ts, 1001);
+	ck_assert_str_eq(out.load[0].name, "jit:unknown:replaced");
+	ck_assert_int_eq(out.load[0].unwind, JP_UNWIND_EMPTY);
+	ck_assert_uint_eq(out.load[1].addr, BASE + 0x100);
+	ck_assert_uint_eq(out.load[1].ts, 2000);
+	ck_assert_str_ne(out.load[1].name, "jit:unknown:replaced");
 	ck_assert_uint_eq(rc.patched, 0);
+	ck_assert_uint_eq(rc.rewritten, 1);
+	ck_assert_uint_eq(rc.replaced, 1);
 	ck_assert_uint_eq(r->nd, 1);
 	ck_assert_uint_eq(r->d[0].len, 4);
+	ck_assert_uint_eq(r->d[0].ts, 2000);
+}
+END_TEST
+
+/* The same, but the region was made executable since the previous pass
+ * (W^X: the code could not run before that call): no ...:replaced LOAD,
+ * nor for code no pass has a date for. */
+START_TEST(rewritten_after_an_exec_grant_is_only_dated_now)
+{
+	put_fn(0x100, 1);
+	pass(1000, 500);
+	r->last_scan_ts = 990;
+	r->last_event_ts = 1500;
+	memset(mem + 0x100, 0xcc, 11);
+	mem[0x100] = 0x48;
+	mem[0x101] = 0x31;
+	mem[0x102] = 0xc0;
+	mem[0x103] = 0xc3;
+	pass(2000, 1501);
+	ck_assert_int_eq(out.loads, 1);
+	ck_assert_uint_eq(out.load[0].ts, 2000);
+	ck_assert_uint_eq(rc.replaced, 0);
+	/* ts_new at now: no time between the passes to account for */
+	r->last_event_ts = 0;
+	put_fn(0x100, 2);
+	pass(3000, 3000);
+	ck_assert_int_eq(out.loads, 1);
+	ck_assert_uint_eq(rc.replaced, 0);
 }
 END_TEST
 
@@ -731,6 +770,7 @@ Suite *make_reconcile_suite(void)
 	tcase_add_test(tc, published_name_renames_dated_after_what_it_supersedes);
 	tcase_add_test(tc, published_name_with_its_own_boundaries);
 	tcase_add_test(tc, rewritten_in_place_is_dated_now);
+	tcase_add_test(tc, rewritten_after_an_exec_grant_is_only_dated_now);
 	tcase_add_test(tc, data_pieces_are_skipped);
 	tcase_add_test(tc, room_for_unwinding_data);
 	tcase_add_test(tc, junk_after_a_method_is_room);
