@@ -142,15 +142,17 @@ void jp_plausible_scan(const uint8_t *code, size_t len, struct jp_insn_memo *mem
 	size_t pos = 0;
 	int ended = 0;
 	uint32_t run = 0, run_flow = 0;
+	struct jp_insn_cursor cur;
 
 	memset(st, 0, sizeof(*st));
 	jp_insn_init(&d);
+	jp_insn_cursor_init(&cur, memo);
 	/* Every byte is in one instruction or is one undecodable byte: the
 	 * zeros inside instructions are all zeros less those bytes. */
 	st->zeros = count_zeros(code, len);
 	while (pos < len) {
 		struct jp_insn fresh;
-		const struct jp_insn *in = jp_insn_memo_get(memo, code + pos, len - pos);
+		const struct jp_insn *in = jp_insn_cursor_get(&cur, code + pos, len - pos);
 		unsigned l, kind;
 		int flow = 0, odd;
 

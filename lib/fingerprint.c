@@ -565,9 +565,11 @@ static size_t keep_code_words(struct jp_fp_work *w, const uint8_t *code, size_t 
 	size_t pos = 0, start[KEEP_RING]; /* the last instructions' starts, ... */
 	uint8_t ok[KEEP_RING];            /* ... whether each was ordinary */
 	unsigned n = 0;
+	struct jp_insn_cursor cur;
 	int after = 0;
 
 	jp_insn_init(&d);
+	jp_insn_cursor_init(&cur, memo);
 	/* an instruction ending with the last zeroed word starts before its end */
 	while (pos < len && pos < last + 8 && nz) {
 		struct jp_insn in;
@@ -581,7 +583,7 @@ static size_t keep_code_words(struct jp_fp_work *w, const uint8_t *code, size_t 
 			after = 1;
 			continue;
 		}
-		ilen = jp_insn_decode_memo(memo, &d, code + pos, len - pos, &in);
+		ilen = jp_insn_cursor_decode(&cur, &d, code + pos, len - pos, &in);
 		after = after_of(code + pos, ilen, &in);
 		end = pos + (ilen ? ilen : 1);
 		o = end - 8;
@@ -652,10 +654,10 @@ static int zero_pointer_words(struct jp_fp_work *w, const uint8_t *code, size_t 
  * bytes instead cost a memcmp call per instruction).  Bytes the memo says
  * are no instruction are decoded afresh: it does not say which of them
  * the decoder looked at. */
-static inline unsigned decode_at(struct jp_fp_work *w, const struct jp_insn_memo *memo, const struct jp_decoder *d,
+static inline unsigned decode_at(struct jp_fp_work *w, struct jp_insn_cursor *cur, const struct jp_decoder *d,
 				 const uint8_t *code, const uint8_t *msrc, size_t pos, size_t n, struct jp_insn *in)
 {
-	const struct jp_insn *e = jp_insn_memo_get(memo, msrc + pos, n);
+	const struct jp_insn *e = jp_insn_cursor_get(cur, msrc + pos, n);
 
 	if (e && msrc != code) {
 		while (w->cur < w->nedit && (size_t)w->edit[w->cur] + 8 <= pos)
@@ -700,6 +702,7 @@ enum walk_kind { AT_INSN, AT_INLINE_PTR, AT_ENTRY, AT_ENTRY_PAD };
 struct walk {
 	int after;            /* the last step: after_of() */
 	unsigned plen, pkind; /* the last instruction decoded: entry_at() */
+	struct jp_insn_cursor cur; /* the decode memo, if any */
 };
 
 /* One step at code[pos] (n = len - pos bytes left): a pointer kept after a
@@ -710,7 +713,7 @@ struct walk {
  * before one, else an instruction (*in; length 0: one undecodable byte).
  * *ilen: the bytes the step covers (0 for an undecodable byte). */
 static inline __attribute__((always_inline)) enum walk_kind
-walk_step(struct walk *k, struct jp_fp_work *w, const struct jp_insn_memo *memo, const struct jp_decoder *d,
+walk_step(struct walk *k, struct jp_fp_work *w, const struct jp_decoder *d,
 	  const uint8_t *code, const uint8_t *msrc, size_t pos, size_t len, struct jp_insn *in, unsigned *ilen)
 {
 	unsigned n;
@@ -729,7 +732,7 @@ walk_step(struct walk *k, struct jp_fp_work *w, const struct jp_insn_memo *memo,
 		*ilen = n;
 		return zeros ? AT_ENTRY_PAD : AT_ENTRY;
 	}
-	n = decode_at(w, memo, d, code, msrc, pos, len - pos, in);
+	n = decode_at(w, &k->cur, d, code, msrc, pos, len - pos, in);
 	k->after = after_of(code + pos, n, in);
 	k->plen = n;
 	k->pkind = in->kind;
@@ -806,12 +809,15 @@ static uint64_t fp_core(struct jp_fp_work *w, const uint8_t *code, size_t len, u
 	size_t fill = 0, sfill = 0, pos = 0;
 	uint32_t n = 0;
 	unsigned mask_next = 0; /* imm offset to zero in the next insn, or 0 */
-	struct walk k = { 0, 0, 0 };
+	struct walk k;
 	struct jp_decoder d;
 
 	if (!code)
 		return 0;
 	jp_insn_init(&d);
+	k.after = 0;
+	k.plen = k.pkind = 0;
+	jp_insn_cursor_init(&k.cur, memo);
 	XXH3_64bits_reset(&w->st);
 	if (shape)
 		XXH3_64bits_reset(&w->shape);
@@ -836,7 +842,7 @@ static uint64_t fp_core(struct jp_fp_work *w, const uint8_t *code, size_t len, u
 			fill = 0;
 		}
 		mark_start(&w->br, pos, n);
-		kind = walk_step(&k, w, memo, &d, code, msrc, pos, len, &in, &ilen);
+		kind = walk_step(&k, w, &d, code, msrc, pos, len, &in, &ilen);
 		mask_next = 0;
 		if (shape)
 			sfill = shape_step(w, sbuf, sfill, code, pos, len, kind, ilen, &in);
@@ -878,7 +884,11 @@ static uint64_t fp_core(struct jp_fp_work *w, const uint8_t *code, size_t len, u
 				const uint8_t *q = code + pos + ilen;
 				struct store32 b;
 
-				if (decode_at(w, memo, &d, code, msrc, pos + ilen, len - pos - ilen, &nx)) {
+				uint32_t next = k.cur.next; /* the walk's own, for its next step */
+				unsigned nl = decode_at(w, &k.cur, &d, code, msrc, pos + ilen, len - pos - ilen, &nx);
+
+				k.cur.next = next;
+				if (nl) {
 					store32_of(q, &nx, &b);
 					if (b.ok && same_base(code + pos, &in, q, &nx) &&
 					    ((b.disp == a.disp + 4 && pair_is_pointer(a.imm, b.imm)) ||
@@ -924,19 +934,22 @@ uint64_t jp_fingerprint_shape_only(struct jp_fp_work *w, const uint8_t *code, si
 	uint8_t sbuf[CHUNK + 16];
 	size_t pos = 0, sfill = 0;
 	struct jp_decoder d;
-	struct walk k = { 0, 0, 0 };
+	struct walk k;
 	uint64_t h;
 
 	if (!code)
 		return 0;
 	jp_insn_init(&d);
+	k.after = 0;
+	k.plen = k.pkind = 0;
+	jp_insn_cursor_init(&k.cur, memo);
 	XXH3_64bits_reset(&w->shape);
 	/* The same stream jp_fingerprint_memo hashes for the shape (so the
 	 * same value), without the rest of the fingerprint's work. */
 	while (pos < len) {
 		struct jp_insn in;
 		unsigned ilen;
-		enum walk_kind kind = walk_step(&k, w, memo, &d, code, code, pos, len, &in, &ilen);
+		enum walk_kind kind = walk_step(&k, w, &d, code, code, pos, len, &in, &ilen);
 
 		sfill = shape_step(w, sbuf, sfill, code, pos, len, kind, ilen, &in);
 		pos += ilen ? ilen : 1;

@@ -161,6 +161,81 @@ static inline const struct jp_insn *jp_insn_memo_get(const struct jp_insn_memo *
 	return NULL;
 }
 
+/* ---- a reader's cursor over the memo ----
+ * What jp_insn_memo_get answers, for a reader that walks forward (the
+ * plausibility scan, the fingerprint, the stack heights).  The memo's
+ * fields are copied into the cursor, a local the compiler keeps in
+ * registers: read through the memo, they were loaded again after every
+ * byte the reader stored (a byte store may alias anything), and the
+ * look-up was a fifth of the fingerprint's instructions.  And the entry
+ * the reader expects next, the one after the last it was given, is tried
+ * before at[]: where the reader's walk follows the splitter's it is the
+ * entry for p, and at[] made each look-up wait on the position the last
+ * one gave.  The entry returned is the same either way, as positions are
+ * unique in a fill.  The memo must not change while a cursor is in use. */
+struct jp_insn_cursor {
+	uintptr_t base;            /* 0 with len 0: off */
+	size_t len;
+	const uint32_t *off;
+	const struct jp_insn *in;
+	const uint16_t *at;
+	uint32_t n, next;
+};
+
+static inline void jp_insn_cursor_init(struct jp_insn_cursor *c, const struct jp_insn_memo *m)
+{
+	if (m && m->base) {
+		c->base = (uintptr_t)m->base;
+		c->len = m->len;
+		c->off = m->off;
+		c->in = m->in;
+		c->at = m->at;
+		c->n = m->n;
+	} else {
+		c->base = 0;
+		c->len = 0;
+		c->off = NULL;
+		c->in = NULL;
+		c->at = NULL;
+		c->n = 0;
+	}
+	c->next = 0;
+}
+
+/* jp_insn_memo_get(m, p, n) through the cursor. */
+static inline const struct jp_insn *jp_insn_cursor_get(struct jp_insn_cursor *c, const uint8_t *p, size_t n)
+{
+	size_t o = (size_t)((uintptr_t)p - c->base); /* p below base wraps to past len */
+	unsigned i;
+
+	if (o >= c->len)
+		return NULL;
+	i = c->next;
+	if (i >= c->n || c->off[i] != o) {
+		i = c->at[o];
+		if (!i || i > c->n || c->off[i - 1] != o)
+			return NULL;
+		i--;
+	}
+	if (c->in[i].len > n)
+		return NULL;
+	c->next = i + 1;
+	return &c->in[i];
+}
+
+/* jp_insn_decode_memo through the cursor. */
+static inline unsigned jp_insn_cursor_decode(struct jp_insn_cursor *c, const struct jp_decoder *d, const uint8_t *p,
+					     size_t n, struct jp_insn *in)
+{
+	const struct jp_insn *e = jp_insn_cursor_get(c, p, n);
+
+	if (e) {
+		*in = *e;
+		return in->len;
+	}
+	return jp_insn_decode(d, p, n, in);
+}
+
 /* jp_insn_decode, answered from the memo when it has p (m may be NULL). */
 static inline unsigned jp_insn_decode_memo(const struct jp_insn_memo *m, const struct jp_decoder *d, const uint8_t *p,
 					   size_t n, struct jp_insn *in)

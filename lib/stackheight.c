@@ -563,7 +563,9 @@ static void walk_from(struct ctx *c, uint32_t e, const struct st *in)
 	const uint8_t *code = c->code;
 	size_t len = c->len;
 	uint32_t sp = 0;
+	struct jp_insn_cursor cur; /* the walk goes mostly straight on */
 
+	jp_insn_cursor_init(&cur, w->memo);
 	push_wl(c, &sp, e, in);
 	while (sp) {
 		uint32_t off = w->wl[--sp];
@@ -573,7 +575,7 @@ static void walk_from(struct ctx *c, uint32_t e, const struct st *in)
 		unsigned succ;
 
 		w->st[off].fl &= (uint8_t)~F_QUEUED;
-		if (!jp_insn_decode_memo(w->memo, &w->dec, code + off, len - off, &ins)) {
+		if (!jp_insn_cursor_decode(&cur, &w->dec, code + off, len - off, &ins)) {
 			w->st[off].fl |= F_DEAD; /* undecodable: no rule, no successor */
 			w->st[off].len = 1;
 			continue;
@@ -599,9 +601,11 @@ static void walk_from(struct ctx *c, uint32_t e, const struct st *in)
 				push_wl(c, &sp, nx, &s);
 			else {
 				struct jp_insn nin;
+				uint32_t next = cur.next; /* the walk's own, for its next step */
+				unsigned nl = jp_insn_cursor_decode(&cur, &w->dec, code + nx, len - nx, &nin);
 
-				if (jp_insn_decode_memo(w->memo, &w->dec, code + nx, len - nx, &nin) &&
-				    nin.kind != JP_INSN_NOP && nin.kind != JP_INSN_INT3)
+				cur.next = next;
+				if (nl && nin.kind != JP_INSN_NOP && nin.kind != JP_INSN_INT3)
 					push_wl(c, &sp, nx, &s);
 			}
 		}

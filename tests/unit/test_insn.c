@@ -194,6 +194,31 @@ static void memo_matches(const uint8_t *b, size_t len)
 	}
 	ck_assert_uint_gt(hits, 0);
 	fprintf(stderr, "insn memo: %zu answers, %zu of them no instruction\n", hits, bad_hits);
+	/* a cursor answers what the memo does: walking the splitter's way,
+	 * walking out of step with it (every byte), and jumping about */
+	for (size_t pass = 0; pass < 3; pass++) {
+		struct jp_insn_cursor c;
+
+		jp_insn_cursor_init(&c, &m);
+		for (size_t k = 0, at = 0; k < len && at < len; k++) {
+			const struct jp_insn *e = jp_insn_memo_get(&m, b + at, len - at);
+			const struct jp_insn *f = jp_insn_cursor_get(&c, b + at, len - at);
+
+			ck_assert_ptr_eq(e, f);
+			if (pass == 0)
+				at += e && e->len ? e->len : 1;
+			else if (pass == 1)
+				at++;
+			else
+				at = (k * 7919) % len;
+		}
+	}
+	{
+		struct jp_insn_cursor c;
+
+		jp_insn_cursor_init(&c, NULL);
+		ck_assert_ptr_null(jp_insn_cursor_get(&c, b, len));
+	}
 	/* a reset forgets everything; a NULL buffer turns the memo off */
 	jp_insn_memo_reset(&m, b, len);
 	ck_assert_uint_eq(m.n, 0);
