@@ -37,15 +37,22 @@ static uint8_t kind_of(ZydisMnemonic m)
 
 unsigned jp_insn_decode_fast(const uint8_t *p, size_t n, struct jp_insn *in)
 {
-	return decode_fast(p, n, in);
+	unsigned len = decode_fast(p, n, in);
+
+	return len == FAST_INVALID ? 0 : len;
+}
+
+int jp_insn_fast_invalid(const uint8_t *p, size_t n)
+{
+	struct jp_insn in;
+
+	return decode_fast(p, n, &in) == FAST_INVALID;
 }
 
 unsigned jp_insn_decode(const struct jp_decoder *d, const uint8_t *p, size_t n,
 			struct jp_insn *in)
 {
-	unsigned len = decode_fast(p, n, in);
-
-	return len ? len : jp_insn_decode_zydis(d, p, n, in);
+	return jp_insn_decode_inline(d, p, n, in);
 }
 
 unsigned jp_insn_decode_zydis(const struct jp_decoder *d, const uint8_t *p, size_t n,

@@ -73,6 +73,8 @@ unsigned jp_insn_decode(const struct jp_decoder *d, const uint8_t *p, size_t n,
 
 /* The fast path alone: 0 means "ask Zydis" (tests compare the two). */
 unsigned jp_insn_decode_fast(const uint8_t *p, size_t n, struct jp_insn *in);
+/* Does the fast path itself call p no instruction (without Zydis)? */
+int jp_insn_fast_invalid(const uint8_t *p, size_t n);
 /* The same through Zydis alone. */
 unsigned jp_insn_decode_zydis(const struct jp_decoder *d, const uint8_t *p, size_t n,
 			      struct jp_insn *in);

@@ -97,8 +97,22 @@ static const uint8_t op1_kind[256] = {
 	[0xe9] = JP_INSN_TERM, [0xeb] = JP_INSN_TERM, [0xf4] = JP_INSN_TERM,
 };
 
-/* Returns the length, or 0 to ask Zydis.  Inlined into jp_insn_decode:
- * it runs once per instruction of every piece described. */
+/* decode_fast's answer for bytes that are no instruction whatever follows
+ * (*in zeroed): ff /7, ff /3 and ff /5 on a register, fe /2-/7.  Data
+ * decodes into them (0xff fill, -1 words: BEAM's code pages hold runs of
+ * ff), and each asked Zydis, a full decode, to learn it: 9,000 calls a
+ * pass over BEAM's code.  Zydis rejects every one of them, with any
+ * prefixes the fast path takes and any bytes after (tests/unit/test_insn.c). */
+#define FAST_INVALID 0x100u
+
+static inline unsigned fast_invalid(struct jp_insn *in)
+{
+	memset(in, 0, sizeof(*in)); /* the ModRM's offset is set already */
+	return FAST_INVALID;
+}
+
+/* Returns the length, FAST_INVALID, or 0 to ask Zydis.  Inlined into
+ * jp_insn_decode: it runs once per instruction of every piece described. */
 static inline __attribute__((always_inline)) unsigned decode_fast(const uint8_t *p, size_t n, struct jp_insn *in)
 {
 	size_t i = 0, lim = n < 15 ? n : 15;
@@ -165,13 +179,13 @@ static inline __attribute__((always_inline)) unsigned decode_fast(const uint8_t 
 				f |= F_IMMZ;
 			else if (op == 0xff && (reg == 4 || reg == 5)) {
 				if (reg == 5 && mod == 3)
-					return 0; /* invalid */
+					return fast_invalid(in); /* jmp far to a register */
 				in->kind = JP_INSN_TERM;
 			} else if (op == 0xff && (reg == 3 || reg == 7)) {
 				if (mod == 3 || reg == 7)
-					return 0;
+					return fast_invalid(in); /* call far to a register; ff /7 */
 			} else if (op == 0xfe && reg > 1) {
-				return 0;
+				return fast_invalid(in);
 			} else if ((op == 0xc6 || op == 0xc7) && reg != 0) {
 				return 0; /* xabort/xbegin and invalid forms */
 			} else if (op == 0x8d && mod == 3) {
@@ -262,6 +276,8 @@ static inline __attribute__((always_inline)) unsigned jp_insn_decode_inline(cons
 {
 	unsigned len = decode_fast(p, n, in);
 
+	if (len == FAST_INVALID)
+		return 0;
 	return len ? len : jp_insn_decode_zydis(d, p, n, in);
 }
 

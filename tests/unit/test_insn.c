@@ -125,6 +125,62 @@ START_TEST(test_agrees_on_random_bytes)
 }
 END_TEST
 
+/* What the fast path calls no instruction by itself (ff /7, ff /3 and /5
+ * on a register, fe /2-/7), Zydis rejects too: behind the prefixes the
+ * fast path takes and a REX, with any bytes after and any length. */
+START_TEST(test_invalid_as_zydis)
+{
+	static const uint8_t pf[] = { 0, 0x66, 0x67, 0xf2, 0xf3, 0x2e, 0x3e, 0x26, 0x36, 0x64, 0x65 };
+	static const uint8_t rexes[] = { 0, 0x40, 0x41, 0x48, 0x4c, 0x4f };
+	uint64_t x = 0x9e3779b97f4a7c15ull;
+	struct jp_decoder d;
+	size_t fast = 0;
+
+	jp_insn_init(&d);
+	for (unsigned a = 0; a < sizeof(pf); a++)
+		for (unsigned b = 0; b < sizeof(pf); b++)
+			for (unsigned r = 0; r < sizeof(rexes); r++)
+				for (unsigned op = 0xfe; op <= 0xff; op++)
+					for (unsigned m = 0; m < 256; m++) {
+						unsigned reg = (m >> 3) & 7, k = 0;
+						uint8_t s[16];
+						struct jp_insn in;
+
+						if ((op == 0xff && reg != 7 && !((reg == 3 || reg == 5) && m >= 0xc0)) ||
+						    (op == 0xfe && reg < 2) || (b && !a))
+							continue;
+						if (a)
+							s[k++] = pf[a];
+						if (b)
+							s[k++] = pf[b];
+						if (rexes[r])
+							s[k++] = rexes[r];
+						s[k++] = (uint8_t)op;
+						s[k++] = (uint8_t)m;
+						for (unsigned i = k; i < sizeof(s); i++) {
+							x ^= x << 13;
+							x ^= x >> 7;
+							x ^= x << 17;
+							s[i] = (uint8_t)(x >> 32);
+						}
+						ck_assert(jp_insn_fast_invalid(s, 15));
+						for (size_t n = 1; n <= 15; n++) {
+							if (!jp_insn_fast_invalid(s, n))
+								continue;
+							fast++;
+							ck_assert_msg(!jp_insn_decode_zydis(&d, s, n, &in),
+								      "zydis decodes %02x %02x %02x %02x %02x (n %zu)", s[0],
+								      s[1], s[2], s[3], s[4], n);
+							memset(&in, 0xa5, sizeof(in));
+							ck_assert_uint_eq(jp_insn_decode(&d, s, n, &in), 0);
+							ck_assert_uint_eq(in.len, 0);
+							ck_assert_uint_eq(in.modrm_off, 0);
+						}
+					}
+	ck_assert_uint_gt(fast, 100000);
+}
+END_TEST
+
 /* The memo answers exactly what a fresh decode answers: at every offset of
  * real code and random bytes, with the reader's byte budget both larger and
  * smaller than the instruction (a piece that ends inside it). */
@@ -262,6 +318,7 @@ Suite *make_insn_suite(void)
 
 	tcase_add_test(t, test_agrees_on_real_code);
 	tcase_add_test(t, test_agrees_on_random_bytes);
+	tcase_add_test(t, test_invalid_as_zydis);
 	tcase_add_test(t, test_memo_matches_decoding);
 	tcase_set_timeout(t, 120);
 	suite_add_tcase(s, t);
