@@ -143,13 +143,15 @@ void jp_plausible_scan(const uint8_t *code, size_t len, struct jp_insn_memo *mem
 	int ended = 0;
 	uint32_t run = 0, run_flow = 0;
 	struct jp_insn_cursor cur;
+	/* counted in a local, which stays in registers, and stored once:
+	 * through st, every count was a load and a store an instruction */
+	struct jp_plausible_stats t = { 0 };
 
-	memset(st, 0, sizeof(*st));
 	jp_insn_init(&d);
 	jp_insn_cursor_init(&cur, memo);
 	/* Every byte is in one instruction or is one undecodable byte: the
 	 * zeros inside instructions are all zeros less those bytes. */
-	st->zeros = count_zeros(code, len);
+	t.zeros = count_zeros(code, len);
 	while (pos < len) {
 		struct jp_insn fresh;
 		const struct jp_insn *in = jp_insn_cursor_get(&cur, code + pos, len - pos);
@@ -162,30 +164,31 @@ void jp_plausible_scan(const uint8_t *code, size_t len, struct jp_insn_memo *mem
 		}
 		l = in->len;
 		kind = in->kind;
-		st->insns++;
-		st->insns_head += !ended;
+		t.insns++;
+		t.insns_head += !ended;
 		if (!l) {
-			st->bad++;
-			st->odd_head += !ended;
-			st->last_ends = 0;
-			st->zeros -= !code[pos];
+			t.bad++;
+			t.odd_head += !ended;
+			t.last_ends = 0;
+			t.zeros -= !code[pos];
 			run = run_flow = 0;
 			pos++;
 			continue;
 		}
 		odd = kind != JP_INSN_NOP && kind != JP_INSN_INT3 && odd_insn(code + pos, l, &flow);
-		st->odd += odd;
-		st->odd_head += odd && !ended;
-		st->flow += flow || kind == JP_INSN_TERM;
+		t.odd += odd;
+		t.odd_head += odd && !ended;
+		t.flow += flow || kind == JP_INSN_TERM;
 		run = odd ? 0 : run + 1;
 		run_flow = odd ? 0 : run_flow + (flow || kind == JP_INSN_TERM);
-		if (run_flow >= 2 && run > st->clean_run)
-			st->clean_run = run;
-		st->last_ends = kind == JP_INSN_TERM || code[pos] == 0xe8;
-		st->last_at = (uint32_t)pos;
+		if (run_flow >= 2 && run > t.clean_run)
+			t.clean_run = run;
+		t.last_ends = kind == JP_INSN_TERM || code[pos] == 0xe8;
+		t.last_at = (uint32_t)pos;
 		ended |= kind == JP_INSN_TERM;
 		pos += l;
 	}
+	*st = t;
 }
 
 /* The verdict on what a scan of len bytes found. */

@@ -634,8 +634,13 @@ static int zero_pointer_words(struct jp_fp_work *w, const uint8_t *code, size_t 
 
 		/* The last word may lack its zero top bytes: the splitter
 		 * took them for filler after the piece (QEMU's TB ends with
-		 * a pointer; in 7 bytes its value changed the name). */
-		memcpy(&v, code + o, n);
+		 * a pointer; in 7 bytes its value changed the name).  A
+		 * whole word is one fixed-size load: the copy of n bytes
+		 * was a fifth of this function. */
+		if (n == 8)
+			memcpy(&v, code + o, 8);
+		else
+			memcpy(&v, code + o, n);
 		if (!jp_split_runtime_value(v))
 			continue;
 		if (!w->nedit)
