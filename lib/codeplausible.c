@@ -147,7 +147,7 @@ void jp_plausible_scan(const uint8_t *code, size_t len, struct jp_insn_memo *mem
 	 * through st, every count was a load and a store an instruction */
 	struct jp_plausible_stats t = { 0 };
 
-	jp_insn_init(&d);
+	jp_insn_init_memo(&d, memo);
 	jp_insn_cursor_init(&cur, memo);
 	/* Every byte is in one instruction or is one undecodable byte: the
 	 * zeros inside instructions are all zeros less those bytes. */

@@ -568,7 +568,7 @@ static size_t keep_code_words(struct jp_fp_work *w, const uint8_t *code, size_t 
 	struct jp_insn_cursor cur;
 	int after = 0;
 
-	jp_insn_init(&d);
+	jp_insn_init_memo(&d, memo);
 	jp_insn_cursor_init(&cur, memo);
 	/* an instruction ending with the last zeroed word starts before its end */
 	while (pos < len && pos < last + 8 && nz) {
@@ -819,7 +819,7 @@ static uint64_t fp_core(struct jp_fp_work *w, const uint8_t *code, size_t len, u
 
 	if (!code)
 		return 0;
-	jp_insn_init(&d);
+	jp_insn_init_memo(&d, memo);
 	k.after = 0;
 	k.plen = k.pkind = 0;
 	jp_insn_cursor_init(&k.cur, memo);
@@ -944,7 +944,7 @@ uint64_t jp_fingerprint_shape_only(struct jp_fp_work *w, const uint8_t *code, si
 
 	if (!code)
 		return 0;
-	jp_insn_init(&d);
+	jp_insn_init_memo(&d, memo);
 	k.after = 0;
 	k.plen = k.pkind = 0;
 	jp_insn_cursor_init(&k.cur, memo);

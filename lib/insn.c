@@ -11,6 +11,7 @@ void jp_insn_init(struct jp_decoder *d)
 	 * imm offsets) is everything we use, and it decodes about twice as
 	 * fast. */
 	ZydisDecoderEnableMode(&d->z, ZYDIS_DECODER_MODE_MINIMAL, ZYAN_TRUE);
+	d->zc = NULL;
 }
 
 static uint8_t kind_of(ZydisMnemonic m)
@@ -55,12 +56,74 @@ unsigned jp_insn_decode(const struct jp_decoder *d, const uint8_t *p, size_t n,
 	return jp_insn_decode_inline(d, p, n, in);
 }
 
+/* Zydis's answers (jp_insn_init_memo): sets of ZC_WAYS entries, found
+ * by the first 4 bytes; an entry holds the bytes it was decoded from.
+ * Ways, as one opcode with other operands (vmovups [rbx+8], [rbx+16],
+ * ...) shares a set.  1024 entries, 32 KiB. */
+#define ZC_SETS 256u
+#define ZC_WAYS 4u
+
+struct jp_insn_zc_entry {
+	uint8_t bytes[15];
+	uint8_t len; /* 0: empty */
+	struct jp_insn in;
+};
+
+struct jp_insn_zcache {
+	struct jp_insn_zc_entry e[ZC_SETS][ZC_WAYS];
+	uint8_t victim[ZC_SETS]; /* the way a new entry takes next */
+};
+
+static unsigned zc_set(const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, 4);
+	return (v * 0x9e3779b1u) >> 24; /* 256 sets */
+}
+
+static const struct jp_insn *zc_get(const struct jp_insn_zcache *zc, const uint8_t *p, size_t n)
+{
+	const struct jp_insn_zc_entry *e;
+
+	if (n < 4)
+		return NULL;
+	e = zc->e[zc_set(p)];
+	for (unsigned w = 0; w < ZC_WAYS; w++)
+		if (e[w].len && e[w].len <= n && !memcmp(e[w].bytes, p, e[w].len))
+			return &e[w].in;
+	return NULL;
+}
+
+static void zc_put(struct jp_insn_zcache *zc, const uint8_t *p, size_t n, const struct jp_insn *in)
+{
+	unsigned s;
+	struct jp_insn_zc_entry *e;
+
+	if (n < 4 || !in->len || in->len > sizeof(e->bytes))
+		return;
+	s = zc_set(p);
+	e = &zc->e[s][zc->victim[s]];
+	zc->victim[s] = (uint8_t)((zc->victim[s] + 1) % ZC_WAYS);
+	memcpy(e->bytes, p, in->len);
+	e->len = in->len;
+	e->in = *in;
+}
+
 unsigned jp_insn_decode_zydis(const struct jp_decoder *d, const uint8_t *p, size_t n,
 			      struct jp_insn *in)
 {
 	ZydisDecodedInstruction z;
 	unsigned i;
 
+	if (d->zc) {
+		const struct jp_insn *e = zc_get(d->zc, p, n);
+
+		if (e) {
+			*in = *e;
+			return in->len;
+		}
+	}
 	memset(in, 0, sizeof(*in));
 	if (n == 0 || !ZYAN_SUCCESS(ZydisDecoderDecodeInstruction(&d->z, NULL, p, n, &z)))
 		return 0;
@@ -99,14 +162,23 @@ unsigned jp_insn_decode_zydis(const struct jp_decoder *d, const uint8_t *p, size
 			in->abs_size = 8;
 		}
 	}
+	if (d->zc)
+		zc_put(d->zc, p, n, in);
 	return in->len;
 }
 
 /* ---- the memo ---- */
 
+void jp_insn_init_memo(struct jp_decoder *d, const struct jp_insn_memo *m)
+{
+	jp_insn_init(d);
+	d->zc = m ? m->zc : NULL;
+}
+
 size_t jp_insn_memo_size(uint32_t cap, size_t max_len)
 {
-	return (size_t)cap * (sizeof(struct jp_insn) + sizeof(uint32_t)) + max_len * sizeof(uint16_t);
+	return sizeof(struct jp_insn_zcache) + (size_t)cap * (sizeof(struct jp_insn) + sizeof(uint32_t)) +
+	       max_len * sizeof(uint16_t);
 }
 
 void jp_insn_memo_init(struct jp_insn_memo *m, void *mem, uint32_t cap, size_t max_len)
@@ -117,6 +189,9 @@ void jp_insn_memo_init(struct jp_insn_memo *m, void *mem, uint32_t cap, size_t m
 	if (!mem || !cap || !max_len || cap > UINT16_MAX)
 		return;
 	/* widest first: every part stays aligned */
+	m->zc = (struct jp_insn_zcache *)(void *)p;
+	memset(m->zc, 0, sizeof(*m->zc));
+	p += sizeof(*m->zc);
 	m->in = (struct jp_insn *)(void *)p;
 	p += (size_t)cap * sizeof(struct jp_insn);
 	m->off = (uint32_t *)(void *)p;

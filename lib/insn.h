@@ -14,8 +14,11 @@
 
 #include <Zydis/Zydis.h>
 
+struct jp_insn_zcache;
+
 struct jp_decoder {
 	ZydisDecoder z;
+	struct jp_insn_zcache *zc; /* Zydis's answers by their bytes, or NULL (jp_insn_init_memo) */
 };
 
 /* kind of control transfer, for the split heuristics */
@@ -108,6 +111,7 @@ struct jp_insn_memo {
 	uint32_t n, cap;     /* entries, room for (at most 65535) */
 	size_t at_cap;       /* positions at has room for */
 	size_t next;         /* the next entry must be at or after this position */
+	struct jp_insn_zcache *zc; /* for the decoders of its readers (jp_insn_init_memo) */
 };
 
 /* Bytes of memory a memo of cap entries over buffers of up to max_len
@@ -115,6 +119,18 @@ struct jp_insn_memo {
  * until jp_insn_memo_reset). */
 size_t jp_insn_memo_size(uint32_t cap, size_t max_len);
 void jp_insn_memo_init(struct jp_insn_memo *m, void *mem, uint32_t cap, size_t max_len);
+
+/* jp_insn_init for a reader of m (m may be NULL): what Zydis decodes is
+ * remembered by its bytes, in m, for every reader of m after it.  Zydis
+ * decodes what the fast path leaves (VEX code, x87, rare forms), at ten
+ * times its cost, and JIT code repeats such instructions: BEAM copies
+ * terms with the same few vmovups and vpermilpd, 16,000 Zydis decodes a
+ * pass over its code, and HotSpot's were a sixth of describing it.  An
+ * entry serves bytes that begin with the bytes it was decoded from, with
+ * at least as many to read: Zydis reads an instruction byte by byte and
+ * stops at its end, so it would answer the same.  Only decodes that
+ * succeed are kept. */
+void jp_insn_init_memo(struct jp_decoder *d, const struct jp_insn_memo *m);
 
 /* Start over on buf[0, len) (buf NULL: off). */
 void jp_insn_memo_reset(struct jp_insn_memo *m, const uint8_t *buf, size_t len);

@@ -433,7 +433,7 @@ size_t jp_split_memo(const uint8_t *code, size_t len, uint64_t addr, struct jp_p
 
 	if (!code || !out || max_out == 0)
 		return 0;
-	jp_insn_init(&d);
+	jp_insn_init_memo(&d, memo);
 	while (pos < len) {
 		struct jp_insn in;
 		unsigned ilen;

@@ -275,6 +275,26 @@ static void memo_matches(const uint8_t *b, size_t len)
 		jp_insn_cursor_init(&c, NULL);
 		ck_assert_ptr_null(jp_insn_cursor_get(&c, b, len));
 	}
+	/* a decoder that keeps Zydis's answers in the memo answers as one
+	 * that does not: at every offset, then again (from the table) with
+	 * all the bytes and with fewer than some instructions need */
+	{
+		struct jp_decoder dz;
+
+		jp_insn_init_memo(&dz, &m);
+		ck_assert_ptr_nonnull(dz.zc);
+		for (unsigned pass = 0; pass < 3; pass++)
+			for (size_t at = 0; at < len; at++) {
+				size_t n = pass < 2 || len - at < 5 ? len - at : 5;
+				struct jp_insn a, z;
+				unsigned la = jp_insn_decode_zydis(&d, b + at, n, &a), lz;
+
+				memset(&z, 0xa5, sizeof(z));
+				lz = jp_insn_decode_zydis(&dz, b + at, n, &z);
+				ck_assert_uint_eq(la, lz);
+				ck_assert_msg(memcmp(&a, &z, sizeof(a)) == 0, "remembered decode differs at %zu", at);
+			}
+	}
 	/* a reset forgets everything; a NULL buffer turns the memo off */
 	jp_insn_memo_reset(&m, b, len);
 	ck_assert_uint_eq(m.n, 0);

@@ -479,13 +479,14 @@ START_TEST(test_memo_same_rows)
 		0x89, 0x84, 0x24, 0x00, 0xc0, 0xfe, 0xff, 0x55, 0x48, 0x83, 0xec, 0x20, 0x85, 0xff, 0x74, 0x06,
 		0x48, 0x83, 0xc4, 0x20, 0x5d, 0xc3, 0x48, 0x8b, 0xee, 0x48, 0x83, 0xc4, 0x20, 0x5d, 0xc3,
 	};
-	static uint64_t mem[(256 * (sizeof(struct jp_insn) + 4) + sizeof(c) * 2) / 8 + 1];
+	void *mem = malloc(jp_insn_memo_size(256, sizeof(c)));
 	static struct jp_piece pcs[16];
 	struct jp_insn_memo m;
 	struct jp_sh_row plain[64];
 	size_t n = an(c, sizeof(c)), n2;
 
 	ck_assert_uint_gt(n, 0);
+	ck_assert_ptr_nonnull(mem);
 	memcpy(plain, rows, n * sizeof(rows[0]));
 	jp_insn_memo_init(&m, mem, 256, sizeof(c));
 	jp_insn_memo_reset(&m, c, sizeof(c));
@@ -499,6 +500,36 @@ START_TEST(test_memo_same_rows)
 		ck_assert(plain[i].start == rows[i].start && plain[i].end == rows[i].end &&
 			  plain[i].cfa_reg == rows[i].cfa_reg && plain[i].cfa_off == rows[i].cfa_off &&
 			  plain[i].rbp == rows[i].rbp);
+	free(mem);
+}
+END_TEST
+
+/* The answers generic writes keep by an instruction's bytes are the ones
+ * Zydis gives: the same code analysed again (the answers from the table)
+ * and by a fresh workspace (from Zydis) has the same rows.  movaps
+ * xmm4,[rsp+0x10], vmovups [rsp+8],xmm5, a VEX instruction writing rbp
+ * (bextr rbp,rax,rcx) and an SSE one writing rsp's low half (movd esp,xmm0). */
+START_TEST(test_generic_writes_remembered)
+{
+	static const uint8_t c[] = {
+		0x55, 0x48, 0x89, 0xe5, 0x0f, 0x28, 0x64, 0x24, 0x10, 0xc5, 0xf8, 0x11, 0x6c, 0x24, 0x08,
+		0xc4, 0xe2, 0xf0, 0xf7, 0xe8, 0x5d, 0xc3, 0x66, 0x0f, 0x7e, 0xc4, 0xc3,
+	};
+	struct jp_sh_row first[64];
+	struct jp_sh_work *fresh = jp_sh_work_new(0);
+	size_t n = an(c, sizeof(c)), n2;
+
+	ck_assert_ptr_nonnull(fresh);
+	memcpy(first, rows, n * sizeof(rows[0]));
+	for (int again = 0; again < 2; again++) {
+		n2 = again ? jp_sh_analyze(fresh, c, sizeof(c), rows, 256, &res) : an(c, sizeof(c));
+		ck_assert_uint_eq(n2, n);
+		for (size_t i = 0; i < n; i++)
+			ck_assert(first[i].start == rows[i].start && first[i].end == rows[i].end &&
+				  first[i].cfa_reg == rows[i].cfa_reg && first[i].cfa_off == rows[i].cfa_off &&
+				  first[i].rbp == rows[i].rbp);
+	}
+	jp_sh_work_free(fresh);
 }
 END_TEST
 
@@ -548,6 +579,7 @@ Suite *make_stackheight_suite(void)
 
 	tcase_add_checked_fixture(t, setup, NULL);
 	tcase_add_test(t, test_push_sub_call);
+	tcase_add_test(t, test_generic_writes_remembered);
 	tcase_add_test(t, test_frame_pointer_leave);
 	tcase_add_test(t, test_aligned_stack_uses_rbp);
 	tcase_add_test(t, test_enter);
