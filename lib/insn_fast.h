@@ -97,6 +97,18 @@ static const uint8_t op1_kind[256] = {
 	[0xe9] = JP_INSN_TERM, [0xeb] = JP_INSN_TERM, [0xf4] = JP_INSN_TERM,
 };
 
+/* Opcodes whose ModRM.reg (or prefixes) change what they are: the checks
+ * below are made for these alone (one-byte: f6, f7, fe, ff, c6, c7, 8d;
+ * 0F xx: 1f and the groups left to Zydis), not walked through for every
+ * instruction that has a ModRM. */
+static const uint8_t reg_matters1[256] = {
+	[0xf6] = 1, [0xf7] = 1, [0xfe] = 1, [0xff] = 1, [0xc6] = 1, [0xc7] = 1, [0x8d] = 1,
+};
+static const uint8_t reg_matters2[256] = {
+	[0x1f] = 1, [0x00] = 1, [0x01] = 1, [0x18] = 1, [0x0d] = 1, [0xae] = 1, [0xba] = 1, [0xc7] = 1,
+	[0x71] = 1, [0x72] = 1, [0x73] = 1, [0x20] = 1, [0x21] = 1, [0x22] = 1, [0x23] = 1,
+};
+
 /* decode_fast's answer for bytes that are no instruction whatever follows
  * (*in zeroed): ff /7, ff /3 and ff /5 on a register, fe /2-/7.  Data
  * decodes into them (0xff fill, -1 words: BEAM's code pages hold runs of
@@ -172,12 +184,12 @@ static inline __attribute__((always_inline)) unsigned decode_fast(const uint8_t 
 		rm = p[i] & 7;
 		in->modrm_off = (uint8_t)i;
 		i++;
-		if (!two) {
-			if (op == 0xf6 && reg < 2)
+		if (!two && reg_matters1[op]) {
+			if (op == 0xf6 && reg < 2) {
 				f |= F_IMM8;
-			else if (op == 0xf7 && reg < 2)
+			} else if (op == 0xf7 && reg < 2) {
 				f |= F_IMMZ;
-			else if (op == 0xff && (reg == 4 || reg == 5)) {
+			} else if (op == 0xff && (reg == 4 || reg == 5)) {
 				if (reg == 5 && mod == 3)
 					return fast_invalid(in); /* jmp far to a register */
 				in->kind = JP_INSN_TERM;
@@ -191,16 +203,15 @@ static inline __attribute__((always_inline)) unsigned decode_fast(const uint8_t 
 			} else if (op == 0x8d && mod == 3) {
 				return 0; /* lea with a register: invalid */
 			}
-		} else if (op == 0x1f) {
+		} else if (two && reg_matters2[op]) {
+			/* 0F 1F is the long NOP; the groups' operands or
+			 * validity depend on ModRM.reg or on prefixes: let
+			 * Zydis tell */
+			if (op != 0x1f)
+				return 0;
 			if (reg != 0 || rep)
 				return 0;
 			in->kind = JP_INSN_NOP;
-		} else if (op <= 0x01 || op == 0x18 || op == 0x0d || op == 0xae || op == 0xba ||
-			   op == 0xc7 || op == 0x71 || op == 0x72 || op == 0x73 ||
-			   (op >= 0x20 && op <= 0x23)) {
-			/* groups whose operands or validity depend on ModRM.reg
-			 * or on prefixes: let Zydis tell */
-			return 0;
 		}
 		if (mod != 3 && rm == 4) {
 			if (i >= lim)
@@ -231,18 +242,20 @@ static inline __attribute__((always_inline)) unsigned decode_fast(const uint8_t 
 		}
 	}
 	imm_at = i;
-	if (f & F_IMM8)
-		imm_len += 1;
-	if (f & F_IMMZ)
-		imm_len += (osz16 && !(rex & 8)) ? 2 : 4;
-	if (f & F_REL8)
-		imm_len = 1;
-	if (f & F_REL32)
-		imm_len = 4;
-	if (f & F_IMMV)
-		imm_len = (rex & 8) ? 8 : osz16 ? 2 : 4;
-	if (f & F_MOFFS)
-		imm_len = asz32 ? 4 : 8;
+	if (f & (F_IMM8 | F_IMMZ | F_REL8 | F_REL32 | F_IMMV | F_MOFFS)) { /* most instructions have none */
+		if (f & F_IMM8)
+			imm_len += 1;
+		if (f & F_IMMZ)
+			imm_len += (osz16 && !(rex & 8)) ? 2 : 4;
+		if (f & F_REL8)
+			imm_len = 1;
+		if (f & F_REL32)
+			imm_len = 4;
+		if (f & F_IMMV)
+			imm_len = (rex & 8) ? 8 : osz16 ? 2 : 4;
+		if (f & F_MOFFS)
+			imm_len = asz32 ? 4 : 8;
+	}
 	if (!two && op == 0xc8)
 		imm_len = 3; /* enter imm16, imm8 */
 	i += imm_len;

@@ -473,6 +473,15 @@ START_TEST(test_describe_room)
 END_TEST
 
 /* With the splitter's decodes (the capture path) the rows are the same. */
+/* rows[0, n) are want[0, n) */
+static void same_rows(const struct jp_sh_row *want, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		ck_assert(want[i].start == rows[i].start && want[i].end == rows[i].end &&
+			  want[i].cfa_reg == rows[i].cfa_reg && want[i].cfa_off == rows[i].cfa_off &&
+			  want[i].rbp == rows[i].rbp);
+}
+
 START_TEST(test_memo_same_rows)
 {
 	static const uint8_t c[] = {
@@ -496,10 +505,7 @@ START_TEST(test_memo_same_rows)
 	n2 = an(c, sizeof(c));
 	jp_sh_set_memo(w, NULL);
 	ck_assert_uint_eq(n2, n);
-	for (size_t i = 0; i < n; i++)
-		ck_assert(plain[i].start == rows[i].start && plain[i].end == rows[i].end &&
-			  plain[i].cfa_reg == rows[i].cfa_reg && plain[i].cfa_off == rows[i].cfa_off &&
-			  plain[i].rbp == rows[i].rbp);
+	same_rows(plain, n);
 	free(mem);
 }
 END_TEST
@@ -524,10 +530,7 @@ START_TEST(test_generic_writes_remembered)
 	for (int again = 0; again < 2; again++) {
 		n2 = again ? jp_sh_analyze(fresh, c, sizeof(c), rows, 256, &res) : an(c, sizeof(c));
 		ck_assert_uint_eq(n2, n);
-		for (size_t i = 0; i < n; i++)
-			ck_assert(first[i].start == rows[i].start && first[i].end == rows[i].end &&
-				  first[i].cfa_reg == rows[i].cfa_reg && first[i].cfa_off == rows[i].cfa_off &&
-				  first[i].rbp == rows[i].rbp);
+		same_rows(first, n);
 	}
 	jp_sh_work_free(fresh);
 }
