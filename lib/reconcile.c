@@ -483,7 +483,7 @@ void jp_reconcile(struct jp_reconciler *rc, struct jp_region *r, uint64_t a, uin
 				struct jp_load_rec l;
 				uint64_t ts = replaced ? now : supersedes ? supersedes + 1 : ts_new;
 
-				rc->rewritten += replaced;
+				rc->rewritten += overwritten != 0;
 				/* Other code, not the same piece patched (same extent:
 				 * BEAM's and HotSpot's constants filled in later), and
 				 * mostly over announced code (not LuaJIT's next trace
