@@ -724,8 +724,7 @@ static int walk(struct jp_sh_work *w, const uint8_t *code, size_t len, uint32_t 
 	case 1:
 		return JP_SH_OK;
 	case -1: /* not one: walk again without the epilogue's states */
-		memset(&c, 0, sizeof(c));
-		c.w = w, c.code = code, c.len = (uint32_t)len;
+		c = (struct ctx){ .w = w, .code = code, .len = (uint32_t)len };
 		walk_reset(w, len);
 		walk_from(&c, e, &entry);
 		break;

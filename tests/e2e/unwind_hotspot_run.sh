@@ -31,16 +31,9 @@ hr_bad() {
 }
 
 hr_run() { # NAME CALL_GRAPH [VAR=VALUE...] -> HR_PCT HR_JIT HR_COMPLETE (from the summary)
-	local name=$1 cg=$2 out=$JP_TMP/$1 json jit complete
-	shift 2
-	env "$@" "$JP_ROOT/scripts/jitperf-run" --lib "$JP_SHIM" -q --no-flamegraph --call-graph "$cg" -o "$out" -- \
-		"${ENGINE_CMD[@]}" >"$out.log" 2>&1 || jp_fail "$name: jitperf-run failed: $(tail -n 3 "$out.log")"
-	read -r HR_COMPLETE HR_PCT < <(sed -n 's/^ *\([0-9]*\)  JIT samples with a complete stack.*: \([0-9.]*\)%.*/\1 \2/p' \
-		"$out/summary.txt")
-	HR_JIT=$(sed -n 's/^ *\([0-9]*\)  in JIT code:.*/\1/p' "$out/summary.txt")
-	if [ -z "${HR_PCT:-}" ] || [ -z "$HR_JIT" ]; then
-		jp_fail "$name: no complete-stack line in the summary"
-	fi
+	local name=$1 out=$JP_TMP/$1 json jit complete
+	jp_run_stacks "$@"
+	HR_PCT=$JP_STACK_PCT HR_JIT=$JP_STACK_JIT HR_COMPLETE=$JP_STACK_COMPLETE
 	json=$(PYTHONPATH=$JP_ROOT/scripts${PYTHONPATH:+:$PYTHONPATH} python3 -m jitperf.report \
 		--buildid-dir "$out/buildid" --json "$out/perf.data" 2>"$out.script.log") ||
 		jp_fail "$name: the report failed: $(tail -n 3 "$out.script.log")"

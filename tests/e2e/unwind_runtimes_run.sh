@@ -41,15 +41,9 @@ mr_bad() {
 }
 
 mr_run() { # NAME CALL_GRAPH [VAR=VALUE...] -> MR_PCT MR_JIT (from the summary)
-	local name=$1 cg=$2 out=$JP_TMP/$1
-	shift 2
-	env "$@" "$JP_ROOT/scripts/jitperf-run" --lib "$JP_SHIM" -q --no-flamegraph --call-graph "$cg" -o "$out" -- \
-		"${ENGINE_CMD[@]}" >"$out.stdout" 2>"$out.log" || jp_fail "$name: jitperf-run failed: $(tail -n 3 "$out.log")"
-	MR_PCT=$(sed -n 's/^ *[0-9]*  JIT samples with a complete stack.*: \([0-9.]*\)%.*/\1/p' "$out/summary.txt")
-	MR_JIT=$(sed -n 's/^ *\([0-9]*\)  in JIT code:.*/\1/p' "$out/summary.txt")
-	if [ -z "$MR_PCT" ] || [ -z "$MR_JIT" ]; then
-		jp_fail "$name: no complete-stack line in the summary"
-	fi
+	local name=$1 out=$JP_TMP/$1
+	jp_run_stacks "$@"
+	MR_PCT=$JP_STACK_PCT MR_JIT=$JP_STACK_JIT
 	cmp -s "$out.stdout" "$JP_TMP/plain.stdout" ||
 		mr_bad "$name: the program printed '$(head -c 200 "$out.stdout")', without jitperf-run '$(head -c 200 "$JP_TMP/plain.stdout")'"
 	jp_say "$name: $MR_JIT JIT-leaf samples, $MR_PCT% with a complete stack"

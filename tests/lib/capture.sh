@@ -426,6 +426,25 @@ jp_run_all() { # RUN MODE CMD...
 	jp_share "$run"
 }
 
+# ENGINE_CMD (tests/engines/engines.bash) under jitperf-run with call graphs,
+# into $JP_TMP/NAME (its stdout in NAME.stdout, stderr in NAME.log); sets
+# JP_STACK_JIT, JP_STACK_COMPLETE and JP_STACK_PCT from the summary: JIT-leaf
+# samples, and those with a complete stack.
+jp_run_stacks() { # NAME CALL_GRAPH [VAR=VALUE...]
+	local name=$1 cg=$2 out=$JP_TMP/$1
+	shift 2
+	env "$@" "$JP_ROOT/scripts/jitperf-run" --lib "$JP_SHIM" -q --no-flamegraph --call-graph "$cg" -o "$out" -- \
+		"${ENGINE_CMD[@]}" >"$out.stdout" 2>"$out.log" || jp_fail "$name: jitperf-run failed: $(tail -n 3 "$out.log")"
+	JP_STACK_COMPLETE='' JP_STACK_PCT=''
+	# shellcheck disable=SC2034 # JP_STACK_COMPLETE: for the caller
+	read -r JP_STACK_COMPLETE JP_STACK_PCT < <(sed -n \
+		's/^ *\([0-9]*\)  JIT samples with a complete stack.*: \([0-9.]*\)%.*/\1 \2/p' "$out/summary.txt")
+	JP_STACK_JIT=$(sed -n 's/^ *\([0-9]*\)  in JIT code:.*/\1/p' "$out/summary.txt")
+	if [ -z "$JP_STACK_PCT" ] || [ -z "$JP_STACK_JIT" ]; then
+		jp_fail "$name: no complete-stack line in the summary"
+	fi
+}
+
 # The checks of one run: named share, hot pieces, dumps; 0 pass, 1 fail.
 jp_check_run() {
 	local run=$1 fail=0
