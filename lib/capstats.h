@@ -23,6 +23,7 @@ struct jp_capture_stats {
 	 * summary is printed, else wall time: a CPU clock is a system call). */
 	uint64_t capture_ns;
 	uint64_t unseen;        /* ranges the net found (executable with no call seen) */
+	uint64_t deferred_bytes; /* memory recorded to be described after the run (JITPERF_DESCRIBE) */
 };
 
 /* The summary line (without "jitperf: ") into buf, NUL-terminated and cut

@@ -6,6 +6,7 @@
 #include "budget.h"
 #include "config.h"
 #include "creator.h"
+#include "deferlog.h"
 #include "dirty.h"
 #include "engine.h"
 #include "hash.h"
@@ -31,7 +32,6 @@
 __thread int jp_guard __attribute__((tls_model("initial-exec")));
 void (*jp_capture_epoch_extra)(void);
 
-#define MAX_PIECES 8192       /* pieces per chunk */
 #define EPOCH_STACK (256u << 10)
 
 struct jp_engine jp_eng = { .lock = PTHREAD_MUTEX_INITIALIZER };
@@ -49,6 +49,27 @@ void jp_engine_turn_off(void)
 	jp_tracked_clear();
 }
 
+/* JITPERF_DESCRIBE: is region r's code described in the program (now),
+ * recorded for after the run (after), or both?  With after, a creator that
+ * records far more than a JIT writes (lib/deferlog.h) is described in the
+ * program from then on; both (tests) records everything. */
+static int over(const struct jp_region *r)
+{
+	return jp_eng.cfg.describe == JP_DESCRIBE_AFTER && jp_deferlog_over(jp_creator_id_name(r->creator));
+}
+
+int jp_engine_describe_now(const struct jp_region *r)
+{
+	return jp_eng.cfg.describe != JP_DESCRIBE_AFTER || over(r);
+}
+
+int jp_engine_describe_after(const struct jp_region *r)
+{
+	if (!r)
+		return jp_eng.cfg.describe != JP_DESCRIBE_NOW;
+	return jp_eng.cfg.describe == JP_DESCRIBE_BOTH || (jp_eng.cfg.describe == JP_DESCRIBE_AFTER && !over(r));
+}
+
 /* ---- initialisation ---------------------------------------------------- */
 
 /* Live code, no fault on a racing munmap; what this pass read, once (readcache.h). */
@@ -56,6 +77,43 @@ static ssize_t read_code(void *ctx, uint64_t addr, void *buf, size_t len)
 {
 	(void)ctx;
 	return jp_readcache_read(&jp_eng.dirty.cache, jp_eng.pid, addr, buf, len);
+}
+
+/* JITPERF_DESCRIBE=after: a name published, for the description after the
+ * run (the engine's lock is held: names are read by the epoch thread). */
+static void log_known(uint64_t addr, uint64_t size, const char *name)
+{
+	jp_deferlog_known(&jp_eng.out, addr, size, name, jp_now_ns());
+}
+
+/* JITPERF_DESCRIBE=after: [a, b) as this pass reads it (the reconciler's
+ * buffer is free between its calls).  Every range of a pass goes before
+ * the first reconciliation: reconciling one range reads on into the next
+ * when a piece runs across. */
+static void defer_pages(const struct jp_region *r, uint64_t a, uint64_t b, uint64_t now)
+{
+	for (uint64_t x = a; x < b;) {
+		size_t want = b - x < jp_eng.rec.chunk ? (size_t)(b - x) : jp_eng.rec.chunk;
+		ssize_t got = read_code(NULL, x, jp_eng.rec.buf, want);
+
+		if (got <= 0)
+			break;
+		jp_deferlog_pages(&jp_eng.out, jp_creator_id_name(r->creator), x, jp_eng.rec.buf, (uint64_t)got, now);
+		x += (uint64_t)got;
+		if ((size_t)got < want)
+			break;
+	}
+}
+
+/* JITPERF_DESCRIBE=after: what the reconciler would have been asked. */
+static void defer_reconcile(const struct jp_region *r, uint64_t a, uint64_t b, uint64_t now, uint64_t ts_new,
+			    uint32_t flags)
+{
+	if (jp_eng.rec.fde)
+		flags |= JD_JP_F_FDE;
+	if (jp_eng.cfg.describe == JP_DESCRIBE_BOTH)
+		flags |= JD_JP_F_BOTH;
+	jp_deferlog_capture(&jp_eng.out, JD_JP_CAPTURE, r, jp_creator_id_name(r->creator), a, b, now, ts_new, flags);
 }
 
 /* Scratch: the dirty-page pass's page copies (the reconciler's, until the
@@ -74,8 +132,10 @@ static int alloc_buffers(void)
 	jp_output_sink(&jp_eng.out, &jp_eng.rec.sink);
 	jp_eng.rec.sink.read = read_code;
 	jp_eng.rec.fde = jp_eng.cfg.unwind != JP_UNWIND_MODE_EMPTY;
-	if (jp_dirty_init(&jp_eng.dirty) < 0 || jp_reconciler_init(&jp_eng.rec, NULL, JP_ENGINE_CHUNK, MAX_PIECES) < 0)
+	if (jp_dirty_init(&jp_eng.dirty) < 0 || jp_reconciler_init(&jp_eng.rec, NULL, JP_RECONCILE_CHUNK, JP_RECONCILE_MAX_PIECES) < 0)
 		return -ENOMEM;
+	if (jp_engine_describe_after(NULL))
+		jp_known_observe(log_known);
 	return 0;
 }
 
@@ -244,6 +304,7 @@ void jp_engine_capture_region(size_t i, uint64_t now, int reannounce, uint64_t l
 {
 	struct jp_region *r = &jp_eng.regs.r[i];
 	uint64_t ts_new = floor_ts(r), t0 = jp_log_work_ns(), collected;
+	int now_too = jp_engine_describe_now(r), after = jp_engine_describe_after(r);
 	size_t n;
 
 	/* The caller's clock may predate the marker (the dump can be opened
@@ -260,16 +321,26 @@ void jp_engine_capture_region(size_t i, uint64_t now, int reannounce, uint64_t l
 	collected = jp_now_ns();
 	n = jp_dirty_collect_in(&jp_eng.dirty, r, lo, hi);
 	jp_eng.st.captures++;
+	for (size_t k = 0; k < n && after; k++)
+		defer_pages(r, jp_eng.dirty.out[k].start, jp_eng.dirty.out[k].end, now);
 	for (size_t k = 0; k < n; k++) {
 		uint64_t a = jp_eng.dirty.out[k].start, b = jp_eng.dirty.out[k].end;
 
 		jp_eng.st.dirty_pages += (b - a) / jp_eng.pagesz;
-		jp_reconcile(&jp_eng.rec, r, a, b, now, ts_new);
+		if (after)
+			defer_reconcile(r, a, b, now, ts_new, JD_JP_F_BUDGET);
+		if (now_too)
+			jp_reconcile(&jp_eng.rec, r, a, b, now, ts_new);
 	}
 	jp_budget_end();
 	/* perf keeps the kernel event that made [heap] or a file view
-	 * executable again, and it hides what we announced. */
-	if (reannounce || r->regrant)
+	 * executable again, and it hides what we announced: both what was
+	 * recorded and, for a creator switched back to describing in the
+	 * program, what the program described. */
+	if ((reannounce || r->regrant) && jp_engine_describe_after(NULL))
+		jp_deferlog_capture(&jp_eng.out, JD_JP_REANNOUNCE, r, jp_creator_id_name(r->creator), 0, 0, now, 0,
+				    jp_eng.rec.fde ? JD_JP_F_FDE : 0);
+	if ((reannounce || r->regrant) && now_too)
 		jp_reconcile_reannounce(&jp_eng.rec, r, now);
 	r->last_scan_ts = collected;
 	jp_readcache_reset(&jp_eng.dirty.cache); /* the copies are this pass's only */
@@ -279,12 +350,28 @@ void jp_engine_capture_region(size_t i, uint64_t now, int reannounce, uint64_t l
 		jp_engine_turn_off();
 }
 
+/* Delete region i: its pieces are gone with it. */
+void jp_engine_delete_region(size_t i)
+{
+	if (jp_engine_describe_after(NULL))
+		jp_deferlog_span(&jp_eng.out, JD_JP_FORGET, jp_eng.regs.r[i].start, jp_eng.regs.r[i].end, jp_now_ns());
+	jp_regions_delete(&jp_eng.regs, i);
+}
+
+/* Forget the pieces of region i within [start, end). */
+void jp_engine_drop_pieces(size_t i, uint64_t start, uint64_t end)
+{
+	if (jp_engine_describe_after(NULL))
+		jp_deferlog_span(&jp_eng.out, JD_JP_DROP, start, end, jp_now_ns());
+	jp_desc_drop(&jp_eng.regs.r[i], start, end);
+}
+
 /* Forget regions found to be gone (unmapped without a hook). */
 static void sweep_dead(void)
 {
 	for (size_t i = 0; i < jp_eng.regs.n;) {
 		if (jp_eng.regs.r[i].dead)
-			jp_regions_delete(&jp_eng.regs, i);
+			jp_engine_delete_region(i);
 		else
 			i++;
 	}
@@ -321,6 +408,7 @@ static void reconcile_renamed(void)
 {
 	const struct jp_range *ch = NULL; /* not looked for with nothing tracked: an exec chain's shells */
 	size_t n = jp_eng.regs.n ? jp_known_refresh(jp_eng.cfg.perfmap && !strcmp(jp_eng.cfg.perfmap_dir, "/tmp"), &ch) : 0;
+	uint64_t logged = 0; /* pages below this were recorded by this call (names come in address order) */
 
 	for (size_t k = 0; k < n; k++) {
 		uint64_t now = jp_now_ns(), start = jp_engine_page_down(ch[k].start), end = ch[k].end;
@@ -329,7 +417,15 @@ static void reconcile_renamed(void)
 			struct jp_region *r = &jp_eng.regs.r[i];
 			uint64_t a = start > r->start ? start : r->start, b = end < r->end ? end : r->end;
 
-			if (r->exec && a < b)
+			if (r->exec && a < b && jp_engine_describe_after(r)) {
+				uint64_t hi = jp_engine_page_up(b);
+
+				if (hi > logged)
+					defer_pages(r, a > logged ? a : logged, hi, now);
+				logged = hi > logged ? hi : logged;
+				defer_reconcile(r, a, b, now, floor_ts(r), 0);
+			}
+			if (r->exec && a < b && jp_engine_describe_now(r))
 				jp_reconcile(&jp_eng.rec, r, a, b, now, floor_ts(r));
 		}
 	}
@@ -438,6 +534,7 @@ static struct jp_capture_stats stats_now(void)
 	s.loads = jp_eng.out.loads;
 	s.load_bytes = jp_eng.out.load_bytes;
 	s.moves = jp_eng.out.moves;
+	s.deferred_bytes = jp_eng.out.deferred_bytes;
 	s.wp_regions = jp_eng.dirty.wp_regions;
 	s.hash_regions = jp_eng.dirty.hash_regions;
 	s.capture_ns += __atomic_load_n(&jp_eng.thr.busy_ns, __ATOMIC_RELAXED);

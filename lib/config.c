@@ -143,9 +143,10 @@ static void enum_setting(char *const *envp, const char *name, const char *choice
 	jp_err("%s='%s' is not one of %s; using %s", name, s, choices, words[*dst]);
 }
 
-/* Indexed by enum jp_track_mode and enum jp_unwind_mode. */
+/* Indexed by enum jp_track_mode, jp_unwind_mode and jp_describe_mode. */
 static const char *const track_names[] = { "auto", "wp", "hash", NULL };
 static const char *const unwind_names[] = { "auto", "empty", NULL };
+static const char *const describe_names[] = { "now", "after", "both", NULL };
 
 void jp_config_default_dir(char *out, size_t size, char *const *envp)
 {
@@ -205,6 +206,12 @@ void jp_config_load(struct jp_config *c, char *const *envp)
 
 	enum_setting(envp, "JITPERF_TRACK", "auto, wp, hash", track_names, &c->track);
 	enum_setting(envp, "JITPERF_UNWIND", "auto, empty", unwind_names, &c->unwind);
+	enum_setting(envp, "JITPERF_DESCRIBE", "now, after, both", describe_names, &c->describe);
+	if (c->describe != JP_DESCRIBE_NOW && (!c->jitdump || c->perfmap)) {
+		/* The records go into the dump; a perf map has no room for them. */
+		jp_err("JITPERF_DESCRIBE=%s needs the jitdump and no perf map; using now", describe_names[c->describe]);
+		c->describe = JP_DESCRIBE_NOW;
+	}
 	if (!c->jitdump && !c->perfmap) {
 		jp_info("JITPERF_JITDUMP=0 and JITPERF_PERFMAP=0: nothing to write, jitperf is off");
 		c->enabled = 0;

@@ -21,6 +21,12 @@ enum jp_unwind_mode {
 	JP_UNWIND_MODE_EMPTY = 1, /* always the empty table (frame-pointer fallback) */
 };
 
+enum jp_describe_mode {
+	JP_DESCRIBE_NOW = 0,   /* describe code in the program, as it is captured */
+	JP_DESCRIBE_AFTER = 1, /* record what was read; jitperf-dump --describe describes it after the run */
+	JP_DESCRIBE_BOTH = 2,  /* both (tests: the two must agree) */
+};
+
 struct jp_config {
 	int enabled;           /* JITPERF_DISABLE=1 turns jitperf off */
 	char dir[PATH_MAX];    /* JITPERF_DIR */
@@ -31,6 +37,7 @@ struct jp_config {
 	char perfmap_dir[PATH_MAX]; /* JITPERF_PERFMAP_DIR (default /tmp, where perf looks) */
 	int scan;              /* JITPERF_SCAN: look for executable JIT memory no call announced (default 1) */
 	int unwind;            /* JITPERF_UNWIND: auto | empty */
+	int describe;          /* JITPERF_DESCRIBE: now | after | both */
 	int verbose;           /* JITPERF_VERBOSE: 0 quiet .. 3 debug (default 1: errors) */
 };
 

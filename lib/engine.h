@@ -21,7 +21,7 @@
 #include "thread.h"
 #include "wtrack.h"
 
-#define JP_ENGINE_CHUNK (1u << 20) /* bytes read per step of a capture; the scratch buffer's size */
+#define JP_ENGINE_CHUNK JP_RECONCILE_CHUNK /* the scratch buffer's size */
 
 
 enum { ST_UNINIT = 0, ST_INITIALIZING, ST_ACTIVE, ST_OFF };
@@ -79,6 +79,14 @@ void jp_engine_ensure_thread(void);
 void jp_engine_capture_range(uint64_t start, uint64_t end, uint64_t now, int grant);
 /* One capture pass over region i, looking for changes in [lo, hi). */
 void jp_engine_capture_region(size_t i, uint64_t now, int reannounce, uint64_t lo, uint64_t hi);
+/* JITPERF_DESCRIBE: is region r described in the program, recorded for
+ * after the run (NULL: is anything recorded)? */
+int jp_engine_describe_now(const struct jp_region *r);
+int jp_engine_describe_after(const struct jp_region *r);
+/* Delete region i / forget its pieces within [start, end), and say so in
+ * the records for a description after the run. */
+void jp_engine_delete_region(size_t i);
+void jp_engine_drop_pieces(size_t i, uint64_t start, uint64_t end);
 /* Give back the write-tracking registrations in [start, end). */
 void jp_engine_release_range(uint64_t start, uint64_t end);
 

@@ -110,4 +110,65 @@ struct jd_code_close {
 #define JD_FDE_UNWIND_SIZE 80u      /* CIE 24 + FDE 32 + terminator 4 + header 20 */
 #define JD_FDE_UNWIND_RECORD 120u   /* 40 + 80 */
 
+/* jitperf's own records, written instead of LOADs with JITPERF_DESCRIBE=after
+ * (or beside them with =both): what the capture read and what it would have
+ * described, for jitperf-dump --describe (lib/jd_describe.c) to turn into
+ * LOADs after the run, out of the program.  perf skips unknown ids. */
+enum jd_jp_record_id {
+	JD_JP_PAGES = 0x4a500001,      /* memory as read: addr, len, then len bytes */
+	JD_JP_CAPTURE = 0x4a500002,    /* reconcile [a, b) of a region (timestamp: now) */
+	JD_JP_REANNOUNCE = 0x4a500003, /* announce a region's pieces anew (timestamp: now) */
+	JD_JP_FORGET = 0x4a500004,     /* regions within [start, end) are gone */
+	JD_JP_DROP = 0x4a500005,       /* pieces within [start, end) are forgotten */
+	JD_JP_MOVE = 0x4a500006,       /* a region moved (mremap) */
+	JD_JP_KNOWN = 0x4a500007,      /* a name the process published */
+};
+
+struct jd_jp_pages {
+	struct jd_prefix p;
+	uint64_t addr, len; /* followed by len bytes */
+};
+_Static_assert(sizeof(struct jd_jp_pages) == 32, "PAGES fixed part is 32 bytes");
+
+/* CAPTURE and REANNOUNCE: the region's state the reconciler reads, then
+ * the creator's name (creator_len bytes, NUL included, padded to 8). */
+struct jd_jp_capture {
+	struct jd_prefix p;
+	uint64_t start, end;   /* the region */
+	uint64_t last_event_ts, last_scan_ts;
+	uint64_t a, b;         /* CAPTURE: the span to reconcile */
+	uint64_t ts_new;       /* CAPTURE: the date new code may carry */
+	uint32_t tid;          /* the thread whose LOADs these would have been */
+	uint32_t creator;      /* the region's creator id in the program */
+	uint32_t creator_len;
+	uint32_t flags;        /* JD_JP_F_* */
+};
+#define JD_JP_F_FDE 1u    /* unwinding data from the code (JITPERF_UNWIND=auto) */
+#define JD_JP_F_BUDGET 2u /* within a region's pass: the creator's budget applies (lib/budget.h) */
+#define JD_JP_F_BOTH 4u   /* the program described it too (JITPERF_DESCRIBE=both): its own LOADs are not kept */
+_Static_assert(sizeof(struct jd_jp_capture) == 88, "CAPTURE fixed part is 88 bytes");
+
+/* FORGET and DROP. */
+struct jd_jp_span {
+	struct jd_prefix p;
+	uint64_t start, end;
+};
+_Static_assert(sizeof(struct jd_jp_span) == 32, "FORGET/DROP are 32 bytes");
+
+/* The region [old_start, old_end) now lies at new_start (jp_regions_move:
+ * its pieces within the first keep bytes go with it). */
+struct jd_jp_move {
+	struct jd_prefix p;
+	uint64_t old_start, old_end, new_start, new_end, keep;
+};
+_Static_assert(sizeof(struct jd_jp_move) == 56, "MOVE (jitperf's) is 56 bytes");
+
+/* KNOWN: followed by name_len bytes (NUL included), padded to 8. */
+struct jd_jp_known {
+	struct jd_prefix p;
+	uint64_t addr, size;
+	uint32_t name_len, pad;
+};
+_Static_assert(sizeof(struct jd_jp_known) == 40, "KNOWN fixed part is 40 bytes");
+
 #endif

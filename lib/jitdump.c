@@ -317,7 +317,7 @@ int jp_dump_load(struct jp_dump *d, const struct jp_code *c, uint64_t *index)
 	l.p.total_size = (uint32_t)(sizeof(l) + namelen + c->size);
 	l.p.timestamp = c->timestamp ? c->timestamp : jp_now_ns();
 	l.pid = (uint32_t)d->pid;
-	l.tid = c->tid ? c->tid : self_tid(d->pid);
+	l.tid = c->tid ? c->tid : d->tid ? d->tid : self_tid(d->pid);
 	l.vma = c->addr;
 	l.code_addr = c->addr;
 	l.code_size = c->size;
@@ -385,7 +385,7 @@ int jp_dump_move(struct jp_dump *d, uint64_t index, uint64_t old_addr, uint64_t 
 	m.p.total_size = sizeof(m);
 	m.p.timestamp = timestamp ? timestamp : jp_now_ns();
 	m.pid = (uint32_t)d->pid;
-	m.tid = self_tid(d->pid);
+	m.tid = d->tid ? d->tid : self_tid(d->pid);
 	m.vma = new_addr;
 	m.old_code_addr = old_addr;
 	m.new_code_addr = new_addr;
@@ -397,6 +397,38 @@ int jp_dump_move(struct jp_dump *d, uint64_t index, uint64_t old_addr, uint64_t 
 		d->moves++;
 	unlock_dump(d);
 	return r;
+}
+
+int jp_dump_raw(struct jp_dump *d, const struct iovec *iov, int n)
+{
+	int r;
+
+	if (!jp_dump_ok(d))
+		return -EIO;
+	lock_dump(d);
+	r = append_locked(d, iov, n);
+	unlock_dump(d);
+	return r;
+}
+
+int jp_dump_adopt(struct jp_dump *d, int fd, pid_t pid, uint64_t size)
+{
+	struct stat st;
+
+	memset(d, 0, sizeof(*d));
+	pthread_mutex_init(&d->lock, NULL);
+	d->pid = pid;
+	if (fstat(fd, &st) == 0) {
+		d->dev = st.st_dev;
+		d->ino = st.st_ino;
+	}
+	d->size = size;
+	d->buf_cap = BATCH_CAP;
+	d->buf = jp_sys_alloc(d->buf_cap);
+	if (!d->buf)
+		return -ENOMEM;
+	d->fd = fd;
+	return 0;
 }
 
 int jp_dump_flush(struct jp_dump *d)

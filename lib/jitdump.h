@@ -21,6 +21,7 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
 #include "jd_format.h"
 
@@ -56,6 +57,7 @@ struct jp_dump {
 	size_t marker_len;
 	uint64_t size;       /* bytes of whole records on disk */
 	uint64_t next_index; /* code_index is unique within a dump */
+	uint32_t tid;        /* records' tid; 0: the calling thread's (jp_dump_adopt's user sets it) */
 	uint64_t open_ts;    /* time of the header, just before the marker mmap */
 	uint64_t loads, moves, bytes; /* statistics */
 	dev_t dev;           /* identity of our file, to notice a host that */
@@ -82,6 +84,15 @@ int jp_dump_load(struct jp_dump *d, const struct jp_code *c, uint64_t *index);
  * mmap event perf keeps (e.g. executable [heap] re-mprotected). */
 int jp_dump_move(struct jp_dump *d, uint64_t index, uint64_t old_addr, uint64_t new_addr,
 		 uint64_t size, uint64_t timestamp);
+
+/* Append one record of jitperf's own (jd_format.h: JD_JP_*), given as
+ * iovecs whose first starts with its prefix; whole or not at all. */
+int jp_dump_raw(struct jp_dump *d, const struct iovec *iov, int n);
+
+/* Offline (jitperf-dump): write records to fd, whose header is written
+ * already (size bytes so far), as pid's dump.  No marker, no lock needed;
+ * jp_dump_close() closes fd. */
+int jp_dump_adopt(struct jp_dump *d, int fd, pid_t pid, uint64_t size);
 
 /* Write buffered records to the file. */
 int jp_dump_flush(struct jp_dump *d);

@@ -33,6 +33,7 @@ static struct {
 		char name[JP_KNOWN_AREA_NAME];
 	} areas[JP_KNOWN_AREAS];
 	size_t nareas;
+	void (*observe)(uint64_t addr, uint64_t size, const char *name);
 } K;
 
 /* A name for an area far larger than any function: kept apart, replacing
@@ -54,6 +55,8 @@ static int add_area(uint64_t addr, uint64_t size, const char *clean)
 	K.areas[i].addr = addr;
 	K.areas[i].size = size;
 	jp_strlcpy(K.areas[i].name, clean, sizeof(K.areas[i].name));
+	if (K.observe)
+		K.observe(addr, size, clean);
 	return 0;
 }
 
@@ -160,7 +163,14 @@ int jp_known_add(uint64_t addr, uint64_t size, const char *name)
 	K.k[i].nhash = nh;
 	memcpy(K.pool + K.pool_len, clean, len + 1);
 	K.pool_len += len + 1;
+	if (K.observe)
+		K.observe(addr, size, clean);
 	return 1;
+}
+
+void jp_known_observe(void (*fn)(uint64_t addr, uint64_t size, const char *name))
+{
+	K.observe = fn;
 }
 
 /* A refresh found a name: add it, and remember its range when it changed

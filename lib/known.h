@@ -39,6 +39,11 @@ struct jp_known {
  * empty name), -ENOMEM when the table is full (said once). */
 int jp_known_add(uint64_t addr, uint64_t size, const char *name);
 
+/* Call fn with every name that changes the table (or an area), as
+ * sanitised: JITPERF_DESCRIBE=after records them (lib/deferlog.h).  NULL:
+ * none.  jp_known_reset keeps it. */
+void jp_known_observe(void (*fn)(uint64_t addr, uint64_t size, const char *name));
+
 /* The name of the published area holding addr, NULL when none. */
 const char *jp_known_area_name(uint64_t addr);
 

@@ -3,6 +3,7 @@
  * executable or dormant, and the capture each of them calls for. */
 #include "capture.h"
 #include "creator.h"
+#include "deferlog.h"
 #include "engine.h"
 #include "filepriv.h"
 #include "log.h"
@@ -64,7 +65,7 @@ static void untrack_range(uint64_t start, uint64_t end)
 	i = jp_regions_lower(&jp_eng.regs, start);
 	while (i < jp_eng.regs.n && jp_eng.regs.r[i].start < end) {
 		jp_dirty_disarm(&jp_eng.dirty, &jp_eng.regs.r[i]);
-		jp_regions_delete(&jp_eng.regs, i);
+		jp_engine_delete_region(i);
 	}
 	jp_engine_publish_bounds();
 }
@@ -238,12 +239,14 @@ static void move_region(size_t i, uint64_t delta, uint64_t keep_end, uint64_t no
 
 	if (r->start >= end) {
 		jp_dirty_disarm(&jp_eng.dirty, r);
-		jp_regions_delete(&jp_eng.regs, i);
+		jp_engine_delete_region(i);
 		return;
 	}
 	for (uint32_t j = 0; j < r->nd; j++)
 		if (r->d[j].addr + r->d[j].len <= end)
 			jp_output_move(&jp_eng.out, r->d[j].index, r->d[j].addr, r->d[j].addr + delta, r->d[j].len, now);
+	if (jp_engine_describe_after(NULL))
+		jp_deferlog_move(&jp_eng.out, r->start, r->end, r->start + delta, end + delta, end - r->start, now);
 	/* The moved mapping lost its userfaultfd registration. */
 	k = jp_regions_move(&jp_eng.regs, i, r->start + delta, end + delta, end - r->start);
 	if (k >= 0) {
@@ -285,7 +288,7 @@ void jp_capture_mremap_done(uint64_t old_addr, uint64_t old_len, uint64_t new_ad
 			untrack_range(nend, oend);
 			i = jp_regions_lower(&jp_eng.regs, nend - 1);
 			if (i < jp_eng.regs.n && jp_eng.regs.r[i].start < nend) /* a piece may have run past the new end */
-				jp_desc_drop(&jp_eng.regs.r[i], nend, oend);
+				jp_engine_drop_pieces(i, nend, oend);
 		}
 		i = jp_regions_lower(&jp_eng.regs, oend - 1);
 		if (nend > oend && i < jp_eng.regs.n && jp_eng.regs.r[i].end == oend &&
@@ -325,7 +328,7 @@ void jp_capture_discard_done(uint64_t start, uint64_t len)
 	for (size_t i = jp_regions_lower(&jp_eng.regs, start); i < jp_eng.regs.n && jp_eng.regs.r[i].start < end; i++) {
 		struct jp_region *r = &jp_eng.regs.r[i];
 
-		jp_desc_drop(r, start, end);
+		jp_engine_drop_pieces(i, start, end);
 		if (r->phash)
 			r->needs_full = 1;
 	}

@@ -26,6 +26,7 @@ struct jp_output {
 	struct jp_dump dump;
 	struct jp_perfmap pmap;
 	uint64_t loads, load_bytes, moves; /* records written */
+	uint64_t deferred_bytes;     /* memory written for a description after the run (lib/deferlog.h) */
 	int shutdown;                /* nothing will ever be written: the engine turns off */
 	struct jp_cfi_work *cfi;     /* unwinding data from the code (JP_UNWIND_AUTO), made on first need */
 	int cfi_failed;              /* no memory for it: empty tables */

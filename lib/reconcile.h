@@ -37,6 +37,12 @@
 #include "pieces.h"
 #include "region.h"
 
+/* The engine's reconciler (lib/capture.c) and the one that replays its
+ * work after the run (lib/jd_describe.c) must cut alike: the same read
+ * step and the same cap on pieces per step. */
+#define JP_RECONCILE_CHUNK (1u << 20)
+#define JP_RECONCILE_MAX_PIECES 8192u
+
 /* A LOAD to write: the writer puts an unwinding record before it. */
 struct jp_load_rec {
 	uint64_t addr;

@@ -37,6 +37,22 @@ START_TEST(line_as_parsed)
 }
 END_TEST
 
+/* JITPERF_DESCRIBE=after: what is left to describe, before the time. */
+START_TEST(line_with_description_after_the_run)
+{
+	struct jp_capture_stats s = S;
+	char line[512];
+
+	s.loads = s.load_bytes = s.patched = s.rewritten = s.moves = 0;
+	s.deferred_bytes = 4775936;
+	s.capture_ns = 7200000;
+	jp_capstats_format(line, sizeof(line), &s, NULL);
+	ck_assert_str_eq(line, "7 regions (2 found by the scan), 31 captures, 12 epochs, 400 pages read, 0 LOADs "
+			       "(0 bytes), 0 MOVEs, 0 patched in place, 0 rewritten, 4775936 bytes to describe after "
+			       "the run, 7.2 ms capturing");
+}
+END_TEST
+
 static size_t said(int level)
 {
 	char path[] = "/tmp/jpcapstatsXXXXXX", buf[1024];
@@ -71,6 +87,7 @@ Suite *make_capstats_suite(void)
 	TCase *tc = tcase_create("capstats");
 
 	tcase_add_test(tc, line_as_parsed);
+	tcase_add_test(tc, line_with_description_after_the_run);
 	tcase_add_test(tc, said_only_when_asked);
 	suite_add_tcase(s, tc);
 	return s;

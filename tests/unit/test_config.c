@@ -91,6 +91,29 @@ START_TEST(garbage_values_get_defaults_and_one_message_each)
 }
 END_TEST
 
+START_TEST(describe_after_needs_the_dump_alone)
+{
+	struct jp_config c;
+	char *after[] = { "JITPERF_DESCRIBE=after", NULL };
+	char *both[] = { "JITPERF_DESCRIBE=both", NULL };
+	char *bad[] = { "JITPERF_DESCRIBE=later", NULL };
+	char *with_map[] = { "JITPERF_DESCRIBE=after", "JITPERF_PERFMAP=1", NULL };
+
+	load(&c, after);
+	ck_assert_int_eq(c.describe, JP_DESCRIBE_AFTER);
+	ck_assert_str_eq(logbuf, "");
+	load(&c, both);
+	ck_assert_int_eq(c.describe, JP_DESCRIBE_BOTH);
+	load(&c, bad);
+	ck_assert_int_eq(c.describe, JP_DESCRIBE_NOW);
+	ck_assert_ptr_nonnull(strstr(logbuf, "jitperf: JITPERF_DESCRIBE='later' is not one of now, after, both"));
+	/* A perf map is written as the program runs: nothing to describe after. */
+	load(&c, with_map);
+	ck_assert_int_eq(c.describe, JP_DESCRIBE_NOW);
+	ck_assert_ptr_nonnull(strstr(logbuf, "JITPERF_DESCRIBE=after needs the jitdump and no perf map; using now"));
+}
+END_TEST
+
 START_TEST(hostile_strings)
 {
 	static char longdir[8200];
@@ -139,6 +162,7 @@ Suite *make_config_suite(void)
 	tcase_add_test(tc, defaults);
 	tcase_add_test(tc, no_home_uses_tmp);
 	tcase_add_test(tc, good_values);
+	tcase_add_test(tc, describe_after_needs_the_dump_alone);
 	tcase_add_test(tc, garbage_values_get_defaults_and_one_message_each);
 	tcase_add_test(tc, hostile_strings);
 	tcase_add_test(tc, nothing_to_write_turns_off);
