@@ -543,6 +543,22 @@ jp_creator_id jp_creator_register(void)
 	return ++ncreators;
 }
 
+jp_creator_id jp_creator_register_named(const char *name)
+{
+	if (!creators) {
+		creators = jp_sys_alloc(MAX_CREATORS * sizeof(*creators));
+		if (!creators)
+			return 0;
+	}
+	if (ncreators == MAX_CREATORS)
+		return 0;
+	memset(&creators[ncreators], 0, sizeof(creators[ncreators]));
+	creators[ncreators].key = 1;
+	creators[ncreators].resolved = 1;
+	jp_strlcpy(creators[ncreators].name, name, sizeof(creators[ncreators].name));
+	return ++ncreators;
+}
+
 const char *jp_creator_id_name(jp_creator_id id)
 {
 	struct creator *c;

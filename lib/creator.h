@@ -102,6 +102,10 @@ int jp_creator_strip_clone_suffix(char *name);
  * calls both under its lock. */
 jp_creator_id jp_creator_register(void);
 
+/* A creator known by its name only (jitperf-dump --describe replays one
+ * recorded in the dump): a new id each call. */
+jp_creator_id jp_creator_register_named(const char *name);
+
 /* The creator's name ("unknown" for 0 or an id never given out). */
 const char *jp_creator_id_name(jp_creator_id id);
 

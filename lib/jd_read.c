@@ -50,6 +50,20 @@ const char *jp_jdr_type_name(uint32_t id)
 		return "CLOSE";
 	case JD_CODE_UNWINDING_INFO:
 		return "UNWINDING_INFO";
+	case JD_JP_PAGES:
+		return "JP_PAGES";
+	case JD_JP_CAPTURE:
+		return "JP_CAPTURE";
+	case JD_JP_REANNOUNCE:
+		return "JP_REANNOUNCE";
+	case JD_JP_FORGET:
+		return "JP_FORGET";
+	case JD_JP_DROP:
+		return "JP_DROP";
+	case JD_JP_MOVE:
+		return "JP_MOVE";
+	case JD_JP_KNOWN:
+		return "JP_KNOWN";
 	default:
 		return "UNKNOWN";
 	}
@@ -538,8 +552,15 @@ static int check_records(struct check *c, struct jp_jdr *it)
 			r = 0;
 			break;
 		default:
-			warn(c, rec.offset, "unknown record id %u (%u bytes) skipped, as perf does", rec.id,
-			     rec.total_size);
+			if (rec.id >= JD_JP_PAGES && rec.id <= JD_JP_KNOWN) {
+				/* Said once: a dump recorded for a description after the run. */
+				if (!s->undescribed++)
+					warn(c, rec.offset,
+					     "records of code not described yet (JITPERF_DESCRIBE=after): perf skips them; describe them first: jitperf-dump --describe");
+			} else {
+				warn(c, rec.offset, "unknown record id %u (%u bytes) skipped, as perf does", rec.id,
+				     rec.total_size);
+			}
 			r = 0;
 			break;
 		}

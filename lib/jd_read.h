@@ -134,6 +134,7 @@ struct jp_jdr_summary {
 	uint64_t records;
 	uint64_t by_id[JD_CODE_MAX];
 	uint64_t unknown;         /* records with an id perf does not know */
+	uint64_t undescribed;     /* of them, jitperf's own for jitperf-dump --describe (jd_format.h: JD_JP_*) */
 	uint64_t code_bytes;      /* sum of LOAD code_size */
 	uint64_t distinct_names;  /* of LOADs */
 	uint64_t ts_backwards;    /* records older than the record before */

@@ -1,4 +1,4 @@
-/* jitperf-dump.c - print, validate (--check), summarise (--stats), prune (--prune) jitdump files or apply a runtime's map to one (--apply-map). */
+/* jitperf-dump.c - print, validate (--check), summarise (--stats), describe (--describe), prune (--prune) jitdump files or apply a runtime's map to one (--apply-map). */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "jd_describe.h"
 #include "jd_prune.h"
 #include "cfi.h"
 #include "jd_read.h"
@@ -21,12 +22,13 @@
 /* Exit codes, as documented in --help. */
 enum { EXIT_VALID = 0, EXIT_INVALID = 1, EXIT_USAGE = 2 };
 
-enum mode { MODE_PRINT, MODE_CHECK, MODE_STATS, MODE_PRUNE, MODE_APPLY_MAP };
+enum mode { MODE_PRINT, MODE_CHECK, MODE_STATS, MODE_DESCRIBE, MODE_PRUNE, MODE_APPLY_MAP };
 
 #define MAX_WARNINGS_SHOWN 20
 
 static const char usage_text[] =
 	"Usage: jitperf-dump [--check | --stats] FILE...\n"
+	"       jitperf-dump --describe -o OUT FILE\n"
 	"       jitperf-dump --prune SAMPLES -o OUT FILE\n"
 	"       jitperf-dump --apply-map MAP [--map-time NS] -o OUT FILE\n"
 	"       jitperf-dump --help\n"
@@ -45,6 +47,14 @@ static const char usage_text[] =
 	"                problem, and 'FILE: offset N: warning: ...' for things perf\n"
 	"                accepts but that are probably unintended\n"
 	"  -s, --stats   count records by type, LOADs, code bytes, distinct names\n"
+	"  -d, --describe\n"
+	"                write to OUT (-o) the dump FILE with its code described:\n"
+	"                a program run with JITPERF_DESCRIBE=after (jitperf-run's\n"
+	"                default) records what it read instead of describing it;\n"
+	"                this replays that record through the same steps and\n"
+	"                writes the LOADs the program would have written.  A dump\n"
+	"                with nothing to describe is left alone (status 0).\n"
+	"                Prints what was written.\n"
 	"  -p, --prune SAMPLES\n"
 	"                write to OUT (-o) the dump FILE with only the LOADs perf\n"
 	"                resolves a sample with (the newest covering its address\n"
@@ -70,13 +80,13 @@ static const char usage_text[] =
 	"      --map-time NS\n"
 	"                CLOCK_MONOTONIC time the map was complete: code captured\n"
 	"                later is not the map's and is left alone\n"
-	"  -o, --output OUT   where --prune or --apply-map writes (replaced\n"
+	"  -o, --output OUT   where --describe, --prune or --apply-map writes (replaced\n"
 	"                atomically)\n"
 	"  -h, --help    show this help\n"
 	"\n"
 	"Exit status: 0 every FILE valid, 1 some FILE invalid (or not fully\n"
 	"readable as a jitdump), 2 usage error or a FILE that cannot be read;\n"
-	"with --prune and --apply-map 1 also when nothing was written (OUT is left\n"
+	"with --describe, --prune and --apply-map 1 also when nothing was written (OUT is left\n"
 	"as it was).\n";
 
 static void __attribute__((format(printf, 1, 2))) say(const char *fmt, ...)
@@ -268,7 +278,10 @@ static void print_record(const struct jp_jdr_rec *rec)
 		printf("%18s %10s %8s", "-", "-", "-");
 		break;
 	default:
-		printf("%18s %10u %8s (unknown id %u, skipped)", "-", rec->total_size, "-", rec->id);
+		if (rec->id >= JD_JP_PAGES && rec->id <= JD_JP_KNOWN)
+			printf("%18s %10u %8s (jitperf's, for --describe)", "-", rec->total_size, "-");
+		else
+			printf("%18s %10u %8s (unknown id %u, skipped)", "-", rec->total_size, "-", rec->id);
 		break;
 	}
 	putchar('\n');
@@ -354,7 +367,9 @@ static int do_stats(const char *path, const struct input *in)
 		snprintf(label, sizeof(label), "%s:", jp_jdr_type_name(id));
 		printf("  %-21s %llu\n", label, (unsigned long long)s.by_id[id]);
 	}
-	printf("  %-21s %llu\n", "UNKNOWN:", (unsigned long long)s.unknown);
+	printf("  %-21s %llu\n", "UNKNOWN:", (unsigned long long)(s.unknown - s.undescribed));
+	if (s.undescribed)
+		printf("  %-21s %llu\n", "to describe:", (unsigned long long)s.undescribed);
 	printf("  code bytes:           %llu\n", (unsigned long long)s.code_bytes);
 	printf("  distinct names:       %llu\n", (unsigned long long)s.distinct_names);
 	printf("  timestamps backwards: %llu\n", (unsigned long long)s.ts_backwards);
@@ -489,6 +504,40 @@ static int is_perf_data(const char *path)
 	return yes;
 }
 
+static int do_describe(const char *path, const struct input *in, const char *out_path)
+{
+	struct jp_jd_describe_stats st;
+	char tmp[4096], err[256] = "";
+	FILE *out;
+	int rc, fd;
+
+	out = open_output(out_path, tmp, sizeof(tmp));
+	if (!out)
+		return EXIT_USAGE;
+	fd = dup(fileno(out));
+	if (fd < 0) {
+		say("%s: %s", tmp, strerror(errno));
+		close_output(out, tmp, out_path, -EIO);
+		return EXIT_USAGE;
+	}
+	rc = jp_jd_describe(in->buf, in->len, fd, &st, err, sizeof(err));
+	if (rc == 1) {
+		close(fd);
+		close_output(out, tmp, out_path, 1);
+		printf("%s: nothing to describe\n", path);
+		return EXIT_VALID;
+	}
+	rc = close_output(out, tmp, out_path, rc);
+	if (rc != 0) {
+		say("%s: not described (%s); %s left as it was", path, err[0] ? err : why_not_written(rc), out_path);
+		return EXIT_INVALID;
+	}
+	printf("%s: described %llu bytes in %llu steps: %llu LOADs (%llu bytes), %llu MOVEs\n", path,
+	       (unsigned long long)st.bytes, (unsigned long long)st.captures, (unsigned long long)st.loads,
+	       (unsigned long long)st.load_bytes, (unsigned long long)st.moves);
+	return EXIT_VALID;
+}
+
 static int do_prune(const char *path, const struct input *in, const char *samples, const char *out_path)
 {
 	struct jp_prune_stats st;
@@ -609,6 +658,7 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "check", no_argument, NULL, 'c' },
 		{ "stats", no_argument, NULL, 's' },
+		{ "describe", no_argument, NULL, 'd' },
 		{ "prune", required_argument, NULL, 'p' },
 		{ "apply-map", required_argument, NULL, 'm' },
 		{ "map-time", required_argument, NULL, 't' },
@@ -623,7 +673,7 @@ int main(int argc, char **argv)
 	int c, status = EXIT_VALID;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "csp:m:o:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "csdp:m:o:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 		case 's':
@@ -632,6 +682,13 @@ int main(int argc, char **argv)
 				return EXIT_USAGE;
 			}
 			mode = c == 'c' ? MODE_CHECK : MODE_STATS;
+			break;
+		case 'd':
+			if (mode != MODE_PRINT) {
+				say("--describe cannot be combined with --check, --stats, --prune or --apply-map");
+				return EXIT_USAGE;
+			}
+			mode = MODE_DESCRIBE;
 			break;
 		case 'p':
 			if (mode != MODE_PRINT) {
@@ -676,13 +733,13 @@ int main(int argc, char **argv)
 		say("no FILE given; try 'jitperf-dump --help'");
 		return EXIT_USAGE;
 	}
-	if ((mode == MODE_PRUNE || mode == MODE_APPLY_MAP) && (!out_path || optind + 1 != argc)) {
+	if ((mode == MODE_PRUNE || mode == MODE_APPLY_MAP || mode == MODE_DESCRIBE) && (!out_path || optind + 1 != argc)) {
 		say("%s needs -o OUT and exactly one FILE; try 'jitperf-dump --help'",
-		    mode == MODE_PRUNE ? "--prune" : "--apply-map");
+		    mode == MODE_PRUNE ? "--prune" : mode == MODE_DESCRIBE ? "--describe" : "--apply-map");
 		return EXIT_USAGE;
 	}
-	if (mode != MODE_PRUNE && mode != MODE_APPLY_MAP && out_path) {
-		say("-o goes with --prune or --apply-map only");
+	if (mode != MODE_PRUNE && mode != MODE_APPLY_MAP && mode != MODE_DESCRIBE && out_path) {
+		say("-o goes with --describe, --prune or --apply-map only");
 		return EXIT_USAGE;
 	}
 	if (mode != MODE_APPLY_MAP && map_time) {
@@ -707,6 +764,8 @@ int main(int argc, char **argv)
 			r = do_stats(argv[i], &in);
 		else if (mode == MODE_PRUNE)
 			r = do_prune(argv[i], &in, samples, out_path);
+		else if (mode == MODE_DESCRIBE)
+			r = do_describe(argv[i], &in, out_path);
 		else if (mode == MODE_APPLY_MAP)
 			r = do_apply_map(argv[i], &in, map_path, map_time, out_path);
 		else

@@ -1,11 +1,14 @@
-/* fuzz_dump.c - libFuzzer target: the jitdump reader, pruner and late-map renamer, and the perf.data sample reader the pruner is fed by, must survive any bytes. */
+/* fuzz_dump.c - libFuzzer target: the jitdump reader, pruner, late-map renamer and describer (records for a description after the run), and the perf.data sample reader the pruner is fed by, must survive any bytes. */
 #include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
+#include "jd_describe.h"
 #include "jd_prune.h"
 #include "jd_read.h"
 #include "jd_rename.h"
@@ -182,6 +185,32 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		sink += (uint64_t)jp_pd_walk(data, size, check_sample, (void *)data + size, &why);
 	}
 	rename_any(data, size, first_addr, first_size, v == 0);
+	/* Describing any input: no crash, a reason for every refusal, and what
+	 * it writes reads back as a dump the checker accepts. */
+	{
+		struct jp_jd_describe_stats ds;
+		char err[256] = "";
+		int fd = memfd_create("described", 0), out_fd = fd >= 0 ? dup(fd) : -1, rc;
+
+		if (out_fd >= 0) {
+			rc = jp_jd_describe(data, size, out_fd, &ds, err, sizeof(err));
+			if (rc == 1)
+				close(out_fd); /* nothing to describe: left to the caller */
+			if (rc < 0 && rc != -ENOMEM && !err[0])
+				__builtin_trap();
+			if (rc == 0) {
+				off_t n = lseek(fd, 0, SEEK_END);
+				char *out = n > 0 ? malloc((size_t)n) : NULL;
+
+				if (out && pread(fd, out, (size_t)n, 0) == n &&
+				    jp_jdr_check(out, (size_t)n, &s, NULL, NULL) != 0 && v == 0)
+					__builtin_trap();
+				free(out);
+			}
+		}
+		if (fd >= 0)
+			close(fd);
+	}
 	(void)sink;
 	return 0;
 }
