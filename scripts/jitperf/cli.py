@@ -140,6 +140,11 @@ Environment:
                        installed by scripts/setup-deps)
   JITPERF_*            passed on to libjitperf.so; {prog} sets JITPERF_DIR
                        to DIR/dumps (and JITPERF_PERFMAP=1 with --perf-map)
+                       and JITPERF_DESCRIBE=after: the program only records
+                       the code it reads, and {prog} describes it once the
+                       program has ended (jitperf-dump --describe), out of
+                       the program's CPU; JITPERF_DESCRIBE=now in the
+                       environment describes in the program instead
   NODE_OPTIONS, JAVA_TOOL_OPTIONS, MONO_ENV_OPTIONS, ERL_AFLAGS,
   PYTHONPERFSUPPORT, DOTNET_PerfMapEnabled, QEMU_PERFMAP
                        extended for the runtimes' own names (above)

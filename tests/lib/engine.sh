@@ -16,6 +16,9 @@
 #   - leave dumps that jitperf-dump --check accepts;
 #   - have no LOAD of JP_MAX_PIECE (256 KiB) or more: that is a buffer
 #     described whole (QEMU's published code_gen_buffer), not a function.
+# With ENGINE_DESCRIBE=after the shim runs with JITPERF_DESCRIBE=after, as
+# under jitperf-run, and each dump is described after the run (jitperf-dump
+# --describe, timed) before it is pruned and injected.
 # and over the runs, names must stay from run to run (engine_stability_check):
 # for each pair of consecutive runs, both ways, the share of one run's JIT
 # samples whose name is also a LOAD name of the other must reach
@@ -78,7 +81,8 @@ engine_record() { # RUN CMD...
 	mkdir -m 700 "$dir/dumps"
 	ENGINE_RC=0
 	perf --buildid-dir "$JP_TMP/buildid" record -k 1 -e cpu-clock -o "$dir/perf.data" -- \
-		env LD_PRELOAD="$JP_SHIM" JITPERF_DIR="$dir/dumps" JITPERF_VERBOSE=2 "$@" \
+		env LD_PRELOAD="$JP_SHIM" JITPERF_DIR="$dir/dumps" JITPERF_VERBOSE=2 \
+		${ENGINE_DESCRIBE:+JITPERF_DESCRIBE="$ENGINE_DESCRIBE"} "$@" \
 		>"$dir/stdout" 2>"$dir/stderr" || ENGINE_RC=$?
 }
 
@@ -103,9 +107,22 @@ engine_child_cpu() { # FILE
 engine_inject() { # RUN
 	local dir=$JP_TMP/$1 t0 t1 c0 c1
 	local -a dumps=()
+	mapfile -t dumps < <(find "$dir/dumps" -name 'jit-*.dump' -type f)
+	ENGINE_DESCRIBED=""
+	if [ "${ENGINE_DESCRIBE:-}" = after ]; then
+		t0=$(engine_now)
+		: >"$dir/describe.log"
+		for d in "${dumps[@]}"; do
+			if ! "$JP_DUMP_TOOL" --describe -o "$d" "$d" >>"$dir/describe.log" 2>&1; then
+				sed 's/^/  describe: /' "$dir/describe.log" | tail -n 5
+				jp_fail "$1: describing $d after the run failed"
+			fi
+		done
+		t1=$(engine_now)
+		ENGINE_DESCRIBED="described after the run in $(engine_secs "$t0" "$t1") s: $(sed 's/^[^:]*: //' "$dir/describe.log" | paste -sd';' -)"
+	fi
 	times >"$dir/times0"
 	t0=$(engine_now)
-	mapfile -t dumps < <(find "$dir/dumps" -name 'jit-*.dump' -type f)
 	# jitperf/prune.py's steps, without a Python start-up (0.5-0.9 s with
 	# the pyenv shim here) that jitperf-run, already running, does not pay.
 	: >"$dir/prune.log"
@@ -223,6 +240,9 @@ engine_run() { # NAME RUN
 		}
 		END { if (al) printf "%d of %d LOADs, %.1f%% of the LOAD bytes", kl, al, ab ? 100 * kb / ab : 0 }' \
 		"$dir/prune.log" >"$dir/sampled"
+	if [ -n "$ENGINE_DESCRIBED" ]; then
+		jp_say "$run: $ENGINE_DESCRIBED"
+	fi
 	if [ -s "$dir/sampled" ]; then
 		jp_say "$run: sampled code: $(cat "$dir/sampled") (what describing only sampled code would describe)"
 	fi

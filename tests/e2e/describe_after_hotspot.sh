@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# describe_after_hotspot - the engine test of hotspot with JITPERF_DESCRIBE=after, as jitperf-run runs it: the program records what it reads, jitperf-dump --describe describes it after the run, and every run still names its JIT samples, keeps its names from run to run, prints what it prints without the shim (HotSpot: code patched in place, not-entrant patches, call graphs' frame rules).
+# Costs about as much as engine_hotspot.sh; tests/lib/engine.sh says what each run checks.
+set -euo pipefail
+# shellcheck source=../lib/engine.sh source-path=SCRIPTDIR
+. "$(dirname "$0")/../lib/engine.sh"
+ENGINE_DESCRIBE=after engine_test hotspot
