@@ -1,6 +1,7 @@
 /* filepriv.c - the written pages of a private file mapping, from the kernel's page tables. */
 #include "filepriv.h"
 #include "kabi.h"
+#include "pagescan.h"
 #include "sys.h"
 
 #include <errno.h>
@@ -55,39 +56,17 @@ static size_t add(struct jp_range *out, size_t n, uint64_t a, uint64_t b)
 	return n + 1;
 }
 
-/* One ioctl a batch: the kernel walks the page tables and hands back only
- * the matching ranges (present, not a file page, not the zero page). */
+/* Pages present, not a file page, not the zero page: what the process
+ * wrote (copied on write into anonymous pages). */
 static long by_scan(int fd, uint64_t start, uint64_t end, struct jp_range *out, size_t max, uint64_t *resume)
 {
-	struct page_region vec[32];
-	struct pm_scan_arg a;
-	size_t n = 0;
+	static const struct jp_pagescan_q q = {
+		.category_inverted = PAGE_IS_FILE | PAGE_IS_PFNZERO,
+		.category_mask = PAGE_IS_PRESENT | PAGE_IS_FILE | PAGE_IS_PFNZERO,
+		.return_mask = PAGE_IS_PRESENT,
+	};
 
-	while (start < end && n < max) {
-		long r;
-
-		memset(&a, 0, sizeof(a));
-		a.size = sizeof(a);
-		a.start = start;
-		a.end = end;
-		a.vec = (uint64_t)(uintptr_t)vec;
-		a.vec_len = max - n < 32 ? max - n : 32;
-		a.category_inverted = PAGE_IS_FILE | PAGE_IS_PFNZERO;
-		a.category_mask = PAGE_IS_PRESENT | PAGE_IS_FILE | PAGE_IS_PFNZERO;
-		a.return_mask = PAGE_IS_PRESENT;
-		r = ioctl(fd, PAGEMAP_SCAN, &a);
-		if (r < 0)
-			return -errno;
-		for (long i = 0; i < r && n < max; i++)
-			n = add(out, n, vec[i].start, vec[i].end);
-		if (a.walk_end <= start || a.walk_end >= end) {
-			start = end;
-			break;
-		}
-		start = a.walk_end;
-	}
-	*resume = start < end ? start : end;
-	return (long)n;
+	return jp_pagescan(fd, start, end, &q, out, max, resume);
 }
 
 /* Older kernels: eight bytes a page, read in batches. */

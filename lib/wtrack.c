@@ -1,6 +1,7 @@
 /* wtrack.c - userfaultfd async write-protect + PAGEMAP_SCAN write tracking. */
 #include "wtrack.h"
 #include "kabi.h"
+#include "pagescan.h"
 #include "sys.h"
 
 #include <errno.h>
@@ -182,63 +183,24 @@ int jp_wtrack_remove(struct jp_wtrack *t, uint64_t start, uint64_t end)
 static int scan(struct jp_wtrack *t, uint64_t start, uint64_t end, struct jp_range *out, size_t max,
 		uint64_t *resume, uint64_t skip)
 {
-	struct page_region vec[64];
-	struct pm_scan_arg a;
-	size_t n = 0;
-	int saved = errno;
+	/* Written, and present or swapped: holes (never touched, or
+	 * discarded) hold no code, and matching them would make the kernel
+	 * write-protect them, allocating page tables.  The zero page (a read
+	 * of untouched memory) is not a write.  The same call re-arms what it
+	 * reports. */
+	const struct jp_pagescan_q q = {
+		.flags = PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC,
+		.category_inverted = PAGE_IS_PFNZERO | skip,
+		.category_mask = PAGE_IS_WRITTEN | PAGE_IS_PFNZERO | skip,
+		.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
+		.return_mask = PAGE_IS_WRITTEN,
+	};
 
 	if (resume)
 		*resume = end;
 	if (t->state != 1)
 		return -ENODEV;
-	while (start < end && n < max) {
-		long r;
-
-		memset(&a, 0, sizeof(a));
-		a.size = sizeof(a);
-		a.flags = PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC;
-		a.start = start;
-		a.end = end;
-		a.vec = (uint64_t)(uintptr_t)vec;
-		/* Every reported range may need its own slot in out. */
-		a.vec_len = max - n < 64 ? max - n : 64;
-		/* Written, and present or swapped: holes (never touched, or
-		 * discarded) hold no code, and matching them would make the
-		 * kernel write-protect them, allocating page tables.  The zero
-		 * page (a read of untouched memory) is not a write. */
-		a.category_inverted = PAGE_IS_PFNZERO | skip;
-		a.category_mask = PAGE_IS_WRITTEN | PAGE_IS_PFNZERO | skip;
-		a.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED;
-		a.return_mask = PAGE_IS_WRITTEN;
-		r = ioctl(t->pagemap, PAGEMAP_SCAN, &a);
-		if (r < 0) {
-			int e = -errno;
-
-			errno = saved;
-			return e;
-		}
-		for (long i = 0; i < r; i++) {
-			if (n && out[n - 1].end == vec[i].start) {
-				out[n - 1].end = vec[i].end;
-			} else {
-				out[n].start = vec[i].start;
-				out[n].end = vec[i].end;
-				n++;
-			}
-		}
-		/* walk_end is where the kernel stopped: end, or earlier when
-		 * the vector filled.  Pages it did not reach keep their written
-		 * state, so nothing is lost by stopping. */
-		if (a.walk_end <= start || a.walk_end >= end) {
-			start = end;
-			break;
-		}
-		start = a.walk_end;
-	}
-	if (resume)
-		*resume = start < end ? start : end;
-	errno = saved;
-	return (int)n;
+	return (int)jp_pagescan(t->pagemap, start, end, &q, out, max, resume);
 }
 
 int jp_wtrack_scan(struct jp_wtrack *t, uint64_t start, uint64_t end, struct jp_range *out, size_t max,
