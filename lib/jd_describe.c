@@ -282,18 +282,36 @@ struct replay {
 	struct jp_config cfg;
 	struct jp_jd_describe_stats *st;
 	int both;                /* the program described everything itself too: its records are left out */
-	uint64_t *index;         /* the program's code indexes -> ours (JP_NO_INDEX: none) */
-	size_t nindex;
+	struct {
+		uint64_t old, now;   /* the program's code index of a LOAD kept, ours */
+	} *index;
+	size_t nindex, capindex;
 };
 
 /* The program described some code itself (a creator it stopped recording,
  * lib/deferlog.h): its LOADs, MOVEs and unwinding records stay where they
- * are, renumbered into the one sequence of code indexes perf inject needs. */
+ * are, renumbered into the one sequence of code indexes perf inject needs.
+ * The program numbers its LOADs upwards, so the pairs are kept in that
+ * order and a MOVE finds its LOAD by bisection (a dump that numbers them
+ * otherwise loses the MOVEs that cannot be found, nothing else). */
+static uint64_t own_index(const struct replay *R, uint64_t old)
+{
+	size_t lo = 0, hi = R->nindex;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (R->index[mid].old < old)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < R->nindex && R->index[lo].old == old ? R->index[lo].now : JP_NO_INDEX;
+}
+
 static int keep_own(struct replay *R, const struct jp_jdr_rec *rec)
 {
-	unsigned char buf[sizeof(struct jd_code_move)];
 	struct iovec iov[2];
-	uint64_t old;
 
 	if (rec->id == JD_CODE_UNWINDING_INFO) {
 		iov[0] = (struct iovec){ (void *)rec->raw, rec->total_size };
@@ -302,37 +320,36 @@ static int keep_own(struct replay *R, const struct jp_jdr_rec *rec)
 	if (rec->id == JD_CODE_LOAD) {
 		struct jd_code_load l;
 
-		old = rec->u.load.code_index;
-		if (old >= R->nindex) {
-			size_t n = R->nindex ? R->nindex : 256;
-			uint64_t *v;
+		if (R->nindex == R->capindex) {
+			size_t cap = R->capindex ? 2 * R->capindex : 256;
+			void *v = realloc(R->index, cap * sizeof(*R->index));
 
-			while (n <= old && n < (1u << 28))
-				n *= 2;
-			if (n <= old || !(v = realloc(R->index, n * sizeof(*v))))
+			if (!v)
 				return -ENOMEM;
-			for (size_t i = R->nindex; i < n; i++)
-				v[i] = JP_NO_INDEX;
 			R->index = v;
-			R->nindex = n;
+			R->capindex = cap;
 		}
 		memcpy(&l, rec->raw, sizeof(l));
+		R->index[R->nindex].old = l.code_index;
 		l.code_index = R->out.dump.next_index++;
-		R->index[old] = l.code_index;
+		R->index[R->nindex++].now = l.code_index;
 		iov[0] = (struct iovec){ &l, sizeof(l) };
 		iov[1] = (struct iovec){ (void *)(rec->raw + sizeof(l)), rec->total_size - sizeof(l) };
 		R->st->kept++;
 		return jp_dump_raw(&R->out.dump, iov, 2);
 	}
-	/* A MOVE of a LOAD kept before it. */
-	old = rec->u.move.code_index;
-	if (old >= R->nindex || R->index[old] == JP_NO_INDEX)
-		return 0;
-	memcpy(buf, rec->raw, sizeof(buf));
-	((struct jd_code_move *)buf)->code_index = R->index[old];
-	iov[0] = (struct iovec){ buf, sizeof(buf) };
-	R->st->kept++;
-	return jp_dump_raw(&R->out.dump, iov, 1);
+	{
+		/* A MOVE of a LOAD kept before it. */
+		struct jd_code_move m;
+
+		memcpy(&m, rec->raw, sizeof(m));
+		m.code_index = own_index(R, m.code_index);
+		if (m.code_index == JP_NO_INDEX)
+			return 0;
+		iov[0] = (struct iovec){ &m, sizeof(m) };
+		R->st->kept++;
+		return jp_dump_raw(&R->out.dump, iov, 1);
+	}
 }
 
 static int fail(char *err, size_t errsz, int e, const char *why, uint64_t off)
@@ -538,8 +555,6 @@ int jp_jd_describe(const void *buf, size_t len, int fd, struct jp_jd_describe_st
 		return 1;
 	R.st = st;
 	R.nindex = 0;
-	free(R.index);
-	R.index = NULL;
 	R.cfg.jitdump = 1;
 	R.out.cfg = &R.cfg;
 	R.out.pid = (pid_t)r.hdr.pid;
