@@ -10,6 +10,7 @@
 #include "dirty.h"
 #include "engine.h"
 #include "hash.h"
+#include "hotspot.h"
 #include "known.h"
 #include "log.h"
 #include "output.h"
@@ -81,9 +82,9 @@ static ssize_t read_code(void *ctx, uint64_t addr, void *buf, size_t len)
 
 /* JITPERF_DESCRIBE=after: a name published, for the description after the
  * run (the engine's lock is held: names are read by the epoch thread). */
-static void log_known(uint64_t addr, uint64_t size, const char *name)
+static void log_known(uint64_t addr, uint64_t size, const char *name, uint32_t flags)
 {
-	jp_deferlog_known(&jp_eng.out, addr, size, name, jp_now_ns());
+	jp_deferlog_known(&jp_eng.out, addr, size, name, flags, jp_now_ns());
 }
 
 /* JITPERF_DESCRIBE=after: [a, b) as this pass reads it (the reconciler's
@@ -299,6 +300,13 @@ static uint64_t floor_ts(const struct jp_region *r)
 	return (marker > r->last_event_ts ? marker : r->last_event_ts) + 1;
 }
 
+/* Code HotSpot made (docs/naming.md, *HotSpot's own names*): its creator
+ * is libjvm.so, whose short name is "jvm". */
+static int jvm_code(const struct jp_region *r)
+{
+	return !strcmp(jp_creator_id_name(r->creator), "jvm");
+}
+
 /* One capture pass over region i, looking for changes in [lo, hi). */
 void jp_engine_capture_region(size_t i, uint64_t now, int reannounce, uint64_t lo, uint64_t hi)
 {
@@ -321,6 +329,11 @@ void jp_engine_capture_region(size_t i, uint64_t now, int reannounce, uint64_t l
 	collected = jp_now_ns();
 	n = jp_dirty_collect_in(&jp_eng.dirty, r, lo, hi);
 	jp_eng.st.captures++;
+	/* HotSpot's compiled methods get their own names before they are cut
+	 * (and, recording, before the pages: the describer sees the names
+	 * first as the program did). */
+	for (size_t k = 0; k < n && jvm_code(r); k++)
+		(void)jp_hotspot_publish(jp_eng.dirty.out[k].start, jp_eng.dirty.out[k].end);
 	for (size_t k = 0; k < n && after; k++)
 		defer_pages(r, jp_eng.dirty.out[k].start, jp_eng.dirty.out[k].end, now);
 	for (size_t k = 0; k < n; k++) {
@@ -433,6 +446,17 @@ static void reconcile_renamed(void)
 		jp_engine_turn_off();
 }
 
+/* A JVM's tables are read once its code cache exists (from this thread:
+ * it reads libjvm.so's file). */
+static void attach_jvm(void)
+{
+	for (size_t i = 0; i < jp_eng.regs.n; i++)
+		if (jvm_code(&jp_eng.regs.r[i])) {
+			(void)jp_hotspot_attach_self();
+			return;
+		}
+}
+
 static void *epoch_main(void *arg)
 {
 	uint64_t gen = (uint64_t)(uintptr_t)arg;
@@ -454,6 +478,7 @@ static void *epoch_main(void *arg)
 		/* Names the process publishes first, so new code is named by
 		 * them in this very pass. */
 		reconcile_renamed();
+		attach_jvm();
 		/* The net (lib/unseen.c): JIT memory made executable with no call we
 		 * saw, taken in as if a hook saw it made executable and writable. */
 		if (jp_eng.cfg.scan && jp_unseen_due((unsigned)jp_eng.st.epochs, jp_eng.cfg.epoch_ms)) /* quiet: less often */

@@ -135,9 +135,10 @@ void jp_deferlog_move(struct jp_output *o, uint64_t old_start, uint64_t old_end,
 	put_fixed(o, &h, JD_JP_MOVE, sizeof(h), ts);
 }
 
-void jp_deferlog_known(struct jp_output *o, uint64_t addr, uint64_t size, const char *name, uint64_t ts)
+void jp_deferlog_known(struct jp_output *o, uint64_t addr, uint64_t size, const char *name, uint32_t flags,
+		       uint64_t ts)
 {
-	struct jd_jp_known h = { .addr = addr, .size = size };
+	struct jd_jp_known h = { .addr = addr, .size = size, .flags = flags };
 	size_t len = strlen(name) + 1;
 
 	if (len > 4096)

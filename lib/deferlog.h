@@ -51,6 +51,7 @@ void jp_deferlog_move(struct jp_output *o, uint64_t old_start, uint64_t old_end,
 		      uint64_t new_end, uint64_t keep, uint64_t ts);
 
 /* A name the process published (jp_known_add's arguments). */
-void jp_deferlog_known(struct jp_output *o, uint64_t addr, uint64_t size, const char *name, uint64_t ts);
+void jp_deferlog_known(struct jp_output *o, uint64_t addr, uint64_t size, const char *name, uint32_t flags,
+		       uint64_t ts);
 
 #endif

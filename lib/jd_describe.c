@@ -488,7 +488,7 @@ static int replay_one(struct replay *R, const struct jp_jdr_rec *rec, char *err,
 		name = (const char *)rec->raw + sizeof(h);
 		if (!h.name_len || sizeof(h) + h.name_len > rec->total_size || name[h.name_len - 1])
 			return fail(err, errsz, -EBADMSG, "a KNOWN record whose name runs past it", rec->offset);
-		(void)jp_known_add(h.addr, h.size, name);
+		(void)jp_known_add_flags(h.addr, h.size, name, h.flags);
 		return 0;
 	}
 	case JD_CODE_LOAD:

@@ -167,7 +167,7 @@ _Static_assert(sizeof(struct jd_jp_move) == 56, "MOVE (jitperf's) is 56 bytes");
 struct jd_jp_known {
 	struct jd_prefix p;
 	uint64_t addr, size;
-	uint32_t name_len, pad;
+	uint32_t name_len, flags; /* JP_KNOWN_* (lib/known.h) */
 };
 _Static_assert(sizeof(struct jd_jp_known) == 40, "KNOWN fixed part is 40 bytes");
 

@@ -33,7 +33,7 @@ static struct {
 		char name[JP_KNOWN_AREA_NAME];
 	} areas[JP_KNOWN_AREAS];
 	size_t nareas;
-	void (*observe)(uint64_t addr, uint64_t size, const char *name);
+	void (*observe)(uint64_t addr, uint64_t size, const char *name, uint32_t flags);
 } K;
 
 /* A name for an area far larger than any function: kept apart, replacing
@@ -56,7 +56,7 @@ static int add_area(uint64_t addr, uint64_t size, const char *clean)
 	K.areas[i].size = size;
 	jp_strlcpy(K.areas[i].name, clean, sizeof(K.areas[i].name));
 	if (K.observe)
-		K.observe(addr, size, clean);
+		K.observe(addr, size, clean, 0);
 	return 0;
 }
 
@@ -128,7 +128,17 @@ uint32_t jp_known_nhash(size_t i)
 	return i < K.n ? K.k[i].nhash : 0;
 }
 
+uint32_t jp_known_flags(size_t i)
+{
+	return i < K.n ? K.k[i].flags : 0;
+}
+
 int jp_known_add(uint64_t addr, uint64_t size, const char *name)
+{
+	return jp_known_add_flags(addr, size, name, 0);
+}
+
+int jp_known_add_flags(uint64_t addr, uint64_t size, const char *name, uint32_t flags)
 {
 	char clean[256];
 	size_t len, i, j;
@@ -143,7 +153,7 @@ int jp_known_add(uint64_t addr, uint64_t size, const char *name)
 		return add_area(addr, size, clean);
 	nh = (uint32_t)XXH3_64bits(clean, len) | 1;
 	i = jp_known_lower(addr);
-	if (i < K.n && K.k[i].addr == addr && K.k[i].size == size && K.k[i].nhash == nh)
+	if (i < K.n && K.k[i].addr == addr && K.k[i].size == size && K.k[i].nhash == nh && K.k[i].flags == flags)
 		return 0; /* already known */
 	for (j = i; j < K.n && K.k[j].addr < addr + size; j++)
 		;
@@ -161,14 +171,15 @@ int jp_known_add(uint64_t addr, uint64_t size, const char *name)
 	K.k[i].size = size;
 	K.k[i].name = (uint32_t)K.pool_len;
 	K.k[i].nhash = nh;
+	K.k[i].flags = flags;
 	memcpy(K.pool + K.pool_len, clean, len + 1);
 	K.pool_len += len + 1;
 	if (K.observe)
-		K.observe(addr, size, clean);
+		K.observe(addr, size, clean, flags);
 	return 1;
 }
 
-void jp_known_observe(void (*fn)(uint64_t addr, uint64_t size, const char *name))
+void jp_known_observe(void (*fn)(uint64_t addr, uint64_t size, const char *name, uint32_t flags))
 {
 	K.observe = fn;
 }

@@ -24,7 +24,13 @@ struct jp_known {
 	uint64_t addr, size;
 	uint32_t name;  /* offset in the string pool (jp_known_name) */
 	uint32_t nhash; /* hash of the name, never 0 */
+	uint32_t flags; /* JP_KNOWN_* */
 };
+
+/* The piece under this name gets the empty unwinding table, not one made
+ * from its code: its frame is not what the code's first byte implies
+ * (HotSpot's methods compiled for on-stack replacement, lib/hotspot.c). */
+#define JP_KNOWN_NO_UNWIND 1u
 
 /* A published symbol larger than this names an area, not a function: QEMU
  * registers its whole 128 MiB translation buffer as one function,
@@ -39,10 +45,14 @@ struct jp_known {
  * empty name), -ENOMEM when the table is full (said once). */
 int jp_known_add(uint64_t addr, uint64_t size, const char *name);
 
+/* jp_known_add with JP_KNOWN_* flags (another flag over the same extent and
+ * name changes the table too). */
+int jp_known_add_flags(uint64_t addr, uint64_t size, const char *name, uint32_t flags);
+
 /* Call fn with every name that changes the table (or an area), as
  * sanitised: JITPERF_DESCRIBE=after records them (lib/deferlog.h).  NULL:
  * none.  jp_known_reset keeps it. */
-void jp_known_observe(void (*fn)(uint64_t addr, uint64_t size, const char *name));
+void jp_known_observe(void (*fn)(uint64_t addr, uint64_t size, const char *name, uint32_t flags));
 
 /* The name of the published area holding addr, NULL when none. */
 const char *jp_known_area_name(uint64_t addr);
@@ -60,6 +70,7 @@ int jp_known_overlap(uint64_t addr, uint64_t len);
 /* The name and name hash of entry i (NULL and 0 when out of range). */
 const char *jp_known_name(size_t i);
 uint32_t jp_known_nhash(size_t i);
+uint32_t jp_known_flags(size_t i);
 
 /* Read newly published names (GDB JIT objects; the runtime's own perf map
  * unless skip_perfmap, which the engine sets when it writes that very file

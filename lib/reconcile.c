@@ -88,7 +88,8 @@ static int unwind_for(const struct jp_reconciler *rc, const struct jp_view_piece
 	/* The output analyses the code (lib/stackheight.c) and writes an
 	 * FDE where it knows the frame and the data fits in the filler after
 	 * the piece (perf maps it there), else the empty table. */
-	(void)p;
+	if (p->known && (jp_known_flags(p->known - 1) & JP_KNOWN_NO_UNWIND))
+		return JP_UNWIND_EMPTY;
 	return rc->fde ? JP_UNWIND_AUTO : JP_UNWIND_EMPTY;
 }
 

@@ -153,7 +153,7 @@ static size_t move(struct program *p, size_t i, uint64_t delta, uint64_t now)
 static void publish(struct program *p, uint64_t addr, uint64_t size, const char *name, uint64_t now)
 {
 	if (p->defer)
-		jp_deferlog_known(&p->out, addr, size, name, now);
+		jp_deferlog_known(&p->out, addr, size, name, 0, now);
 	ck_assert_int_eq(jp_known_add(addr, size, name), 1);
 }
 

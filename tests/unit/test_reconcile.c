@@ -432,6 +432,23 @@ START_TEST(published_name_with_its_own_boundaries)
 }
 END_TEST
 
+/* A published name whose frame is not what the code's first byte implies
+ * (HotSpot's on-stack-replacement methods): named, with the empty table;
+ * the same name and extent without the flag is a change. */
+START_TEST(published_name_without_unwinding)
+{
+	put_fn(0x100, 1);
+	ck_assert_int_eq(jp_known_add_flags(BASE + 0x100, 11, "int W.loop(int)", JP_KNOWN_NO_UNWIND), 1);
+	pass(1000, 500);
+	ck_assert_int_eq(out.loads, 1);
+	ck_assert_str_eq(out.load[0].name, "int W.loop(int)");
+	ck_assert_int_eq(out.load[0].unwind, JP_UNWIND_EMPTY);
+	ck_assert_int_eq(jp_known_add_flags(BASE + 0x100, 11, "int W.loop(int)", JP_KNOWN_NO_UNWIND), 0);
+	ck_assert_int_eq(jp_known_add(BASE + 0x100, 11, "int W.loop(int)"), 1);
+	ck_assert_uint_eq(jp_known_flags(jp_known_lower(BASE + 0x100)), 0);
+}
+END_TEST
+
 /* Other code over announced bytes, written with no call (a code GC or
  * PCRE2 reusing freed space): its LOAD is dated now, and what ran there
  * since the previous pass is not known, which a ...:replaced LOAD dated
@@ -769,6 +786,7 @@ Suite *make_reconcile_suite(void)
 	tcase_add_test(tc, trimmed_head_when_code_is_written_below);
 	tcase_add_test(tc, published_name_renames_dated_after_what_it_supersedes);
 	tcase_add_test(tc, published_name_with_its_own_boundaries);
+	tcase_add_test(tc, published_name_without_unwinding);
 	tcase_add_test(tc, rewritten_in_place_is_dated_now);
 	tcase_add_test(tc, rewritten_after_an_exec_grant_is_only_dated_now);
 	tcase_add_test(tc, data_pieces_are_skipped);
