@@ -482,28 +482,6 @@ int jp_elf_find(const struct jp_elf_symtab *t, const char *name, uint64_t *value
 	return -ENOENT;
 }
 
-int jp_elf_find_all(const struct jp_elf_symtab *t, const char *const *names, size_t n, uint64_t *values)
-{
-	size_t found = 0;
-
-	for (size_t k = 0; k < n; k++)
-		values[k] = 0;
-	for (size_t i = 1; i < t->nsym && found < n; i++) {
-		Elf64_Sym s;
-		const char *nm;
-
-		get_sym(t, i, &s);
-		if (s.st_shndx == SHN_UNDEF || !(nm = sym_name(t, s.st_name)))
-			continue;
-		for (size_t k = 0; k < n; k++)
-			if (!values[k] && !strcmp(nm, names[k]) && sym_addr(t, &s, &values[k]) && values[k]) {
-				found++;
-				break;
-			}
-	}
-	return (int)found;
-}
-
 /* The name at off in the file's string table, into buf (cut to size); 0 if
  * it is a valid, non-empty, NUL-terminated name, as sym_name() accepts. */
 static int read_name(const struct file_tables *ft, uint32_t off, char *buf, size_t size)

@@ -86,11 +86,6 @@ int jp_elf_for_each_func(const struct jp_elf_symtab *t, jp_elf_func_cb cb, void 
  * Returns 0 and fills *value, or -ENOENT. */
 int jp_elf_find(const struct jp_elf_symtab *t, const char *name, uint64_t *value);
 
-/* jp_elf_find for n names at once, in one pass over the table: values[k]
- * gets the value of names[k], 0 where there is none.  Returns how many
- * were found. */
-int jp_elf_find_all(const struct jp_elf_symtab *t, const char *const *names, size_t n, uint64_t *values);
-
 /* jp_elf_find's answer for the file at path, reading the string table a
  * step at a time for where name is, then the symbols that point there:
  * no copy of the tables.  0, or -errno (-ENOENT: no such symbol; -E2BIG:
