@@ -409,22 +409,51 @@ static int method_blob(struct jp_hotspot *hs, uint64_t name_ptr)
 /* The bytes of the Symbol at addr: *len of them copied into buf. */
 static int read_symbol(struct jp_hotspot *hs, uint64_t addr, char *buf, size_t size, size_t *len)
 {
-	unsigned char head[8];
+	unsigned char sym[8 + JP_HOTSPOT_NAME];
 	ssize_t n;
 	uint16_t l;
 
-	if (!addr || hs->sym_length + 2 > sizeof(head) || read_all(hs, addr, head, sizeof(head)))
+	/* one read for the length and the bytes: short where the symbol
+	 * ends near an unreadable page */
+	if (!addr || hs->sym_length + 2 > 8 || hs->sym_body > 8)
 		return -EFAULT;
-	l = get16(head + hs->sym_length);
+	n = hs->read(hs->ctx, addr, sym, sizeof(sym));
+	if (n < (ssize_t)(hs->sym_length + 2))
+		return -EFAULT;
+	l = get16(sym + hs->sym_length);
 	if (!l || l >= size)
 		return -EINVAL;
-	n = hs->read(hs->ctx, addr + hs->sym_body, buf, l);
-	if (n != l)
+	if (n < (ssize_t)(hs->sym_body + l))
 		return -EFAULT;
+	memcpy(buf, sym + hs->sym_body, l);
 	for (size_t i = 0; i < l; i++)
 		if ((unsigned char)buf[i] < 0x20)
 			return -EINVAL; /* not a symbol of a loaded class: freed memory */
 	*len = l;
+	return 0;
+}
+
+/* The holder and the name and signature symbols of a constant pool: one
+ * read where the two entries lie near its start (they do: a class's own
+ * method names come first), else one each. */
+#define CP_READ 2048u
+static int read_pool(struct jp_hotspot *hs, uint64_t cp, uint16_t ni, uint16_t si, uint64_t *holder,
+		     uint64_t *name_sym, uint64_t *sig_sym)
+{
+	unsigned char b[CP_READ];
+	uint64_t ni_off = hs->cp_size + 8 * (uint64_t)ni, si_off = hs->cp_size + 8 * (uint64_t)si;
+	uint64_t need = (ni_off > si_off ? ni_off : si_off) + 8;
+
+	if (need > sizeof(b) || hs->cp_holder + 8 > need)
+		return read_u64(hs, cp + hs->cp_holder, holder) || read_u64(hs, cp + ni_off, name_sym) ||
+			       read_u64(hs, cp + si_off, sig_sym)
+			       ? -EFAULT
+			       : 0;
+	if (read_all(hs, cp, b, (size_t)need))
+		return -EFAULT;
+	*holder = get64(b + hs->cp_holder);
+	*name_sym = get64(b + ni_off);
+	*sig_sym = get64(b + si_off);
 	return 0;
 }
 
@@ -454,9 +483,7 @@ static const char *method_name(struct jp_hotspot *hs, uint64_t m)
 	cp = get64(cmb + hs->cm_constants);
 	ni = get16(cmb + hs->cm_name);
 	si = get16(cmb + hs->cm_sig);
-	if (!cp || read_u64(hs, cp + hs->cp_holder, &holder) || !holder ||
-	    read_u64(hs, cp + hs->cp_size + 8 * (uint64_t)ni, &name_sym) ||
-	    read_u64(hs, cp + hs->cp_size + 8 * (uint64_t)si, &sig_sym) ||
+	if (!cp || read_pool(hs, cp, ni, si, &holder, &name_sym, &sig_sym) || !holder ||
 	    read_u64(hs, holder + hs->k_name, &kname))
 		return NULL;
 	if (read_symbol(hs, kname, klass, sizeof(klass), &kl) || read_symbol(hs, name_sym, name, sizeof(name), &nl) ||
@@ -470,13 +497,40 @@ static const char *method_name(struct jp_hotspot *hs, uint64_t m)
 	return hs->cache[slot].name;
 }
 
+/* len bytes of the code heap at addr, through the window: a miss reads
+ * from addr up to the walk's limit (win_limit) at once. */
+static ssize_t heap_read(struct jp_hotspot *hs, uint64_t addr, void *buf, size_t len)
+{
+	ssize_t n;
+	uint64_t want;
+
+	/* The header of a block that starts well before the walk's range
+	 * (the interpreter is 100 KB): only it is needed. */
+	if (addr + len + BLOCK_READ <= hs->win_from)
+		return hs->read(hs->ctx, addr, buf, len);
+	if (!(addr >= hs->win_addr && addr - hs->win_addr + len <= hs->win_len)) {
+		want = hs->win_limit > addr ? hs->win_limit - addr : len;
+		want = want < len ? len : want;
+		want = want > sizeof(hs->window) ? sizeof(hs->window) : want;
+		n = hs->read(hs->ctx, addr, hs->window, (size_t)want);
+		hs->win_addr = addr;
+		hs->win_len = n > 0 ? (uint64_t)n : 0;
+	}
+	n = (ssize_t)(hs->win_len - (addr - hs->win_addr));
+	n = n > (ssize_t)len ? (ssize_t)len : n;
+	if (n <= 0)
+		return -EFAULT;
+	memcpy(buf, hs->window + (addr - hs->win_addr), (size_t)n);
+	return n;
+}
+
 /* One block at blk: its length in bytes (0: stop), and the method in it
  * reported when its code overlaps [a, b). */
 static uint64_t look_at_block(struct jp_hotspot *hs, const struct jp_hotspot_heap *h, uint64_t blk, uint64_t a,
 			      uint64_t b, jp_hotspot_found_fn fn, void *arg, int *reported)
 {
 	unsigned char buf[BLOCK_READ];
-	ssize_t got = hs->read(hs->ctx, blk, buf, sizeof(buf));
+	ssize_t got = heap_read(hs, blk, buf, sizeof(buf));
 	const unsigned char *blob = buf + hs->hb_size;
 	uint64_t len, bytes, code, end, blob_addr = blk + hs->hb_size;
 	const char *name;
@@ -547,6 +601,10 @@ int jp_hotspot_methods_in(struct jp_hotspot *hs, uint64_t a, uint64_t b, jp_hots
 
 		if (lo >= hi || block_start(hs, h, lo, &blk))
 			continue;
+		/* the memory may have changed since the last walk */
+		hs->win_len = 0;
+		hs->win_from = lo;
+		hs->win_limit = hi + BLOCK_READ;
 		for (unsigned k = 0; k < BLOCKS_MAX && blk < hi; k++) {
 			uint64_t bytes = look_at_block(hs, h, blk, lo, hi, fn, arg, &reported);
 

@@ -55,6 +55,7 @@ extern const char *const jp_hotspot_export_names[JP_HS_NEXPORTS];
 #define JP_HOTSPOT_HEAPS 8       /* code heaps looked at (JDK 17 has 3) */
 #define JP_HOTSPOT_CACHE 1024    /* methods whose name is kept (a power of 2) */
 #define JP_HOTSPOT_BLOB_NAMES 32 /* CodeBlob::_name pointers remembered */
+#define JP_HOTSPOT_WINDOW (64u << 10) /* code heap bytes read at once */
 #define JP_HOTSPOT_NAME 256      /* longest name, NUL included (longer: cut) */
 
 struct jp_hotspot_heap {
@@ -97,6 +98,10 @@ struct jp_hotspot {
 		int method;
 	} blob_names[JP_HOTSPOT_BLOB_NAMES];
 	size_t nblob_names;
+	/* The part of a code heap read by one system call for the blocks
+	 * of a walk (a read a block was most of the naming work). */
+	unsigned char window[JP_HOTSPOT_WINDOW];
+	uint64_t win_addr, win_len, win_from, win_limit;
 	struct {                 /* Method* -> its name */
 		uint64_t method;
 		uint64_t cmethod; /* its ConstMethod*: a Method* reused for another method has another */

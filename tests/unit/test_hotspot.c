@@ -124,22 +124,28 @@ static uint64_t symbol(struct jvm *j, const char *s)
 	return a;
 }
 
-/* A Method of class klass (a Klass made for it). */
-static uint64_t method(struct jvm *j, const char *klass, const char *name, const char *sig)
+/* A Method of class klass (a Klass made for it), its name and signature
+ * at pool indexes at + 3 and at + 5. */
+static uint64_t method_at(struct jvm *j, const char *klass, const char *name, const char *sig, unsigned at)
 {
 	const struct layout *L = &j->L;
-	uint64_t k = fake_alloc(&j->f, 64, 8), cp = fake_alloc(&j->f, L->cp_size + 8 * 8, 8);
+	uint64_t k = fake_alloc(&j->f, 64, 8), cp = fake_alloc(&j->f, L->cp_size + 8 * (at + 8), 8);
 	uint64_t cm = fake_alloc(&j->f, 64, 8), m = fake_alloc(&j->f, 88, 8);
 
 	w64(&j->f, k + L->k_name, symbol(j, klass));
 	w64(&j->f, cp + L->cp_holder, k);
-	w64(&j->f, cp + L->cp_size + 8 * 3, symbol(j, name));
-	w64(&j->f, cp + L->cp_size + 8 * 5, symbol(j, sig));
+	w64(&j->f, cp + L->cp_size + 8 * (at + 3), symbol(j, name));
+	w64(&j->f, cp + L->cp_size + 8 * (at + 5), symbol(j, sig));
 	w64(&j->f, cm + L->cm_constants, cp);
-	w16(&j->f, cm + L->cm_name, 3);
-	w16(&j->f, cm + L->cm_sig, 5);
+	w16(&j->f, cm + L->cm_name, (uint16_t)(at + 3));
+	w16(&j->f, cm + L->cm_sig, (uint16_t)(at + 5));
 	w64(&j->f, m + L->m_const, cm);
 	return m;
+}
+
+static uint64_t method(struct jvm *j, const char *klass, const char *name, const char *sig)
+{
+	return method_at(j, klass, name, sig, 0);
 }
 
 #define LOG2_SEG 7
@@ -387,7 +393,8 @@ START_TEST(test_method_reused)
 	ck_assert_int_eq(jp_hotspot_init(&hs, fake_read, &j.f, j.ex, NULL, 0), 0);
 	ck_assert_int_eq(jp_hotspot_methods_in(&hs, j.fib_code, j.fib_end, on_method, &s), 1);
 	ck_assert_str_eq(s.name[0], "int JavaWork.fib(int)");
-	other = method(&j, "p/Q$R", "run", "([[Ljava/lang/String;Z)[J");
+	/* its pool entries far from the pool's start: read one by one */
+	other = method_at(&j, "p/Q$R", "run", "([[Ljava/lang/String;Z)[J", 1000);
 	w64(&j.f, j.m_fib + jdk17.m_const, *(uint64_t *)at(&j.f, other + jdk17.m_const));
 	memset(&s, 0, sizeof(s));
 	ck_assert_int_eq(jp_hotspot_methods_in(&hs, j.fib_code, j.fib_end, on_method, &s), 1);
