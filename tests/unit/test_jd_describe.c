@@ -150,11 +150,12 @@ static size_t move(struct program *p, size_t i, uint64_t delta, uint64_t now)
 	return (size_t)k;
 }
 
-static void publish(struct program *p, uint64_t addr, uint64_t size, const char *name, uint64_t now)
+static void publish(struct program *p, uint64_t addr, uint64_t size, const char *name, uint32_t flags,
+		    uint64_t now)
 {
 	if (p->defer)
-		jp_deferlog_known(&p->out, addr, size, name, 0, now);
-	ck_assert_int_eq(jp_known_add(addr, size, name), 1);
+		jp_deferlog_known(&p->out, addr, size, name, flags, now);
+	ck_assert_int_eq(jp_known_add_flags(addr, size, name, flags), 1);
 }
 
 /* buf[0, *len) described after the run: the new dump replaces it. */
@@ -347,9 +348,42 @@ static void published(struct program *p)
 {
 	size_t i = two_functions(p);
 
-	publish(p, BASE + 64, 18, "lua:work.lua:12 loop", 150);
+	publish(p, BASE + 64, 18, "lua:work.lua:12 loop", 0, 150);
 	pass(p, i, BASE, BASE + 4096, 200);
 }
+
+/* A published name whose piece gets the empty unwinding table (HotSpot's
+ * on-stack-replacement methods): the flag travels in the KNOWN record, so
+ * the description after the run writes the same empty table. */
+static void published_without_unwinding(struct program *p)
+{
+	size_t i = two_functions(p);
+
+	publish(p, BASE, 18, "int W.loop(int)", JP_KNOWN_NO_UNWIND, 150);
+	publish(p, BASE + 64, 18, "int W.run(int)", 0, 150);
+	pass(p, i, BASE, BASE + 4096, 200);
+}
+
+START_TEST(replay_keeps_a_published_name_s_flags)
+{
+	struct program p;
+	size_t len;
+	char *d;
+
+	/* byte for byte the same LOADs and unwinding records both ways */
+	ck_assert_uint_ge(both_ways(published_without_unwinding, NULL), 2);
+	/* and the describer's table has the flag from the KNOWN record */
+	memset(mem, 0xcc, sizeof(mem));
+	jp_known_reset();
+	start(&p, 1);
+	published_without_unwinding(&p);
+	jp_known_reset();
+	d = finish(&p, &len);
+	ck_assert_uint_eq(jp_known_flags(jp_known_lower(BASE)), JP_KNOWN_NO_UNWIND);
+	ck_assert_uint_eq(jp_known_flags(jp_known_lower(BASE + 64)), 0);
+	free(d);
+}
+END_TEST
 
 START_TEST(replay_uses_published_names)
 {
@@ -510,6 +544,7 @@ Suite *make_jd_describe_suite(void)
 	tcase_add_test(tc, replay_moves_what_mremap_moved);
 	tcase_add_test(tc, replay_keeps_what_the_program_described);
 	tcase_add_test(tc, replay_uses_published_names);
+	tcase_add_test(tc, replay_keeps_a_published_name_s_flags);
 	tcase_add_test(tc, nothing_to_describe_is_left_alone);
 	tcase_add_test(tc, contradictions_are_errors);
 	suite_add_tcase(s, tc);
