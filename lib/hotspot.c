@@ -390,19 +390,27 @@ static int block_start(struct jp_hotspot *hs, const struct jp_hotspot_heap *h, u
 static int method_blob(struct jp_hotspot *hs, uint64_t name_ptr)
 {
 	char name[STR_MAX];
+	size_t i;
 	int m;
 
-	for (size_t i = 0; i < hs->nblob_names; i++)
+	for (i = 0; i < hs->nblob_names; i++)
 		if (hs->blob_names[i].ptr == name_ptr)
 			return hs->blob_names[i].method;
 	if (read_str(hs, name_ptr, name, sizeof(name)))
 		return -EFAULT;
 	m = !strcmp(name, "nmethod") || !strcmp(name, "native nmethod");
-	/* Only the names of kinds of blob are kept: a stub's own name (a
-	 * RuntimeStub's, an adapter's) is a literal too, but there are
-	 * hundreds of those. */
-	if (hs->nblob_names < JP_HOTSPOT_BLOB_NAMES)
+	/* Each is a string literal of libjvm, the same for every blob of its
+	 * kind, but a RuntimeStub's or an adapter's names its stub: there
+	 * are more than the table holds.  A method's name always gets a
+	 * place (over a stub's), since most blocks are methods. */
+	if (hs->nblob_names < JP_HOTSPOT_BLOB_NAMES) {
 		hs->blob_names[hs->nblob_names++] = (typeof(hs->blob_names[0])){ name_ptr, m };
+	} else if (m) {
+		for (i = 0; i < JP_HOTSPOT_BLOB_NAMES && hs->blob_names[i].method; i++)
+			;
+		if (i < JP_HOTSPOT_BLOB_NAMES)
+			hs->blob_names[i] = (typeof(hs->blob_names[0])){ name_ptr, m };
+	}
 	return m;
 }
 

@@ -4,6 +4,7 @@
  * a fault. */
 #include <check.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,6 +16,7 @@
 #define FAKE_SIZE (1u << 20)
 
 struct fake {
+	unsigned long reads;
 	unsigned char *mem;
 	uint64_t brk;
 	uint64_t unreadable_from; /* reads at or past this stop (an unmapped page) */
@@ -25,6 +27,7 @@ static ssize_t fake_read(void *ctx, uint64_t addr, void *buf, size_t len)
 	struct fake *f = ctx;
 	uint64_t end = FAKE_BASE + FAKE_SIZE < f->unreadable_from ? FAKE_BASE + FAKE_SIZE : f->unreadable_from;
 
+	f->reads++;
 	if (addr < FAKE_BASE || addr >= end)
 		return -EFAULT;
 	if (len > end - addr)
@@ -403,6 +406,44 @@ START_TEST(test_method_reused)
 }
 END_TEST
 
+/* More kinds of stub than the table of blob names holds, all seen before
+ * the first method: the method's blob name still gets a place, so a
+ * method costs no read of its blob's name once seen. */
+START_TEST(test_blob_names_full)
+{
+	struct jvm j;
+	struct seen s = { 0 };
+	uint64_t first, b, fib;
+	unsigned long before, one, two;
+	char nm[32];
+
+	build_jvm(&j, &jdk17, NULL);
+	first = j.next_block;
+	for (int k = 0; k < JP_HOTSPOT_BLOB_NAMES + 8; k++) {
+		snprintf(nm, sizeof(nm), "RuntimeStub - stub %d", k);
+		b = block(&j, 2, 1);
+		blob(&j, b, fake_str(&j.f, nm), 128, 200, 0);
+	}
+	b = block(&j, 4, 1);
+	blob(&j, b, j.nmethod_name, 352, 480, j.m_wait);
+	fib = b + 352;
+	ck_assert_int_eq(jp_hotspot_init(&hs, fake_read, &j.f, j.ex, NULL, 0), 0);
+	ck_assert_int_eq(jp_hotspot_methods_in(&hs, first, fib - 352, on_method, &s), 0);
+	ck_assert_int_eq(jp_hotspot_methods_in(&hs, fib, fib + 1, on_method, &s), 1);
+	before = j.f.reads;
+	ck_assert_int_eq(jp_hotspot_methods_in(&hs, fib, fib + 1, on_method, &s), 1);
+	one = j.f.reads - before;
+	before = j.f.reads;
+	ck_assert_int_eq(jp_hotspot_methods_in(&hs, fib, fib + 1, on_method, &s), 1);
+	two = j.f.reads - before;
+	/* the segment map, the block, the Method (its ConstMethod checked) */
+	ck_assert_uint_eq(one, 3);
+	ck_assert_uint_eq(two, 3);
+	ck_assert_str_eq(s.name[0], "void java.lang.Object.wait(long)");
+	free_jvm(&j);
+}
+END_TEST
+
 START_TEST(test_missing_field)
 {
 	struct jvm j;
@@ -511,6 +552,7 @@ Suite *make_hotspot_suite(void)
 	tcase_add_test(t, test_jdk17_layout);
 	tcase_add_test(t, test_jdk25_layout);
 	tcase_add_test(t, test_method_reused);
+	tcase_add_test(t, test_blob_names_full);
 	tcase_add_test(t, test_missing_field);
 	tcase_add_test(t, test_hostile_memory);
 	tcase_add_test(t, test_external_name);
