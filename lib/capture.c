@@ -447,7 +447,7 @@ static void reconcile_renamed(void)
 }
 
 /* A JVM's tables are read once its code cache exists (from this thread:
- * it reads libjvm.so's file). */
+ * finding libjvm.so takes the loader's lock, which a hook must not). */
 static void attach_jvm(void)
 {
 	for (size_t i = 0; i < jp_eng.regs.n; i++)

@@ -731,23 +731,22 @@ static struct {
 } jvm_seg[JVM_SEGMENTS];
 static size_t njvm_seg;
 
-static ssize_t self_read(void *ctx, uint64_t addr, void *buf, size_t len)
-{
-	(void)ctx;
-	for (size_t i = 0; i < njvm_seg; i++)
-		if (addr >= jvm_seg[i].start && addr + len >= addr && addr + len <= jvm_seg[i].end) {
-			memcpy(buf, (const void *)(uintptr_t)addr, len);
-			return (ssize_t)len;
-		}
-	return jp_safe_copy(buf, (const void *)(uintptr_t)addr, len);
-}
-
 static int in_jvm(uint64_t a, uint64_t len)
 {
 	for (size_t i = 0; i < njvm_seg; i++)
 		if (a >= jvm_seg[i].start && a < jvm_seg[i].end && len <= jvm_seg[i].end - a)
 			return 1;
 	return 0;
+}
+
+static ssize_t self_read(void *ctx, uint64_t addr, void *buf, size_t len)
+{
+	(void)ctx;
+	if (in_jvm(addr, len)) {
+		memcpy(buf, (const void *)(uintptr_t)addr, len);
+		return (ssize_t)len;
+	}
+	return jp_safe_copy(buf, (const void *)(uintptr_t)addr, len);
 }
 
 /* libjvm.so's dynamic symbols, as loaded: the tables' variables are
@@ -907,10 +906,4 @@ int jp_hotspot_publish(uint64_t a, uint64_t b)
 		(void)jp_hotspot_methods_in(&self, a, b, publish_one, &changed);
 	errno = saved;
 	return changed;
-}
-
-void jp_hotspot_reset_self(void)
-{
-	self_state = 0;
-	self_tries = 0;
 }

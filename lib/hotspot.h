@@ -139,8 +139,10 @@ int jp_hotspot_external_name(char *buf, size_t size, const char *klass, size_t k
 /* ---- in this process ---- */
 
 /* Find libjvm.so among the loaded objects and read its tables (once per
- * process; later calls return the first answer).  For the capture thread,
- * not hooks: it reads the object's file.  1 when methods can be named, 0
+ * process, or until a starting JVM's tables are there; later calls return
+ * the first answer).  For the capture thread, not hooks: it calls
+ * dl_iterate_phdr, which takes the loader's lock.  1 when methods can be
+ * named, 0
  * when there is no JVM or it cannot be read (said once, at
  * JITPERF_VERBOSE=1). */
 int jp_hotspot_attach_self(void);
@@ -149,8 +151,5 @@ int jp_hotspot_attach_self(void);
  * [a, b) its name in the table of published names (lib/known.h).  Safe in
  * hooks (reads only).  Returns how many names changed the table. */
 int jp_hotspot_publish(uint64_t a, uint64_t b);
-
-/* Forget the process's JVM (tests; a fork child keeps it: same memory). */
-void jp_hotspot_reset_self(void);
 
 #endif

@@ -340,7 +340,7 @@ engine_stability() { # RUN_A RUN_B
 #   stack slots, two instructions fewer: another optimisation history,
 #   e.g. on-stack replacement); the run that has it spends half its
 #   samples there, the run without it has no such code;
-# HotSpot reaches 95 % and is held to it: 99.8-100 % since its compiled
+# HotSpot reaches 95 % and is held to it: 99.4-100 % since its compiled
 # methods carry their own names (lib/hotspot.c; 30-59 % with made-up
 # names: C2 compiles a method from profile counts that depend on timing,
 # so it is other code in another run, docs/naming.md).
