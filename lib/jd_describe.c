@@ -109,25 +109,29 @@ static int img_write(uint64_t addr, const uint8_t *p, uint64_t len)
 	return 0;
 }
 
-/* Pages wholly within [start, end) are gone.  A range larger than the
- * image is walked through the image, not page by page. */
+/* Pages wholly within [start, end) are gone.  Counted in page numbers,
+ * first..last-1, so a span that ends near the top of the address space
+ * cannot wrap; a span with more pages than the image holds is walked
+ * through the image, not page by page. */
 static void img_drop(uint64_t start, uint64_t end)
 {
-	if (!img.cap || start >= end)
-		return;
-	if ((end - start) / PAGE > img.cap) {
-		for (size_t i = 0; i < img.cap; i++) {
-			uint64_t a = (img.key[i] - 1) * PAGE;
+	uint64_t first = start / PAGE + (start % PAGE != 0), last = end / PAGE;
 
-			if (img.key[i] && img.page[i] && a >= start && a + PAGE <= end) {
+	if (!img.cap || first >= last)
+		return;
+	if (last - first > img.cap) {
+		for (size_t i = 0; i < img.cap; i++) {
+			uint64_t p = img.key[i] - 1;
+
+			if (img.key[i] && img.page[i] && p >= first && p < last) {
 				free(img.page[i]);
 				img.page[i] = NULL;
 			}
 		}
 		return;
 	}
-	for (uint64_t a = (start + PAGE - 1) / PAGE * PAGE; a < end && a + PAGE <= end; a += PAGE) {
-		size_t i = slot(&img, a / PAGE + 1);
+	for (uint64_t p = first; p < last; p++) {
+		size_t i = slot(&img, p + 1);
 
 		if (img.key[i] && img.page[i]) {
 			free(img.page[i]);

@@ -534,6 +534,32 @@ START_TEST(contradictions_are_errors)
 }
 END_TEST
 
+/* A DROP whose span ends near the top of the address space: the walk over
+ * its pages must end (it once wrapped to page 0 and went on forever). */
+START_TEST(a_drop_at_the_top_of_memory_ends)
+{
+	struct {
+		struct jd_jp_pages pg;
+		uint8_t bytes[64];
+		struct jd_jp_span drop;
+	} r;
+	char buf[512], err[256] = "";
+
+	memset(&r, 0, sizeof(r));
+	r.pg.p.id = JD_JP_PAGES;
+	r.pg.p.total_size = sizeof(r.pg) + sizeof(r.bytes);
+	r.pg.addr = BASE;
+	r.pg.len = sizeof(r.bytes);
+	r.drop.p.id = JD_JP_DROP;
+	r.drop.p.total_size = sizeof(r.drop);
+	r.drop.start = UINT64_MAX - 2 * 4096 + 2;
+	r.drop.end = UINT64_MAX;
+	ck_assert_int_eq(describe_buf(buf, dump_with(buf, &r, sizeof(r)), err, sizeof(err)), 0);
+	r.drop.start = 0;
+	ck_assert_int_eq(describe_buf(buf, dump_with(buf, &r, sizeof(r)), err, sizeof(err)), 0);
+}
+END_TEST
+
 Suite *make_jd_describe_suite(void)
 {
 	Suite *s = suite_create("jd_describe");
@@ -547,6 +573,7 @@ Suite *make_jd_describe_suite(void)
 	tcase_add_test(tc, replay_keeps_a_published_name_s_flags);
 	tcase_add_test(tc, nothing_to_describe_is_left_alone);
 	tcase_add_test(tc, contradictions_are_errors);
+	tcase_add_test(tc, a_drop_at_the_top_of_memory_ends);
 	suite_add_tcase(s, tc);
 	return s;
 }
