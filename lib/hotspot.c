@@ -3,10 +3,10 @@
 #include "hotspot.h"
 
 #include <errno.h>
-#include <link.h>
 #include <stddef.h>
 #include <string.h>
 
+#include "dynsym.h"
 #include "known.h"
 #include "log.h"
 #include "str.h"
@@ -721,22 +721,15 @@ static int self_state;     /* 0 not tried, 1 ready, -1 not a JVM or not readable
 static unsigned self_tries;
 #define SELF_TRIES 50      /* epochs to wait for a starting JVM's tables */
 
-/* libjvm.so's readable segments: its tables and their strings are static
- * data there, mapped as long as the object is loaded (a JVM never unloads
+/* libjvm.so as loaded: its tables and their strings are static data in
+ * its segments, mapped as long as the object is loaded (a JVM never unloads
  * it), so they are read in place; the rest (the code heaps, metaspace) may
  * be freed under us and goes through jp_safe_copy. */
-#define JVM_SEGMENTS 8
-static struct {
-	uint64_t start, end;
-} jvm_seg[JVM_SEGMENTS];
-static size_t njvm_seg;
+static struct jp_dynobj jvm;
 
 static int in_jvm(uint64_t a, uint64_t len)
 {
-	for (size_t i = 0; i < njvm_seg; i++)
-		if (a >= jvm_seg[i].start && a < jvm_seg[i].end && len <= jvm_seg[i].end - a)
-			return 1;
-	return 0;
+	return jp_dynobj_contains(&jvm, a, len);
 }
 
 static ssize_t self_read(void *ctx, uint64_t addr, void *buf, size_t len)
@@ -749,123 +742,33 @@ static ssize_t self_read(void *ctx, uint64_t addr, void *buf, size_t len)
 	return jp_safe_copy(buf, (const void *)(uintptr_t)addr, len);
 }
 
-/* libjvm.so's dynamic symbols, as loaded: the tables' variables are
- * exported, and looking them up here reads no file (its .symtab is 4 MB:
- * reading it was most of a HotSpot run's naming work). */
-static struct {
-	uint64_t base, symtab, strtab, strsz, gnu_hash;
-} jvm_dyn;
-
-struct find_jvm {
-	uint64_t base;
-	int found;
-};
-
-static uint64_t jvm_dyn_addr(uint64_t v, uint64_t base)
+static int is_libjvm(const char *name, const struct jp_dynobj *o, void *arg)
 {
-	/* ld.so relocates these entries in place on x86-64; left as they are
-	 * in the file, they are offsets from the load base */
-	return in_jvm(v, 1) ? v : v + base;
-}
+	const char *slash = strrchr(name, '/');
 
-static int find_jvm_cb(struct dl_phdr_info *info, size_t sz, void *arg)
-{
-	struct find_jvm *f = arg;
-	const char *p = info->dlpi_name, *slash;
-	const ElfW(Dyn) *dyn = NULL;
-
-	(void)sz;
-	if (!p || p[0] != '/')
-		return 0;
-	slash = strrchr(p, '/');
-	if (strcmp(slash + 1, "libjvm.so"))
-		return 0;
-	f->base = info->dlpi_addr;
-	f->found = 1;
-	njvm_seg = 0;
-	memset(&jvm_dyn, 0, sizeof(jvm_dyn));
-	jvm_dyn.base = info->dlpi_addr;
-	for (size_t i = 0; i < info->dlpi_phnum; i++) {
-		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-
-		if (ph->p_type == PT_LOAD && (ph->p_flags & PF_R) && njvm_seg < JVM_SEGMENTS)
-			jvm_seg[njvm_seg++] = (typeof(jvm_seg[0])){ info->dlpi_addr + ph->p_vaddr,
-								    info->dlpi_addr + ph->p_vaddr + ph->p_memsz };
-		else if (ph->p_type == PT_DYNAMIC)
-			dyn = (const ElfW(Dyn) *)(uintptr_t)(info->dlpi_addr + ph->p_vaddr);
-	}
-	for (unsigned i = 0; dyn && i < 1024 && in_jvm((uint64_t)(uintptr_t)&dyn[i], sizeof(dyn[i])) &&
-			     dyn[i].d_tag != DT_NULL;
-	     i++) {
-		uint64_t v = dyn[i].d_un.d_val;
-
-		switch (dyn[i].d_tag) {
-		case DT_SYMTAB: jvm_dyn.symtab = jvm_dyn_addr(v, f->base); break;
-		case DT_STRTAB: jvm_dyn.strtab = jvm_dyn_addr(v, f->base); break;
-		case DT_STRSZ: jvm_dyn.strsz = v; break;
-		case DT_GNU_HASH: jvm_dyn.gnu_hash = jvm_dyn_addr(v, f->base); break;
-		}
-	}
-	return 1;
-}
-
-/* name's value in libjvm.so's dynamic symbols, through its GNU hash table
- * (every read checked to lie in the object): 0 or -ENOENT. */
-static int jvm_dynsym(const char *name, uint64_t *value)
-{
-	const uint32_t *hdr = (const uint32_t *)(uintptr_t)jvm_dyn.gnu_hash, *buckets, *chain;
-	const ElfW(Sym) *sym = (const ElfW(Sym) *)(uintptr_t)jvm_dyn.symtab;
-	uint32_t h = 5381, idx;
-	size_t len = strlen(name);
-
-	if (!hdr || !sym || !jvm_dyn.strtab || !in_jvm(jvm_dyn.gnu_hash, 16) || !hdr[0] ||
-	    !in_jvm(jvm_dyn.strtab, jvm_dyn.strsz))
-		return -ENOENT;
-	buckets = (const uint32_t *)(uintptr_t)(jvm_dyn.gnu_hash + 16 + 8 * (uint64_t)hdr[2]);
-	chain = buckets + hdr[0];
-	if (!in_jvm((uint64_t)(uintptr_t)buckets, 4 * (uint64_t)hdr[0]))
-		return -ENOENT;
-	for (const char *c = name; *c; c++)
-		h = h * 33 + (uint8_t)*c;
-	idx = buckets[h % hdr[0]];
-	if (idx < hdr[1])
-		return -ENOENT;
-	for (unsigned k = 0; k < (1u << 20); k++, idx++) {
-		uint32_t c;
-
-		if (!in_jvm((uint64_t)(uintptr_t)&chain[idx - hdr[1]], 4) ||
-		    !in_jvm((uint64_t)(uintptr_t)&sym[idx], sizeof(sym[idx])))
-			return -ENOENT;
-		c = chain[idx - hdr[1]];
-		if ((c | 1) == (h | 1) && sym[idx].st_shndx != SHN_UNDEF && sym[idx].st_name < jvm_dyn.strsz &&
-		    jvm_dyn.strsz - sym[idx].st_name > len &&
-		    !memcmp((const char *)(uintptr_t)jvm_dyn.strtab + sym[idx].st_name, name, len + 1)) {
-			*value = jvm_dyn.base + sym[idx].st_value;
-			return 0;
-		}
-		if (c & 1)
-			return -ENOENT;
-	}
-	return -ENOENT;
+	(void)o;
+	(void)arg;
+	return name[0] == '/' && !strcmp(slash + 1, "libjvm.so");
 }
 
 int jp_hotspot_attach_self(void)
 {
 	int saved = errno, r;
-	struct find_jvm f = { .found = 0 };
 	uint64_t ex[JP_HS_NEXPORTS];
 	char missing[160];
 
 	if (self_state)
 		return self_state > 0;
-	dl_iterate_phdr(find_jvm_cb, &f);
-	if (!f.found) {
+	/* the tables' variables are exported: looking them up reads no file
+	 * (libjvm.so's .symtab is 4 MB: reading it was most of a HotSpot
+	 * run's naming work) */
+	if (jp_dynobj_find(&jvm, is_libjvm, NULL) < 0) {
 		self_state = -1;
 		errno = saved;
 		return 0;
 	}
 	for (size_t i = 0; i < JP_HS_NEXPORTS; i++)
-		if (jvm_dynsym(jp_hotspot_export_names[i], &ex[i])) {
+		if (jp_dynobj_lookup(&jvm, jp_hotspot_export_names[i], &ex[i])) {
 			jp_log(1, "libjvm.so exports no %s: HotSpot's compiled methods keep made-up names",
 			       jp_hotspot_export_names[i]);
 			self_state = -1;
