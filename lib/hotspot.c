@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "bytes.h"
 #include "dynsym.h"
 #include "known.h"
 #include "log.h"
@@ -57,30 +58,6 @@ static int read_str(struct jp_hotspot *hs, uint64_t addr, char *buf, size_t size
 		return -EFAULT;
 	buf[n] = 0;
 	return 0;
-}
-
-static uint64_t get64(const unsigned char *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, 8);
-	return v;
-}
-
-static uint32_t get32(const unsigned char *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, 4);
-	return v;
-}
-
-static uint16_t get16(const unsigned char *p)
-{
-	uint16_t v;
-
-	memcpy(&v, p, 2);
-	return v;
 }
 
 /* ---- the tables ---- */
@@ -147,7 +124,7 @@ static int table_entry(struct jp_hotspot *hs, uint64_t table, uint64_t stride, u
 {
 	if (read_all(hs, table + i * stride, e, stride))
 		return -EFAULT;
-	*tp = get64(e + type_off);
+	*tp = jp_get_u64(e + type_off);
 	return *tp != 0;
 }
 
@@ -177,17 +154,17 @@ static int read_structs(struct jp_hotspot *hs, const uint64_t lay[JP_HS_NEXPORTS
 			last_type = tp;
 			last_wanted = !read_str(hs, tp, type, sizeof(type)) && wanted_type(type);
 		}
-		if (!last_wanted || read_str(hs, get64(e + lay[JP_HS_S_FIELD]), field, sizeof(field)))
+		if (!last_wanted || read_str(hs, jp_get_u64(e + lay[JP_HS_S_FIELD]), field, sizeof(field)))
 			continue;
 		for (size_t w = 0; w < NWANTS; w++) {
-			int is_static = get32(e + lay[JP_HS_S_STATIC]) != 0;
-			uint64_t off = get64(e + lay[JP_HS_S_OFFSET]);
+			int is_static = jp_get_u32(e + lay[JP_HS_S_STATIC]) != 0;
+			uint64_t off = jp_get_u64(e + lay[JP_HS_S_OFFSET]);
 
 			if (strcmp(type, wants[w].type) || strcmp(field, wants[w].field) ||
 			    is_static != !!(wants[w].flags & F_STATIC))
 				continue;
 			if (is_static) {
-				uint64_t a = get64(e + lay[JP_HS_S_ADDRESS]);
+				uint64_t a = jp_get_u64(e + lay[JP_HS_S_ADDRESS]);
 
 				memcpy((char *)hs + wants[w].member, &a, 8);
 			} else {
@@ -198,7 +175,7 @@ static int read_structs(struct jp_hotspot *hs, const uint64_t lay[JP_HS_NEXPORTS
 				memcpy((char *)hs + wants[w].member, &o, 4);
 			}
 			*found |= 1u << w;
-			if (w == W_HB_LENGTH && read_str(hs, get64(e + lay[JP_HS_S_TYPESTRING]), len_type, STR_MAX))
+			if (w == W_HB_LENGTH && read_str(hs, jp_get_u64(e + lay[JP_HS_S_TYPESTRING]), len_type, STR_MAX))
 				len_type[0] = 0;
 		}
 	}
@@ -226,7 +203,7 @@ static int read_types(struct jp_hotspot *hs, const uint64_t lay[JP_HS_NEXPORTS],
 			continue;
 		for (size_t k = 0; k < n; k++)
 			if (names[k][0] && !strcmp(type, names[k]))
-				sizes[k] = get64(e + lay[JP_HS_T_SIZE]);
+				sizes[k] = jp_get_u64(e + lay[JP_HS_T_SIZE]);
 	}
 	return -EINVAL;
 }
@@ -336,7 +313,7 @@ static int read_heaps(struct jp_hotspot *hs)
 		return -EFAULT; /* not made yet: the JVM is starting */
 	if (read_all(hs, arr + hs->ga_len, ga, 4))
 		return -EFAULT;
-	len = (int32_t)get32(ga);
+	len = (int32_t)jp_get_u32(ga);
 	if (read_u64(hs, arr + hs->ga_data, &data) || len <= 0)
 		return -EFAULT;
 	for (int32_t i = 0; i < len && hs->nheaps < JP_HOTSPOT_HEAPS; i++) {
@@ -428,7 +405,7 @@ static int read_symbol(struct jp_hotspot *hs, uint64_t addr, char *buf, size_t s
 	n = hs->read(hs->ctx, addr, sym, sizeof(sym));
 	if (n < (ssize_t)(hs->sym_length + 2))
 		return -EFAULT;
-	l = get16(sym + hs->sym_length);
+	l = jp_get_u16(sym + hs->sym_length);
 	if (!l || l >= size)
 		return -EINVAL;
 	if (n < (ssize_t)(hs->sym_body + l))
@@ -459,9 +436,9 @@ static int read_pool(struct jp_hotspot *hs, uint64_t cp, uint16_t ni, uint16_t s
 			       : 0;
 	if (read_all(hs, cp, b, (size_t)need))
 		return -EFAULT;
-	*holder = get64(b + hs->cp_holder);
-	*name_sym = get64(b + ni_off);
-	*sig_sym = get64(b + si_off);
+	*holder = jp_get_u64(b + hs->cp_holder);
+	*name_sym = jp_get_u64(b + ni_off);
+	*sig_sym = jp_get_u64(b + si_off);
 	return 0;
 }
 
@@ -488,9 +465,9 @@ static const char *method_name(struct jp_hotspot *hs, uint64_t m)
 		if (hi > sizeof(cmb) || read_all(hs, cm, cmb, hi))
 			return NULL;
 	}
-	cp = get64(cmb + hs->cm_constants);
-	ni = get16(cmb + hs->cm_name);
-	si = get16(cmb + hs->cm_sig);
+	cp = jp_get_u64(cmb + hs->cm_constants);
+	ni = jp_get_u16(cmb + hs->cm_name);
+	si = jp_get_u16(cmb + hs->cm_sig);
 	if (!cp || read_pool(hs, cp, ni, si, &holder, &name_sym, &sig_sym) || !holder ||
 	    read_u64(hs, holder + hs->k_name, &kname))
 		return NULL;
@@ -546,27 +523,27 @@ static uint64_t look_at_block(struct jp_hotspot *hs, const struct jp_hotspot_hea
 
 	if (got < (ssize_t)hs->hb_size)
 		return 0;
-	len = hs->hb_length_size == 8 ? get64(buf + hs->hb_header + hs->hb_length)
-				      : get32(buf + hs->hb_header + hs->hb_length);
+	len = hs->hb_length_size == 8 ? jp_get_u64(buf + hs->hb_header + hs->hb_length)
+				      : jp_get_u32(buf + hs->hb_header + hs->hb_length);
 	if (!len || len > ((h->high - blk) >> h->log2_segment))
 		return 0;
 	bytes = len << h->log2_segment;
 	/* A block cut short by an unreadable page: only its length counts. */
 	if (!buf[hs->hb_header + hs->hb_used] || got < (ssize_t)hs->block_need)
 		return bytes;
-	m = method_blob(hs, get64(blob + hs->cb_name));
+	m = method_blob(hs, jp_get_u64(blob + hs->cb_name));
 	if (m <= 0)
 		return bytes;
 	if (hs->code_by_offset) {
-		int32_t co = (int32_t)get32(blob + hs->cb_code_offset), dof = (int32_t)get32(blob + hs->cb_data_offset);
+		int32_t co = (int32_t)jp_get_u32(blob + hs->cb_code_offset), dof = (int32_t)jp_get_u32(blob + hs->cb_data_offset);
 
 		if (co <= 0 || dof <= co)
 			return bytes;
 		code = blob_addr + (uint64_t)co;
 		end = blob_addr + (uint64_t)dof;
 	} else {
-		code = get64(blob + hs->cb_code_begin);
-		end = get64(blob + hs->cb_code_end);
+		code = jp_get_u64(blob + hs->cb_code_begin);
+		end = jp_get_u64(blob + hs->cb_code_end);
 	}
 	/* A blob being built or freed has no sane extent yet. */
 	if (code < blob_addr || end <= code || end > blk + bytes)
@@ -578,10 +555,10 @@ static uint64_t look_at_block(struct jp_hotspot *hs, const struct jp_hotspot_hea
 	 * caller's frame elsewhere, and 9-22 % of the stacks through
 	 * JavaWork.main unwound into garbage (tests/e2e/unwind_engines.sh).
 	 * It is named, with the empty unwinding table. */
-	osr = hs->osr && (int32_t)get32(blob + hs->nm_entry_bci) != -1;
+	osr = hs->osr && (int32_t)jp_get_u32(blob + hs->nm_entry_bci) != -1;
 	if (code >= b || end <= a)
 		return bytes;
-	name = method_name(hs, get64(blob + hs->nm_method));
+	name = method_name(hs, jp_get_u64(blob + hs->nm_method));
 	if (name) {
 		fn(arg, code, end - code, name, osr);
 		(*reported)++;

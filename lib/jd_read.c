@@ -1,5 +1,6 @@
 /* jd_read.c - bounds-checked jitdump iterator and validator (perf 6.1 rules). */
 #include "jd_read.h"
+#include "bytes.h" /* records are packed and a buffer may start anywhere: nothing is aligned */
 #include "cfi.h"
 
 #include <errno.h>
@@ -7,24 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* Fields are read with memcpy: records are packed and a buffer may start
- * anywhere, so nothing in it is aligned. */
-static uint32_t rd32(const unsigned char *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static uint64_t rd64(const unsigned char *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
 
 static void __attribute__((format(printf, 4, 5)))
 set_err(char *dst, uint64_t *dst_off, uint64_t off, const char *fmt, ...)
@@ -124,12 +107,12 @@ static int decode(struct jp_jdr *r, struct jp_jdr_rec *rec)
 				"LOAD total_size %zu is smaller than its 56-byte fixed part", total);
 			return -EBADMSG;
 		}
-		rec->u.load.pid = rd32(p + 16);
-		rec->u.load.tid = rd32(p + 20);
-		rec->u.load.vma = rd64(p + 24);
-		rec->u.load.code_addr = rd64(p + 32);
-		rec->u.load.code_size = rd64(p + 40);
-		rec->u.load.code_index = rd64(p + 48);
+		rec->u.load.pid = jp_get_u32(p + 16);
+		rec->u.load.tid = jp_get_u32(p + 20);
+		rec->u.load.vma = jp_get_u64(p + 24);
+		rec->u.load.code_addr = jp_get_u64(p + 32);
+		rec->u.load.code_size = jp_get_u64(p + 40);
+		rec->u.load.code_index = jp_get_u64(p + 48);
 		nul = memchr(p + 56, 0, total - 56);
 		if (!nul) {
 			set_err(r->err, &r->err_off, rec->offset,
@@ -159,13 +142,13 @@ static int decode(struct jp_jdr *r, struct jp_jdr_rec *rec)
 				"MOVE total_size %zu is smaller than the 64-byte record", total);
 			return -EBADMSG;
 		}
-		rec->u.move.pid = rd32(p + 16);
-		rec->u.move.tid = rd32(p + 20);
-		rec->u.move.vma = rd64(p + 24);
-		rec->u.move.old_code_addr = rd64(p + 32);
-		rec->u.move.new_code_addr = rd64(p + 40);
-		rec->u.move.code_size = rd64(p + 48);
-		rec->u.move.code_index = rd64(p + 56);
+		rec->u.move.pid = jp_get_u32(p + 16);
+		rec->u.move.tid = jp_get_u32(p + 20);
+		rec->u.move.vma = jp_get_u64(p + 24);
+		rec->u.move.old_code_addr = jp_get_u64(p + 32);
+		rec->u.move.new_code_addr = jp_get_u64(p + 40);
+		rec->u.move.code_size = jp_get_u64(p + 48);
+		rec->u.move.code_index = jp_get_u64(p + 56);
 		return 0;
 	case JD_CODE_DEBUG_INFO:
 		if (total < sizeof(struct jd_code_debug_info)) {
@@ -173,8 +156,8 @@ static int decode(struct jp_jdr *r, struct jp_jdr_rec *rec)
 				"DEBUG_INFO total_size %zu is smaller than its 32-byte fixed part", total);
 			return -EBADMSG;
 		}
-		rec->u.debug.code_addr = rd64(p + 16);
-		rec->u.debug.nr_entry = rd64(p + 24);
+		rec->u.debug.code_addr = jp_get_u64(p + 16);
+		rec->u.debug.nr_entry = jp_get_u64(p + 24);
 		rec->u.debug.entries = p + 32;
 		rec->u.debug.entries_len = total - 32;
 		return 0;
@@ -184,9 +167,9 @@ static int decode(struct jp_jdr *r, struct jp_jdr_rec *rec)
 				"UNWINDING_INFO total_size %zu is smaller than its 40-byte fixed part", total);
 			return -EBADMSG;
 		}
-		rec->u.unwind.unwinding_size = rd64(p + 16);
-		rec->u.unwind.eh_frame_hdr_size = rd64(p + 24);
-		rec->u.unwind.mapped_size = rd64(p + 32);
+		rec->u.unwind.unwinding_size = jp_get_u64(p + 16);
+		rec->u.unwind.eh_frame_hdr_size = jp_get_u64(p + 24);
+		rec->u.unwind.mapped_size = jp_get_u64(p + 32);
 		rec->u.unwind.data = p + 40;
 		rec->u.unwind.data_len = total - 40;
 		return 0;
@@ -211,9 +194,9 @@ int jp_jdr_next(struct jp_jdr *r, struct jp_jdr_rec *rec)
 		r->off = r->len;
 		return -EBADMSG;
 	}
-	rec->id = rd32(rec->raw);
-	rec->total_size = rd32(rec->raw + 4);
-	rec->timestamp = rd64(rec->raw + 8);
+	rec->id = jp_get_u32(rec->raw);
+	rec->total_size = jp_get_u32(rec->raw + 4);
+	rec->timestamp = jp_get_u64(rec->raw + 8);
 	if (rec->total_size < sizeof(struct jd_prefix)) {
 		set_err(r->err, &r->err_off, r->off, "%s record total_size %u < 16 (perf stops reading here)",
 			jp_jdr_type_name(rec->id), rec->total_size);
@@ -243,7 +226,7 @@ int jp_jdr_debug_next(const struct jp_jdr_rec *rec, struct jp_jdr_debug_cursor *
 		return 0;
 	if (at > len || len - at < sizeof(struct jd_debug_entry))
 		return -EBADMSG;
-	e->addr = rd64(p + at);
+	e->addr = jp_get_u64(p + at);
 	memcpy(&e->lineno, p + at + 8, 4);
 	memcpy(&e->discrim, p + at + 12, 4);
 	nul = memchr(p + at + 16, 0, len - at - 16);
@@ -436,7 +419,7 @@ static int check_move(struct check *c, const struct jp_jdr_rec *rec)
 		FAIL(c, rec->offset, "MOVE of code_index %llu, which no earlier LOAD created",
 		     (unsigned long long)rec->u.move.code_index);
 	load_off = load->off;
-	load_size = rd64(c->buf + load_off + 40);
+	load_size = jp_get_u64(c->buf + load_off + 40);
 	if (load_size != rec->u.move.code_size)
 		warn(c, rec->offset, "MOVE code_size %llu differs from the LOAD's %llu (index %llu)",
 		     (unsigned long long)rec->u.move.code_size, (unsigned long long)load_size,
