@@ -20,6 +20,7 @@
 #include "sys.h"
 #include "thread.h"
 #include "unseen.h"
+#include "v8.h"
 #include "wtrack.h"
 
 #include <errno.h>
@@ -78,6 +79,20 @@ static ssize_t read_code(void *ctx, uint64_t addr, void *buf, size_t len)
 {
 	(void)ctx;
 	return jp_readcache_read(&jp_eng.dirty.cache, jp_eng.pid, addr, buf, len);
+}
+
+/* The code a runtime's own names are read from (lib/v8.c), kept for the
+ * rest of the pass: the reconciler and the record read it from there. */
+static ssize_t keep_code(void *ctx, uint64_t addr, void *buf, size_t len)
+{
+	ssize_t got;
+	const uint8_t *p = jp_readcache_fill(&jp_eng.dirty.cache, jp_eng.pid, addr, len, &got);
+
+	(void)ctx;
+	if (!p || got <= 0)
+		return read_code(NULL, addr, buf, len);
+	memcpy(buf, p, (size_t)got);
+	return got;
 }
 
 /* JITPERF_DESCRIBE=after: a name published, for the description after the
@@ -307,6 +322,13 @@ static int jvm_code(const struct jp_region *r)
 	return !strcmp(jp_creator_id_name(r->creator), "jvm");
 }
 
+static int v8_code(const struct jp_region *r)
+{
+	const char *v8 = jp_v8_creator();
+
+	return v8 && !strcmp(jp_creator_id_name(r->creator), v8);
+}
+
 /* One capture pass over region i, looking for changes in [lo, hi). */
 void jp_engine_capture_region(size_t i, uint64_t now, int reannounce, uint64_t lo, uint64_t hi)
 {
@@ -329,11 +351,13 @@ void jp_engine_capture_region(size_t i, uint64_t now, int reannounce, uint64_t l
 	collected = jp_now_ns();
 	n = jp_dirty_collect_in(&jp_eng.dirty, r, lo, hi);
 	jp_eng.st.captures++;
-	/* HotSpot's compiled methods get their own names before they are cut
-	 * (and, recording, before the pages: the describer sees the names
-	 * first as the program did). */
+	/* HotSpot's compiled methods and V8's optimised functions get their
+	 * own names before they are cut (and, recording, before the pages:
+	 * the describer sees the names first as the program did). */
 	for (size_t k = 0; k < n && jvm_code(r); k++)
 		(void)jp_hotspot_publish(jp_eng.dirty.out[k].start, jp_eng.dirty.out[k].end);
+	for (size_t k = 0; k < n && v8_code(r); k++)
+		(void)jp_v8_publish(jp_eng.dirty.out[k].start, jp_eng.dirty.out[k].end, keep_code, NULL);
 	for (size_t k = 0; k < n && after; k++)
 		defer_pages(r, jp_eng.dirty.out[k].start, jp_eng.dirty.out[k].end, now);
 	for (size_t k = 0; k < n; k++) {
@@ -446,10 +470,20 @@ static void reconcile_renamed(void)
 		jp_engine_turn_off();
 }
 
-/* A JVM's tables are read once its code cache exists (from this thread:
- * finding libjvm.so takes the loader's lock, which a hook must not). */
-static void attach_jvm(void)
+/* A JVM's tables are read once its code cache exists, V8's constants once
+ * there is any code (from this thread: finding the objects takes the
+ * loader's lock, which a hook must not). */
+static void attach_runtimes(void)
 {
+	if (!jp_eng.regs.n)
+		return;
+	/* Code a hook's pass cut before V8 was attached is read again, whole,
+	 * by this epoch's pass: its functions get their names (a piece whose
+	 * name changes is announced anew). */
+	if (!jp_v8_creator() && jp_v8_attach_self())
+		for (size_t i = 0; i < jp_eng.regs.n; i++)
+			if (v8_code(&jp_eng.regs.r[i]))
+				jp_eng.regs.r[i].needs_full = 1;
 	for (size_t i = 0; i < jp_eng.regs.n; i++)
 		if (jvm_code(&jp_eng.regs.r[i])) {
 			(void)jp_hotspot_attach_self();
@@ -478,7 +512,7 @@ static void *epoch_main(void *arg)
 		/* Names the process publishes first, so new code is named by
 		 * them in this very pass. */
 		reconcile_renamed();
-		attach_jvm();
+		attach_runtimes();
 		/* The net (lib/unseen.c): JIT memory made executable with no call we
 		 * saw, taken in as if a hook saw it made executable and writable. */
 		if (jp_eng.cfg.scan && jp_unseen_due((unsigned)jp_eng.st.epochs, jp_eng.cfg.epoch_ms)) /* quiet: less often */
