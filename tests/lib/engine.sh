@@ -287,7 +287,7 @@ engine_run() { # NAME RUN
 # the JIT samples were in compiled methods (2026-12-07).  node: V8's
 # optimised functions, named from the heap through node's postmortem
 # constants (lib/v8.c: "JS:kernel /path/node_cpu.js"); the rest is
-# baseline code, code from new Function and irregexp's: 69-80 % of
+# baseline code, code from new Function and irregexp's: 69-81 % of
 # node_cpu.js's JIT samples were in named optimised code (2026-12-07).
 declare -A ENGINE_OWN_RE=([hotspot]='^[^ ]+ [^ ]+\.[^ .(]+\(' [node]='^JS:[^ ]+ /')
 declare -A ENGINE_OWN_MIN=([hotspot]=60 [node]=60)
