@@ -470,23 +470,33 @@ static void reconcile_renamed(void)
 		jp_engine_turn_off();
 }
 
+/* Code a hook's pass cut before a runtime's tables were read is read
+ * again, whole, by this epoch's pass: its functions get their names (a
+ * piece whose name changes is announced anew). */
+static void read_again(int (*made_by)(const struct jp_region *))
+{
+	for (size_t i = 0; i < jp_eng.regs.n; i++)
+		if (made_by(&jp_eng.regs.r[i]))
+			jp_eng.regs.r[i].needs_full = 1;
+}
+
 /* A JVM's tables are read once its code cache exists, V8's constants once
  * there is any code (from this thread: finding the objects takes the
  * loader's lock, which a hook must not). */
 static void attach_runtimes(void)
 {
+	static int jvm_attached;
+
 	if (!jp_eng.regs.n)
 		return;
-	/* Code a hook's pass cut before V8 was attached is read again, whole,
-	 * by this epoch's pass: its functions get their names (a piece whose
-	 * name changes is announced anew). */
 	if (!jp_v8_creator() && jp_v8_attach_self())
-		for (size_t i = 0; i < jp_eng.regs.n; i++)
-			if (v8_code(&jp_eng.regs.r[i]))
-				jp_eng.regs.r[i].needs_full = 1;
-	for (size_t i = 0; i < jp_eng.regs.n; i++)
+		read_again(v8_code);
+	for (size_t i = 0; i < jp_eng.regs.n && !jvm_attached; i++)
 		if (jvm_code(&jp_eng.regs.r[i])) {
-			(void)jp_hotspot_attach_self();
+			if (jp_hotspot_attach_self()) {
+				jvm_attached = 1;
+				read_again(jvm_code);
+			}
 			return;
 		}
 }
