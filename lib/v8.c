@@ -265,8 +265,9 @@ static const char *function_name(struct jp_v8 *v, uint64_t sfi, int *unnamed)
 	uint64_t nos, scr;
 	int64_t pos = -1;
 	size_t need = (size_t)(C(v, SFI_NAME) > C(v, SFI_SCRIPT) ? C(v, SFI_NAME) : C(v, SFI_SCRIPT)) + WORD, slot;
+	char *out;
 	ssize_t n;
-	int t, len;
+	int t;
 
 	n = read_object(v, sfi, b, need, &t);
 	if (n < (ssize_t)need || t != C(v, T_SFI))
@@ -296,14 +297,20 @@ static const char *function_name(struct jp_v8 *v, uint64_t sfi, int *unnamed)
 	} else if (read_string(v, nos, fn, sizeof(fn)) < 0) {
 		return NULL;
 	}
-	if (fn[0])
-		len = snprintf(v->cache[slot].name, JP_V8_NAME, "JS:%s %s", fn, script);
-	else if (pos >= 0)
-		len = snprintf(v->cache[slot].name, JP_V8_NAME, "JS:(anonymous) %s@%lld", script, (long long)pos);
-	else
-		len = snprintf(v->cache[slot].name, JP_V8_NAME, "JS:(anonymous) %s", script);
-	if (len < 0) /* longer than JP_V8_NAME: cut, the script's path last */
-		return NULL;
+	/* "JS:fib /srv/work.js", "JS:(anonymous) /srv/work.js@412"; longer
+	 * than JP_V8_NAME: cut, the script's path last (no stdio: a pass
+	 * may run in a hook) */
+	out = v->cache[slot].name;
+	jp_strlcpy(out, "JS:", JP_V8_NAME);
+	jp_strlcat(out, fn[0] ? fn : "(anonymous)", JP_V8_NAME);
+	jp_strlcat(out, " ", JP_V8_NAME);
+	jp_strlcat(out, script, JP_V8_NAME);
+	if (!fn[0] && pos >= 0) {
+		char num[24] = "@";
+
+		num[1 + jp_utoa(num + 1, (uint64_t)pos, 10)] = 0;
+		jp_strlcat(out, num, JP_V8_NAME);
+	}
 	v->cache[slot].sfi = sfi;
 	v->cache[slot].name_or_scope = nos;
 	v->cache[slot].script = scr;

@@ -424,6 +424,29 @@ START_TEST(what_is_not_believed)
 }
 END_TEST
 
+START_TEST(long_names_are_cut)
+{
+	struct heap h;
+	struct seen s = { 0 };
+	char fn[181], path[181];
+
+	heap_init(&h);
+	memset(fn, 'f', sizeof(fn) - 1);
+	fn[sizeof(fn) - 1] = 0;
+	memset(path, 'p', sizeof(path) - 1);
+	path[0] = '/';
+	path[sizeof(path) - 1] = 0;
+	(void)function(&h, KIND_TURBOFAN, sfi(&h, named_scope(&h, fn, 0), script(&h, str(&h, path))), 64);
+	init(&v8, &h);
+	ck_assert_int_eq(jp_v8_functions_in(&v8, CODE_SPACE, h.f.code_brk, found, &s), 1);
+	ck_assert_uint_eq(strlen(s.name[0]), JP_V8_NAME - 1);
+	ck_assert_int_eq(strncmp(s.name[0], "JS:fff", 6), 0);
+	ck_assert_int_eq(s.name[0][3 + 180], ' ');
+	ck_assert_int_eq(s.name[0][3 + 181], '/');
+	free(h.f.mem);
+}
+END_TEST
+
 START_TEST(other_heaps_are_refused)
 {
 	int32_t c[JP_V8_NCONSTS];
@@ -495,6 +518,7 @@ Suite *make_v8_suite(void)
 	tcase_add_test(tc, every_function_once_across_windows);
 	tcase_add_test(tc, names_are_kept_per_function);
 	tcase_add_test(tc, what_is_not_believed);
+	tcase_add_test(tc, long_names_are_cut);
 	tcase_add_test(tc, other_heaps_are_refused);
 	tcase_add_test(tc, hostile_memory);
 	suite_add_tcase(s, tc);
