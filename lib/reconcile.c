@@ -483,20 +483,24 @@ void jp_reconcile(struct jp_reconciler *rc, struct jp_region *r, uint64_t a, uin
 				char name[256];
 				struct jp_load_rec l;
 				uint64_t ts = replaced ? now : supersedes ? supersedes + 1 : ts_new;
+				uint64_t old_fp = old ? old->fp : 0;
 
 				rc->rewritten += overwritten != 0;
-				/* Other code, not the same piece patched (same extent:
-				 * BEAM's and HotSpot's constants filled in later), and
-				 * mostly over announced code (not LuaJIT's next trace
-				 * written just below the last, over its first
-				 * instruction only). */
-				if (!old && 2 * overwritten >= p->len && ts_new < ts &&
-				    r->last_event_ts <= r->last_scan_ts)
+				jp_naming_name(name, sizeof(name), r->creator, &v, p, &nh, &nd->fp, &nd->shape);
+				/* Other code, not the same piece patched (same extent
+				 * and fingerprint: BEAM's and HotSpot's constants
+				 * filled in later; same extent, other code: PCRE2's
+				 * patterns of one template, compiled one after the
+				 * other into the same place), and mostly over
+				 * announced code (not LuaJIT's next trace written
+				 * just below the last, over its first instruction
+				 * only). */
+				if ((!old || (old_fp && nd->fp && old_fp != nd->fp)) && 2 * overwritten >= p->len &&
+				    ts_new < ts && r->last_event_ts <= r->last_scan_ts)
 					announce_replaced(rc, r, pa, bytes, p->len, ts_new);
 
 				if (ts > now)
 					ts = now;
-				jp_naming_name(name, sizeof(name), r->creator, &v, p, &nh, &nd->fp, &nd->shape);
 				l.addr = pa;
 				l.code = bytes;
 				l.len = p->len;

@@ -166,15 +166,18 @@ static void deferred(const char *track)
 	read_dump(getpid(), &s);
 	ck_assert_int_eq(s.loads, 2);
 	before = s.loads;
-	/* Rewritten in place: one new LOAD at the same address, dated later. */
+	/* Rewritten in place: a new LOAD at the same address, dated later
+	 * (after, hashing, a ...:replaced one over the time since the
+	 * previous pass: which code ran there then is not known). */
 	emit_fn(m + 10 * PG + 256, 3);
 	sleep_ms(200);
 	read_dump(getpid(), &s);
-	ck_assert_int_eq(s.loads, before + 1);
-	ck_assert_uint_eq(s.addr[2], (uint64_t)(m + 10 * PG + 256));
-	ck_assert_uint_gt(s.ts[2], s.ts[1]);
-	ck_assert_uint_eq(s.code[2][5], 3);
-	ck_assert_uint_ne(s.index[2], s.index[1]);
+	ck_assert_int_ge(s.loads, before + 1);
+	ck_assert_int_le(s.loads, before + 2);
+	ck_assert_uint_eq(s.addr[s.loads - 1], (uint64_t)(m + 10 * PG + 256));
+	ck_assert_uint_gt(s.ts[s.loads - 1], s.ts[1]);
+	ck_assert_uint_eq(s.code[s.loads - 1][5], 3);
+	ck_assert_uint_ne(s.index[s.loads - 1], s.index[1]);
 	CALL(jp_capture_exit());
 	read_dump(getpid(), &s);
 	ck_assert_msg(s.valid, "dump invalid: %s", s.err);
@@ -185,9 +188,13 @@ START_TEST(deferred_write_tracking)
 	struct jp_capture_stats st;
 
 	deferred("auto");
-	/* Three pieces, each described once per change, by epoch passes. */
+	/* Three pieces, each described once per change, by epoch passes
+	 * (and, depending on where the passes fall, a ...:replaced LOAD for
+	 * the time between the pass before the rewrite and the one that
+	 * found it). */
 	jp_capture_get_stats(&st);
-	ck_assert_uint_eq(st.loads, 3);
+	ck_assert_uint_ge(st.loads, 3);
+	ck_assert_uint_le(st.loads, 4);
 	ck_assert_uint_gt(st.epochs, 0);
 	ck_assert_uint_eq(st.regions_total, 1);
 }
