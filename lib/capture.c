@@ -85,10 +85,12 @@ static ssize_t read_code(void *ctx, uint64_t addr, void *buf, size_t len)
  * rest of the pass: the reconciler and the record read it from there. */
 static ssize_t keep_code(void *ctx, uint64_t addr, void *buf, size_t len)
 {
-	ssize_t got;
-	const uint8_t *p = jp_readcache_fill(&jp_eng.dirty.cache, jp_eng.pid, addr, len, &got);
+	ssize_t got = (ssize_t)len;
+	const uint8_t *p = jp_readcache_get(&jp_eng.dirty.cache, addr, len); /* hashed: read already */
 
 	(void)ctx;
+	if (!p)
+		p = jp_readcache_fill(&jp_eng.dirty.cache, jp_eng.pid, addr, len, &got);
 	if (!p || got <= 0)
 		return read_code(NULL, addr, buf, len);
 	memcpy(buf, p, (size_t)got);

@@ -205,8 +205,8 @@ static int read_string(struct jp_v8 *v, uint64_t o, char *out, size_t out_size)
  * it (saved class variable, receiver), the function variable's name and
  * its slot, then the inferred name, then the position (start, end).  A
  * name left empty (an anonymous function) comes with its start position
- * in *pos when the position slots are there (else -1).  0, or -1 when
- * not readable. */
+ * in *pos when the position slots are there (else -1).  0; -2 when the
+ * names are in a hash table (never read); -1 when not readable. */
 static int scope_info_name(struct jp_v8 *v, const unsigned char *b, size_t n, char *out, size_t out_size,
 			   int64_t *pos)
 {
@@ -222,8 +222,10 @@ static int scope_info_name(struct jp_v8 *v, const unsigned char *b, size_t n, ch
 		return -1;
 	nl_word = SLOT(C(v, SI_NLOCALS));
 	nl = smi_value(nl_word);
-	if (!is_smi(v, nl_word) || nl < 0 || nl >= SI_INLINE_MAX)
+	if (!is_smi(v, nl_word) || nl < 0)
 		return -1;
+	if (nl >= SI_INLINE_MAX)
+		return -2;
 	q = (size_t)C(v, SI_FIRST) + 2 * (size_t)nl;
 	for (int k = 0; k < SI_SMIS_MAX && q < slots && is_smi(v, SLOT(q)); k++)
 		q++;
@@ -257,7 +259,7 @@ static size_t cache_slot(uint64_t sfi)
 
 /* "JS:fib /srv/work.js" for the SharedFunctionInfo sfi; NULL when it
  * cannot be read, with *unnamed set when it never will (its script has no
- * name). */
+ * name, its ScopeInfo keeps its names in a hash table). */
 static const char *function_name(struct jp_v8 *v, uint64_t sfi, int *unnamed)
 {
 	unsigned char b[SI_READ];
@@ -292,7 +294,10 @@ static const char *function_name(struct jp_v8 *v, uint64_t sfi, int *unnamed)
 	if (n < 0)
 		return NULL;
 	if (t == C(v, T_SCOPE_INFO)) {
-		if (scope_info_name(v, b, (size_t)n, fn, sizeof(fn), &pos) < 0)
+		int r = scope_info_name(v, b, (size_t)n, fn, sizeof(fn), &pos);
+
+		*unnamed = r == -2;
+		if (r < 0)
 			return NULL;
 	} else if (read_string(v, nos, fn, sizeof(fn)) < 0) {
 		return NULL;
@@ -321,7 +326,7 @@ static const char *function_name(struct jp_v8 *v, uint64_t sfi, int *unnamed)
  * object is code: its instruction size, SharedFunctionInfo and name; -2
  * when it is code of another kind (baseline), -1 when it is not a function
  * or cannot be read whole (maybe half-built: looked at again next time).
- * -2 also for a function of a script without a name (eval). */
+ * -2 also for a function that cannot be named (eval, many locals). */
 static int function_at(struct jp_v8 *v, uint64_t code, uint64_t x, uint64_t *size, uint64_t *shared,
 		       const char **name)
 {

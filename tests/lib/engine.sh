@@ -341,7 +341,7 @@ engine_stability() { # RUN_A RUN_B
 #   number; masking it (an imm32 stored to memory, like any other
 #   constant) would keep 99 % but put traces that differ only in their
 #   number under one name (11 % of the samples, docs/naming.md).
-# node reaches 95 % and is held to it: 98.6-99.7 % (nine sets) since its optimised
+# node reaches 95 % and is held to it: 98.4-99.7 % (twelve sets) since its optimised
 # functions carry their own names (lib/v8.c); 97-99 % between most runs
 # and 51-56 % between others with made-up names, when V8 made a second
 # optimised version of the hot function in one run only (other stack
