@@ -156,7 +156,8 @@ int jp_known_add_flags(uint64_t addr, uint64_t size, const char *name, uint32_t 
 	if (i < K.n && K.k[i].addr == addr && K.k[i].size == size && K.k[i].nhash == nh && K.k[i].flags == flags)
 		return 0; /* already known */
 	for (j = i; j < K.n && K.k[j].addr < addr + size; j++)
-		;
+		if ((flags & JP_KNOWN_FROM_HEAP) && !(K.k[j].flags & JP_KNOWN_FROM_HEAP))
+			return 0;
 	if (grow((void **)&K.k, sizeof(*K.k), K.n, &K.cap, K.n - (j - i) + 1) < 0 ||
 	    grow((void **)&K.pool, 1, K.pool_len, &K.pool_cap, K.pool_len + len + 1) < 0 || K.pool_len > UINT32_MAX / 2) {
 		if (!K.full++)

@@ -32,6 +32,13 @@ struct jp_known {
  * (HotSpot's methods compiled for on-stack replacement, lib/hotspot.c). */
 #define JP_KNOWN_NO_UNWIND 1u
 
+/* A name jitperf read from the runtime's heap (lib/hotspot.c, lib/v8.c), not
+ * one the process published: it yields to what the process publishes itself
+ * (its perf map, the GDB JIT interface) over any of its bytes, and is
+ * replaced by it, so that a run gets the process's names whichever came
+ * first. */
+#define JP_KNOWN_FROM_HEAP 2u
+
 /* A published symbol larger than this names an area, not a function: QEMU
  * registers its whole 128 MiB translation buffer as one function,
  * code_gen_buffer.  Code in an area is cut into pieces as anywhere else, and
@@ -42,7 +49,8 @@ struct jp_known {
 
 /* Add (or rename) a published symbol.  Returns 1 when the table changed,
  * 0 when it was known already, names an area, or was refused (bad extent,
- * empty name), -ENOMEM when the table is full (said once). */
+ * empty name, a heap name over the process's own), -ENOMEM when the table
+ * is full (said once). */
 int jp_known_add(uint64_t addr, uint64_t size, const char *name);
 
 /* jp_known_add with JP_KNOWN_* flags (another flag over the same extent and

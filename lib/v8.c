@@ -542,7 +542,7 @@ static void publish_one(void *arg, uint64_t addr, uint64_t size, const char *nam
 {
 	int *changed = arg;
 
-	if (jp_known_add(addr, size, name) == 1)
+	if (jp_known_add_flags(addr, size, name, JP_KNOWN_FROM_HEAP) == 1)
 		(*changed)++;
 }
 

@@ -7,5 +7,8 @@
 # generates and --perf-prof lists, keeps jitperf's names: 0.8-1.1% of the
 # JIT samples on this workload.
 RT_SLACK=${RT_SLACK:-2.0}
+# V8's map marks each function's tier (JS:*kernel, JS:^kernel, JS:~ ...);
+# the names lib/v8.c reads from the heap carry none (JS:kernel /path).
+RT_HEAP_NAME_RE='^JS:[^*~^+]'
 . "$(dirname "$0")/../lib/runtime.sh"
 runtime_test node node-perf-prof

@@ -27,6 +27,10 @@
 #     dumps/ and none is left in /tmp;
 #   - perf annotate shows machine code for the hottest real-named function,
 #     whose name matches RT_TOP_NAME (an extended regexp) when it is set;
+#   - when RT_HEAP_NAME_RE (an awk regexp) is set: at most 0.5 % of each
+#     run's JIT samples carry a name that matches it, the form of the names
+#     libjitperf.so reads from the runtime's heap, which yield to the
+#     runtime's map (docs/naming.md);
 #   - names stay from run to run, as a user gets them: a second jitperf-run
 #     run, and of each run's JIT samples (named or not) the share whose
 #     name is also that of a JIT sample of the other run must reach
@@ -66,6 +70,15 @@ rt_stability() { # A_TSV B_TSV
 	awk -F'\t' 'FNR == NR { if ($4 == "named") n[$6] = 1; next }
 		$4 == "named" || $4 == "unnamed" { j++; if ($4 == "named" && ($6 in n)) s++ }
 		END { printf "%.1f %d %d\n", j ? 100 * s / j : 0, s, j }' "$2" "$1"
+}
+
+# The names of A_TSV's JIT samples that B_TSV lacks, most samples first:
+# what a failed stability check prints, to tell a tier the other run did not
+# reach from a name that changed.
+rt_lost_names() { # A_TSV B_TSV
+	awk -F'\t' 'FNR == NR { if ($4 == "named") n[$6] = 1; next }
+		($4 == "named" && !($6 in n)) || $4 == "unnamed" { c[$4 == "named" ? $6 : "(unnamed)"]++ }
+		END { for (k in c) print c[k] "\t" k }' "$2" "$1" | sort -rn | head -n 8
 }
 
 # The runtime's own tool alone: perf record with its switch, no shim.
@@ -168,12 +181,25 @@ runtime_test() { # NAME TOOL
 		PYTHONPATH=$REPO/scripts python3 -m jitperf.report --buildid-dir "$r/buildid" --samples "$r.tsv" \
 			"$r/perf.data" >/dev/null 2>&1 || fail "$name: jitperf.report failed on $r/perf.data"
 	done
+	if [ -n "${RT_HEAP_NAME_RE:-}" ]; then
+		for r in "$jr" "$jr.2"; do
+			read -r pct s j <<<"$(awk -F'\t' -v re="$RT_HEAP_NAME_RE" '$4 == "named" || $4 == "unnamed" { j++; if ($4 == "named" && $6 ~ re) s++ }
+				END { printf "%.1f %d %d\n", j ? 100 * s / j : 0, s, j }' "$r.tsv")"
+			awk -v p="$pct" 'BEGIN { exit !(p <= 0.5) }' &&
+				ok "$name: $pct% of the JIT samples ($s of $j) in names jitperf read from the heap, not the runtime's map's (<= 0.5%)" ||
+				fail "$name: $pct% of the JIT samples ($s of $j) in names jitperf read from the heap where the runtime's map names the code"
+		done
+	fi
 	for line in "$jr.tsv $jr.2.tsv" "$jr.2.tsv $jr.tsv"; do
 		# shellcheck disable=SC2086 # two file names
 		read -r pct s j <<<"$(rt_stability $line)"
 		awk -v p="$pct" -v m="$RT_MIN_STABLE" 'BEGIN { exit !(p >= m) }' &&
 			ok "$name: $pct% of one run's JIT samples ($s of $j) keep their name in the other (>= $RT_MIN_STABLE%)" ||
-			fail "$name: only $pct% of one run's JIT samples ($s of $j) keep their name in the other, want >= $RT_MIN_STABLE%"
+			{
+				fail "$name: only $pct% of one run's JIT samples ($s of $j) keep their name in the other, want >= $RT_MIN_STABLE%"
+				# shellcheck disable=SC2086 # two file names
+				rt_lost_names $line | sed 's/^/    | lost: /'
+			}
 	done
 	finish
 }

@@ -258,6 +258,34 @@ START_TEST(known_table_is_sorted_and_replaces_overlaps)
 }
 END_TEST
 
+/* node run with --perf-basic-prof-only-functions lists a function in its
+ * map; V8's heap names the same code too.  The map's name stays whichever
+ * came first, so two runs name it alike. */
+START_TEST(heap_names_yield_to_the_process_s_own)
+{
+	size_t n;
+
+	/* The map first: the heap's name is refused, over all or part. */
+	ck_assert_int_eq(jp_known_add(0x1000, 0x100, "JS:*kernel /a.js:15:16"), 1);
+	ck_assert_int_eq(jp_known_add_flags(0x1000, 0x100, "JS:kernel /a.js", JP_KNOWN_FROM_HEAP), 0);
+	ck_assert_int_eq(jp_known_add_flags(0x10f0, 0x100, "JS:mix /a.js", JP_KNOWN_FROM_HEAP), 0);
+	ck_assert_str_eq(jp_known_name(0), "JS:*kernel /a.js:15:16");
+	/* The heap first: the map's line replaces it when it is read. */
+	ck_assert_int_eq(jp_known_add_flags(0x2000, 0x100, "JS:sieve /a.js", JP_KNOWN_FROM_HEAP), 1);
+	ck_assert_int_eq(jp_known_add(0x2000, 0x100, "JS:*sieve /a.js:22:15"), 1);
+	ck_assert_str_eq(jp_known_name(1), "JS:*sieve /a.js:22:15");
+	ck_assert_uint_eq(jp_known_flags(1), 0);
+	/* Heap names replace heap names (the address was reused), with their
+	 * other flags. */
+	ck_assert_int_eq(jp_known_add_flags(0x3000, 0x100, "Java:A.f", JP_KNOWN_FROM_HEAP), 1);
+	ck_assert_int_eq(jp_known_add_flags(0x3000, 0x80, "Java:A.g", JP_KNOWN_FROM_HEAP | JP_KNOWN_NO_UNWIND), 1);
+	(void)jp_known_table(&n);
+	ck_assert_uint_eq(n, 3);
+	ck_assert_str_eq(jp_known_name(2), "Java:A.g");
+	ck_assert_uint_eq(jp_known_flags(2), JP_KNOWN_FROM_HEAP | JP_KNOWN_NO_UNWIND);
+}
+END_TEST
+
 START_TEST(refresh_returns_renamed_ranges)
 {
 	char path[64];
@@ -384,6 +412,7 @@ Suite *make_naming_suite(void)
 	tcase_add_test(tc, area_wide_name_is_the_creator);
 	tcase_add_test(tc, creator_registry_names_this_call_site);
 	tcase_add_test(tc, known_table_is_sorted_and_replaces_overlaps);
+	tcase_add_test(tc, heap_names_yield_to_the_process_s_own);
 	tcase_add_test(tc, refresh_returns_renamed_ranges);
 	tcase_add_test(tc, cut_on_evidence_between_published_names);
 	tcase_add_test(tc, memo_gives_the_same_fingerprints);
