@@ -131,21 +131,14 @@ struct store32 {
 	int64_t disp;
 };
 
-/* Is in (at p) mov dword [mem], imm32 (C7 /0, no operand-size prefix or
- * REX.W)?  Fills *s. */
+/* Is in (at p) mov dword [mem], imm32?  Fills *s. */
 static void store32_of(const uint8_t *p, const struct jp_insn *in, struct store32 *s)
 {
-	unsigned m = in->modrm_off, i, end;
+	unsigned end = jp_insn_store_imm32(p, in);
 	int32_t d32 = 0;
 
 	s->ok = 0;
-	if (!m || p[m - 1] != 0xc7 || (p[m] >> 6) == 3 || (p[m] >> 3 & 7) != 0 || in->rel_size)
-		return;
-	for (i = 0; i + 1 < m; i++)
-		if (p[i] == 0x66 || (p[i] & 0xf8) == 0x48)
-			return; /* 16-bit or REX.W */
-	end = in->disp_size ? (unsigned)in->disp_off + in->disp_size : m + 1u + ((p[m] & 7) == 4);
-	if (end + 4 != in->len)
+	if (!end)
 		return;
 	if (in->disp_size == 1)
 		d32 = (int8_t)p[in->disp_off];
@@ -156,6 +149,16 @@ static void store32_of(const uint8_t *p, const struct jp_insn *in, struct store3
 	s->imm_off = (uint8_t)end;
 	memcpy(&s->imm, p + end, 4);
 }
+
+/* ---- the number a piece stores on entry -----------------------------------
+ * LuaJIT numbers its traces in the order it makes them and each stores its
+ * number on entry (jp_insn_entry_number), so another run numbers the same
+ * trace otherwise.  Such a store at a piece's head (behind at most
+ * JP_INSN_HEAD_MOVES register moves and rsp adjustments) is hashed without
+ * its number.  Code that differs only there shares a name: LuaJIT's traces
+ * of one loop specialised to different closures (the closure is a
+ * pointer, masked), which its own names, by where a trace starts, merge
+ * too. */
 
 /* Same memory operand but for the displacement (and its size)? */
 static int same_base(const uint8_t *a, const struct jp_insn *ia, const uint8_t *b,
@@ -814,6 +817,7 @@ static uint64_t fp_core(struct jp_fp_work *w, const uint8_t *code, size_t len, u
 	size_t fill = 0, sfill = 0, pos = 0;
 	uint32_t n = 0;
 	unsigned mask_next = 0; /* imm offset to zero in the next insn, or 0 */
+	int head = 1;           /* only head moves so far (entry numbers) */
 	struct walk k;
 	struct jp_decoder d;
 
@@ -873,11 +877,13 @@ static uint64_t fp_core(struct jp_fp_work *w, const uint8_t *code, size_t len, u
 		if (kind != AT_INSN) {
 			pos += ilen;
 			n++;
+			head = 0;
 			continue;
 		}
 		if (!ilen) {
 			buf[fill++] = 0;
 			buf[fill++] = code[pos++];
+			head = 0;
 		} else {
 			struct store32 a;
 
@@ -903,9 +909,12 @@ static uint64_t fp_core(struct jp_fp_work *w, const uint8_t *code, size_t len, u
 					}
 				}
 			}
+			if (!mask && head)
+				mask = jp_insn_entry_number(code + pos, &in);
 			if (!mask)
 				mask = code_address_imm32(code + pos, ilen, addr + pos);
 			fill += record(buf + fill, code + pos, &in, pos, len, &w->br, n, mask);
+			head = head && n < JP_INSN_HEAD_MOVES && jp_insn_head_move(code + pos, ilen);
 			pos += ilen;
 		}
 		n++;

@@ -277,6 +277,58 @@ static inline unsigned jp_insn_fp_prologue(const uint8_t *p, size_t n)
 	return 0;
 }
 
+/* Is in (at p) mov dword [mem], imm32 (C7 /0; no operand-size prefix, no
+ * REX.W, not RIP-relative)?  Returns the immediate's offset in the
+ * instruction, or 0. */
+static inline unsigned jp_insn_store_imm32(const uint8_t *p, const struct jp_insn *in)
+{
+	unsigned m = in->modrm_off, i, end;
+
+	if (!m || p[m - 1] != 0xc7 || (p[m] >> 6) == 3 || (p[m] >> 3 & 7) != 0 || in->rel_size)
+		return 0;
+	for (i = 0; i + 1 < m; i++)
+		if (p[i] == 0x66 || (p[i] & 0xf8) == 0x48)
+			return 0; /* 16-bit or REX.W */
+	end = in->disp_size ? (unsigned)in->disp_off + in->disp_size : m + 1u + ((p[m] & 7) == 4);
+	return end + 4 == in->len ? end : 0;
+}
+
+/* A code's number stored on entry: mov dword [base+disp], imm32 with the
+ * number below 65536 and the base a register other than rsp (no SIB byte).
+ * LuaJIT's traces begin so (mov dword [r14-0xec8],traceno: the VM state is
+ * the trace's number), after an rsp adjustment on root traces.  Returns the
+ * immediate's offset, or 0. */
+static inline unsigned jp_insn_entry_number(const uint8_t *p, const struct jp_insn *in)
+{
+	unsigned o = jp_insn_store_imm32(p, in), v;
+
+	if (!o || (p[in->modrm_off] & 7) == 4)
+		return 0;
+	memcpy(&v, p + o, 4);
+	return v < 0x10000 ? o : 0;
+}
+
+/* What may come before that store at a trace's head: add or sub rsp,
+ * imm8 or imm32 (48 83 or 48 81, /0 or /5 on rsp), and mov between
+ * registers (89 or 8b with register operands, REX optional; a side trace
+ * takes over its parent's registers).  Returns the instruction's length,
+ * or 0. */
+#define JP_INSN_HEAD_MOVES 4
+static inline unsigned jp_insn_head_move(const uint8_t *p, size_t n)
+{
+	unsigned rex = n >= 1 && (p[0] & 0xf0) == 0x40;
+
+	if (n >= 4 && p[0] == 0x48 && (p[2] == 0xc4 || p[2] == 0xec)) {
+		if (p[1] == 0x83)
+			return 4;
+		if (p[1] == 0x81 && n >= 7)
+			return 7;
+	}
+	if (n < rex + 2u || (p[rex] != 0x89 && p[rex] != 0x8b) || (p[rex + 1] >> 6) != 3)
+		return 0;
+	return rex + 2;
+}
+
 /* endbr64 (f3 0f 1e fa) */
 static inline int jp_insn_is_endbr64(const uint8_t *p, size_t n)
 {

@@ -42,6 +42,11 @@ struct splitter {
 	int bad_first;     /* such a byte came before any terminator */
 	size_t reads[READS]; /* where its RIP-relative loads point ahead of it */
 	unsigned nreads;
+	unsigned ninsn;    /* its instructions so far (up to 2) */
+	/* The slot a piece of this input stored its number to on entry
+	 * (jp_insn_entry_number): the instruction's bytes before the number. */
+	uint8_t slot[15];
+	unsigned slot_len;
 };
 
 static uint32_t entry_flags(const uint8_t *p, size_t n)
@@ -82,6 +87,7 @@ static void begin(struct splitter *s, size_t at, uint32_t extra)
 	s->has_bad = 0;
 	s->bad_first = 0;
 	s->nreads = 0;
+	s->ninsn = 0;
 	s->flags = entry_flags(s->code + at, s->len - at) | extra;
 	if (at == 0)
 		s->flags |= JP_PIECE_OPEN_START;
@@ -207,6 +213,18 @@ static int heap_pointer(uint64_t v)
 	return 1;
 }
 
+/* A lone header word points to a GC cell, 8-byte aligned (SpiderMonkey's
+ * JitCode: 0x00001642c689c600).  Instruction bytes of heap_pointer's shape
+ * mostly are not: LuaJIT's trace head, mov dword [r14-0xec8],1, holds
+ * 0x000001fffff13886 at an aligned word, which taken for a header at a
+ * window's start cut the trace's first instruction off its piece (the hot
+ * trace got another name), and gjs's jmp [rdi]; ud2 read as
+ * 0x00000b0f27ff107f before 236 of its functions in one run. */
+static int lone_header(uint64_t v)
+{
+	return heap_pointer(v) && !(v & 7);
+}
+
 /* header: code cannot fall through to pos (after a terminator, in filler,
  * between pieces), so a function's header may start here. */
 static size_t pointer_run(const uint8_t *code, size_t len, uint64_t addr, size_t pos, int header)
@@ -220,7 +238,7 @@ static size_t pointer_run(const uint8_t *code, size_t len, uint64_t addr, size_t
 	memcpy(&first, code + pos, 8);
 	memcpy(&second, code + pos + 8, 8);
 	strict = user_pointer(first) && user_pointer(second) && (first >> 32) == (second >> 32);
-	if (!strict && header && heap_pointer(first) && !heap_pointer(second) && ((addr + pos) & 15) == 8)
+	if (!strict && header && lone_header(first) && !heap_pointer(second) && ((addr + pos) & 15) == 8)
 		return 8; /* one word, SpiderMonkey's JitCode* before its code */
 	if (!strict && !(header && heap_pointer(first) && heap_pointer(second)))
 		return 0;
@@ -287,6 +305,45 @@ static size_t aligned_entry_inside(const struct splitter *s, size_t pos, size_t 
 	     jp_insn_fp_prologue(s->code + off + 4, s->len - off - 4)))
 		return off;
 	return 0;
+}
+
+/* ---- numbered entries ------------------------------------------------------
+ * LuaJIT places traces back to back: one ends with a jmp and the next
+ * begins right after it (or after NOPs), by storing its number to the VM
+ * state; before the store, a root trace adjusts rsp and a side trace moves
+ * the registers its parent left values in.  A jmp of one trace often goes
+ * to the head of another, so the piece's forward branches say nothing
+ * here.  The slot is learned from a piece that begins so; after a
+ * terminator, a store of a number to the same slot, behind at most a few
+ * register moves and an rsp adjustment, begins a new piece. */
+#define HEAD_MOVES JP_INSN_HEAD_MOVES
+
+static void learn_slot(struct splitter *s, const uint8_t *p, const struct jp_insn *in)
+{
+	unsigned o;
+
+	if (s->ninsn > HEAD_MOVES || !(o = jp_insn_entry_number(p, in)))
+		return;
+	memcpy(s->slot, p, o);
+	s->slot_len = o;
+}
+
+static int numbered_entry(const struct splitter *s, struct jp_decoder *d, size_t pos)
+{
+	const uint8_t *p = s->code + pos;
+	size_t n = s->len - pos;
+	unsigned k, o, step;
+	struct jp_insn in;
+
+	if (!s->slot_len)
+		return 0;
+	for (k = 0; k < HEAD_MOVES && (step = jp_insn_head_move(p, n)); k++) {
+		p += step;
+		n -= step;
+	}
+	if (!jp_insn_decode_inline(d, p, n, &in) || !(o = jp_insn_entry_number(p, &in)))
+		return 0;
+	return o == s->slot_len && memcmp(p, s->slot, o) == 0;
 }
 
 size_t jp_split(const uint8_t *code, size_t len, uint64_t addr, struct jp_piece *out,
@@ -506,6 +563,8 @@ size_t jp_split_memo(const uint8_t *code, size_t len, uint64_t addr, struct jp_p
 			fill.open = 0;
 			if (!s.open) {
 				sep = 1; /* leading padding */
+			} else if (fill.prev_term && numbered_entry(&s, &d, pos)) {
+				sep = 1;
 			} else if (run < SHORT_HOP && s.max_target > pos) {
 				/* A branch of this piece lands past the start of
 				 * what follows: the piece jumps over the filler
@@ -532,9 +591,11 @@ size_t jp_split_memo(const uint8_t *code, size_t len, uint64_t addr, struct jp_p
 				if (sep == 2)
 					begin(&s, pos, JP_PIECE_CONTINUED);
 			}
-		} else if (s.open && pos > s.start && prev_term && s.max_target <= pos &&
-			   is_entry(code + pos, len - pos)) {
-			/* ret/jmp straight into a prologue: a new function */
+		} else if (s.open && pos > s.start && prev_term &&
+			   ((s.max_target <= pos && is_entry(code + pos, len - pos)) || numbered_entry(&s, &d, pos))) {
+			/* ret/jmp straight into a prologue, or into code that
+			 * stores its number as the piece's own first did: a new
+			 * function */
 			if (!finish(&s, pos, 0, 0))
 				return s.n;
 		}
@@ -567,8 +628,11 @@ size_t jp_split_memo(const uint8_t *code, size_t len, uint64_t addr, struct jp_p
 		s.has_bad |= bad;
 		s.bad_first |= bad && !s.has_term;
 
-		if (in.len)
+		if (in.len) {
 			note_read(&s, pos, ilen, &in);
+			learn_slot(&s, code + pos, &in);
+		}
+		s.ninsn += s.ninsn <= HEAD_MOVES;
 		if (in.len && in.rel_is_branch && in.rel > 0 &&
 		    (uint64_t)in.rel <= JP_SPLIT_NEAR_BRANCH) {
 			size_t t = pos + ilen + (size_t)in.rel;

@@ -26,13 +26,20 @@
  *   a bare endbr64) right after ret/jmp with no nearby forward branch past
  *   it, even without padding; and such a prologue at a 16-byte aligned
  *   address that the linear decode ran across (decode resynchronises there).
+ * - A trace's head right after a terminator: a store of a number to the
+ *   slot a piece of the same input stored its number to on entry
+ *   (jp_insn_entry_number, behind at most a few register moves and an rsp
+ *   adjustment), whatever the piece's branches; LuaJIT places its traces
+ *   back to back, each storing its number to the VM state first.
  * - Data a JIT keeps between functions counts as filler: a table of two or
  *   more 8-byte aligned user addresses (>= 2^44), the first two in one 4 GiB
  *   window.
  * - Code headers: two or more 8-byte aligned words that look like heap
  *   pointers (any two windows above 4 GiB) ending at a 16-byte boundary,
  *   after int3/zero filler or a few undecodable bytes (V8's code object
- *   header before each function's first instruction), are filler.
+ *   header before each function's first instruction), are filler; so is
+ *   one 8-byte aligned such pointer before a 16-byte boundary where code
+ *   cannot run into it (SpiderMonkey's JitCode*).
  * - A pointer right after a call (jp_split_inline_pointer: the callee reads
  *   its return address to find it, as Mono's trampolines do) or after a
  *   terminator (SpiderMonkey: jmp [rip+2]; ud2; target) is data of the

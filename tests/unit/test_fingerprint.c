@@ -989,6 +989,45 @@ START_TEST(test_instruction_field_is_no_pointer_word)
 }
 END_TEST
 
+/* LuaJIT stores a trace's number on entry, in the order traces are made:
+ * the same trace numbered 1 in one run and 0x1a in another. */
+START_TEST(test_entry_number_masked)
+{
+	/* add rsp,-0x10; mov dword [r14-0xec8],N; mov esi,7; add ebp,1; jmp rel32 */
+	uint8_t root[] = { 0x48, 0x83, 0xc4, 0xf0, 0x41, 0xc7, 0x86, 0x38, 0xf1, 0xff, 0xff, 0x01, 0x00, 0x00, 0x00,
+			   0xbe, 0x07, 0x00, 0x00, 0x00, 0x83, 0xc5, 0x01, 0xe9, 0x00, 0x10, 0x00, 0x00 };
+	/* a side trace: mov r15d,ebp; mov dword [r14-0xec8],N; ... */
+	uint8_t side[] = { 0x44, 0x8b, 0xfd, 0x41, 0xc7, 0x86, 0x38, 0xf1, 0xff, 0xff, 0x03, 0x00, 0x00, 0x00,
+			   0xbe, 0x07, 0x00, 0x00, 0x00, 0xe9, 0x00, 0x10, 0x00, 0x00 };
+	/* the same store after ordinary code: a constant of the code */
+	uint8_t body[] = { 0xbe, 0x07, 0x00, 0x00, 0x00, 0x41, 0xc7, 0x86, 0x38, 0xf1, 0xff, 0xff, 0x01, 0x00, 0x00, 0x00,
+			   0xc3 };
+	uint64_t r1, s1, b1;
+
+	r1 = jp_fingerprint(root, sizeof(root), 0x5600000f0000);
+	s1 = jp_fingerprint(side, sizeof(side), 0x5600000f0000);
+	b1 = jp_fingerprint(body, sizeof(body), 0x5600000f0000);
+	root[11] = 0x1a;
+	side[10] = 0x2b;
+	body[12] = 0x02;
+	ck_assert_uint_eq(jp_fingerprint(root, sizeof(root), 0x5611000f0000), r1);
+	ck_assert_uint_eq(jp_fingerprint(side, sizeof(side), 0x5611000f0000), s1);
+	ck_assert_uint_ne(jp_fingerprint(body, sizeof(body), 0x5600000f0000), b1);
+	/* a number is below 65536; a larger value is something else */
+	root[13] = 0x01;
+	ck_assert_uint_ne(jp_fingerprint(root, sizeof(root), 0x5600000f0000), r1);
+	root[13] = 0;
+	/* to the stack (SIB), it is a local's value */
+	{
+		uint8_t st1[] = { 0xc7, 0x44, 0x24, 0x08, 0x01, 0x00, 0x00, 0x00, 0xc3 };
+		uint8_t st2[] = { 0xc7, 0x44, 0x24, 0x08, 0x02, 0x00, 0x00, 0x00, 0xc3 };
+
+		ck_assert_uint_ne(jp_fingerprint(st1, sizeof(st1), 0x5600000f0000),
+				  jp_fingerprint(st2, sizeof(st2), 0x5600000f0000));
+	}
+}
+END_TEST
+
 START_TEST(test_speed)
 {
 	size_t len = 8u << 20, i, o = 0;
@@ -1041,6 +1080,7 @@ Suite *make_fingerprint_suite(void)
 	tcase_add_test(t, test_pointer_after_call_over_aligned_word);
 	tcase_add_test(t, test_per_run_words_masked);
 	tcase_add_test(t, test_not_entrant_patch_keeps_fingerprint);
+	tcase_add_test(t, test_entry_number_masked);
 	tcase_add_test(t, test_speed);
 	tcase_set_timeout(t, 60);
 	suite_add_tcase(s, t);

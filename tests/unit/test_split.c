@@ -900,6 +900,68 @@ START_TEST(test_qemu_header_word_after_zeros)
 }
 END_TEST
 
+/* LuaJIT's traces back to back, from one run: trace 2 (a side trace)
+ * ends with a jmp to trace 1's loop, and trace 1 (a root trace) begins
+ * right after it.  Its number store, 41 c7 86 38 f1 ff ff 01 00 00 00,
+ * holds 0x000001fffff13886 at the aligned word after its first two bytes:
+ * at the start of a window (the trace's head is where a window starts)
+ * that word passed for a header, and the trace lost its first
+ * instruction. */
+static const uint8_t TRACE2[] = {
+	0x44, 0x8b, 0xfd,                                           /* mov r15d,ebp */
+	0x41, 0xc7, 0x86, 0x38, 0xf1, 0xff, 0xff, 0x02, 0x00, 0x00, 0x00, /* mov dword [r14-0xec8],2 */
+	0x83, 0xc3, 0x01,                                           /* add ebx,1 */
+	0x0f, 0x85, 0x00, 0x01, 0x00, 0x00,                         /* jne +0x100: past trace 1's head */
+	0xe9, 0x42, 0x02, 0xff, 0xff,                               /* jmp (an exit) */
+};
+static const uint8_t TRACE1[] = {
+	0x48, 0x83, 0xc4, 0xf0,                                     /* add rsp,-0x10 */
+	0x41, 0xc7, 0x86, 0x38, 0xf1, 0xff, 0xff, 0x01, 0x00, 0x00, 0x00, /* mov dword [r14-0xec8],1 */
+	0x4d, 0x8d, 0xae, 0x08, 0x80, 0x00, 0x00,                   /* lea r13,[r14+0x8008] */
+	0x4d, 0x8d, 0x86, 0x88, 0x7e, 0x00, 0x00,                   /* lea r8,[r14+0x7e88] */
+	0x83, 0xc3, 0x01, 0x3b, 0xd8,                               /* add ebx,1; cmp ebx,eax */
+	0x0f, 0x8e, 0xe9, 0xff, 0xff, 0xff,                         /* jle (the loop) */
+	0xe9, 0x5a, 0x00, 0xff, 0xff,                               /* jmp (an exit) */
+};
+
+START_TEST(test_numbered_traces_cut_at_their_head)
+{
+	struct cbuf c = { .n = 0 };
+	struct jp_piece p[8];
+	size_t n;
+
+	put(&c, TRACE2, sizeof(TRACE2));
+	put(&c, TRACE1, sizeof(TRACE1));
+	n = jp_split(c.b, c.n, 0x55bca1f6fc0a, p, 8);
+	check_invariants(p, n, c.n);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_uint_eq(p[1].offset, sizeof(TRACE2));
+	ck_assert_uint_eq(p[1].length, sizeof(TRACE1));
+	/* the same after NOP padding */
+	c.n = 0;
+	put(&c, TRACE2, sizeof(TRACE2));
+	put(&c, NOP4, sizeof(NOP4));
+	put(&c, TRACE1, sizeof(TRACE1));
+	n = jp_split(c.b, c.n, 0x55bca1f6fc0a, p, 8);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_uint_eq(p[1].offset, sizeof(TRACE2) + sizeof(NOP4));
+	/* a window that starts at trace 1's head (0x...fe16: the number's
+	 * word at 0x...fe18) keeps the store in the piece */
+	n = jp_split(TRACE1, sizeof(TRACE1), 0x55bca1f6fe16, p, 8);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_uint_eq(p[0].offset, 0);
+	ck_assert_uint_eq(p[0].length, sizeof(TRACE1));
+	/* Code that did not begin with a number store is not cut at one: a
+	 * block after a jmp that sets a field to a small value. */
+	c.n = 0;
+	put(&c, BODY, sizeof(BODY));
+	put(&c, (const uint8_t[]){ 0xe9, 0x10, 0x00, 0x00, 0x00 }, 5);
+	put(&c, TRACE1 + 4, sizeof(TRACE1) - 4);
+	n = jp_split(c.b, c.n, 0x55bca1f6f000, p, 8);
+	ck_assert_uint_eq(n, 1);
+}
+END_TEST
+
 Suite *make_split_suite(void)
 {
 	Suite *s = suite_create("split");
@@ -916,6 +978,7 @@ Suite *make_split_suite(void)
 	tcase_add_test(t, test_qemu_pool_word_is_filler);
 	tcase_add_test(t, test_pointer_like_code_stays_code);
 	tcase_add_test(t, test_qemu_header_word_after_zeros);
+	tcase_add_test(t, test_numbered_traces_cut_at_their_head);
 	tcase_add_test(t, test_jump_over_filler_stays_inside);
 	tcase_add_test(t, test_far_return_is_not_an_end);
 	tcase_add_test(t, test_odd_ret_imm_is_not_an_end);
