@@ -42,7 +42,7 @@ struct splitter {
 	int bad_first;     /* such a byte came before any terminator */
 	size_t reads[READS]; /* where its RIP-relative loads point ahead of it */
 	unsigned nreads;
-	unsigned ninsn;    /* its instructions so far (up to 2) */
+	unsigned head;     /* instructions left for a number store at its head */
 	/* The slot a piece of this input stored its number to on entry
 	 * (jp_insn_entry_number): the instruction's bytes before the number. */
 	uint8_t slot[15];
@@ -87,7 +87,7 @@ static void begin(struct splitter *s, size_t at, uint32_t extra)
 	s->has_bad = 0;
 	s->bad_first = 0;
 	s->nreads = 0;
-	s->ninsn = 0;
+	s->head = JP_INSN_HEAD_MOVES + 1;
 	s->flags = entry_flags(s->code + at, s->len - at) | extra;
 	if (at == 0)
 		s->flags |= JP_PIECE_OPEN_START;
@@ -316,13 +316,14 @@ static size_t aligned_entry_inside(const struct splitter *s, size_t pos, size_t 
  * here.  The slot is learned from a piece that begins so; after a
  * terminator, a store of a number to the same slot, behind at most a few
  * register moves and an rsp adjustment, begins a new piece. */
-#define HEAD_MOVES JP_INSN_HEAD_MOVES
-
 static void learn_slot(struct splitter *s, const uint8_t *p, const struct jp_insn *in)
 {
 	unsigned o;
 
-	if (s->ninsn > HEAD_MOVES || !(o = jp_insn_entry_number(p, in)))
+	if (!s->head)
+		return;
+	s->head = jp_insn_head_move(p, in->len) == in->len ? s->head - 1 : 0;
+	if (!(o = jp_insn_entry_number(p, in)))
 		return;
 	memcpy(s->slot, p, o);
 	s->slot_len = o;
@@ -337,7 +338,7 @@ static int numbered_entry(const struct splitter *s, struct jp_decoder *d, size_t
 
 	if (!s->slot_len)
 		return 0;
-	for (k = 0; k < HEAD_MOVES && (step = jp_insn_head_move(p, n)); k++) {
+	for (k = 0; k < JP_INSN_HEAD_MOVES && (step = jp_insn_head_move(p, n)); k++) {
 		p += step;
 		n -= step;
 	}
@@ -631,8 +632,9 @@ size_t jp_split_memo(const uint8_t *code, size_t len, uint64_t addr, struct jp_p
 		if (in.len) {
 			note_read(&s, pos, ilen, &in);
 			learn_slot(&s, code + pos, &in);
+		} else {
+			s.head = 0;
 		}
-		s.ninsn += s.ninsn <= HEAD_MOVES;
 		if (in.len && in.rel_is_branch && in.rel > 0 &&
 		    (uint64_t)in.rel <= JP_SPLIT_NEAR_BRANCH) {
 			size_t t = pos + ilen + (size_t)in.rel;

@@ -959,6 +959,19 @@ START_TEST(test_numbered_traces_cut_at_their_head)
 	put(&c, TRACE1 + 4, sizeof(TRACE1) - 4);
 	n = jp_split(c.b, c.n, 0x55bca1f6f000, p, 8);
 	ck_assert_uint_eq(n, 1);
+	/* nor code whose first store came after other work (add rax,rsi) */
+	c.n = 0;
+	put(&c, (const uint8_t[]){ 0x48, 0x01, 0xf0 }, 3);
+	put(&c, TRACE1 + 4, sizeof(TRACE1) - 4);
+	put(&c, TRACE1, sizeof(TRACE1));
+	n = jp_split(c.b, c.n, 0x55bca1f6f000, p, 8);
+	ck_assert_uint_eq(n, 1);
+	/* a side trace's register moves before its store count as its head */
+	c.n = 0;
+	put(&c, TRACE2, sizeof(TRACE2));
+	put(&c, TRACE2, sizeof(TRACE2));
+	n = jp_split(c.b, c.n, 0x55bca1f6f000, p, 8);
+	ck_assert_uint_eq(n, 2);
 }
 END_TEST
 
