@@ -150,16 +150,6 @@ static void store32_of(const uint8_t *p, const struct jp_insn *in, struct store3
 	memcpy(&s->imm, p + end, 4);
 }
 
-/* ---- the number a piece stores on entry -----------------------------------
- * LuaJIT numbers its traces in the order it makes them and each stores its
- * number on entry (jp_insn_entry_number), so another run numbers the same
- * trace otherwise.  Such a store at a piece's head (behind at most
- * JP_INSN_HEAD_MOVES register moves and rsp adjustments) is hashed without
- * its number.  Code that differs only there shares a name: LuaJIT's traces
- * of one loop specialised to different closures (the closure is a
- * pointer, masked), which its own names, by where a trace starts, merge
- * too. */
-
 /* Same memory operand but for the displacement (and its size)? */
 static int same_base(const uint8_t *a, const struct jp_insn *ia, const uint8_t *b,
 		     const struct jp_insn *ib)
@@ -817,7 +807,10 @@ static uint64_t fp_core(struct jp_fp_work *w, const uint8_t *code, size_t len, u
 	size_t fill = 0, sfill = 0, pos = 0;
 	uint32_t n = 0;
 	unsigned mask_next = 0; /* imm offset to zero in the next insn, or 0 */
-	int head = 1;           /* only head moves so far (entry numbers) */
+	/* Only head moves so far: a number stored here is the piece's own
+	 * (LuaJIT's trace number, another in another run: jp_insn_entry_number);
+	 * past the head, the same store is a constant of the code. */
+	int head = 1;
 	struct walk k;
 	struct jp_decoder d;
 

@@ -27,9 +27,12 @@
  *       for one (jp_fingerprint_placeholder), and a 64-bit value
  *       stored as two 32-bit halves to adjacent slots (mov dword [m],lo;
  *       mov dword [m+4],hi, either order) when the whole looks like one;
- *     - a number below 65536 stored to [base+disp] by one of the piece's
- *       first two instructions: LuaJIT's trace number, stored on entry as
- *       the VM state and given in the order traces are made;
+ *     - a number below 65536 stored to [base+disp] at the piece's head,
+ *       behind at most JP_INSN_HEAD_MOVES register moves and rsp
+ *       adjustments (jp_insn_entry_number): LuaJIT's trace number, stored
+ *       on entry as the VM state and given in the order traces are made;
+ *       traces that differ only there share a name, as they do in
+ *       LuaJIT's own names (by where a trace starts);
  *     - a verified entry HotSpot may make not entrant: its 7-byte first
  *       instruction (stack bang, or sub rsp,imm32 after padding) and the
  *       jmp rel32 HotSpot writes over its first 5 bytes hash alike, as the
