@@ -324,11 +324,13 @@ static int jvm_code(const struct jp_region *r)
 	return !strcmp(jp_creator_id_name(r->creator), "jvm");
 }
 
+/* Code V8 made, to be named from its heap: not once node's own perf map
+ * names code (jitperf-run asks for it), which names every function. */
 static int v8_code(const struct jp_region *r)
 {
 	const char *v8 = jp_v8_creator();
 
-	return v8 && !strcmp(jp_creator_id_name(r->creator), v8);
+	return v8 && !jp_known_runtime_map() && !strcmp(jp_creator_id_name(r->creator), v8);
 }
 
 /* One capture pass over region i, looking for changes in [lo, hi). */

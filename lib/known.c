@@ -25,6 +25,7 @@ static struct {
 	uint64_t sigs[4][JP_GDBJIT_SIG_WORDS]; /* each one as last walked whole */
 	int ndescs;
 	uint64_t pm_offset;       /* how much of the runtime's perf map we read */
+	int pm_named;             /* ... and whether it named code */
 	int full;                 /* tables full: said so once */
 	struct jp_range *changed; /* ranges renamed by the running refresh */
 	size_t nchanged, changed_cap;
@@ -213,6 +214,17 @@ static int add_found(void *arg, uint64_t addr, uint64_t size, const char *name)
 	return 0;
 }
 
+static int add_from_map(void *arg, uint64_t addr, uint64_t size, const char *name)
+{
+	K.pm_named = 1;
+	return add_found(arg, addr, size, name);
+}
+
+int jp_known_runtime_map(void)
+{
+	return K.pm_named;
+}
+
 /* Parse each registered GDB JIT object once. */
 static int gdbjit_entry(void *arg, uint64_t symfile, uint64_t size)
 {
@@ -250,7 +262,7 @@ size_t jp_known_refresh(int skip_perfmap, const struct jp_range **changed)
 	/* A runtime's own /tmp/perf-<pid>.map (node --perf-basic-prof, the
 	 * JVM's perf-map-agent): read what was appended since last time. */
 	if (!skip_perfmap && jp_perfmap_path(path, sizeof(path), jp_sys_getpid()) > 0)
-		jp_perfmap_read(path, &K.pm_offset, 4u << 20, add_found, NULL);
+		jp_perfmap_read(path, &K.pm_offset, 4u << 20, add_from_map, NULL);
 	*changed = K.changed;
 	return K.nchanged;
 }
@@ -258,6 +270,7 @@ size_t jp_known_refresh(int skip_perfmap, const struct jp_range **changed)
 void jp_known_fork_child(void)
 {
 	K.pm_offset = 0;
+	K.pm_named = 0;
 	memset(K.sigs, 0, sizeof(K.sigs));
 }
 
@@ -268,6 +281,7 @@ void jp_known_reset(void)
 	K.nchanged = 0;
 	K.full = 0;
 	K.pm_offset = 0;
+	K.pm_named = 0;
 	K.nareas = 0;
 	memset(K.sigs, 0, sizeof(K.sigs));
 }

@@ -88,8 +88,15 @@ uint32_t jp_known_flags(size_t i);
  * short: the last range then widens to cover the rest. */
 size_t jp_known_refresh(int skip_perfmap, const struct jp_range **changed);
 
+/* Has the process's own perf map named code yet?  Then names read from
+ * its heap are not needed (lib/v8.c is not asked): the map names every
+ * function the runtime makes, and a heap name that came before the map's
+ * line would name the code until the next refresh. */
+int jp_known_runtime_map(void);
+
 /* Fork child: names stay valid (same address space); only the perf-map
- * read position is forgotten (a new pid, a new map file). */
+ * read position, and whether it named code, are forgotten (a new pid, a
+ * new map file). */
 void jp_known_fork_child(void);
 
 /* Forget every name (tests). */

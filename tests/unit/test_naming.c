@@ -298,7 +298,11 @@ START_TEST(refresh_returns_renamed_ranges)
 	ck_assert_ptr_nonnull(f);
 	fprintf(f, "7f0000001000 40 first\n7f0000002000 80 second one\n");
 	fclose(f);
+	ck_assert(!jp_known_runtime_map());
+	ck_assert_uint_eq(jp_known_refresh(1, &ch), 0);
+	ck_assert(!jp_known_runtime_map());
 	n = jp_known_refresh(0, &ch);
+	ck_assert(jp_known_runtime_map()); /* V8's heap is no longer read */
 	ck_assert_uint_eq(n, 2);
 	ck_assert_uint_eq(ch[0].start, 0x7f0000001000ull);
 	ck_assert_uint_eq(ch[0].end, 0x7f0000001040ull);
@@ -315,6 +319,8 @@ START_TEST(refresh_returns_renamed_ranges)
 	ck_assert_uint_eq(jp_known_refresh(0, &ch), 1);
 	ck_assert_uint_eq(ch[0].start, 0x7f0000003000ull);
 	unlink(path);
+	jp_known_fork_child(); /* a child writes its own map, or none */
+	ck_assert(!jp_known_runtime_map());
 }
 END_TEST
 
