@@ -74,11 +74,38 @@ int jp_engine_describe_after(const struct jp_region *r)
 
 /* ---- initialisation ---------------------------------------------------- */
 
+/* JITPERF_DESCRIBE=both (tests): the bytes a pass recorded for after the
+ * run, which the description in the program reads as well.  Read live a
+ * second time, code the JIT wrote in between (HotSpot patching a call,
+ * QEMU chaining blocks) was described from other bytes than recorded; the
+ * dirty pass's cache is too small to hold what a busy pass records. */
+#define BOTH_BYTES (64u << 20) /* reserved; pages are touched as used */
+#define BOTH_RANGES 4096u
+static struct jp_readcache both;
+
 /* Live code, no fault on a racing munmap; what this pass read, once (readcache.h). */
 static ssize_t read_code(void *ctx, uint64_t addr, void *buf, size_t len)
 {
 	(void)ctx;
+	if (both.buf)
+		return jp_readcache_read(&both, jp_eng.pid, addr, buf, len);
 	return jp_readcache_read(&jp_eng.dirty.cache, jp_eng.pid, addr, buf, len);
+}
+
+static void alloc_both(void)
+{
+	uint8_t *buf = jp_sys_mmap(NULL, BOTH_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+				   -1, 0);
+	struct jp_readcache_seg *seg = jp_sys_alloc(BOTH_RANGES * sizeof(*seg));
+
+	if (!buf || !seg) { /* read live twice */
+		if (buf)
+			jp_sys_munmap(buf, BOTH_BYTES);
+		if (seg)
+			jp_sys_free(seg, BOTH_RANGES * sizeof(*seg));
+		return;
+	}
+	jp_readcache_init_table(&both, buf, BOTH_BYTES, seg, BOTH_RANGES);
 }
 
 /* The code a runtime's own names are read from (lib/v8.c), kept for the
@@ -112,11 +139,16 @@ static void defer_pages(const struct jp_region *r, uint64_t a, uint64_t b, uint6
 {
 	for (uint64_t x = a; x < b;) {
 		size_t want = b - x < jp_eng.rec.chunk ? (size_t)(b - x) : jp_eng.rec.chunk;
-		ssize_t got = read_code(NULL, x, jp_eng.rec.buf, want);
+		ssize_t got;
+		const uint8_t *p = both.buf ? jp_readcache_fill(&both, jp_eng.pid, x, want, &got) : NULL;
 
+		if (!p) {
+			got = read_code(NULL, x, jp_eng.rec.buf, want);
+			p = jp_eng.rec.buf;
+		}
 		if (got <= 0)
 			break;
-		jp_deferlog_pages(&jp_eng.out, jp_creator_id_name(r->creator), x, jp_eng.rec.buf, (uint64_t)got, now);
+		jp_deferlog_pages(&jp_eng.out, jp_creator_id_name(r->creator), x, p, (uint64_t)got, now);
 		x += (uint64_t)got;
 		if ((size_t)got < want)
 			break;
@@ -154,6 +186,8 @@ static int alloc_buffers(void)
 		return -ENOMEM;
 	if (jp_engine_describe_after(NULL))
 		jp_known_observe(log_known);
+	if (jp_eng.cfg.describe == JP_DESCRIBE_BOTH)
+		alloc_both();
 	return 0;
 }
 
@@ -385,6 +419,7 @@ void jp_engine_capture_region(size_t i, uint64_t now, int reannounce, uint64_t l
 		jp_reconcile_reannounce(&jp_eng.rec, r, now);
 	r->last_scan_ts = collected;
 	jp_readcache_reset(&jp_eng.dirty.cache); /* the copies are this pass's only */
+	jp_readcache_reset(&both);
 	if (!jp_eng.thr.running || !pthread_equal(pthread_self(), jp_eng.thr.th)) /* capture thread: busy_ns */
 		jp_eng.st.capture_ns += jp_log_work_ns() - t0;
 	if (jp_eng.out.shutdown)

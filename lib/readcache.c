@@ -5,11 +5,20 @@
 #include <errno.h>
 #include <string.h>
 
-void jp_readcache_init(struct jp_readcache *c, uint8_t *buf, size_t cap)
+void jp_readcache_init_table(struct jp_readcache *c, uint8_t *buf, size_t cap, struct jp_readcache_seg *seg,
+			     uint32_t max)
 {
 	memset(c, 0, sizeof(*c));
 	c->buf = buf;
 	c->cap = cap;
+	c->seg = seg;
+	c->max = max;
+}
+
+void jp_readcache_init(struct jp_readcache *c, uint8_t *buf, size_t cap)
+{
+	jp_readcache_init_table(c, buf, cap, NULL, JP_READCACHE_SEGS);
+	c->seg = c->own;
 }
 
 void jp_readcache_reset(struct jp_readcache *c)
@@ -35,11 +44,15 @@ const uint8_t *jp_readcache_fill(struct jp_readcache *c, pid_t pid, uint64_t add
 		*got = -EINVAL;
 		return NULL;
 	}
-	if (c->cap - c->used < len || c->n >= JP_READCACHE_SEGS)
+	if (c->cap - c->used < len || c->n >= c->max)
 		jp_readcache_reset(c);
 	at = c->buf + c->used;
 	*got = live_copy(c, pid, at, addr, len);
-	if (*got > 0) {
+	if (*got > 0 && c->n && c->seg[c->n - 1].addr + c->seg[c->n - 1].len == addr &&
+	    c->seg[c->n - 1].off + c->seg[c->n - 1].len == c->used) {
+		c->seg[c->n - 1].len += (size_t)*got; /* goes on from the last read */
+		c->used += (size_t)*got;
+	} else if (*got > 0) {
 		c->seg[c->n].addr = addr;
 		c->seg[c->n].off = c->used;
 		c->seg[c->n].len = (size_t)*got;

@@ -40,8 +40,9 @@ struct jp_readcache {
 	uint8_t *buf; /* NULL: the cache is off, every read is live */
 	size_t cap;
 	size_t used;
-	uint32_t n;
-	struct jp_readcache_seg seg[JP_READCACHE_SEGS];
+	uint32_t n, max;
+	struct jp_readcache_seg *seg; /* own, or the table given at init */
+	struct jp_readcache_seg own[JP_READCACHE_SEGS];
 	uint64_t live, served; /* bytes read live, bytes served from the cache */
 };
 
@@ -49,13 +50,18 @@ struct jp_readcache {
  * take our pid (jp_safe_copy_self): a fork child reads with its own. */
 void jp_readcache_init(struct jp_readcache *c, uint8_t *buf, size_t cap);
 
+/* The same, holding up to max ranges in the caller's table seg[max]. */
+void jp_readcache_init_table(struct jp_readcache *c, uint8_t *buf, size_t cap, struct jp_readcache_seg *seg,
+			     uint32_t max);
+
 /* Forget what is held (the buffer is about to be used otherwise). */
 void jp_readcache_reset(struct jp_readcache *c);
 
 /* Read [addr, addr + len) live (len <= cap) and keep it; returns where the
  * bytes are (in the cache's buffer, valid until the next fill or reset)
  * and sets *got to their count: short at an unreadable page, <= 0 none.
- * When the buffer or the table is full, it starts over. */
+ * A read that goes on where the last one ended extends its range.  When
+ * the buffer or the table is full, it starts over. */
 const uint8_t *jp_readcache_fill(struct jp_readcache *c, pid_t pid, uint64_t addr, size_t len, ssize_t *got);
 
 /* [addr, addr + len) when one held range has all of it, else NULL. */

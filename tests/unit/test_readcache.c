@@ -110,6 +110,35 @@ START_TEST(a_full_buffer_starts_over_and_latest_read_wins)
 }
 END_TEST
 
+START_TEST(a_read_going_on_extends_its_range_and_a_table_can_be_given)
+{
+	struct jp_readcache c;
+	struct jp_readcache_seg seg[2];
+	long pg;
+	uint8_t *m = three_pages(&pg), out[8];
+	uint64_t at = (uint64_t)(uintptr_t)m;
+	ssize_t got;
+
+	jp_readcache_init_table(&c, cbuf, sizeof(cbuf), seg, 2);
+	/* Page by page, in order: one range, so a read across is held whole. */
+	jp_readcache_fill(&c, getpid(), at, (size_t)pg, &got);
+	jp_readcache_fill(&c, getpid(), at + (uint64_t)pg, (size_t)pg, &got);
+	ck_assert_uint_eq(c.n, 1);
+	ck_assert_ptr_nonnull(jp_readcache_get(&c, at + (uint64_t)pg - 4, 8));
+	/* Not where the last read ended: a range of its own, in the caller's table. */
+	jp_readcache_fill(&c, getpid(), at + 16, 8, &got);
+	ck_assert_uint_eq(c.n, 2);
+	ck_assert_ptr_eq(c.seg, seg);
+	/* The table is full: the next read starts the cache over. */
+	m[40] ^= 0x11;
+	jp_readcache_fill(&c, getpid(), at + 40, 4, &got);
+	ck_assert_uint_eq(c.n, 1);
+	ck_assert_int_eq(jp_readcache_read(&c, getpid(), at + 40, out, 1), 1);
+	ck_assert_uint_eq(out[0], m[40]);
+	munmap(m, 3 * (size_t)pg);
+}
+END_TEST
+
 Suite *make_readcache_suite(void)
 {
 	Suite *s = suite_create("readcache");
@@ -118,6 +147,7 @@ Suite *make_readcache_suite(void)
 	tcase_add_test(tc, held_bytes_are_served_without_reading);
 	tcase_add_test(tc, across_held_and_live_bytes_and_short_at_unreadable);
 	tcase_add_test(tc, a_full_buffer_starts_over_and_latest_read_wins);
+	tcase_add_test(tc, a_read_going_on_extends_its_range_and_a_table_can_be_given);
 	suite_add_tcase(s, tc);
 	return s;
 }
