@@ -34,7 +34,7 @@ for i in $(seq 1 "${RUNS:-3}"); do
 	jp_share "$run"
 	shares+=" $JP_SHARE%"
 	jp_check_run "$run" || fail=1
-	dump=$(find "$dir/dumps" -name 'jit-*.dump' -type f | head -n 1)
+	dump=$(find "$dir/dumps" -name 'jit-*.dump' -type f | sed -n '1,1p')
 	"$JP_DUMP_TOOL" "$dump" >"$dir/dump.txt" 2>/dev/null
 	read -r loads median < <(awk '$2 == "LOAD" { z[++n] = $5 } END {
 		if (!n) { print 0, 0; exit }

@@ -16,7 +16,7 @@ jp_setup
 HUGE_ROUNDS=150 jp_capture_runs huge_toggle "$prog" || fail=1
 for i in $(seq 1 "${RUNS:-3}"); do
 	dir=$JP_TMP/huge_toggle.$i
-	dump=$(find "$dir/dumps" -name 'jit-*.dump' -type f | head -n 1)
+	dump=$(find "$dir/dumps" -name 'jit-*.dump' -type f | sed -n '1,1p')
 	[ -n "$dump" ] || { jp_say "huge_toggle.$i: FAIL no dump"; fail=1; continue; }
 	"$JP_DUMP_TOOL" "$dump" >"$dir/dump.txt" 2>/dev/null
 	bytes=$(awk '$2 == "LOAD" { s += $5 } END { print s + 0 }' "$dir/dump.txt")

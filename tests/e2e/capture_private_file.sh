@@ -41,7 +41,7 @@ fp_share() {
 	if [ "$JP_UNNAMED" -gt 0 ]; then
 		jp_say "$1: image samples not on a jitted piece, by dso:"
 		awk -F'\t' '$4 != "named" && $5 !~ /^\[kernel/ { c[$4 "\t" $5]++ }
-			END { for (k in c) print c[k] "\t" k }' "$dir/samples.tsv" | sort -rn | head -n 8 | sed 's/^/  /'
+			END { for (k in c) print c[k] "\t" k }' "$dir/samples.tsv" | sort -rn | sed -n '1,8p' | sed 's/^/  /'
 	fi
 }
 
@@ -49,7 +49,7 @@ fp_share() {
 # written bytes.  0 pass, 1 fail.
 fp_loads() {
 	local run=$1 dir=$JP_TMP/$1 dump out
-	dump=$(find "$dir/dumps" -name 'jit-*.dump' -type f | head -n 1)
+	dump=$(find "$dir/dumps" -name 'jit-*.dump' -type f | sed -n '1,1p')
 	[ -n "$dump" ] || { jp_say "$run: FAIL no dump"; return 1; }
 	"$JP_DUMP_TOOL" "$dump" >"$dir/dump.txt" 2>/dev/null
 	out=$(awk "$JP_AWK_HEX"'
@@ -124,7 +124,7 @@ fp_variant() {
 				<(printf '%s\n' "$first") <(fp_names "$run"))
 			if [ -n "$diffs" ]; then
 				jp_say "$run: FAIL hot functions named otherwise than in run 1:"
-				printf '%s\n' "$diffs" | head -n 10
+				printf '%s\n' "$diffs" | sed -n '1,10p'
 				fail=1
 			fi
 		fi

@@ -53,7 +53,7 @@ both() { # NAME CMD...
 		bad=1
 	fi
 	if grep -q '^jitperf: ' "$dir/err"; then
-		grep '^jitperf: ' "$dir/err" | sed "s/^/$name: the shim said: /" | head -n 5
+		grep '^jitperf: ' "$dir/err" | sed "s/^/$name: the shim said: /" | sed -n '1,5p'
 	fi
 	while read -r d; do
 		if ! "$JP_DUMP_TOOL" --describe -o "$d.after" "$d" >"$d.log" 2>&1; then
@@ -67,7 +67,7 @@ both() { # NAME CMD...
 		loads=$((loads + $(grep -c ' LOAD ' "$d.now" || true)))
 		if ! cmp -s "$d.now" "$d.later"; then
 			jp_say "$name: FAIL $(basename "$d"): described after the run, $(wc -l <"$d.later") records; while it ran, $(wc -l <"$d.now"); first differences:"
-			diff "$d.now" "$d.later" | head -n 6 | sed 's/^/  /'
+			diff "$d.now" "$d.later" | sed -n '1,6p' | sed 's/^/  /'
 			bad=1
 		fi
 	done < <(find "$dir/dumps" -name 'jit-*.dump' -type f)

@@ -74,7 +74,7 @@ for seed in $seeds; do
 		fi
 		if grep -q '^jitperf: ' "$HS_TMP/shim.err"; then
 			hs_say "seed $seed [$cfg]: the shim complained:"
-			grep '^jitperf: ' "$HS_TMP/shim.err" | head -n 3 | sed 's/^/  /'
+			grep '^jitperf: ' "$HS_TMP/shim.err" | sed -n '1,3p' | sed 's/^/  /'
 			fail=1
 		fi
 		hs_check_dumps "$dir" || fail=1

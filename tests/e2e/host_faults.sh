@@ -54,7 +54,7 @@ fault() {
 			hs_say "$name/$host: ok: $(grep -m 1 '^jitperf: ' "$err" | cut -c1-200)"
 			continue
 		fi
-		sed 's/^/  stderr: /' "$err" | head -n 5
+		sed 's/^/  stderr: /' "$err" | sed -n '1,5p'
 	done
 }
 
@@ -84,7 +84,7 @@ if [ "$rc" -eq 0 ] && cmp -s "$HS_TMP/ref.stress" "$HS_TMP/locked.out" &&
 	hs_say "unwritable/stress (uid $nobody): ok: $(grep -m 1 '^jitperf: ' "$HS_TMP/locked.err")"
 else
 	hs_say "unwritable/stress (uid $nobody): FAIL status $rc"
-	sed 's/^/  stderr: /' "$HS_TMP/locked.err" | head -n 5
+	sed 's/^/  stderr: /' "$HS_TMP/locked.err" | sed -n '1,5p'
 	fail=1
 fi
 

@@ -46,7 +46,7 @@ try() {
 		head -n 5 "$dir.err" | cut -c1-200 | sed 's/^/  /'
 		fail=1
 	elif grep -v '^jitperf: ' "$dir.err" | grep -q .; then
-		hs_say "$label: FAIL unexpected stderr: $(grep -v '^jitperf: ' "$dir.err" | head -n 1)"
+		hs_say "$label: FAIL unexpected stderr: $(grep -v '^jitperf: ' "$dir.err" | sed -n '1,1p')"
 		fail=1
 	elif [ "$n" -gt $((procs * ${MAXMSG:-1})) ]; then
 		hs_say "$label: FAIL $n messages (at most ${MAXMSG:-1} per process)"

@@ -20,7 +20,7 @@ for cfg in "JITPERF_TRACK=auto" "JITPERF_EPOCH_MS=1" "JITPERF_TRACK=hash JITPERF
 	hs_watch 60 "$HS_TMP/out" "$HS_TMP/err" env LD_PRELOAD="$HS_SHIM" JITPERF_DIR="$HS_TMP/d" $cfg "$prog" "$secs" 4
 	if [ "$HS_RC" -ne 0 ] || ! cmp -s "$HS_TMP/plain" "$HS_TMP/out"; then
 		hs_say "[$cfg]: FAIL status $HS_RC: $(cat "$HS_TMP/out")"
-		sed 's/^/  /' "$HS_TMP/err" | head -n 5
+		sed 's/^/  /' "$HS_TMP/err" | sed -n '1,5p'
 		fail=1
 	else
 		hs_say "[$cfg]: ok, $(grep -m 1 'handlers ran' "$HS_TMP/err")"

@@ -13,7 +13,7 @@ for cfg in "JITPERF_SCAN=1" "JITPERF_SCAN=0" "JITPERF_TRACK=hash"; do
 	env LD_PRELOAD="$HS_SHIM" JITPERF_DIR="$HS_TMP/d.$cfg" "$cfg" "$prog" >"$HS_TMP/out" 2>&1 || true
 	if ! cmp -s "$HS_TMP/ref" "$HS_TMP/out"; then
 		hs_say "$cfg: FAIL output differs:"
-		diff "$HS_TMP/ref" "$HS_TMP/out" | sed 's/^/  /' | head -n 10
+		diff "$HS_TMP/ref" "$HS_TMP/out" | sed 's/^/  /' | sed -n '1,10p'
 		fail=1
 	elif ! hs_check_dumps "$HS_TMP/d.$cfg" >/dev/null; then
 		hs_say "$cfg: FAIL invalid dump"

@@ -32,7 +32,7 @@ for cfg in "${configs[@]}"; do
 		HOST_RANGES_DIR="$run/ranges" $cfg "$prog" "${args[@]}"
 	if [ "$HS_RC" -ne 0 ]; then
 		hs_say "[$cfg]: exit status $HS_RC with the shim"
-		sed 's/^/  /' "$run/err" | head -n 10
+		sed 's/^/  /' "$run/err" | sed -n '1,10p'
 		if grep -q 'mremap: Bad address' "$run/err"; then
 			hs_say "  (KNOWN BUG: the program's own mremap failed; see host_bug_mremap_race.sh)"
 		fi
@@ -43,7 +43,7 @@ for cfg in "${configs[@]}"; do
 	fi
 	if grep -q '^jitperf: ' "$run/err"; then
 		hs_say "[$cfg]: the shim complained:"
-		grep '^jitperf: ' "$run/err" | head -n 3 | sed 's/^/  /'
+		grep '^jitperf: ' "$run/err" | sed -n '1,3p' | sed 's/^/  /'
 		fail=1
 	fi
 	if ! hs_check_dumps "$run/dumps" "$run/ranges"; then

@@ -51,7 +51,7 @@ cr_check() { # RUN CREATOR OBJ CMD...
 	done < <(awk -F'\t' '$1 == "HOT" { print $2, $6 }' "$JP_TMP/$run/hot.tsv")
 	jp_say "$run: creator $creator ($obj); names of the hot functions' samples:"
 	awk -F'\t' '$1 == "PIECE" { c[$6] += $3 } END { for (k in c) printf "  %6d  %s\n", c[k], k }' \
-		"$JP_TMP/$run/hot.tsv" | sort -k1,1nr | head -n 5
+		"$JP_TMP/$run/hot.tsv" | sort -k1,1nr | sed -n '1,5p'
 	if [ "$bad" -ne 0 ]; then
 		fail=1
 	fi

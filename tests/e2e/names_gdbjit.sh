@@ -36,7 +36,7 @@ else
 fi
 
 # The published names are LOADs with the code bytes (perf annotate works).
-dump=$(find "$dir/dumps" -name 'jit-*.dump' -type f | head -n 1)
+dump=$(find "$dir/dumps" -name 'jit-*.dump' -type f | sed -n '1,1p')
 for want in gdbjit_hot gdbjit_cold; do
 	size=$("$JP_DUMP_TOOL" "$dump" | awk -v n="$want" '$2 == "LOAD" && $7 == n { print $5; exit }')
 	if [ -z "$size" ] || [ "$size" -eq 0 ]; then

@@ -47,7 +47,7 @@ run() {
 	mkdir -p "$d"
 	(cd "$d" && NODE_OPTIONS=${2:-} JITPERF_DIR=$d LD_PRELOAD=$lib node "$work" 0.3 >/dev/null 2>"$d/err") ||
 		fail "$1: node failed: $(tail -n 3 "$d/err")"
-	dump=$(find "$d" -maxdepth 1 -name 'jit-*.dump' | head -n 1)
+	dump=$(find "$d" -maxdepth 1 -name 'jit-*.dump' | sed -n '1,1p')
 	[ -n "$dump" ] || { fail "$1: no dump"; return; }
 	pids+=("$(basename "$dump" .dump | sed 's/^jit-//')")
 	"$dump_tool" "$dump" | awk '$2 == "LOAD" { a = $4; $1 = $2 = $3 = $4 = $5 = $6 = ""; sub(/^ +/, ""); print a, $0 }' >"$tmp/$1.names"

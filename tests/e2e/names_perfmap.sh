@@ -40,7 +40,7 @@ jp_dump_check perfmap || fail=1
 
 read -r map size mtime < <(sed -n 's/^PMSTAT path=\([^ ]*\) size=\([0-9]*\) mtime=\([0-9.]*\)$/\1 \2 \3/p' "$dir/stdout") || true
 [ -n "${map:-}" ] || jp_fail "the program printed no PMSTAT line"
-dump=$(find "$dir/dumps" -name 'jit-*.dump' -type f | head -n 1)
+dump=$(find "$dir/dumps" -name 'jit-*.dump' -type f | sed -n '1,1p')
 "$JP_DUMP_TOOL" "$dump" >"$dir/dump.txt"
 
 # label addr size expected-name, for every function with a map line.
@@ -76,7 +76,7 @@ done < <(sed -n 's/^JITFUNC name=\([^ ]*\) pid=[0-9]* addr=\(0x[0-9a-f]*\) size=
 sed -n 's/^PMLINE //p' "$dir/stdout" >"$dir/map.expected"
 if ! cmp -s "$map" "$dir/map.expected"; then
 	jp_say "FAIL: $map differs from what the program wrote:"
-	diff "$dir/map.expected" "$map" | head -n 10 | sed 's/^/  /'
+	diff "$dir/map.expected" "$map" | sed -n '1,10p' | sed 's/^/  /'
 	fail=1
 fi
 got=$(stat -c '%s %.9Y' "$map")

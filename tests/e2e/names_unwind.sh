@@ -64,7 +64,7 @@ uw_mode() { # MODE -> sets UW_REACH UW_EXACT UW_N
 	dir=$JP_TMP/$run
 	uw_record "$run" "$mode"
 	jp_inject "$run"
-	"$JP_DUMP_TOOL" "$(find "$dir/dumps" -name 'jit-*.dump' -type f | head -n 1)" >"$dir/dump.txt"
+	"$JP_DUMP_TOOL" "$(find "$dir/dumps" -name 'jit-*.dump' -type f | sed -n '1,1p')" >"$dir/dump.txt"
 	read -r inner _ _ < <(uw_piece "$run" jit_inner) || true
 	read -r outer _ _ < <(uw_piece "$run" jit_outer) || true
 	if [ -z "${inner:-}" ] || [ -z "${outer:-}" ]; then
@@ -119,7 +119,7 @@ uw_mode() { # MODE -> sets UW_REACH UW_EXACT UW_N
 		fail=1
 	elif [ $((UW_REACH * 100)) -lt $((UW_N * JP_MIN_REACH)) ]; then
 		jp_say "FAIL: $mode: only $UW_REACH of $UW_N call chains reach main through the JIT frames"
-		awk 'BEGIN { RS = ""; ORS = "\n\n" } /burn \(/ && !/ main \(/' "$dir/chains.txt" | head -n 12 | sed 's/^/  /'
+		awk 'BEGIN { RS = ""; ORS = "\n\n" } /burn \(/ && !/ main \(/' "$dir/chains.txt" | sed -n '1,12p' | sed 's/^/  /'
 		fail=1
 	fi
 }

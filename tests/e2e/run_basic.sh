@@ -40,7 +40,7 @@ check "the flame graph was written" test -s "$out/flamegraph.html"
 # The commands it prints work as printed (from the directory it ran in).
 report=$(grep -m1 ' report -i ' "$sum" | sed 's/^ *//')
 annotate=$(grep -m1 ' annotate -i ' "$sum" | sed 's/^ *//')
-top=$(sed -n 's/^ *[0-9.]*%  \(.*[^ ]\) *\[JIT\]$/\1/p' "$sum" | head -n 1)
+top=$(sed -n 's/^ *[0-9.]*%  \(.*[^ ]\) *\[JIT\]$/\1/p' "$sum" | sed -n '1,1p')
 echo "report: $report"
 echo "annotate: $annotate"
 bash -c "$report --stdio" >"$T/report.txt" 2>"$T/report.err"

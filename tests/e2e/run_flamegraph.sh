@@ -15,7 +15,7 @@ page=$T/fg/flamegraph.html
 sum=$T/fg/summary.txt
 check "flamegraph.html written" test -s "$page"
 check "the summary lists it" grep -q 'flamegraph.html' "$sum"
-top=$(sed -n 's/^ *[0-9.]*%  \(.*[^ ]\) *\[JIT\]$/\1/p' "$sum" | head -n 1)
+top=$(sed -n 's/^ *[0-9.]*%  \(.*[^ ]\) *\[JIT\]$/\1/p' "$sum" | sed -n '1,1p')
 echo "top JIT function: $top"
 check "the summary has a named JIT function" test -n "$top"
 
@@ -42,7 +42,7 @@ check "chromium rendered the page" test -s "$T/dom.html"
 check "the flame graph's SVG was built" grep -q 'class="partition d3-flame-graph"' "$T/dom.html"
 # one <g> per frame: <g ... name="NAME"><rect ... fill="rgb(r,g,b)">...<title>NAME (..%, N samples)</title>
 frames() { tr '\n' ' ' <"$T/dom.html" | grep -o '<g[^>]*name="[^"]*"[^>]*><rect[^>]*fill="rgb([0-9,]*)"' ; }
-jit_frame=$(frames | grep -F "name=\"$top\"" | head -n 1)
+jit_frame=$(frames | grep -F "name=\"$top\"" | sed -n '1,1p')
 echo "frame: $jit_frame"
 check "the browser drew a frame for the JIT function '$top'" test -n "$jit_frame"
 check "... with its name as a visible label" grep -qF "$label" "$T/dom.html"
@@ -50,7 +50,7 @@ check "... and a tooltip with its share" grep -qE "<title>$top \([0-9.]+%, [0-9]
 rgb=$(sed -n 's/.*fill="rgb(\([0-9,]*\))".*/\1/p' <<<"$jit_frame")
 IFS=, read -r r g _ <<<"${rgb:-0,0,0}"
 check "... coloured as JIT code (green: rgb($rgb))" test "$g" -ge 200 -a "$r" -le 110
-c_frame=$(frames | grep -F 'name="interp_eval"' | head -n 1)
+c_frame=$(frames | grep -F 'name="interp_eval"' | sed -n '1,1p')
 rgb=$(sed -n 's/.*fill="rgb(\([0-9,]*\))".*/\1/p' <<<"$c_frame")
 IFS=, read -r r g _ <<<"${rgb:-0,0,0}"
 check "C code (interp_eval) is not coloured as JIT (rgb($rgb))" test "$r" -ge 200 -a "$g" -le 130

@@ -27,7 +27,7 @@ for c in $cases; do
 	*) cmd=("$BUILD/tests/jit/${prog%_dwarf}") ;;
 	esac
 	run_jr "$prog" 0 --no-inject --no-flamegraph --call-graph "${c#*:}" -o "$out" --lib "$LIB" -- "${cmd[@]}"
-	dump=$(find "$out/dumps" -name 'jit-*.dump' | head -n 1)
+	dump=$(find "$out/dumps" -name 'jit-*.dump' | sed -n '1,1p')
 	check "$prog: a dump was written" test -n "$dump"
 	[ -n "$dump" ] || continue
 	cp "$dump" "$T/$prog.whole"
@@ -82,7 +82,7 @@ done
 run_jr demo 0 -o "$T/default" --lib "$LIB" -- "$DEMO"
 check "jitperf-run says how many pieces hold samples" grep -q 'pieces hold samples' "$T/demo.err"
 check "--all-loads is named as the way to get all" grep -q -- '--all-loads' "$T/demo.err"
-d=$(find "$T/default/dumps" -name 'jit-*.dump' | head -n 1)
+d=$(find "$T/default/dumps" -name 'jit-*.dump' | sed -n '1,1p')
 check "the whole dump stays as .all" test -s "$d.all"
 run_jr demo_dwarf_default 0 -o "$T/dwarf_default" --call-graph dwarf --lib "$LIB" -- "$DEMO"
 check "dwarf call graphs are pruned too" grep -q 'pieces hold samples' "$T/demo_dwarf_default.err"

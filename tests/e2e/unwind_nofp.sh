@@ -38,7 +38,7 @@ nf_mode() { # MODE -> NF_THROUGH NF_COMPLETE
 		jp_fail "$mode: nofp exited with status $rc under perf record"
 	fi
 	jp_inject "nofp_$mode"
-	dump=$(find "$dir/dumps" -name 'jit-*.dump' -type f | head -n 1)
+	dump=$(find "$dir/dumps" -name 'jit-*.dump' -type f | sed -n '1,1p')
 	[ -n "$dump" ] || jp_fail "$mode: no dump"
 	"$JP_DUMP_TOOL" --check "$dump" | sed 's/^/  /'
 	"$JP_DUMP_TOOL" --check "$dump" >/dev/null || jp_fail "$mode: jitperf-dump --check rejects the dump"
@@ -74,7 +74,7 @@ if [ $((auto_complete * 100)) -lt $((auto_through * JP_MIN_REACH)) ]; then
 	jp_say "FAIL: auto: only $auto_complete of $auto_through chains through JIT code reach a root"
 	awk 'BEGIN { RS = ""; ORS = "\n\n" } /jitted-/ && !/(_start|start_thread|clone)/' \
 		<(jp_perf script --no-inline -i "$JP_TMP/nofp_auto/perf.jit.data" -F ip,sym,dso 2>/dev/null) |
-		head -n 12 | sed 's/^/  /'
+		sed -n "1,12p" | sed 's/^/  /'
 	fail=1
 fi
 nf_mode empty
@@ -97,7 +97,7 @@ jp_say "jitperf-run --call-graph fp: $(printf '%s' "$fp_lines" | tr -s ' ' | tr 
 # Not exactly 0 %: a sample in jit_a's first instructions, before rbp is
 # made a counter, or after its pop, still finds the caller's frame chain
 # (1 of 143 JIT samples in one run).
-fp_pct=$(sed -n 's/.*complete stack.*: \([0-9.]*\)%.*/\1/p' <<<"$fp_lines" | head -n 1)
+fp_pct=$(sed -n 's/.*complete stack.*: \([0-9.]*\)%.*/\1/p' <<<"$fp_lines" | sed -n '1,1p')
 if [ -z "$fp_pct" ] || awk -v p="$fp_pct" 'BEGIN { exit !(p >= 5) }' ||
 	! grep -q 'try --call-graph dwarf' <<<"$fp_lines"; then
 	jp_say "FAIL: the fp summary should count under 5% complete stacks and advise --call-graph dwarf"
@@ -105,7 +105,7 @@ if [ -z "$fp_pct" ] || awk -v p="$fp_pct" 'BEGIN { exit !(p >= 5) }' ||
 fi
 dw_lines=$(nf_summary dwarf)
 jp_say "jitperf-run --call-graph dwarf: $(printf '%s' "$dw_lines" | tr -s ' ' | tr '\n' ' ')"
-dw_pct=$(sed -n 's/.*complete stack.*: \([0-9.]*\)%.*/\1/p' <<<"$dw_lines" | head -n 1)
+dw_pct=$(sed -n 's/.*complete stack.*: \([0-9.]*\)%.*/\1/p' <<<"$dw_lines" | sed -n '1,1p')
 if [ -z "$dw_pct" ] || awk -v p="$dw_pct" -v m="$JP_MIN_REACH" 'BEGIN { exit !(p < m) }' ||
 	grep -q 'try --call-graph dwarf' <<<"$dw_lines"; then
 	jp_say "FAIL: the dwarf summary should count >= $JP_MIN_REACH% complete stacks, without the advice"

@@ -154,7 +154,7 @@ jp_record() {
 	grep -q '^JITFUNC .*hot=1' "$dir/stdout" || jp_fail "$run: the program printed no hot JITFUNC line"
 	if [ "$mode" = shim ] && grep -q '^jitperf: ' "$dir/stderr"; then
 		jp_say "$run: the shim said:"
-		grep '^jitperf: ' "$dir/stderr" | sed 's/^/  /' | head -n 20
+		grep '^jitperf: ' "$dir/stderr" | sed 's/^/  /' | sed -n '1,20p'
 	fi
 }
 
@@ -187,7 +187,7 @@ jp_share() {
 		jp_say "$1: JIT samples by dso (unnamed first):"
 		awk -F'\t' '$4 != "other" { c[$4 "\t" $5]++ }
 			END { for (k in c) print c[k] "\t" k }' "$dir/samples.tsv" |
-			sort -t"$(printf '\t')" -k2,2r -k1,1nr | head -n 15 | sed 's/^/  /'
+			sort -t"$(printf '\t')" -k2,2r -k1,1nr | sed -n '1,15p' | sed 's/^/  /'
 	fi
 }
 

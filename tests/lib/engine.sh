@@ -172,11 +172,11 @@ engine_run() { # NAME RUN
 	fi
 	if ! cmp -s "$dir/stdout" "$JP_TMP/plain.stdout"; then
 		jp_say "$run: FAIL stdout differs from the plain run:"
-		diff "$JP_TMP/plain.stdout" "$dir/stdout" | head -n 10 | sed 's/^/  /'
+		diff "$JP_TMP/plain.stdout" "$dir/stdout" | sed -n '1,10p' | sed 's/^/  /'
 		bad=1
 	fi
 	grep '^jitperf: ' "$dir/stderr" | grep -v -e '^jitperf: writing ' -e ' ms capturing' |
-		sed "s/^/$run: the shim said: /" | head -n 10 || true
+		sed "s/^/$run: the shim said: /" | sed -n '1,10p' || true
 	engine_inject "$run"
 	jp_samples "$run"
 	jp_share "$run"
@@ -299,7 +299,7 @@ engine_own_names() { # NAME RUN
 	read -r ENGINE_OWN o j <<<"$line"
 	jp_say "$2: in the runtime's own names: $ENGINE_OWN% ($o of $j JIT samples); top: $(awk -F'\t' -v re="$re" \
 		'$4 == "named" && $6 ~ re { c[$6]++ } END { for (k in c) print c[k] "\t" k }' "$JP_TMP/$2/samples.tsv" |
-		sort -nr | head -n 2 | cut -f2 | paste -sd';' -)"
+		sort -nr | sed -n '1,2p' | cut -f2 | paste -sd';' -)"
 	if awk -v s="$ENGINE_OWN" -v m="$min" 'BEGIN { exit !(s + 0 < m + 0) }'; then
 		jp_say "$2: FAIL $ENGINE_OWN% of the JIT samples in the runtime's own names < $min%"
 		return 1
@@ -408,7 +408,7 @@ engine_stability_check() { # NAME RUN...
 	# which creators the names carry (docs/naming.md: the engine's name)
 	jp_say "creators of the named JIT samples of $a: $(awk -F'\t' '$4 == "named" && $6 ~ /^jit:/ {
 		split($6, f, ":"); c[f[2]]++ } END { for (k in c) printf "%s %d\n", k, c[k] }' "$JP_TMP/$a/samples.tsv" |
-		sort -k2,2nr | head -n 3 | awk '{ printf "%s%s (%d)", (NR > 1 ? ", " : ""), $1, $2 }')"
+		sort -k2,2nr | sed -n '1,3p' | awk '{ printf "%s%s (%d)", (NR > 1 ? ", " : ""), $1, $2 }')"
 	if awk -v p="$min" -v m="$need" 'BEGIN { exit !(p + 0 < m + 0) }'; then
 		jp_say "FAIL two-run stability $min% < $need%"
 		bad=1

@@ -94,9 +94,9 @@ hs_stacks() {
 	printf -- '--- stacks of %s (%s)\n' "$pid" "$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)"
 	if command -v gdb >/dev/null 2>&1; then
 		timeout 30 gdb -p "$pid" -batch -ex 'thread apply all bt 12' 2>/dev/null |
-			grep -E '^(Thread|#)' | head -n 80 || true
+			grep -E '^(Thread|#)' | sed -n '1,80p' || true
 	else
-		cat "/proc/$pid/task/"*/stack 2>/dev/null | head -n 40 || true
+		cat "/proc/$pid/task/"*/stack 2>/dev/null | sed -n '1,40p' || true
 	fi
 	for kid in $(pgrep -P "$pid" 2>/dev/null); do
 		hs_stacks "$kid"
@@ -145,7 +145,7 @@ hs_check_dumps() {
 			bad=1
 		fi
 		if ! out=$("$(hs_bin dumpscan)" "${rarg[@]}" "$d" 2>&1); then
-			printf '%s\n' "$out" | head -n 5 | sed 's/^/  dumpscan: /'
+			printf '%s\n' "$out" | sed -n '1,5p' | sed 's/^/  dumpscan: /'
 			bad=1
 		fi
 	done
@@ -174,7 +174,7 @@ hs_bug_case() {
 		HOST_RANGES_DIR="$HS_TMP/ranges" "$@" "$prog" "$name"
 	rc=$HS_RC
 	sed 's/^/  /' "$HS_TMP/shim.out"
-	grep '^jitperf: ' "$HS_TMP/shim.err" | head -n 3 | sed 's/^/  stderr: /' || true
+	grep '^jitperf: ' "$HS_TMP/shim.err" | sed -n '1,3p' | sed 's/^/  stderr: /' || true
 	if [ "$dumpcheck" = 1 ] && ! hs_check_dumps "$dir" "$HS_TMP/ranges"; then
 		rc=1
 	fi

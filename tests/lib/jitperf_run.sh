@@ -68,7 +68,7 @@ has_line() {
 		ok "$1"
 	else
 		fail "$1: no line '$2' in $3, which holds:"
-		sed 's/^/    | /' "$3" 2>&1 | head -n 10
+		sed 's/^/    | /' "$3" 2>&1 | sed -n '1,10p'
 	fi
 }
 

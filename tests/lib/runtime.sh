@@ -78,7 +78,7 @@ rt_stability() { # A_TSV B_TSV
 rt_lost_names() { # A_TSV B_TSV
 	awk -F'\t' 'FNR == NR { if ($4 == "named") n[$6] = 1; next }
 		($4 == "named" && !($6 in n)) || $4 == "unnamed" { c[$4 == "named" ? $6 : "(unnamed)"]++ }
-		END { for (k in c) print c[k] "\t" k }' "$2" "$1" | sort -rn | head -n 8
+		END { for (k in c) print c[k] "\t" k }' "$2" "$1" | sort -rn | sed -n '1,8p'
 }
 
 # The runtime's own tool alone: perf record with its switch, no shim.
@@ -119,7 +119,7 @@ runtime_test() { # NAME TOOL
 	(cd "$T/cwd" && JITPERF_LIB=$LIB "$JR" -o "$jr" -- "${ENGINE_CMD[@]}" >"$T/jr.out" 2>"$T/jr.err" </dev/null) || rc=$?
 	# node --perf-basic-prof would leave isolate-*-v8.log files here
 	if [ -n "$(ls -A "$T/cwd")" ]; then
-		fail "$name: the switches left files in the working directory: $(ls -A "$T/cwd" | head -n 3 | tr '\n' ' ')"
+		fail "$name: the switches left files in the working directory: $(ls -A "$T/cwd" | sed -n '1,3p' | tr '\n' ' ')"
 	else
 		ok "$name: nothing written to the working directory"
 	fi
@@ -129,7 +129,7 @@ runtime_test() { # NAME TOOL
 		ok "$name: stdout as without jitperf-run"
 	else
 		fail "$name: stdout differs from the plain run's"
-		diff "$T/plain.out" "$T/jr.out" | head -n 5 | sed 's/^/    | /'
+		diff "$T/plain.out" "$T/jr.out" | sed -n '1,5p' | sed 's/^/    | /'
 	fi
 	# stderr: the program's own lines are all there (jitperf-run adds its
 	# summary; the JVM its "Picked up JAVA_TOOL_OPTIONS" notice)
@@ -214,7 +214,7 @@ rt_label() {
 rt_annotate() { # NAME RUN_DIR SYMBOL
 	local out
 	[ "$3" != - ] || { fail "$1: no function named by the runtime to annotate"; return; }
-	out=$(perf --buildid-dir "$2/buildid" annotate -i "$2/perf.data" --stdio "$3" 2>/dev/null | head -n 400)
+	out=$(perf --buildid-dir "$2/buildid" annotate -i "$2/perf.data" --stdio "$3" 2>/dev/null | sed -n '1,400p')
 	if grep -qE '^\s+[0-9.]+\s+:\s+[0-9a-f]+:\s+[a-z]' <<<"$out" || grep -qE ':\s+(push|mov|add|sub|cmp|j[a-z]+|call|lea|test|xor)\b' <<<"$out"; then
 		ok "$1: perf annotate shows the code of '$3'"
 	else
