@@ -13,6 +13,7 @@
 #include "hotspot.h"
 #include "known.h"
 #include "log.h"
+#include "mozjs.h"
 #include "output.h"
 #include "reconcile.h"
 #include "region.h"
@@ -367,6 +368,14 @@ static int v8_code(const struct jp_region *r)
 	return v8 && !jp_known_runtime_map() && !strcmp(jp_creator_id_name(r->creator), v8);
 }
 
+/* Code SpiderMonkey made, to be named from its code table (lib/mozjs.h). */
+static int mozjs_code(const struct jp_region *r)
+{
+	const char *mozjs = jp_mozjs_creator();
+
+	return mozjs && !strcmp(jp_creator_id_name(r->creator), mozjs);
+}
+
 /* One capture pass over region i, looking for changes in [lo, hi). */
 void jp_engine_capture_region(size_t i, uint64_t now, int reannounce, uint64_t lo, uint64_t hi)
 {
@@ -389,13 +398,15 @@ void jp_engine_capture_region(size_t i, uint64_t now, int reannounce, uint64_t l
 	collected = jp_now_ns();
 	n = jp_dirty_collect_in(&jp_eng.dirty, r, lo, hi);
 	jp_eng.st.captures++;
-	/* HotSpot's compiled methods and V8's optimised functions get their
-	 * own names before they are cut (and, recording, before the pages:
+	/* HotSpot's compiled methods, V8's optimised functions and
+	 * SpiderMonkey's code get their own names before they are cut (and, recording, before the pages:
 	 * the describer sees the names first as the program did). */
 	for (size_t k = 0; k < n && jvm_code(r); k++)
 		(void)jp_hotspot_publish(jp_eng.dirty.out[k].start, jp_eng.dirty.out[k].end);
 	for (size_t k = 0; k < n && v8_code(r); k++)
 		(void)jp_v8_publish(jp_eng.dirty.out[k].start, jp_eng.dirty.out[k].end, keep_code, NULL);
+	for (size_t k = 0; k < n && mozjs_code(r); k++)
+		(void)jp_mozjs_publish(jp_eng.dirty.out[k].start, jp_eng.dirty.out[k].end, keep_code, NULL);
 	for (size_t k = 0; k < n && after; k++)
 		defer_pages(r, jp_eng.dirty.out[k].start, jp_eng.dirty.out[k].end, now);
 	for (size_t k = 0; k < n; k++) {
@@ -519,9 +530,9 @@ static void read_again(int (*made_by)(const struct jp_region *))
 			jp_eng.regs.r[i].needs_full = 1;
 }
 
-/* A JVM's tables are read once its code cache exists, V8's constants once
- * there is any code (from this thread: finding the objects takes the
- * loader's lock, which a hook must not). */
+/* A JVM's tables are read once its code cache exists, V8's constants and
+ * SpiderMonkey's code table once there is any code (from this thread:
+ * finding the objects takes the loader's lock, which a hook must not). */
 static void attach_runtimes(void)
 {
 	static int jvm_attached;
@@ -530,6 +541,8 @@ static void attach_runtimes(void)
 		return;
 	if (!jp_v8_creator() && jp_v8_attach_self())
 		read_again(v8_code);
+	if (!jp_mozjs_creator() && jp_mozjs_attach_self())
+		read_again(mozjs_code);
 	for (size_t i = 0; i < jp_eng.regs.n && !jvm_attached; i++)
 		if (jvm_code(&jp_eng.regs.r[i])) {
 			if (jp_hotspot_attach_self()) {

@@ -289,8 +289,12 @@ engine_run() { # NAME RUN
 # constants (lib/v8.c: "JS:kernel /path/node_cpu.js"); the rest is
 # baseline code, code from new Function and irregexp's: 69-81 % of
 # node_cpu.js's JIT samples were in named optimised code (2026-12-07).
-declare -A ENGINE_OWN_RE=([hotspot]='^[^ ]+ [^ ]+\.[^ .(]+\(' [node]='^JS:[^ ]+ /')
-declare -A ENGINE_OWN_MIN=([hotspot]=60 [node]=60)
+# gjs: SpiderMonkey's baseline and Ion code, named from its code table
+# (lib/mozjs.c: "JS:sieve (/path/gjs_work.js:14:14)", "JS:/path/gjs_work.js"
+# for the top-level script); the rest is stubs and trampolines: 64-72 % of
+# gjs_work.js's JIT samples were in named code (2026-12-08).
+declare -A ENGINE_OWN_RE=([hotspot]='^[^ ]+ [^ ]+\.[^ .(]+\(' [node]='^JS:[^ ]+ /' [gjs]='^JS:([^ ]+ \(.+:[0-9]+:[0-9]+\)|/.+)$')
+declare -A ENGINE_OWN_MIN=([hotspot]=60 [node]=60 [gjs]=50)
 engine_own_names() { # NAME RUN
 	local re=${ENGINE_OWN_RE[$1]:-} min=${ENGINE_OWN_MIN[$1]:-0} line o j
 	[ -n "$re" ] || return 0
@@ -320,13 +324,6 @@ engine_stability() { # RUN_A RUN_B
 # Engines below 95 %, measured with two runs each (2026-12-06), and why.
 # What is left is not data in the pieces (that is masked or cut off now:
 # V8's headers, Mono's stubs, SpiderMonkey's JitCode*, QEMU's TBs):
-# - gjs (78-100 %, lowest pairs of three sets of three runs 78.0, 79.7
-#   and 84.7 %, 2026-12-06 with the split fix for node's lost windows;
-#   71.4-87.6 % in four sets before it; 44-62 % before regions split by
-#   SpiderMonkey's page-sized W^X toggles were joined again and pieces cut
-#   where a read ended were cut again, lib/dirty.c, lib/reconcile.c):
-#   IonMonkey compiles the hot function differently in some runs (1565
-#   bytes in one, 1338 in the next: other code, so another name);
 # - pcre2 (98.8-99.7 % in four sets, 2026-12-07, held to 90): a stream of
 #   short-lived patterns compiled into reused memory; each run captures a
 #   different subset of them.  Samples on one no pass saw are named
@@ -343,6 +340,11 @@ engine_stability() { # RUN_A RUN_B
 # and 51-56 % between others with made-up names, when V8 made a second
 # optimised version of the hot function in one run only (other stack
 # slots, two instructions fewer: another optimisation history).
+# gjs reaches 95 % and is held to it: 98.1-100 % (lowest pairs of seven
+# sets of three runs, 2026-12-08) since SpiderMonkey's code carries its
+# own names (lib/mozjs.c); 56-98 % with made-up names: IonMonkey compiles
+# the hot function differently in some runs (1565 bytes in one, 1338 in
+# the next: other code, so another name).
 # HotSpot reaches 95 % and is held to it: 99.4-100 % since its compiled
 # methods carry their own names (lib/hotspot.c; 30-59 % with made-up
 # names: C2 compiles a method from profile counts that depend on timing,
@@ -359,15 +361,13 @@ engine_stability() { # RUN_A RUN_B
 # "QEMU's odd runs"), but such a run keeps its names, and that set's pair
 # without it was as low: the cause of the low pairs is not found.
 # Each floor sits about ten points under the lowest pair seen, so that it
-# catches a regression, not the engine's own run-to-run variation.  gjs:
-# 45, for one set of three runs (2026-12-06, with BEAM's alias tracking)
-# had a pair at 53.6 % (Ion's other compile in one run) among eight sets at
-# 78-88 %.  Where the engine's own variation makes the lowest pair that
-# loose, ENGINE_MIN_STABLE_BEST[NAME] asks the best pair of any two runs
-# to stay high: one odd run lowers only the pairs it is in, a regression
-# lowers them all (best pairs: gjs 91.8 and 100 %, 2026-12-06).
-declare -A ENGINE_MIN_STABLE_BEST=([gjs]=70)
-declare -A ENGINE_MIN_STABLE=([gjs]=45 [pcre2]=90 [luajit]=90 [qemu]=85)
+# catches a regression, not the engine's own run-to-run variation.  Where
+# the engine's own variation makes the lowest pair loose,
+# ENGINE_MIN_STABLE_BEST[NAME] asks the best pair of any two runs to stay
+# high: one odd run lowers only the pairs it is in, a regression lowers
+# them all (none needs it now).
+declare -A ENGINE_MIN_STABLE_BEST=()
+declare -A ENGINE_MIN_STABLE=([pcre2]=90 [luajit]=90 [qemu]=85)
 engine_stability_check() { # NAME RUN...
 	local name=$1 a b line pct s j min="" best="" pair bad=0 need best_need runs i k
 	shift
