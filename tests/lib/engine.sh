@@ -340,7 +340,7 @@ engine_stability() { # RUN_A RUN_B
 # and 51-56 % between others with made-up names, when V8 made a second
 # optimised version of the hot function in one run only (other stack
 # slots, two instructions fewer: another optimisation history).
-# gjs reaches 95 % and is held to it: 98.1-100 % (lowest pairs of seven
+# gjs reaches 95 % and is held to it: 98.1-100 % (lowest pairs of nine
 # sets of three runs, 2026-12-08) since SpiderMonkey's code carries its
 # own names (lib/mozjs.c); 56-98 % with made-up names: IonMonkey compiles
 # the hot function differently in some runs (1565 bytes in one, 1338 in
