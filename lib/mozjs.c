@@ -145,18 +145,25 @@ static const char *script_name(const struct jp_mozjs *m, uint64_t script)
 }
 
 /* A baseline entry: its script's label, kept for the Ion code of that
- * script.  The name, or NULL. */
-static const char *baseline_name(struct jp_mozjs *m, const struct entry *e)
+ * script, with the script's entry point (read again when refresh is set:
+ * it moves to Ion code once the script has some).  The name, or NULL. */
+static const char *baseline_name(struct jp_mozjs *m, const struct entry *e, int refresh)
 {
 	size_t k = script_slot(e->script);
 	char name[JP_MOZJS_NAME];
 
-	if (!e->script || e->script % 8 || read_label(m, e->label, name, sizeof(name)) < 0)
+	if (!e->script || e->script % 8)
 		return NULL;
-	m->scripts[k].script = e->script;
-	if (read_u64(m, e->script + JP_MOZJS_SCRIPT_CODE, &m->scripts[k].entry) < 0)
+	if (m->scripts[k].script != e->script || m->scripts[k].label != e->label) {
+		if (read_label(m, e->label, name, sizeof(name)) < 0)
+			return NULL;
+		m->scripts[k].script = e->script;
+		m->scripts[k].label = e->label;
+		memcpy(m->scripts[k].name, name, sizeof(name));
+		refresh = 1;
+	}
+	if (refresh && read_u64(m, e->script + JP_MOZJS_SCRIPT_CODE, &m->scripts[k].entry) < 0)
 		m->scripts[k].entry = 0;
-	memcpy(m->scripts[k].name, name, sizeof(name));
 	return m->scripts[k].name;
 }
 
@@ -216,26 +223,35 @@ static void learn_all(struct jp_mozjs *m)
 			return;
 		last = e.start;
 		if (e.kind == JP_MOZJS_BASELINE)
-			(void)baseline_name(m, &e);
+			(void)baseline_name(m, &e, 1);
 		if (next_at(m, e.tower + JP_MOZJS_TOWER_NEXT, 0, &x) < 0)
 			return;
 	}
 }
 
-/* The first entry whose code ends after a: down the skip list's levels. */
+/* The first entry whose code ends after a: down the skip list's levels.
+ * A tower's pointers up to the level searched come in one read (the
+ * start tower's upper levels are mostly empty). */
 static uint64_t first_after(struct jp_mozjs *m, uint64_t a)
 {
-	uint64_t base = m->table + JP_MOZJS_TABLE_TOWER, x;
+	unsigned char ptrs[8 * JP_MOZJS_LEVELS];
 	struct entry e;
 
+	if (m->read(m->ctx, m->table + JP_MOZJS_TABLE_TOWER, ptrs, sizeof(ptrs)) != (ssize_t)sizeof(ptrs))
+		return 0;
 	for (unsigned level = JP_MOZJS_LEVELS; level-- > 0;) {
 		for (unsigned steps = 0; steps < JP_MOZJS_MAX_ENTRIES; steps++) {
-			if (next_at(m, base, level, &x) < 0 || !x || read_entry(m, x, &e) < 0 || e.end > a)
+			uint64_t x = jp_get_u64(ptrs + 8 * level);
+			size_t n = 8 * ((size_t)level + 1);
+
+			if (!x || read_entry(m, x, &e) < 0 || e.end > a)
 				break;
-			base = e.tower + JP_MOZJS_TOWER_NEXT;
+			/* On to x, whose tower is at least level + 1 high. */
+			if (m->read(m->ctx, e.tower + JP_MOZJS_TOWER_NEXT, ptrs, n) != (ssize_t)n)
+				return 0;
 		}
 	}
-	return next_at(m, base, 0, &x) < 0 ? 0 : x;
+	return jp_get_u64(ptrs);
 }
 
 static const char *ion_name(struct jp_mozjs *m, const struct entry *e, int *learned)
@@ -283,7 +299,7 @@ int jp_mozjs_code_in(struct jp_mozjs *m, uint64_t a, uint64_t b, jp_mozjs_found_
 			break;
 		last = e.start;
 		if (e.kind == JP_MOZJS_BASELINE)
-			name = baseline_name(m, &e);
+			name = baseline_name(m, &e, 0);
 		else if (e.kind == JP_MOZJS_DUMMY)
 			name = ion_name(m, &e, &learned);
 		else if (e.kind == JP_MOZJS_INTERPRETER)

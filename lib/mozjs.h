@@ -83,6 +83,7 @@ struct jp_mozjs {
 	uint64_t nameless[JP_MOZJS_NAMELESS]; /* code that embeds no known script after a walk (stubs) */
 	struct {
 		uint64_t script;
+		uint64_t label; /* where its label was read from (a label moved: read again) */
 		uint64_t entry; /* its jitCodeRaw_ when read: Ion code, once it has some */
 		char name[JP_MOZJS_NAME];
 	} scripts[JP_MOZJS_SCRIPTS];
