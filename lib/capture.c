@@ -109,7 +109,7 @@ static void alloc_both(void)
 	jp_readcache_init_table(&both, buf, BOTH_BYTES, seg, BOTH_RANGES);
 }
 
-/* The code a runtime's own names are read from (lib/v8.c), kept for the
+/* The code a runtime's own names are read from (lib/v8.c, lib/mozjs.c), kept for the
  * rest of the pass: the reconciler and the record read it from there. */
 static ssize_t keep_code(void *ctx, uint64_t addr, void *buf, size_t len)
 {
@@ -399,8 +399,9 @@ void jp_engine_capture_region(size_t i, uint64_t now, int reannounce, uint64_t l
 	n = jp_dirty_collect_in(&jp_eng.dirty, r, lo, hi);
 	jp_eng.st.captures++;
 	/* HotSpot's compiled methods, V8's optimised functions and
-	 * SpiderMonkey's code get their own names before they are cut (and, recording, before the pages:
-	 * the describer sees the names first as the program did). */
+	 * SpiderMonkey's code get their own names before they are cut (and,
+	 * recording, before the pages: the describer sees the names first as
+	 * the program did). */
 	for (size_t k = 0; k < n && jvm_code(r); k++)
 		(void)jp_hotspot_publish(jp_eng.dirty.out[k].start, jp_eng.dirty.out[k].end);
 	for (size_t k = 0; k < n && v8_code(r); k++)

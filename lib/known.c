@@ -181,6 +181,12 @@ int jp_known_add_flags(uint64_t addr, uint64_t size, const char *name, uint32_t 
 	return 1;
 }
 
+void jp_known_heap_found(void *changed, uint64_t addr, uint64_t size, const char *name)
+{
+	if (jp_known_add_flags(addr, size, name, JP_KNOWN_FROM_HEAP) == 1)
+		(*(int *)changed)++;
+}
+
 void jp_known_observe(void (*fn)(uint64_t addr, uint64_t size, const char *name, uint32_t flags))
 {
 	K.observe = fn;

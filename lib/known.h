@@ -57,6 +57,11 @@ int jp_known_add(uint64_t addr, uint64_t size, const char *name);
  * name changes the table too). */
 int jp_known_add_flags(uint64_t addr, uint64_t size, const char *name, uint32_t flags);
 
+/* A heap reader's callback (lib/v8.h, lib/mozjs.h): name found over
+ * [addr, addr + size), added with JP_KNOWN_FROM_HEAP; *(int *)changed
+ * counts the names that changed the table. */
+void jp_known_heap_found(void *changed, uint64_t addr, uint64_t size, const char *name);
+
 /* Call fn with every name that changes the table (or an area), as
  * sanitised: JITPERF_DESCRIBE=after records them (lib/deferlog.h).  NULL:
  * none.  jp_known_reset keeps it. */

@@ -329,12 +329,6 @@ void jp_mozjs_context(void *cx)
 		(void)__atomic_compare_exchange_n(&self_cx, &none, cx, 0, __ATOMIC_RELEASE, __ATOMIC_RELAXED);
 }
 
-static ssize_t self_read(void *ctx, uint64_t addr, void *buf, size_t len)
-{
-	(void)ctx;
-	return jp_safe_copy(buf, (const void *)(uintptr_t)addr, len);
-}
-
 #define GET_PROFILED_FRAMES "_ZN2JS17GetProfiledFramesEP9JSContextPv"
 
 static int exports_frames(const char *name, const struct jp_dynobj *o, void *arg)
@@ -375,7 +369,7 @@ int jp_mozjs_attach_self(void)
 			return 0;
 		}
 	}
-	rc = jp_mozjs_init(&self, self_read, NULL, (uint64_t)(uintptr_t)cx);
+	rc = jp_mozjs_init(&self, jp_safe_read, NULL, (uint64_t)(uintptr_t)cx);
 	if (rc == -EAGAIN) { /* no JIT yet */
 		errno = saved;
 		return 0;
@@ -397,14 +391,6 @@ const char *jp_mozjs_creator(void)
 	return self_state > 0 ? self_creator : NULL;
 }
 
-static void publish_one(void *arg, uint64_t addr, uint64_t size, const char *name)
-{
-	int *changed = arg;
-
-	if (jp_known_add_flags(addr, size, name, JP_KNOWN_FROM_HEAP) == 1)
-		(*changed)++;
-}
-
 int jp_mozjs_publish(uint64_t a, uint64_t b, jp_mozjs_read_fn read_code, void *ctx)
 {
 	int saved = errno, changed = 0;
@@ -412,7 +398,7 @@ int jp_mozjs_publish(uint64_t a, uint64_t b, jp_mozjs_read_fn read_code, void *c
 	if (self_state > 0) {
 		self.read_code = read_code;
 		self.code_ctx = ctx;
-		(void)jp_mozjs_code_in(&self, a, b, publish_one, &changed);
+		(void)jp_mozjs_code_in(&self, a, b, jp_known_heap_found, &changed);
 	}
 	errno = saved;
 	return changed;

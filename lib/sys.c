@@ -262,6 +262,12 @@ ssize_t jp_safe_copy(void *dst, const void *src, size_t len)
 	return jp_safe_copy_self(getpid(), dst, src, len);
 }
 
+ssize_t jp_safe_read(void *ctx, uint64_t addr, void *buf, size_t len)
+{
+	(void)ctx;
+	return jp_safe_copy(buf, (const void *)(uintptr_t)addr, len);
+}
+
 ssize_t jp_safe_copy_self(pid_t self, void *dst, const void *src, size_t len)
 {
 	static int have_vm_readv = 1;

@@ -88,5 +88,7 @@ ssize_t jp_safe_copy(void *dst, const void *src, size_t len);
  * checks it at every entry: a fork child learns its own before it reads),
  * which spares a getpid() system call per read. */
 ssize_t jp_safe_copy_self(pid_t self, void *dst, const void *src, size_t len);
+/* jp_safe_copy as a reader callback (lib/v8.h, lib/mozjs.h): ctx unused. */
+ssize_t jp_safe_read(void *ctx, uint64_t addr, void *buf, size_t len);
 
 #endif

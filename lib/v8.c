@@ -474,12 +474,6 @@ static int self_state; /* 0 not tried, 1 ready, -1 no V8 or not readable */
 static struct jp_dynobj v8obj;
 static char self_creator[64];
 
-static ssize_t self_read(void *ctx, uint64_t addr, void *buf, size_t len)
-{
-	(void)ctx;
-	return jp_safe_copy(buf, (const void *)(uintptr_t)addr, len);
-}
-
 static int exports_v8dbg(const char *name, const struct jp_dynobj *o, void *arg)
 {
 	uint64_t at;
@@ -516,7 +510,7 @@ int jp_v8_attach_self(void)
 		}
 		memcpy(&c[i], (const void *)(uintptr_t)at, sizeof(c[i]));
 	}
-	if (jp_v8_init(&self, self_read, NULL, c, why, sizeof(why)) < 0) {
+	if (jp_v8_init(&self, jp_safe_read, NULL, c, why, sizeof(why)) < 0) {
 		jp_log(1, "V8's heap is %s, which jitperf does not read: its optimised functions keep made-up names",
 		       why);
 		errno = saved;
@@ -538,22 +532,14 @@ const char *jp_v8_creator(void)
 	return self_state > 0 ? self_creator : NULL;
 }
 
-static void publish_one(void *arg, uint64_t addr, uint64_t size, const char *name)
-{
-	int *changed = arg;
-
-	if (jp_known_add_flags(addr, size, name, JP_KNOWN_FROM_HEAP) == 1)
-		(*changed)++;
-}
-
 int jp_v8_publish(uint64_t a, uint64_t b, jp_v8_read_fn read_code, void *ctx)
 {
 	int saved = errno, changed = 0;
 
 	if (self_state > 0) {
-		self.read_code = read_code ? read_code : self_read;
+		self.read_code = read_code ? read_code : jp_safe_read;
 		self.code_ctx = ctx;
-		(void)jp_v8_functions_in(&self, a, b, publish_one, &changed);
+		(void)jp_v8_functions_in(&self, a, b, jp_known_heap_found, &changed);
 	}
 	errno = saved;
 	return changed;
